@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** Status of one health check or of the whole service. */
+export const HealthStatus = z.enum(['ok', 'degraded', 'down']);
+export type HealthStatus = z.infer<typeof HealthStatus>;
+
+/**
+ * Body of `GET /api/health`. It names no host, connection string or secret.
+ *
+ * - `status`: `ok` (200), `degraded` (200: serving, with a part impaired) or `down` (503);
+ * - `version`: the server's package version;
+ * - `uptimeSeconds`: whole seconds since the process started;
+ * - `checks.database`: reachability and round-trip latency in milliseconds (`null` when unreachable);
+ * - `checks.migrations`: how many migrations are applied and pending (`null` when unknown).
+ */
+export const HealthResponse = z.object({
+  status: HealthStatus,
+  version: z.string(),
+  uptimeSeconds: z.number().int().nonnegative(),
+  checks: z.object({
+    database: z.object({
+      status: HealthStatus,
+      latencyMs: z.number().nonnegative().nullable(),
+    }),
+    migrations: z.object({
+      status: HealthStatus,
+      applied: z.number().int().nonnegative().nullable(),
+      pending: z.number().int().nonnegative().nullable(),
+    }),
+  }),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;

@@ -1,0 +1,48 @@
+import type { TestProjectInlineConfiguration } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
+
+// Workspace packages resolve to their TypeScript sources in tests (the `@fleece/source` export condition),
+// so the suite needs no build step. These are Vite's default server conditions plus ours.
+const conditions = ['@fleece/source', 'module', 'node', 'development|production'];
+const resolve = { conditions };
+const ssr = { resolve: { conditions, externalConditions: ['@fleece/source'] } };
+
+/**
+ * Server tests run once per database backend: always on PGlite (in memory), and on real PostgreSQL as
+ * well when TEST_DATABASE_URL is set. The backend is passed to the test helper through FLEECE_TEST_DB.
+ */
+function serverProject(backend: 'pglite' | 'postgres'): TestProjectInlineConfiguration {
+  return {
+    resolve,
+    ssr,
+    test: {
+      name: `server:${backend}`,
+      include: ['packages/server/test/**/*.test.ts'],
+      env: { FLEECE_TEST_DB: backend },
+      // One migrated PGlite instance per worker is cloned for each app; that cache must outlive a file.
+      isolate: false,
+      pool: 'forks',
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  };
+}
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve,
+        ssr,
+        test: { name: 'sdk', include: ['packages/sdk/test/**/*.test.ts'], testTimeout: 20_000 },
+      },
+      {
+        resolve,
+        ssr,
+        test: { name: 'cli', include: ['packages/cli/test/**/*.test.ts'], testTimeout: 30_000 },
+      },
+      serverProject('pglite'),
+      ...(process.env.TEST_DATABASE_URL ? [serverProject('postgres')] : []),
+    ],
+  },
+});
