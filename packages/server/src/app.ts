@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import { openDatabase } from './db/open.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import { loggerOptions } from './logger.js';
+import { healthRoutes } from './modules/health/routes.js';
+import { authPlugin } from './plugins/auth.js';
+import { configPlugin } from './plugins/config.js';
+import { corsPlugin } from './plugins/cors.js';
+import { databasePlugin } from './plugins/database.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { genReqId, requestIdPlugin } from './plugins/request-id.js';
+import { securityHeadersPlugin } from './plugins/security-headers.js';
+import { webPlugin } from './plugins/web.js';
+
+/** What {@link buildApp} needs beyond the configuration; every member is optional. */
+export interface BuildAppOptions {
+  /** An open, migrated database; by default one is opened (and migrated) from the configuration. */
+  database?: Database;
+  /** Wall-clock source; default the system clock. */
+  clock?: Clock;
+  /** Where log lines go (a pino destination); default stdout. */
+  logStream?: { write(line: string): void };
+}
+
+async function tlsOptions(config: Config) {
+  if (!config.tls) return undefined;
+  const [cert, key] = await Promise.all([readFile(config.tls.certFile), readFile(config.tls.keyFile)]);
+  // TLS 1.3 only: a client offering at most TLS 1.2 fails the handshake (claim C1).
+  return { cert, key, minVersion: 'TLSv1.3' as const };
+}
+
+/**
+ * Builds the Fleece app. Layers register top to bottom in the order they apply to a request:
+ * configuration → database → errors → request id → security headers → CORS → auth → OpenAPI → routes →
+ * web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens until the
+ * caller calls `listen()`; `close()` closes the database too.
+ *
+ * @throws whatever opening the database throws (see {@link openDatabase}).
+ */
+export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const logger = loggerOptions(config.logLevel);
+  const fastifyOptions: FastifyServerOptions = {
+    logger: options.logStream ? { ...logger, stream: options.logStream } : logger,
+    genReqId,
+    requestIdHeader: false,
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    bodyLimit: config.bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  };
+  const https = await tlsOptions(config);
+  const app = (
+    https ? Fastify({ ...fastifyOptions, https } as FastifyServerOptions) : Fastify(fastifyOptions)
+  ) as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const database = options.database ?? (await openDatabase(config));
+  try {
+    await app.register(configPlugin, { config, clock: options.clock ?? systemClock });
+    await app.register(databasePlugin, { database });
+    await app.register(errorsPlugin);
+    await app.register(requestIdPlugin);
+    await app.register(securityHeadersPlugin);
+    await app.register(corsPlugin);
+    await app.register(authPlugin);
+    await app.register(openapiPlugin);
+
+    const api = app.withTypeProvider<ZodTypeProvider>();
+    await api.register(healthRoutes);
+
+    await app.register(webPlugin);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return app;
+}

@@ -1,0 +1,227 @@
+import { z } from 'zod';
+
+/** The value of `FLEECE_SECRET` used when none is given outside production. Production refuses it. */
+export const DEVELOPMENT_SECRET = 'fleece-development-secret-do-not-use-in-production';
+
+/** Thrown when the environment does not describe a valid configuration. `message` is one line. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    /** The environment variable at fault. */
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optionalString = z.preprocess(blankToUndefined, z.string().optional());
+
+const boolean = (fallback: boolean) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1'),
+  );
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ error: `expected an integer from ${min} to ${max}` })
+      .int({ error: `expected an integer from ${min} to ${max}` })
+      .min(min, { error: `expected an integer from ${min} to ${max}` })
+      .max(max, { error: `expected an integer from ${min} to ${max}` })
+      .default(fallback),
+  );
+
+const commaList = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+);
+
+const cidr = /^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|[0-9a-fA-F:]+(?:\/\d{1,3})?)$/;
+
+/**
+ * Every environment variable the server reads, with its default. This one schema is the only place that
+ * reads `process.env`; docs/operations.md documents each variable.
+ */
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.preprocess(
+      blankToUndefined,
+      z.enum(['development', 'production', 'test']).default('development'),
+    ),
+    HOST: z.preprocess(blankToUndefined, z.string().default('127.0.0.1')),
+    PORT: integer(3000, 0, 65535),
+    FLEECE_PUBLIC_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .url({
+          protocol: /^https?$/,
+          error: 'expected an absolute http(s) URL such as https://fleece.example.com',
+        })
+        .optional(),
+    ),
+    FLEECE_DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./.fleece/data')),
+    DATABASE_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// connection URL' })
+        .optional(),
+    ),
+    DATABASE_POOL_MAX: integer(10, 1, 500),
+    REDIS_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^rediss?:\/\//, { error: 'expected a redis:// or rediss:// URL' })
+        .optional(),
+    ),
+    FLEECE_SECRET: optionalString,
+    FLEECE_TLS_CERT: optionalString,
+    FLEECE_TLS_KEY: optionalString,
+    FLEECE_TRUST_PROXY: commaList.pipe(
+      z.array(z.string().regex(cidr, { error: 'expected a comma-separated list of IP addresses or CIDRs' })),
+    ),
+    FLEECE_CORS_ORIGINS: commaList.pipe(
+      z.array(z.url({ error: 'expected a comma-separated list of origins such as https://app.example.com' })),
+    ),
+    FLEECE_BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 104_857_600),
+    FLEECE_SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
+    FLEECE_AUTO_MIGRATE: boolean(true),
+    LOG_LEVEL: z.preprocess(
+      blankToUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+  })
+  .strip();
+
+/** The validated, typed configuration of one server process. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** The origin the server is reached at by browsers, without a trailing slash. */
+  publicUrl: string;
+  /** PGlite data directory when `databaseUrl` is unset; `memory://` keeps it in memory. */
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  redisUrl: string | undefined;
+  /** Root secret for signing (cookies, tokens). At least 32 characters in production. */
+  secret: string;
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** Proxies whose `X-Forwarded-For` is believed; empty means none. */
+  trustProxy: string[];
+  corsOrigins: string[];
+  /** Maximum request body size in bytes. */
+  bodyLimit: number;
+  /** How long SIGTERM waits for in-flight requests, in ms. */
+  shutdownTimeoutMs: number;
+  autoMigrate: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): ConfigError {
+  const variable = String(issue.path[0] ?? 'environment');
+  const raw = env[variable];
+  const got =
+    raw === undefined
+      ? 'it is unset'
+      : `got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 57)}...` : raw)}`;
+  const sensitive = /SECRET|KEY|PASSWORD|DATABASE_URL|REDIS_URL/.test(variable);
+  const expected = issue.message.replace(/^Invalid input: /, '');
+  return new ConfigError(
+    variable,
+    `Invalid environment variable ${variable}: ${expected} (${sensitive ? 'value hidden' : got}).`,
+  );
+}
+
+/**
+ * Reads and validates the configuration from an environment (default `process.env`).
+ *
+ * Blank values count as unset. Unknown variables are ignored.
+ *
+ * @throws {ConfigError} naming the first bad variable, what it expects and (unless it is a secret) what it
+ *   got; in production also when `FLEECE_SECRET` is missing, shorter than 32 characters or the development
+ *   default, when `FLEECE_PUBLIC_URL` is missing, or when only one of the TLS files is given.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw describeIssue(parsed.error.issues[0]!, env);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+
+  if (production) {
+    if (!e.FLEECE_SECRET) {
+      throw new ConfigError(
+        'FLEECE_SECRET',
+        'Invalid environment variable FLEECE_SECRET: production needs a random secret of at least 32 characters (it is unset). Generate one with: openssl rand -base64 48',
+      );
+    }
+    if (e.FLEECE_SECRET === DEVELOPMENT_SECRET || e.FLEECE_SECRET.length < 32) {
+      throw new ConfigError(
+        'FLEECE_SECRET',
+        'Invalid environment variable FLEECE_SECRET: production refuses the development secret and secrets shorter than 32 characters. Generate one with: openssl rand -base64 48',
+      );
+    }
+    if (!e.FLEECE_PUBLIC_URL) {
+      throw new ConfigError(
+        'FLEECE_PUBLIC_URL',
+        'Invalid environment variable FLEECE_PUBLIC_URL: production needs the public origin, such as https://fleece.example.com (it is unset).',
+      );
+    }
+  }
+  if (Boolean(e.FLEECE_TLS_CERT) !== Boolean(e.FLEECE_TLS_KEY)) {
+    const missing = e.FLEECE_TLS_CERT ? 'FLEECE_TLS_KEY' : 'FLEECE_TLS_CERT';
+    throw new ConfigError(
+      missing,
+      `Invalid environment variable ${missing}: FLEECE_TLS_CERT and FLEECE_TLS_KEY go together; set both PEM file paths or neither.`,
+    );
+  }
+
+  const scheme = e.FLEECE_TLS_CERT ? 'https' : 'http';
+  const publicUrl = (
+    e.FLEECE_PUBLIC_URL ?? `${scheme}://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`
+  ).replace(/\/+$/, '');
+
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl,
+    dataDir: e.FLEECE_DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    redisUrl: e.REDIS_URL,
+    secret: e.FLEECE_SECRET ?? DEVELOPMENT_SECRET,
+    tls:
+      e.FLEECE_TLS_CERT && e.FLEECE_TLS_KEY
+        ? { certFile: e.FLEECE_TLS_CERT, keyFile: e.FLEECE_TLS_KEY }
+        : undefined,
+    trustProxy: e.FLEECE_TRUST_PROXY,
+    corsOrigins: e.FLEECE_CORS_ORIGINS.map((o) => new URL(o).origin),
+    bodyLimit: e.FLEECE_BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: e.FLEECE_SHUTDOWN_TIMEOUT_MS,
+    autoMigrate: e.FLEECE_AUTO_MIGRATE,
+    logLevel: e.LOG_LEVEL,
+  };
+}

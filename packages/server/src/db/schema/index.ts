@@ -1,0 +1,5 @@
+/**
+ * The drizzle schema: one file per aggregate, re-exported here. Tables are singular-named in code and
+ * snake_case in SQL.
+ */
+export {};

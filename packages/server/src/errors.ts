@@ -1,0 +1,66 @@
+import type { ProblemFieldError } from '@fleece/sdk/contract';
+
+/**
+ * The table of every problem `code` the API answers with, grouped by area, and the HTTP status and title
+ * each one carries. Codes are stable snake_case identifiers: clients branch on them, so a code is never
+ * renamed. Problem documents follow RFC 9457.
+ */
+export const PROBLEMS = {
+  // request shape
+  bad_request: { status: 400, title: 'Bad Request' },
+  validation_failed: { status: 400, title: 'Validation Failed' },
+  malformed_json: { status: 400, title: 'Malformed JSON' },
+  payload_too_large: { status: 413, title: 'Payload Too Large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported Media Type' },
+  // routing
+  not_found: { status: 404, title: 'Not Found' },
+  method_not_allowed: { status: 405, title: 'Method Not Allowed' },
+  // authentication and authorisation
+  unauthenticated: { status: 401, title: 'Unauthenticated' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  cross_origin_denied: { status: 403, title: 'Cross-Origin Request Denied' },
+  // limits
+  rate_limited: { status: 429, title: 'Too Many Requests' },
+  // server side
+  internal_error: { status: 500, title: 'Internal Server Error' },
+  service_unavailable: { status: 503, title: 'Service Unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+/** A stable problem code from {@link PROBLEMS}. */
+export type ProblemCode = keyof typeof PROBLEMS;
+
+/** Extension members a problem may carry besides the RFC 9457 ones. */
+export interface ProblemExtras {
+  errors?: ProblemFieldError[];
+  upgrade?: boolean;
+  [member: string]: unknown;
+}
+
+/**
+ * An error that becomes an RFC 9457 problem response. Services throw it; the error handler renders it with
+ * the status, title and `type` of its code, the request id, and the extras given.
+ *
+ * @example throw new ProblemError('not_found', 'No agent agt_123 exists.');
+ */
+export class ProblemError extends Error {
+  override name = 'ProblemError';
+  readonly status: number;
+  readonly title: string;
+  constructor(
+    readonly code: ProblemCode,
+    /** What went wrong in this occurrence and what to do next; shown to the client. */
+    readonly detail: string,
+    readonly extras: ProblemExtras = {},
+    /** Extra response headers, such as `Retry-After`. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.status = PROBLEMS[code].status;
+    this.title = PROBLEMS[code].title;
+  }
+}
+
+/** The `type` URI of a problem code: a documentation anchor in docs/api.md. */
+export function problemType(code: ProblemCode): string {
+  return `https://fleece.dev/problems/${code}`;
+}

@@ -1,0 +1,25 @@
+import { HealthResponse } from '@fleece/sdk/contract';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { HealthService } from './service.js';
+
+/**
+ * `GET /api/health`: 200 with status `ok` or `degraded`, 503 with status `down`. Public, cached for 1 s,
+ * and free of hostnames, connection strings and secrets.
+ */
+export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  const health = new HealthService(app.database, app.clock);
+  app.get(
+    '/api/health',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Service health for uptime monitoring',
+        response: { 200: HealthResponse, 503: HealthResponse },
+      },
+    },
+    async (_request, reply) => {
+      const result = await health.check();
+      return reply.code(result.status === 'down' ? 503 : 200).send(result);
+    },
+  );
+};

@@ -1,0 +1,58 @@
+import type { HealthResponse, HealthStatus } from '@fleece/sdk/contract';
+import type { Database } from '../../db/client.js';
+import { migrationStatus } from '../../db/migrate.js';
+import type { Clock } from '../../lib/clock.js';
+import { VERSION } from '../../lib/package.js';
+
+/** How long one health result is reused, in ms: the endpoint stays cheap under load. */
+export const HEALTH_CACHE_MS = 1_000;
+
+const worst = (...statuses: HealthStatus[]): HealthStatus =>
+  statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
+
+/**
+ * Computes the service's health: database reachability and latency, and applied versus pending migrations.
+ * Results are cached for {@link HEALTH_CACHE_MS}; concurrent callers share one probe. Never throws.
+ */
+export class HealthService {
+  private cached: { at: number; result: Promise<HealthResponse> } | undefined;
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {
+    this.startedAt = clock.now().getTime();
+  }
+
+  /** The current health, at most {@link HEALTH_CACHE_MS} old. */
+  check(): Promise<HealthResponse> {
+    const now = this.clock.now().getTime();
+    if (!this.cached || now - this.cached.at >= HEALTH_CACHE_MS || now < this.cached.at) {
+      this.cached = { at: now, result: this.probe(now) };
+    }
+    return this.cached.result;
+  }
+
+  private async probe(now: number): Promise<HealthResponse> {
+    let database: HealthResponse['checks']['database'];
+    let migrations: HealthResponse['checks']['migrations'] = { status: 'down', applied: null, pending: null };
+    try {
+      database = { status: 'ok', latencyMs: await this.database.ping() };
+      try {
+        const { applied, pending } = await migrationStatus(this.database.db);
+        migrations = { status: pending === 0 ? 'ok' : 'degraded', applied, pending };
+      } catch {
+        migrations = { status: 'degraded', applied: null, pending: null };
+      }
+    } catch {
+      database = { status: 'down', latencyMs: null };
+    }
+    return {
+      status: worst(database.status, migrations.status),
+      version: VERSION,
+      uptimeSeconds: Math.max(0, Math.floor((now - this.startedAt) / 1000)),
+      checks: { database, migrations },
+    };
+  }
+}

@@ -1,0 +1,134 @@
+import type { ProblemFieldError } from '@fleece/sdk/contract';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { type ProblemCode, ProblemError, problemType } from '../errors.js';
+
+const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
+
+/** Writes a ProblemError as an RFC 9457 `application/problem+json` response. */
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ProblemError,
+): FastifyReply {
+  for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+  return reply
+    .code(problem.status)
+    .type(PROBLEM_JSON)
+    .send({
+      type: problemType(problem.code),
+      title: problem.title,
+      status: problem.status,
+      detail: problem.detail,
+      code: problem.code,
+      requestId: request.id,
+      ...problem.extras,
+    });
+}
+
+/** Framework error codes that are the client's fault, and the problem each becomes. */
+const FRAMEWORK_PROBLEMS: Record<string, { code: ProblemCode; detail: (e: FastifyError) => string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'payload_too_large',
+    detail: () => 'The request body is larger than this server accepts. Send a smaller body.',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported_media_type',
+    detail: () => 'This endpoint takes `Content-Type: application/json`.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'malformed_json',
+    detail: () =>
+      'The request says it carries JSON but the body is empty. Send a JSON body or no Content-Type.',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    code: 'malformed_json',
+    detail: () => 'The request body is not valid JSON. Check the quoting and commas, then send it again.',
+  },
+  FST_ERR_BAD_URL: { code: 'bad_request', detail: () => 'The request URL is not valid.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'bad_request',
+    detail: () => 'The Content-Length header does not match the body.',
+  },
+};
+
+function validationProblem(error: FastifyError): ProblemError {
+  const context = (error as { validationContext?: string }).validationContext ?? 'body';
+  const errors: ProblemFieldError[] = [];
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    for (const issue of error.validation) {
+      const pointer = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+      const unknownKeys =
+        issue.keyword === 'unrecognized_keys' ? (issue.params as { keys?: string[] }).keys : undefined;
+      if (unknownKeys?.length) {
+        for (const key of unknownKeys) {
+          errors.push({ path: [context, pointer, key].filter(Boolean).join('.'), message: 'unknown field' });
+        }
+      } else {
+        errors.push({
+          path: [context, pointer].filter(Boolean).join('.'),
+          message: issue.message ?? 'is not valid',
+        });
+      }
+    }
+  } else {
+    errors.push({ path: context, message: error.message });
+  }
+  const summary = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+  return new ProblemError('validation_failed', `The request is not valid: ${summary}.`, { errors });
+}
+
+/**
+ * One error handler for the whole app. ProblemErrors render as themselves; schema validation failures as
+ * 400 `validation_failed` with field paths; known client-side framework errors (bad JSON, oversized body)
+ * as their 4xx problem; everything else as a 500 whose body says only "Internal Server Error" while the
+ * log line keeps the detail. Unknown routes answer 404 `not_found`.
+ */
+export const errorsPlugin = fp(
+  async (app) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof ProblemError) return sendProblem(request, reply, error);
+      if (error.validation) return sendProblem(request, reply, validationProblem(error));
+      const known = error.code ? FRAMEWORK_PROBLEMS[error.code] : undefined;
+      if (known) return sendProblem(request, reply, new ProblemError(known.code, known.detail(error)));
+      if (error instanceof SyntaxError && error.statusCode === 400) {
+        return sendProblem(
+          request,
+          reply,
+          new ProblemError('malformed_json', FRAMEWORK_PROBLEMS.FST_ERR_CTP_INVALID_JSON_BODY!.detail(error)),
+        );
+      }
+      const status = error.statusCode ?? 500;
+      if (status >= 400 && status < 500) {
+        request.log.info({ err: error }, 'client error');
+        return sendProblem(
+          request,
+          reply,
+          new ProblemError(status === 404 ? 'not_found' : 'bad_request', error.message),
+        );
+      }
+      request.log.error({ err: error }, 'unhandled error');
+      return sendProblem(
+        request,
+        reply,
+        new ProblemError(
+          'internal_error',
+          `Something went wrong on our side. Quote request id ${request.id} if you contact support.`,
+        ),
+      );
+    });
+
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(
+        request,
+        reply,
+        new ProblemError(
+          'not_found',
+          `No route matches ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}. See /api/v1/openapi.json for the API.`,
+        ),
+      ),
+    );
+  },
+  { name: 'fleece-errors' },
+);

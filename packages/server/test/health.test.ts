@@ -1,0 +1,71 @@
+import { HealthResponse } from '@fleece/sdk/contract';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from './helpers/app.js';
+
+describe('GET /api/health (claims C12, C24, C33)', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('reports ok with database latency and migration counts', async () => {
+    t = await buildTestApp();
+    const res = await t.app.inject('/api/health');
+    expect(res.statusCode).toBe(200);
+    const body = HealthResponse.parse(res.json());
+    expect(Object.keys(res.json()).sort()).toEqual(['checks', 'status', 'uptimeSeconds', 'version']);
+    expect(body.status).toBe('ok');
+    expect(body.version).toBe('0.1.0');
+    expect(body.checks.database.status).toBe('ok');
+    expect(body.checks.database.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(body.checks.migrations).toEqual({ status: 'ok', applied: 1, pending: 0 });
+  });
+
+  it('leaks no host, connection string or secret', async () => {
+    t = await buildTestApp();
+    const text = (await t.app.inject('/api/health')).body;
+    for (const leak of [
+      '127.0.0.1',
+      'localhost',
+      'postgres',
+      'memory://',
+      'fleece-development-secret',
+      process.env.TEST_DATABASE_URL ?? 'no-url',
+    ]) {
+      expect(text).not.toContain(leak);
+    }
+  });
+
+  it('reuses one result for up to 1 s, then probes again', async () => {
+    t = await buildTestApp();
+    const first = (await t.app.inject('/api/health')).json();
+    await t.db.database.close();
+    // Within the cache window the database outage is not yet seen.
+    t.clock.advance(999);
+    expect((await t.app.inject('/api/health')).json()).toEqual(first);
+    t.clock.advance(1);
+    const res = await t.app.inject('/api/health');
+    expect(res.statusCode).toBe(503);
+  });
+
+  it('answers 503 down when the database is unreachable', async () => {
+    t = await buildTestApp();
+    await t.db.database.close();
+    const res = await t.app.inject('/api/health');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({
+      status: 'down',
+      checks: {
+        database: { status: 'down', latencyMs: null },
+        migrations: { status: 'down', applied: null, pending: null },
+      },
+    });
+  });
+
+  it('counts uptime in whole seconds from the clock', async () => {
+    t = await buildTestApp();
+    t.clock.advance(65_400);
+    expect((await t.app.inject('/api/health')).json().uptimeSeconds).toBe(65);
+  });
+});

@@ -1,0 +1,57 @@
+import http from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { buildTestApp } from './helpers/app.js';
+import { exitCode, spawnServer, waitForOutput } from './helpers/process.js';
+
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('graceful shutdown', () => {
+  it('finishes an in-flight request, refuses new connections, then closes', async () => {
+    const t = await buildTestApp();
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => {
+      entered = r;
+    });
+    let finish!: () => void;
+    const released = new Promise<void>((r) => {
+      finish = r;
+    });
+    t.app.get('/api/v1/test-slow', async () => {
+      entered();
+      await released;
+      return { done: true };
+    });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (t.app.server.address() as { port: number }).port;
+
+    const inFlight = get(port, '/api/v1/test-slow');
+    await inHandler;
+    const closing = t.app.close();
+    await expect(get(port, '/api/health')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    finish();
+    expect(await inFlight).toEqual({ status: 200, body: '{"done":true}' });
+    await closing;
+    await t.db.destroy();
+  });
+
+  it('fleece-server exits 0 on SIGTERM', async () => {
+    const child = spawnServer(['start'], { PORT: '0', FLEECE_DATA_DIR: 'memory://', LOG_LEVEL: 'info' });
+    const [, port] = await waitForOutput(child, /Fleece is listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    expect((await get(Number(port), '/api/health')).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exitCode(child)).toBe(0);
+    expect(child.output()).toContain('shutting down: finishing in-flight requests');
+  });
+});
