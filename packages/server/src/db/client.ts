@@ -20,18 +20,50 @@ export class DatabaseLockedError extends Error {
   override name = 'DatabaseLockedError';
 }
 
+/** Options of {@link Database.listen}. */
+export interface ListenOptions {
+  /**
+   * Called after the listening connection was lost and is subscribed again. Notifications sent while it
+   * was down are lost, so a subscriber that must not miss any re-reads what it may have missed.
+   */
+  onReconnect?: () => void;
+}
+
 /**
  * One database connection (PGlite) or pool (PostgreSQL), already switched to the app role.
  *
  * - `db`: the drizzle instance all services use;
  * - `ping()`: runs `select 1` and resolves with the round trip in ms;
+ * - `listen(channel, handler)`: PostgreSQL `LISTEN`; every instance on the database sees every `NOTIFY`
+ *   (send one with {@link notify}, inside the transaction whose commit it announces). Resolves with an
+ *   unsubscribe function once the subscription is active. Channel names are lower-case identifiers.
  * - `close()`: releases the connections (and the PGlite directory lock); idempotent.
  */
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Db;
   ping(): Promise<number>;
+  listen(
+    channel: string,
+    handler: (payload: string) => void,
+    options?: ListenOptions,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function checkChannel(channel: string): void {
+  if (!CHANNEL.test(channel)) throw new Error(`Invalid notification channel name: ${channel}`);
+}
+
+/**
+ * Sends a PostgreSQL notification on `channel` (delivered when the surrounding transaction commits, at
+ * once outside one). The payload must stay under 8000 bytes: send ids, not documents.
+ */
+export async function notify(db: Pick<Db, 'execute'>, channel: string, payload: string): Promise<void> {
+  checkChannel(channel);
+  await db.execute(sql`select pg_notify(${channel}, ${payload})`);
 }
 
 /** Where a database comes from: a PostgreSQL URL, a PGlite directory (`memory://` for RAM), or a PGlite. */
@@ -90,6 +122,13 @@ export async function pgliteDatabase(
     kind: 'pglite',
     db,
     ping: () => timed(() => pglite.query('select 1')),
+    async listen(channel, handler) {
+      checkChannel(channel);
+      const unlisten = await pglite.listen(channel, handler);
+      return async () => {
+        if (!closed) await unlisten();
+      };
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -114,14 +153,115 @@ export function postgresDatabase(url: string, poolMax = 10): Database {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const db = drizzlePg({ client: pool, schema, casing: 'snake_case' }) as unknown as Db;
+  const listener = new PgListener(url);
   let closed: Promise<void> | undefined;
   return {
     kind: 'postgres',
     db,
     ping: () => timed(() => db.execute(sql`select 1`)),
+    listen: (channel, handler, options) => listener.listen(channel, handler, options),
     close() {
-      closed ??= pool.end();
+      closed ??= Promise.all([listener.close(), pool.end()]).then(() => undefined);
       return closed;
     },
   };
+}
+
+interface Subscription {
+  handler: (payload: string) => void;
+  options: ListenOptions | undefined;
+}
+
+/**
+ * One dedicated connection per process for `LISTEN`, shared by every subscriber. A lost connection is
+ * re-established with backoff (0.25 s doubling to 5 s) and every channel subscribed again, after which
+ * each subscriber's `onReconnect` runs.
+ */
+class PgListener {
+  private client: pg.Client | undefined;
+  private connecting: Promise<pg.Client> | undefined;
+  private readonly channels = new Map<string, Set<Subscription>>();
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 250;
+
+  constructor(private readonly url: string) {}
+
+  async listen(channel: string, handler: (payload: string) => void, options?: ListenOptions) {
+    checkChannel(channel);
+    const subscription: Subscription = { handler, options };
+    let subs = this.channels.get(channel);
+    const first = !subs;
+    if (!subs) {
+      subs = new Set();
+      this.channels.set(channel, subs);
+    }
+    subs.add(subscription);
+    if (first) {
+      const client = await this.connection();
+      await client.query(`LISTEN "${channel}"`);
+    } else {
+      await this.connection();
+    }
+    return async () => {
+      subs.delete(subscription);
+      if (subs.size === 0 && this.channels.get(channel) === subs) {
+        this.channels.delete(channel);
+        if (this.client && !this.closed) await this.client.query(`UNLISTEN "${channel}"`).catch(() => {});
+      }
+    };
+  }
+
+  private connection(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url, options: `-c role=${APP_ROLE}` });
+    client.on('notification', (message) => {
+      for (const sub of this.channels.get(message.channel) ?? []) sub.handler(message.payload ?? '');
+    });
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    await client.connect();
+    for (const channel of this.channels.keys()) await client.query(`LISTEN "${channel}"`);
+    this.client = client;
+    this.retryDelayMs = 250;
+    return client;
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.client !== client || this.closed) return;
+    this.client = undefined;
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connection().then(
+        () => {
+          for (const subs of this.channels.values()) for (const sub of subs) sub.options?.onReconnect?.();
+        },
+        () => {
+          this.retryDelayMs = Math.min(this.retryDelayMs * 2, 5_000);
+          this.scheduleReconnect();
+        },
+      );
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client ?? (await this.connecting?.catch(() => undefined));
+    this.client = undefined;
+    await client?.end().catch(() => {});
+  }
 }

@@ -3,12 +3,22 @@ import fp from 'fastify-plugin';
 import { ProblemError } from '../errors.js';
 
 /**
- * Who is making a request. The identity and API-key features attach one to the request; until then no
- * request has a principal.
+ * Who is making a request. Authentication (sessions, access tokens, API keys) attaches one to the request;
+ * a request without a valid credential has none.
+ *
+ * - `type`: how the caller authenticated: a browser or CLI `session`, or an `api_key`;
+ * - `userId`: the owning user's id (`usr_…`); every tenant query is scoped by it;
+ * - `role`: `admin` unlocks `/api/v1/admin/*`;
+ * - `sessionId` / `apiKeyId`: the credential's id (`ses_…` / `key_…`), for audit and revocation;
+ * - `scopes`: what an API key may do; sessions may do everything their user may.
  */
 export interface Principal {
-  type: 'user' | 'api_key';
+  type: 'session' | 'api_key';
   userId: string;
+  role: 'user' | 'admin';
+  sessionId?: string;
+  apiKeyId?: string;
+  scopes?: readonly string[];
 }
 
 declare module 'fastify' {
@@ -22,19 +32,36 @@ declare module 'fastify' {
      * @throws {ProblemError} `unauthenticated` (401) when the request has none.
      */
     requireAuth: (request: FastifyRequest) => Promise<void>;
+    /**
+     * preHandler that requires an admin principal.
+     * @throws {ProblemError} `unauthenticated` (401) without one, `forbidden` (403) for a non-admin.
+     */
+    requireAdmin: (request: FastifyRequest) => Promise<void>;
   }
 }
 
-/** Declares the request principal and the `requireAuth` guard that authenticated routes use. */
+function authenticated(
+  request: FastifyRequest,
+): asserts request is FastifyRequest & { principal: Principal } {
+  if (!request.principal) {
+    throw new ProblemError(
+      'unauthenticated',
+      'This endpoint needs credentials: send `Authorization: Bearer <API key or access token>`, or sign in.',
+    );
+  }
+}
+
+/** Declares the request principal and the `requireAuth` / `requireAdmin` guards that routes use. */
 export const authPlugin = fp(
   async (app) => {
     app.decorateRequest('principal', null);
     app.decorate('requireAuth', async (request: FastifyRequest) => {
-      if (!request.principal) {
-        throw new ProblemError(
-          'unauthenticated',
-          'This endpoint needs credentials: send `Authorization: Bearer <API key or access token>`, or sign in.',
-        );
+      authenticated(request);
+    });
+    app.decorate('requireAdmin', async (request: FastifyRequest) => {
+      authenticated(request);
+      if (request.principal.role !== 'admin') {
+        throw new ProblemError('forbidden', 'This endpoint is for administrators only.');
       }
     });
   },
