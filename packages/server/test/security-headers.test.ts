@@ -33,7 +33,7 @@ describe('security headers (DESIGN.md §6.6, claims C15, C16)', () => {
     for (const [name, value] of Object.entries(EXPECTED)) {
       expect(res.headers[name], name).toBe(value);
     }
-    expect(res.headers['x-request-id']).toMatch(/^req_[0-9a-f]{24}$/);
+    expect(res.headers['x-request-id']).toMatch(/^req_[0-9a-f]{32}$/);
   });
 
   it('marks API responses, errors included, as not cacheable', async () => {

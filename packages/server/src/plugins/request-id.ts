@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
 
@@ -7,13 +7,13 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,64}$/;
 
 /**
  * Fastify `genReqId`: reuses a safe incoming `X-Request-Id` (8–64 of `A-Z a-z 0-9 . _ : -`) so a trace can
- * span a proxy, and otherwise mints `req_` + 24 hex characters. Anything else in the header is ignored,
+ * span a proxy, and otherwise mints `req_` + 32 hex characters (a random UUID). Anything else in the header is ignored,
  * so a client cannot inject log lines or headers through it.
  */
 export function genReqId(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
   if (typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming)) return incoming;
-  return `req_${randomBytes(12).toString('hex')}`;
+  return `req_${randomUUID().replaceAll('-', '')}`;
 }
 
 /** Echoes the request id on every response as `X-Request-Id`, errors and 404s included. */

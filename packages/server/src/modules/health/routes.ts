@@ -18,8 +18,12 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (_request, reply) => {
-      const result = await health.check();
-      return reply.code(result.status === 'down' ? 503 : 200).send(result);
+      const { result, json } = await health.check();
+      // The body was validated and serialised once per cache window; send those bytes as they are.
+      return reply
+        .code(result.status === 'down' ? 503 : 200)
+        .type('application/json; charset=utf-8')
+        .send(json as unknown as typeof result);
     },
   );
 };

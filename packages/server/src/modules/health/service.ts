@@ -1,4 +1,4 @@
-import type { HealthResponse, HealthStatus } from '@fleece/sdk/contract';
+import { HealthResponse, type HealthStatus } from '@fleece/sdk/contract';
 import type { Database } from '../../db/client.js';
 import { migrationStatus } from '../../db/migrate.js';
 import type { Clock } from '../../lib/clock.js';
@@ -10,12 +10,18 @@ export const HEALTH_CACHE_MS = 1_000;
 const worst = (...statuses: HealthStatus[]): HealthStatus =>
   statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
 
+/** One health result and its JSON body. */
+export interface HealthCheck {
+  result: HealthResponse;
+  json: string;
+}
+
 /**
  * Computes the service's health: database reachability and latency, and applied versus pending migrations.
  * Results are cached for {@link HEALTH_CACHE_MS}; concurrent callers share one probe. Never throws.
  */
 export class HealthService {
-  private cached: { at: number; result: Promise<HealthResponse> } | undefined;
+  private cached: { at: number; result: Promise<HealthCheck> } | undefined;
   private readonly startedAt: number;
 
   constructor(
@@ -25,11 +31,17 @@ export class HealthService {
     this.startedAt = clock.now().getTime();
   }
 
-  /** The current health, at most {@link HEALTH_CACHE_MS} old. */
-  check(): Promise<HealthResponse> {
+  /** The current health, at most {@link HEALTH_CACHE_MS} old, with its JSON encoding. */
+  check(): Promise<HealthCheck> {
     const now = this.clock.now().getTime();
     if (!this.cached || now - this.cached.at >= HEALTH_CACHE_MS || now < this.cached.at) {
-      this.cached = { at: now, result: this.probe(now) };
+      this.cached = {
+        at: now,
+        result: this.probe(now).then((result) => {
+          const checked = HealthResponse.parse(result);
+          return { result: checked, json: JSON.stringify(checked) };
+        }),
+      };
     }
     return this.cached.result;
   }
