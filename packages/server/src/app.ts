@@ -43,9 +43,13 @@ async function tlsOptions(config: Config) {
  * @throws whatever opening the database throws (see {@link openDatabase}).
  */
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<FastifyInstance> {
-  const logger = loggerOptions(config.logLevel);
   const fastifyOptions: FastifyServerOptions = {
-    logger: options.logStream ? { ...logger, stream: options.logStream } : logger,
+    logger: options.logStream
+      ? { ...loggerOptions(config.logLevel), stream: options.logStream }
+      : loggerOptions(
+          config.logLevel,
+          config.logFormat ?? (process.stdout.isTTY && config.env !== 'production' ? 'pretty' : 'json'),
+        ),
     genReqId,
     requestIdHeader: false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,

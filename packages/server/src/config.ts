@@ -104,6 +104,7 @@ const EnvSchema = z
     FLEECE_BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 104_857_600),
     FLEECE_SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
     FLEECE_AUTO_MIGRATE: boolean(true),
+    LOG_FORMAT: z.preprocess(blankToUndefined, z.enum(['json', 'pretty']).optional()),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -136,6 +137,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   autoMigrate: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `pretty` for people at a terminal, `json` for log collectors; unset picks by whether stdout is a TTY. */
+  logFormat: 'json' | 'pretty' | undefined;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): ConfigError {
@@ -223,5 +226,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.FLEECE_SHUTDOWN_TIMEOUT_MS,
     autoMigrate: e.FLEECE_AUTO_MIGRATE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
   };
 }

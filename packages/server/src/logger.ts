@@ -50,12 +50,24 @@ interface LoggedRequest {
 }
 
 /**
- * pino options for the server: JSON lines, ISO timestamps, request logs with headers (redacted) and URLs
+ * pino options for the server: JSON lines (or pino-pretty for a person at a terminal), ISO timestamps, request logs with headers (redacted) and URLs
  * with sensitive query values removed, and a final deep redaction of every logged object.
  */
-export function loggerOptions(level: string): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
+export function loggerOptions(
+  level: string,
+  format: 'json' | 'pretty' = 'json',
+): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level,
+    // Pretty output goes through pino-pretty in a worker thread; the redaction below still applies first.
+    ...(format === 'pretty'
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' },
+          },
+        }
+      : {}),
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
     formatters: {
       log: (object) => redact(object) as Record<string, unknown>,
