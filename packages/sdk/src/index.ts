@@ -3,4 +3,64 @@
  *
  * The wire contract is re-exported here and available alone from `@fleece/sdk/contract`.
  */
+
+export {
+  type ClientOptions,
+  DEFAULT_BASE_URL,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_TIMEOUT_MS,
+  type Fetch,
+  Fleece,
+  type StreamRequestOptions,
+} from './client.js';
 export * from './contract/index.js';
+export { APIPromise } from './core/api-promise.js';
+export {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  DeviceCodeExpiredError,
+  FleeceError,
+  type FleeceErrorOptions,
+  InternalServerError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  ResponseValidationError,
+  UnprocessableEntityError,
+} from './core/errors.js';
+export { CursorPage, PagePromise } from './core/pagination.js';
+export type { FinalRequestOptions, HTTPMethod, RequestOptions } from './core/request-options.js';
+export { APIResource } from './core/resource.js';
+export {
+  DEFAULT_MAX_RETRIES,
+  INITIAL_RETRY_DELAY_MS,
+  MAX_RETRY_AFTER_MS,
+  MAX_RETRY_DELAY_MS,
+} from './core/retries.js';
+export {
+  type DecodeContext,
+  decodeEvents,
+  type EventDecoder,
+  type EventSchemas,
+  type ServerSentEvent,
+  Stream,
+  type TypedEvent,
+} from './core/streaming.js';
+export type { HeadersLike } from './internal/headers.js';
+export type { QueryValue } from './internal/url.js';
+export { createPkcePair, createState, type PkcePair, pkceChallenge, verifyState } from './lib/pkce.js';
+export type {
+  DeviceAuthorizationParams,
+  DeviceCodeGrant,
+  ExchangeAuthorizationCodeParams,
+  PollDeviceTokenOptions,
+  RefreshTokenParams,
+} from './resources/auth.js';
+export { Auth } from './resources/auth.js';
+export { Health } from './resources/health.js';
+export { VERSION } from './version.js';

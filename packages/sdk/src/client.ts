@@ -1,0 +1,580 @@
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
+import type { z } from 'zod';
+import { pageOf } from './contract/pagination.js';
+import { APIPromise, type APIResponseProps } from './core/api-promise.js';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  FleeceError,
+  ResponseValidationError,
+} from './core/errors.js';
+import { CursorPage, PagePromise } from './core/pagination.js';
+import type { FinalRequestOptions } from './core/request-options.js';
+import { backoffDelay, DEFAULT_MAX_RETRIES, isRetryableStatus, retryDelay } from './core/retries.js';
+import { type EventDecoder, Stream, type StreamConnection } from './core/streaming.js';
+import { defaultDispatcher } from './internal/dispatcher.js';
+import { nonBlank, readEnv } from './internal/env.js';
+import { type HeadersLike, mergeHeaders } from './internal/headers.js';
+import { newIdempotencyKey, newRequestId } from './internal/ids.js';
+import { isStaleSocketError, parseBodyText } from './internal/network.js';
+import { timers } from './internal/timers.js';
+import { buildURL, normalizeBaseURL } from './internal/url.js';
+import { Auth } from './resources/auth.js';
+import { Health } from './resources/health.js';
+import { VERSION } from './version.js';
+
+/** Where the client connects when neither `baseURL` nor `FLEECE_BASE_URL` says otherwise. */
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:3000';
+
+/** Default per-attempt request timeout: 60 000 ms. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Default stream idle timeout: 60 000 ms without a byte. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * A WHATWG `fetch` implementation (such as `globalThis.fetch`), called with an absolute URL and a
+ * standard `RequestInit`. When a dispatcher applies, it rides along as undici's `init.dispatcher`.
+ */
+export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * Options of `new Fleece()`. Each option wins over its environment variable, which wins over the default;
+ * blank environment variables are ignored.
+ */
+export interface ClientOptions {
+  /** An API key (`flc_…`), sent as `Authorization: Bearer`. Env: `FLEECE_API_KEY`. */
+  apiKey?: string | undefined;
+  /** An OAuth access token (from `fleece login`), sent as `Authorization: Bearer`. Env: `FLEECE_TOKEN`. */
+  accessToken?: string | undefined;
+  /**
+   * `false` makes an unauthenticated client for the public endpoints (health, device authorization,
+   * token refresh): no credential is needed or sent, and `FLEECE_API_KEY` / `FLEECE_TOKEN` are ignored.
+   * @default true
+   */
+  auth?: boolean | undefined;
+  /** The server's origin, optionally with a path prefix. Env: `FLEECE_BASE_URL`. @default 'http://127.0.0.1:3000' */
+  baseURL?: string | undefined;
+  /** Per-attempt time limit in milliseconds, until the whole response has arrived. @default 60000 */
+  timeout?: number | undefined;
+  /** Milliseconds a stream may go without a single byte before it fails. @default 60000 */
+  idleTimeout?: number | undefined;
+  /** Retries after a failed attempt (connection error, timeout, 408, 409, 429, 5xx). @default 2 */
+  maxRetries?: number | undefined;
+  /**
+   * A `fetch` to send requests with, instead of undici's. With a custom `fetch`, `dispatcher` is passed
+   * in its `init` only when you set it.
+   */
+  fetch?: Fetch | undefined;
+  /**
+   * The undici dispatcher (connection pool, proxy) for requests. Default: a shared keep-alive
+   * `EnvHttpProxyAgent` honouring `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+   */
+  dispatcher?: Dispatcher | undefined;
+  /** Headers sent with every request; per-call `headers` win. A `null` value removes a header. */
+  defaultHeaders?: HeadersLike | undefined;
+  /**
+   * Check every response body against its zod schema, throwing `ResponseValidationError` on a mismatch.
+   * @default true
+   */
+  validateResponses?: boolean | undefined;
+}
+
+/** Options of `client.stream()`: a request plus how to decode and resume its events. */
+export interface StreamRequestOptions<E> extends Omit<FinalRequestOptions<never>, 'schema' | 'okStatuses'> {
+  /** Turns each Server-Sent Event into a typed event (see `decodeEvents()`). */
+  decode: EventDecoder<E>;
+  /** The event type that ends the stream; `null` for none. @default 'done' */
+  terminalEvent?: string | null | undefined;
+  /**
+   * The request that resumes the stream after a drop (sent with `Last-Event-ID`). Default: the same
+   * request again, with the same `Idempotency-Key`.
+   */
+  resume?:
+    | ((lastEventId: string | undefined) => Pick<FinalRequestOptions, 'method' | 'path' | 'query' | 'body'>)
+    | undefined;
+}
+
+type Credential = { type: 'apiKey' | 'accessToken'; value: string };
+
+function checkDuration(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new FleeceError(`\`${name}\` must be a positive number of milliseconds, got ${value}`);
+  }
+  return value;
+}
+
+function checkRetries(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new FleeceError(`\`maxRetries\` must be a non-negative integer, got ${value}`);
+  }
+  return value;
+}
+
+/** Methods that get an automatic `Idempotency-Key`: the ones that are not idempotent by definition. */
+const NEEDS_IDEMPOTENCY_KEY = new Set(['post', 'patch']);
+
+/**
+ * The Fleece API client.
+ *
+ * Credentials: `apiKey` (an API key, `flc_…`) or `accessToken` (from `fleece login`), else the
+ * `FLEECE_API_KEY` or `FLEECE_TOKEN` environment variable (the API key wins when both are set). Without
+ * any, the constructor throws a `FleeceError`, unless `auth: false` asks for an unauthenticated client
+ * (public endpoints only: health, the device flow, token refresh).
+ *
+ * Requests go through undici with keep-alive, honour `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`, time out
+ * after `timeout` ms, and are retried `maxRetries` times with exponential backoff (see the README).
+ *
+ * @throws {FleeceError} when no credential is found, both `apiKey` and `accessToken` are passed, or an
+ *   option is invalid.
+ * @example
+ * import { Fleece } from '@fleece/sdk';
+ * const client = new Fleece({ apiKey: process.env.FLEECE_API_KEY });
+ * const health = await client.health.check();
+ */
+export class Fleece {
+  /** The server's base URL, without a trailing slash. */
+  readonly baseURL: string;
+  /** Per-attempt timeout in milliseconds. */
+  readonly timeout: number;
+  /** Stream idle timeout in milliseconds. */
+  readonly idleTimeout: number;
+  /** Retries after a failed attempt. */
+  readonly maxRetries: number;
+  /** Whether response bodies are checked against their schemas. */
+  readonly validateResponses: boolean;
+
+  /** `GET /api/health`: service health for monitors. */
+  readonly health: Health;
+  /** The OAuth endpoints: device authorization (RFC 8628), token refresh, PKCE code exchange. */
+  readonly auth: Auth;
+
+  readonly #credential: Credential | undefined;
+  readonly #fetch: Fetch;
+  readonly #customFetch: Fetch | undefined;
+  readonly #dispatcherOption: Dispatcher | undefined;
+  readonly #dispatcher: Dispatcher | undefined;
+  readonly #defaultHeaders: HeadersLike | undefined;
+
+  constructor(options: ClientOptions = {}) {
+    this.#credential = Fleece.#resolveCredential(options);
+
+    const baseURL = nonBlank(options.baseURL) ?? readEnv('FLEECE_BASE_URL') ?? DEFAULT_BASE_URL;
+    const normalized = normalizeBaseURL(baseURL);
+    if (!normalized) {
+      throw new FleeceError(
+        `\`baseURL\` must be an http: or https: URL without credentials, query or fragment, got ${JSON.stringify(baseURL)}`,
+      );
+    }
+    this.baseURL = normalized;
+    this.timeout = checkDuration('timeout', options.timeout, DEFAULT_TIMEOUT_MS);
+    this.idleTimeout = checkDuration('idleTimeout', options.idleTimeout, DEFAULT_IDLE_TIMEOUT_MS);
+    this.maxRetries = checkRetries(options.maxRetries, DEFAULT_MAX_RETRIES);
+    this.validateResponses = options.validateResponses ?? true;
+    this.#defaultHeaders = options.defaultHeaders;
+    this.#customFetch = options.fetch;
+    this.#fetch = options.fetch ?? (undiciFetch as unknown as Fetch);
+    this.#dispatcherOption = options.dispatcher;
+    this.#dispatcher = options.dispatcher ?? (options.fetch ? undefined : defaultDispatcher());
+
+    this.health = new Health(this);
+    this.auth = new Auth(this);
+  }
+
+  static #resolveCredential(options: ClientOptions): Credential | undefined {
+    if (options.auth === false) return undefined;
+    const apiKey = nonBlank(options.apiKey);
+    const accessToken = nonBlank(options.accessToken);
+    if (apiKey && accessToken) {
+      throw new FleeceError('Pass either `apiKey` or `accessToken`, not both');
+    }
+    if (apiKey) return { type: 'apiKey', value: apiKey };
+    if (accessToken) return { type: 'accessToken', value: accessToken };
+    const envKey = readEnv('FLEECE_API_KEY');
+    if (envKey) return { type: 'apiKey', value: envKey };
+    const envToken = readEnv('FLEECE_TOKEN');
+    if (envToken) return { type: 'accessToken', value: envToken };
+    throw new FleeceError(
+      'No credentials: pass `apiKey` (an API key, flc_…) or `accessToken`, or set FLEECE_API_KEY or ' +
+        'FLEECE_TOKEN. For the public endpoints only (health, device authorization), pass `auth: false`.',
+    );
+  }
+
+  /** Which credential the client sends: `apiKey`, `accessToken`, or `null` for an unauthenticated client. */
+  get credentialType(): 'apiKey' | 'accessToken' | null {
+    return this.#credential?.type ?? null;
+  }
+
+  /**
+   * A new client with these options changed and everything else (credential, base URL, timeouts,
+   * connection pool) kept. Passing `apiKey`, `accessToken` or `auth` replaces the credential.
+   *
+   * @throws {FleeceError} like the constructor.
+   * @example
+   * const patient = client.withOptions({ timeout: 120_000, maxRetries: 5 });
+   * const asUser = client.withOptions({ accessToken: tokens.access_token });
+   */
+  withOptions(options: ClientOptions): Fleece {
+    const replacesCredential =
+      options.apiKey !== undefined || options.accessToken !== undefined || options.auth !== undefined;
+    const credential: ClientOptions = replacesCredential
+      ? {}
+      : this.#credential === undefined
+        ? { auth: false }
+        : { [this.#credential.type]: this.#credential.value };
+    return new Fleece({
+      baseURL: this.baseURL,
+      timeout: this.timeout,
+      idleTimeout: this.idleTimeout,
+      maxRetries: this.maxRetries,
+      validateResponses: this.validateResponses,
+      fetch: this.#customFetch,
+      dispatcher: this.#dispatcherOption,
+      defaultHeaders: this.#defaultHeaders,
+      ...credential,
+      ...options,
+    });
+  }
+
+  /**
+   * Sends `GET path`. For endpoints this SDK does not wrap yet; pass a `schema` for a typed, checked body.
+   *
+   * @example
+   * const me = await client.get('/api/v1/me', { schema: Me });
+   */
+  get<T = unknown>(
+    path: string,
+    options: Omit<FinalRequestOptions<T>, 'method' | 'path'> = {},
+  ): APIPromise<T> {
+    return this.request({ ...options, method: 'get', path });
+  }
+
+  /**
+   * Sends `POST path` with a JSON `body` and an automatic `Idempotency-Key`.
+   *
+   * @example
+   * const agent = await client.post('/api/v1/agents', { body: { name: 'triage' }, schema: Agent });
+   */
+  post<T = unknown>(
+    path: string,
+    options: Omit<FinalRequestOptions<T>, 'method' | 'path'> = {},
+  ): APIPromise<T> {
+    return this.request({ ...options, method: 'post', path });
+  }
+
+  /**
+   * Sends `PUT path` with a JSON `body`.
+   *
+   * @example
+   * await client.put('/api/v1/account/consents/marketing', { body: { granted: true } });
+   */
+  put<T = unknown>(
+    path: string,
+    options: Omit<FinalRequestOptions<T>, 'method' | 'path'> = {},
+  ): APIPromise<T> {
+    return this.request({ ...options, method: 'put', path });
+  }
+
+  /**
+   * Sends `PATCH path` with a JSON `body` and an automatic `Idempotency-Key`.
+   *
+   * @example
+   * await client.patch('/api/v1/agents/agt_123', { body: { name: 'renamed' } });
+   */
+  patch<T = unknown>(
+    path: string,
+    options: Omit<FinalRequestOptions<T>, 'method' | 'path'> = {},
+  ): APIPromise<T> {
+    return this.request({ ...options, method: 'patch', path });
+  }
+
+  /**
+   * Sends `DELETE path`.
+   *
+   * @example
+   * await client.delete('/api/v1/api-keys/key_123');
+   */
+  delete<T = unknown>(
+    path: string,
+    options: Omit<FinalRequestOptions<T>, 'method' | 'path'> = {},
+  ): APIPromise<T> {
+    return this.request({ ...options, method: 'delete', path });
+  }
+
+  /**
+   * Sends one call, with retries, and parses its JSON body (checked against `options.schema`).
+   *
+   * @throws {APIError} (a subclass per status) for an HTTP error after the retries;
+   *   {@link APIConnectionError} / {@link APIConnectionTimeoutError} when no response came;
+   *   {@link APIUserAbortError} when `signal` aborted; {@link ResponseValidationError} on a body mismatch.
+   * @example
+   * const health = await client.request({ method: 'get', path: '/api/health', schema: HealthResponse });
+   */
+  request<T = unknown>(options: FinalRequestOptions<T>): APIPromise<T> {
+    const prepared = this.#prepare(options);
+    return new APIPromise(this.#makeRequest(prepared, 'application/json'), (props) =>
+      this.#parseJSON(props, prepared.schema),
+    );
+  }
+
+  /**
+   * Fetches a cursor-paginated list (`?limit=&cursor=` → `{ data, nextCursor }`), checking each item
+   * against `item`. The result is awaitable (first page) and async iterable (every item of every page).
+   *
+   * @example
+   * for await (const key of client.getAPIList('/api/v1/api-keys', ApiKey, { query: { limit: 50 } })) {
+   *   console.log(key.id);
+   * }
+   */
+  getAPIList<Item>(
+    path: string,
+    item: z.ZodType<Item>,
+    options: Omit<FinalRequestOptions, 'method' | 'path' | 'schema'> = {},
+  ): PagePromise<Item> {
+    const schema = pageOf(item) as unknown as z.ZodType<{ data: Item[]; nextCursor: string | null }>;
+    const prepared = this.#prepare({ ...options, method: 'get', path, schema });
+    const cursor = options.query?.cursor;
+    return new PagePromise<Item>(this.#makeRequest(prepared, 'application/json'), async (props) => {
+      const body = await this.#parseJSON(props, schema);
+      return new CursorPage<Item>(body, {
+        cursor: typeof cursor === 'string' ? cursor : undefined,
+        requestId: props.requestId,
+        fetchPage: (next) =>
+          this.getAPIList(path, item, { ...options, query: { ...options.query, cursor: next } }),
+      });
+    });
+  }
+
+  /**
+   * Opens a Server-Sent Events stream (`Accept: text/event-stream`). Awaiting gives the {@link Stream}
+   * once the response headers arrive (HTTP errors reject as for `request()`); iterate it with
+   * `for await`. It resumes with `Last-Event-ID` after a drop and fails after `idleTimeout` ms of silence.
+   *
+   * @throws {FleeceError} when the response is not `text/event-stream`; the errors of `request()`.
+   * @example
+   * const stream = await client.stream({
+   *   method: 'get',
+   *   path: '/api/v1/audit-events/stream',
+   *   decode: decodeEvents({ 'audit.event': AuditEvent, done: z.object({}) }),
+   * });
+   * for await (const event of stream) console.log(event.event, event.data);
+   */
+  stream<E>(options: StreamRequestOptions<E>): APIPromise<Stream<E>> {
+    const { decode, terminalEvent = 'done', resume, ...request } = options;
+    const prepared = this.#prepare<never>(request);
+    const controller = new AbortController();
+    const signal = prepared.signal
+      ? AbortSignal.any([prepared.signal, controller.signal])
+      : controller.signal;
+    const open = async (lastEventId: string | undefined, first: boolean): Promise<StreamConnection> => {
+      const target =
+        !first && resume
+          ? { ...prepared, query: undefined, body: undefined, ...resume(lastEventId) }
+          : prepared;
+      const props = await this.#makeRequest(
+        {
+          ...target,
+          signal,
+          ...(first ? {} : { maxRetries: 0 }),
+          headers: mergeHeaders(
+            target.headers,
+            lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
+          ),
+        },
+        'text/event-stream',
+      );
+      props.release();
+      const type = props.response.headers.get('content-type') ?? '';
+      if (!type.toLowerCase().startsWith('text/event-stream')) {
+        await props.response.body?.cancel().catch(() => {});
+        throw new FleeceError(
+          `Expected an event stream from ${target.method.toUpperCase()} ${target.path}, got ${type || 'no content type'} (request id ${props.requestId})`,
+          { requestId: props.requestId },
+        );
+      }
+      return { response: props.response, requestId: props.requestId };
+    };
+    const responsePromise = open(undefined, true).then(
+      (connection): APIResponseProps => ({
+        ...connection,
+        options: prepared,
+        // The stream owns the body from here; its idle timeout replaces the request timeout.
+        release: () => {},
+        classify: (error) =>
+          error instanceof FleeceError ? error : new APIConnectionError({ cause: error }),
+      }),
+    );
+    return new APIPromise(responsePromise, async ({ response, requestId }) => {
+      return new Stream<E>({
+        connection: { response, requestId },
+        reconnect: (lastEventId) => open(lastEventId, false),
+        decode,
+        controller,
+        signal: prepared.signal,
+        idleTimeout: prepared.idleTimeout ?? this.idleTimeout,
+        maxRetries: prepared.maxRetries ?? this.maxRetries,
+        terminalEvent,
+        validate: this.validateResponses,
+      });
+    });
+  }
+
+  /** Fills in the idempotency key once per call, so every retry of the call sends the same one. */
+  #prepare<T>(options: FinalRequestOptions<T>): FinalRequestOptions<T> {
+    if (!NEEDS_IDEMPOTENCY_KEY.has(options.method)) return options;
+    const fromHeader = mergeHeaders(options.headers).get('idempotency-key') ?? undefined;
+    return {
+      ...options,
+      idempotencyKey: nonBlank(options.idempotencyKey) ?? fromHeader ?? newIdempotencyKey(),
+    };
+  }
+
+  #headers(options: FinalRequestOptions<unknown>, accept: string): Headers {
+    return mergeHeaders(
+      { accept, 'user-agent': `fleece-sdk-node/${VERSION} node/${process.version}` },
+      options.body === undefined ? undefined : { 'content-type': 'application/json' },
+      this.#credential && !options.anonymous
+        ? { authorization: `Bearer ${this.#credential.value}` }
+        : undefined,
+      this.#defaultHeaders,
+      options.headers,
+      options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : undefined,
+    );
+  }
+
+  /**
+   * Sends the call until it gets a response to hand over, retrying connection errors, timeouts and
+   * retryable statuses. Resolves once a successful (or `okStatuses`) response's headers have arrived;
+   * its timeout keeps running until `release()`.
+   */
+  async #makeRequest(options: FinalRequestOptions<unknown>, accept: string): Promise<APIResponseProps> {
+    const maxRetries = options.maxRetries ?? this.maxRetries;
+    const timeout = options.timeout ?? this.timeout;
+    const url = buildURL(this.baseURL, options.path, options.query);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const baseHeaders = this.#headers(options, accept);
+    const fixedRequestId = baseHeaders.get('x-request-id') ?? undefined;
+    const what = `${options.method.toUpperCase()} ${options.path}`;
+    let retries = 0;
+    let staleSocketRetried = false;
+
+    for (;;) {
+      const requestId = fixedRequestId ?? newRequestId();
+      if (options.signal?.aborted) {
+        throw new APIUserAbortError({ requestId, cause: options.signal.reason });
+      }
+      const headers = new Headers(baseHeaders);
+      headers.set('x-request-id', requestId);
+
+      // Errors name the response's request id once there is a response, else the one sent.
+      let attemptRequestId = requestId;
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new Error(`${what} timed out after ${timeout} ms`));
+      }, timeout);
+      const signal = options.signal
+        ? AbortSignal.any([options.signal, controller.signal])
+        : controller.signal;
+      const classify = (error: unknown): FleeceError => {
+        if (error instanceof FleeceError) return error;
+        const ids = { requestId: attemptRequestId, cause: error };
+        if (options.signal?.aborted) return new APIUserAbortError(ids);
+        if (timedOut)
+          return new APIConnectionTimeoutError({ ...ids, message: `${what} timed out after ${timeout} ms` });
+        return new APIConnectionError(ids);
+      };
+
+      let failure: FleeceError;
+      let delay: number | null = null;
+      try {
+        const init = {
+          method: options.method.toUpperCase(),
+          headers,
+          ...(body === undefined ? {} : { body }),
+          signal,
+          ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+        };
+        // The cast: @types/node types `init.dispatcher` with its bundled undici, not this undici.
+        const response = await this.#fetch(url, init as unknown as RequestInit);
+        attemptRequestId = response.headers.get('x-request-id') ?? requestId;
+        if (response.ok || options.okStatuses?.includes(response.status)) {
+          return {
+            response,
+            options,
+            requestId: attemptRequestId,
+            release: () => clearTimeout(timer),
+            classify,
+          };
+        }
+        const text = await response.text();
+        clearTimeout(timer);
+        failure = APIError.generate(response.status, parseBodyText(text), response.headers, requestId);
+        if (!isRetryableStatus(response.status)) throw failure;
+        delay = retryDelay(response.headers, retries);
+        if (delay === null) throw failure;
+      } catch (error) {
+        clearTimeout(timer);
+        if (error instanceof APIError) throw error;
+        failure = classify(error);
+        if (failure instanceof APIUserAbortError) throw failure;
+        if (!timedOut && !staleSocketRetried && isStaleSocketError(error)) {
+          // A keep-alive socket the server closed while idle: the request never reached the application.
+          staleSocketRetried = true;
+          continue;
+        }
+        delay = backoffDelay(retries);
+      }
+
+      if (retries >= maxRetries) throw failure;
+      retries++;
+      try {
+        await timers.sleep(delay, options.signal);
+      } catch (error) {
+        throw new APIUserAbortError({ requestId, cause: error });
+      }
+    }
+  }
+
+  /** Reads a JSON body (within the timeout) and checks it against `schema`. */
+  async #parseJSON<T>(props: APIResponseProps, schema: z.ZodType<T> | undefined): Promise<T> {
+    const { response, options, requestId } = props;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw props.classify(error);
+    } finally {
+      props.release();
+    }
+    const fail = (): APIError =>
+      APIError.generate(response.status, parseBodyText(text), response.headers, requestId);
+    let json: unknown;
+    if (text !== '') {
+      try {
+        json = JSON.parse(text);
+      } catch (cause) {
+        if (!response.ok) throw fail();
+        throw new FleeceError(
+          `The response to ${options.method.toUpperCase()} ${options.path} is not JSON (request id ${requestId})`,
+          { cause, requestId },
+        );
+      }
+    }
+    if (!schema || (response.ok && !this.validateResponses)) return json as T;
+    const result = schema.safeParse(json);
+    if (result.success) return result.data;
+    if (!response.ok) throw fail();
+    throw new ResponseValidationError(
+      `The response to ${options.method.toUpperCase()} ${options.path}`,
+      result.error.issues,
+      response.status,
+      { requestId },
+    );
+  }
+}

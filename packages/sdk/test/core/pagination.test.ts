@@ -1,0 +1,113 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { CursorPage, FleeceError, PagePromise, ResponseValidationError } from '../../src/index.js';
+import { BASE_URL, mswClient } from '../helpers.js';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const Thing = z.object({ id: z.string() });
+
+/** Serves pages keyed by the `cursor` query parameter ('' for the first), recording each query. */
+function pages(byCursor: Record<string, { data: unknown[]; nextCursor: string | null }>) {
+  const queries: string[] = [];
+  server.use(
+    http.get(`${BASE_URL}/api/v1/things`, ({ request }) => {
+      const url = new URL(request.url);
+      queries.push(url.search);
+      const page = byCursor[url.searchParams.get('cursor') ?? ''];
+      return page ? HttpResponse.json(page) : HttpResponse.json({ error: 'no such page' }, { status: 500 });
+    }),
+  );
+  return queries;
+}
+
+const list = (query: Record<string, string | number> = {}) =>
+  mswClient({ maxRetries: 0 }).getAPIList('/api/v1/things', Thing, { query });
+
+describe('cursor pagination', () => {
+  it('iterates every item across pages, going on past empty pages until nextCursor is null', async () => {
+    const queries = pages({
+      '': { data: [{ id: 'a' }, { id: 'b' }], nextCursor: 'c1' },
+      c1: { data: [], nextCursor: 'c2' },
+      c2: { data: [], nextCursor: 'c3' },
+      c3: { data: [{ id: 'c' }], nextCursor: null },
+    });
+    const ids: string[] = [];
+    for await (const thing of list({ limit: 2 })) ids.push(thing.id);
+    expect(ids).toEqual(['a', 'b', 'c']);
+    expect(queries).toEqual(['?limit=2', '?limit=2&cursor=c1', '?limit=2&cursor=c2', '?limit=2&cursor=c3']);
+  });
+
+  it('walks pages with iterPages()', async () => {
+    pages({
+      '': { data: [{ id: 'a' }], nextCursor: 'c1' },
+      c1: { data: [], nextCursor: null },
+    });
+    const seen: Array<[number, string | null]> = [];
+    for await (const page of list().iterPages()) seen.push([page.data.length, page.nextCursor]);
+    expect(seen).toEqual([
+      [1, 'c1'],
+      [0, null],
+    ]);
+  });
+
+  it('awaits to the first page, with hasNextPage() and getNextPage()', async () => {
+    pages({
+      '': { data: [{ id: 'a' }], nextCursor: 'c1' },
+      c1: { data: [{ id: 'b' }], nextCursor: null },
+    });
+    const promise = list();
+    expect(promise).toBeInstanceOf(PagePromise);
+    const first = await promise;
+    expect(first).toBeInstanceOf(CursorPage);
+    expect(first.data).toEqual([{ id: 'a' }]);
+    expect(first.hasNextPage()).toBe(true);
+    const second = await first.getNextPage();
+    expect(second.data).toEqual([{ id: 'b' }]);
+    expect(second.hasNextPage()).toBe(false);
+    expect(second.requestId).toMatch(/^req_[0-9a-f]{24}$/);
+    await expect(second.getNextPage()).rejects.toThrow(
+      `This is the last page: nextCursor is null (request id ${second.requestId})`,
+    );
+  });
+
+  it('stops fetching when the loop breaks', async () => {
+    const queries = pages({
+      '': { data: [{ id: 'a' }, { id: 'b' }], nextCursor: 'c1' },
+      c1: { data: [{ id: 'c' }], nextCursor: null },
+    });
+    for await (const thing of list()) {
+      if (thing.id === 'a') break;
+    }
+    expect(queries).toEqual(['']);
+  });
+
+  it('refuses to follow a cursor that points back at the same page', async () => {
+    pages({
+      '': { data: [], nextCursor: 'c1' },
+      c1: { data: [], nextCursor: 'c1' },
+    });
+    const iterate = async () => {
+      for await (const _ of list()) {
+        // drain
+      }
+    };
+    const error = await iterate().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FleeceError);
+    expect((error as Error).message).toMatch(
+      /^The server returned the cursor it was sent \(c1\); stopping to avoid a loop \(request id req_[0-9a-f]{24}\)$/,
+    );
+  });
+
+  it('validates every item and names the field path', async () => {
+    pages({ '': { data: [{ id: 'a' }, { id: 7 }], nextCursor: null } });
+    const error = await list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResponseValidationError);
+    expect((error as ResponseValidationError).path).toBe('data[1].id');
+  });
+});
