@@ -2,4 +2,4 @@
  * The drizzle schema: one file per aggregate, re-exported here. Tables are singular-named in code and
  * snake_case in SQL.
  */
-export {};
+export * from './audit.js';
