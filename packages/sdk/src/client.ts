@@ -204,7 +204,12 @@ export class Fleece {
     );
   }
 
-  /** Which credential the client sends: `apiKey`, `accessToken`, or `null` for an unauthenticated client. */
+  /**
+   * Which credential the client sends: `apiKey`, `accessToken`, or `null` for an unauthenticated client.
+   *
+   * @example
+   * if (client.credentialType === null) console.log('not signed in');
+   */
   get credentialType(): 'apiKey' | 'accessToken' | null {
     return this.#credential?.type ?? null;
   }

@@ -111,6 +111,10 @@ describe('new Fleece(): other options', () => {
     expect(client.validateResponses).toBe(true);
   });
 
+  it('accepts the global fetch as `fetch`', () => {
+    expect(new Fleece({ auth: false, fetch: globalThis.fetch }).credentialType).toBeNull();
+  });
+
   it('takes the base URL from the option, then FLEECE_BASE_URL', () => {
     vi.stubEnv('FLEECE_BASE_URL', 'https://env.example.com/');
     expect(new Fleece({ apiKey: 'flc_x' }).baseURL).toBe('https://env.example.com');

@@ -68,6 +68,12 @@ export class APIPromise<T> extends Promise<T> {
     return this.#parsed;
   }
 
+  /**
+   * Standard `Promise.then`, on the parsed body (read and checked on first use).
+   *
+   * @example
+   * client.health.check().then((health) => console.log(health.status));
+   */
   // biome-ignore lint/suspicious/noThenProperty: an APIPromise is a Promise; `then` parses the body lazily.
   override then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
@@ -76,10 +82,22 @@ export class APIPromise<T> extends Promise<T> {
     return this.#getParsed().then(onfulfilled, onrejected);
   }
 
+  /**
+   * Standard `Promise.catch`.
+   *
+   * @example
+   * const health = await client.health.check().catch(() => undefined);
+   */
   override catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.#getParsed().catch(onrejected);
   }
 
+  /**
+   * Standard `Promise.finally`.
+   *
+   * @example
+   * await client.health.check().finally(() => spinner.stop());
+   */
   override finally(onfinally?: (() => void) | null): Promise<T> {
     return this.#getParsed().finally(onfinally);
   }

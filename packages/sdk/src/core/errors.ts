@@ -95,6 +95,8 @@ export class APIError extends FleeceError {
    * @param body - The parsed JSON body, the body text, or `undefined`.
    * @param headers - The response headers.
    * @param requestId - The id the SDK sent, used when the response names none.
+   * @example
+   * const error = APIError.generate(404, problemBody, response.headers); // a NotFoundError
    */
   static generate(status: number, body: unknown, headers: Headers, requestId?: string): APIError {
     const options = { requestId };

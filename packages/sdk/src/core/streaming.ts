@@ -129,7 +129,7 @@ const SEEN_IDS_LIMIT = 10_000;
  * - `idleTimeout` milliseconds without a single byte (heartbeat comments count) end it with
  *   `APIConnectionTimeoutError`.
  *
- * A stream can be iterated once.
+ * A stream can be iterated once. One that is never iterated keeps its connection open until `abort()`.
  *
  * @example
  * const stream = await client.stream({ method: 'get', path: '/api/v1/audit-events/stream', decode });
@@ -156,12 +156,22 @@ export class Stream<E> implements AsyncIterable<E> {
     this.controller = init.controller;
   }
 
-  /** The `X-Request-Id` of the current connection. */
+  /**
+   * The `X-Request-Id` of the current connection (it changes when the stream reconnects).
+   *
+   * @example
+   * console.error(`stream failed, request id ${stream.requestId}`);
+   */
   get requestId(): string {
     return this.#connection.requestId;
   }
 
-  /** The id of the last event delivered, sent as `Last-Event-ID` on reconnection. */
+  /**
+   * The id of the last event delivered, sent as `Last-Event-ID` on reconnection.
+   *
+   * @example
+   * await saveCheckpoint(stream.lastEventId);
+   */
   get lastEventId(): string | undefined {
     return this.#lastEventId;
   }
