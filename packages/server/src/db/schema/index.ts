@@ -3,3 +3,4 @@
  * snake_case in SQL.
  */
 export * from './audit.js';
+export * from './identity.js';
