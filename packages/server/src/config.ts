@@ -1,7 +1,14 @@
 import { z } from 'zod';
+import { deriveKey, encryptionKey, Keyring } from './lib/crypto.js';
 
 /** The value of `FLEECE_SECRET` used when none is given outside production. Production refuses it. */
 export const DEVELOPMENT_SECRET = 'fleece-development-secret-do-not-use-in-production';
+
+/**
+ * HKDF `info` of the encryption key derived from `FLEECE_SECRET` when `FLEECE_ENCRYPTION_KEY` is unset
+ * (never in production).
+ */
+export const ENCRYPTION_KEY_INFO = 'fleece-encryption-key-v1';
 
 /** Thrown when the environment does not describe a valid configuration. `message` is one line. */
 export class ConfigError extends Error {
@@ -53,6 +60,11 @@ const commaList = z.preprocess(
     ),
 );
 
+/** 32 random bytes in standard base64 (an AES-256 key), such as `openssl rand -base64 32` prints. */
+const base64Key = z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v.trim()), {
+  error: 'expected 32 random bytes in base64 (44 characters), such as the output of: openssl rand -base64 32',
+});
+
 const cidr = /^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|[0-9a-fA-F:]+(?:\/\d{1,3})?)$/;
 
 /**
@@ -93,6 +105,8 @@ const EnvSchema = z
         .optional(),
     ),
     FLEECE_SECRET: optionalString,
+    FLEECE_ENCRYPTION_KEY: z.preprocess(blankToUndefined, base64Key.optional()),
+    FLEECE_ENCRYPTION_KEYS_PREVIOUS: commaList.pipe(z.array(base64Key)),
     FLEECE_TLS_CERT: optionalString,
     FLEECE_TLS_KEY: optionalString,
     FLEECE_TRUST_PROXY: commaList.pipe(
@@ -127,6 +141,12 @@ export interface Config {
   redisUrl: string | undefined;
   /** Root secret for signing (cookies, tokens). At least 32 characters in production. */
   secret: string;
+  /**
+   * Keys of the data Fleece encrypts itself (AES-256-GCM envelopes, src/lib/crypto.ts): `current` is
+   * `FLEECE_ENCRYPTION_KEY` (outside production, derived from the secret when unset) and seals new data;
+   * `FLEECE_ENCRYPTION_KEYS_PREVIOUS` only open data sealed before a rotation.
+   */
+  encryption: Keyring;
   tls: { certFile: string; keyFile: string } | undefined;
   /** Proxies whose `X-Forwarded-For` is believed; empty means none. */
   trustProxy: string[];
@@ -159,7 +179,8 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
 /**
  * Reads and validates the configuration from an environment (default `process.env`).
  *
- * Blank values count as unset. Unknown variables are ignored.
+ * Blank values count as unset. Unknown variables are ignored. Production also refuses to start without
+ * `FLEECE_ENCRYPTION_KEY` (see {@link Config.encryption}).
  *
  * @throws {ConfigError} naming the first bad variable, what it expects and (unless it is a secret) what it
  *   got; in production also when `FLEECE_SECRET` is missing, shorter than 32 characters or the development
@@ -192,6 +213,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         'Invalid environment variable FLEECE_PUBLIC_URL: production needs the public origin, such as https://fleece.example.com (it is unset).',
       );
     }
+    if (!e.FLEECE_ENCRYPTION_KEY) {
+      throw new ConfigError(
+        'FLEECE_ENCRYPTION_KEY',
+        'Invalid environment variable FLEECE_ENCRYPTION_KEY: production needs a random 32-byte key in base64 (it is unset). Generate one with: openssl rand -base64 32',
+      );
+    }
   }
   if (Boolean(e.FLEECE_TLS_CERT) !== Boolean(e.FLEECE_TLS_KEY)) {
     const missing = e.FLEECE_TLS_CERT ? 'FLEECE_TLS_KEY' : 'FLEECE_TLS_CERT';
@@ -216,6 +243,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
     secret: e.FLEECE_SECRET ?? DEVELOPMENT_SECRET,
+    encryption: new Keyring(
+      encryptionKey(
+        e.FLEECE_ENCRYPTION_KEY
+          ? Buffer.from(e.FLEECE_ENCRYPTION_KEY.trim(), 'base64')
+          : deriveKey(e.FLEECE_SECRET ?? DEVELOPMENT_SECRET, ENCRYPTION_KEY_INFO),
+      ),
+      e.FLEECE_ENCRYPTION_KEYS_PREVIOUS.map((k) => encryptionKey(Buffer.from(k.trim(), 'base64'))),
+    ),
     tls:
       e.FLEECE_TLS_CERT && e.FLEECE_TLS_KEY
         ? { certFile: e.FLEECE_TLS_CERT, keyFile: e.FLEECE_TLS_KEY }

@@ -73,7 +73,9 @@ describe('loadConfig (claim C14)', () => {
     expect(() => loadConfig({ ...base, FLEECE_SECRET: 'short' })).toThrow(
       /refuses the development secret and secrets shorter than 32/,
     );
-    expect(loadConfig({ ...base, FLEECE_SECRET: 'x'.repeat(40) }).env).toBe('production');
+    expect(
+      loadConfig({ ...base, FLEECE_SECRET: 'x'.repeat(40), FLEECE_ENCRYPTION_KEY: 'A'.repeat(43) + '=' }).env,
+    ).toBe('production');
   });
 
   it('refuses production without a public URL', () => {
