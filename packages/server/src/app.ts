@@ -7,12 +7,15 @@ import { openDatabase } from './db/open.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { loggerOptions } from './logger.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { identityRoutes } from './modules/identity/routes.js';
 import { authPlugin } from './plugins/auth.js';
+import { authenticatePlugin } from './plugins/authenticate.js';
 import { configPlugin } from './plugins/config.js';
 import { corsPlugin } from './plugins/cors.js';
 import { databasePlugin } from './plugins/database.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genReqId, requestIdPlugin } from './plugins/request-id.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { webPlugin } from './plugins/web.js';
@@ -36,8 +39,8 @@ async function tlsOptions(config: Config) {
 
 /**
  * Builds the Fleece app. Layers register top to bottom in the order they apply to a request:
- * configuration → database → errors → request id → security headers → CORS → auth → OpenAPI → routes →
- * web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens until the
+ * configuration → database → errors → request id → security headers → CORS → auth (principal, guards) →
+ * authenticate (session cookie, bearer tokens) → rate limits → OpenAPI → routes → web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens until the
  * caller calls `listen()`; `close()` closes the database too.
  *
  * @throws whatever opening the database throws (see {@link openDatabase}).
@@ -74,10 +77,13 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(securityHeadersPlugin);
     await app.register(corsPlugin);
     await app.register(authPlugin);
+    await app.register(authenticatePlugin);
+    await app.register(rateLimitPlugin);
     await app.register(openapiPlugin);
 
     const api = app.withTypeProvider<ZodTypeProvider>();
     await api.register(healthRoutes);
+    await api.register(identityRoutes);
 
     await app.register(webPlugin);
   } catch (error) {

@@ -4,5 +4,7 @@
  */
 export * from './auth.js';
 export * from './health.js';
+export * from './identity.js';
 export * from './pagination.js';
 export * from './problem.js';
+export * from './sessions.js';
