@@ -60,6 +60,11 @@ const commaList = z.preprocess(
     ),
 );
 
+const optionalUrl = z.preprocess(
+  blankToUndefined,
+  z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' }).optional(),
+);
+
 /** 32 random bytes in standard base64 (an AES-256 key), such as `openssl rand -base64 32` prints. */
 const base64Key = z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v.trim()), {
   error: 'expected 32 random bytes in base64 (44 characters), such as the output of: openssl rand -base64 32',
@@ -118,6 +123,33 @@ const EnvSchema = z
     FLEECE_BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 104_857_600),
     FLEECE_SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
     FLEECE_AUTO_MIGRATE: boolean(true),
+    FLEECE_GOOGLE_CLIENT_ID: optionalString,
+    FLEECE_GOOGLE_CLIENT_SECRET: optionalString,
+    FLEECE_GOOGLE_ISSUER: optionalUrl,
+    FLEECE_GITHUB_CLIENT_ID: optionalString,
+    FLEECE_GITHUB_CLIENT_SECRET: optionalString,
+    FLEECE_GITHUB_OAUTH_URL: optionalUrl,
+    FLEECE_GITHUB_API_URL: optionalUrl,
+    FLEECE_ENTRA_CLIENT_ID: optionalString,
+    FLEECE_ENTRA_CLIENT_SECRET: optionalString,
+    FLEECE_ENTRA_TENANT: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9.-]{1,100}$/, {
+          error: 'expected a tenant id, domain, common, organizations or consumers',
+        })
+        .default('common'),
+    ),
+    FLEECE_ENTRA_ISSUER: optionalUrl,
+    RESEND_API_KEY: optionalString,
+    FLEECE_EMAIL_FROM: z.preprocess(
+      blankToUndefined,
+      z.string().min(3, { error: 'expected a sender such as Fleece <login@fleece.example.com>' }).optional(),
+    ),
+    FLEECE_ADMIN_EMAILS: commaList.pipe(
+      z.array(z.email({ error: 'expected a comma-separated list of email addresses' })),
+    ),
     LOG_FORMAT: z.preprocess(blankToUndefined, z.enum(['json', 'pretty']).optional()),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
@@ -159,6 +191,28 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `pretty` for people at a terminal, `json` for log collectors; unset picks by whether stdout is a TTY. */
   logFormat: 'json' | 'pretty' | undefined;
+  /** OAuth / OIDC sign-in providers; each is present only when its client id and secret are both set. */
+  oauth: OAuthConfig;
+  /** Outgoing email: Resend when `resendApiKey` is set, otherwise the dev outbox (the server log). */
+  email: { resendApiKey: string | undefined; from: string };
+  /** Verified users with these addresses (lower-case) are made admins when they sign in. */
+  adminEmails: string[];
+}
+
+/** One OAuth provider's client registration. `issuer` overrides the provider's real issuer (tests). */
+export interface OAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+}
+
+/**
+ * Sign-in providers. Google and Entra ID are OpenID Connect providers found by discovery at `issuer`;
+ * GitHub is plain OAuth 2.0 at `oauthUrl` plus its REST API at `apiUrl`.
+ */
+export interface OAuthConfig {
+  google: (OAuthClientConfig & { issuer: string }) | undefined;
+  github: (OAuthClientConfig & { oauthUrl: string; apiUrl: string }) | undefined;
+  entra: (OAuthClientConfig & { issuer: string; tenant: string }) | undefined;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): ConfigError {
@@ -184,7 +238,9 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
  *
  * @throws {ConfigError} naming the first bad variable, what it expects and (unless it is a secret) what it
  *   got; in production also when `FLEECE_SECRET` is missing, shorter than 32 characters or the development
- *   default, when `FLEECE_PUBLIC_URL` is missing, or when only one of the TLS files is given.
+ *   default, when `FLEECE_PUBLIC_URL` is missing, when only one of the TLS files is given, when only one of
+ *   an OAuth provider's client id and secret is given, or when `RESEND_API_KEY` comes without
+ *   `FLEECE_EMAIL_FROM`.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -228,6 +284,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
+  if (e.RESEND_API_KEY && !e.FLEECE_EMAIL_FROM) {
+    throw new ConfigError(
+      'FLEECE_EMAIL_FROM',
+      'Invalid environment variable FLEECE_EMAIL_FROM: sending email through Resend (RESEND_API_KEY) needs a sender on a verified domain, such as Fleece <login@fleece.example.com> (it is unset).',
+    );
+  }
+  const pairs = [
+    ['FLEECE_GOOGLE_CLIENT_ID', 'FLEECE_GOOGLE_CLIENT_SECRET'],
+    ['FLEECE_GITHUB_CLIENT_ID', 'FLEECE_GITHUB_CLIENT_SECRET'],
+    ['FLEECE_ENTRA_CLIENT_ID', 'FLEECE_ENTRA_CLIENT_SECRET'],
+  ] as const;
+  for (const [id, secret] of pairs) {
+    if (Boolean(e[id]) !== Boolean(e[secret])) {
+      const missing = e[id] ? secret : id;
+      throw new ConfigError(
+        missing,
+        `Invalid environment variable ${missing}: ${id} and ${secret} go together; set both to enable the provider, or neither.`,
+      );
+    }
+  }
+
   const scheme = e.FLEECE_TLS_CERT ? 'https' : 'http';
   const publicUrl = (
     e.FLEECE_PUBLIC_URL ?? `${scheme}://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`
@@ -262,5 +339,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     autoMigrate: e.FLEECE_AUTO_MIGRATE,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    oauth: {
+      google:
+        e.FLEECE_GOOGLE_CLIENT_ID && e.FLEECE_GOOGLE_CLIENT_SECRET
+          ? {
+              clientId: e.FLEECE_GOOGLE_CLIENT_ID,
+              clientSecret: e.FLEECE_GOOGLE_CLIENT_SECRET,
+              issuer: e.FLEECE_GOOGLE_ISSUER ?? 'https://accounts.google.com',
+            }
+          : undefined,
+      github:
+        e.FLEECE_GITHUB_CLIENT_ID && e.FLEECE_GITHUB_CLIENT_SECRET
+          ? {
+              clientId: e.FLEECE_GITHUB_CLIENT_ID,
+              clientSecret: e.FLEECE_GITHUB_CLIENT_SECRET,
+              oauthUrl: (e.FLEECE_GITHUB_OAUTH_URL ?? 'https://github.com').replace(/\/+$/, ''),
+              apiUrl: (e.FLEECE_GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
+            }
+          : undefined,
+      entra:
+        e.FLEECE_ENTRA_CLIENT_ID && e.FLEECE_ENTRA_CLIENT_SECRET
+          ? {
+              clientId: e.FLEECE_ENTRA_CLIENT_ID,
+              clientSecret: e.FLEECE_ENTRA_CLIENT_SECRET,
+              tenant: e.FLEECE_ENTRA_TENANT,
+              issuer:
+                e.FLEECE_ENTRA_ISSUER ?? `https://login.microsoftonline.com/${e.FLEECE_ENTRA_TENANT}/v2.0`,
+            }
+          : undefined,
+    },
+    email: {
+      resendApiKey: e.RESEND_API_KEY,
+      from: e.FLEECE_EMAIL_FROM ?? 'Fleece <login@fleece.invalid>',
+    },
+    adminEmails: e.FLEECE_ADMIN_EMAILS.map((a) => a.toLowerCase()),
   };
 }

@@ -40,13 +40,29 @@ declare module 'fastify' {
   }
 }
 
+/** The 401 detail for each reason a presented credential was refused (see the authenticate plugin). */
+const FAILURE_DETAIL: Record<string, string> = {
+  malformed: 'The Authorization header is malformed: send `Authorization: Bearer <token>`.',
+  invalid: 'The access token or session is not valid. Sign in again.',
+  expired: 'The access token has expired. Refresh it with your refresh token, or sign in again.',
+  revoked: 'The session has ended (signed out, revoked or timed out). Sign in again.',
+  inactive: 'This account is not active.',
+  api_key: 'API keys are not accepted by this server yet. Use `fleece login` or sign in.',
+};
+
 function authenticated(
   request: FastifyRequest,
 ): asserts request is FastifyRequest & { principal: Principal } {
   if (!request.principal) {
+    const failure = (request as { authFailure?: string | null }).authFailure;
+    const bearer = /^Bearer /i.test(request.headers.authorization ?? '');
     throw new ProblemError(
       'unauthenticated',
-      'This endpoint needs credentials: send `Authorization: Bearer <API key or access token>`, or sign in.',
+      (failure && FAILURE_DETAIL[failure]) ??
+        'This endpoint needs credentials: send `Authorization: Bearer <API key or access token>`, or sign in.',
+      {},
+      // RFC 6750 §3: a bearer token that was refused is reported as `invalid_token`.
+      { 'www-authenticate': bearer && failure ? 'Bearer error="invalid_token"' : 'Bearer' },
     );
   }
 }

@@ -1,14 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  boolean,
-  check,
-  index,
-  integer,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-} from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * Identity: people, how they sign in, and every credential Fleece issues to them. Secrets (refresh tokens,
@@ -177,7 +168,10 @@ export const deviceAuthorizations = pgTable(
     uniqueIndex('device_authorizations_user_code_live_key')
       .on(t.userCode)
       .where(sql`${t.status} in ('pending', 'approved')`),
-    check('device_authorizations_status_check', sql`${t.status} in ('pending', 'approved', 'denied', 'consumed')`),
+    check(
+      'device_authorizations_status_check',
+      sql`${t.status} in ('pending', 'approved', 'denied', 'consumed')`,
+    ),
   ],
 );
 

@@ -1,0 +1,143 @@
+import {
+  MeResponse,
+  PageQuery,
+  RevokeSessionsResponse,
+  SessionList,
+  SessionParams,
+} from '@fleece/sdk/contract';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Db } from '../../db/client.js';
+import { ProblemError } from '../../errors.js';
+import { auditContext } from '../audit/context.js';
+import type { IdentityServices } from './service.js';
+
+/**
+ * The caller's own account: `GET /api/v1/me`, and their sessions (`GET /api/v1/sessions`,
+ * `DELETE /api/v1/sessions/:id`, `DELETE /api/v1/sessions` for every session but the current one).
+ */
+export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }> = async (
+  app,
+  { services },
+) => {
+  const { users } = services;
+  const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
+
+  app.get(
+    '/api/v1/me',
+    {
+      preHandler: app.requireAuth,
+      schema: {
+        tags: ['me'],
+        summary: 'The caller: account, plan, entitlements, usage',
+        security,
+        response: { 200: MeResponse },
+      },
+    },
+    async (request) => {
+      const me = await users.me(request.principal!.userId, app.sessions);
+      if (!me) throw new ProblemError('unauthenticated', 'This account no longer exists.');
+      return me;
+    },
+  );
+
+  app.get(
+    '/api/v1/sessions',
+    {
+      preHandler: app.requireAuth,
+      schema: {
+        tags: ['sessions'],
+        summary: "The caller's active sessions, newest first",
+        security,
+        querystring: PageQuery,
+        response: { 200: SessionList },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const page = await app.sessions.list(
+        request.principal!.userId,
+        request.principal!.sessionId,
+        limit,
+        cursor,
+      );
+      if (!page) {
+        throw new ProblemError(
+          'validation_failed',
+          'The request is not valid: query.cursor: unknown cursor.',
+          {
+            errors: [{ path: 'query.cursor', message: 'unknown cursor' }],
+          },
+        );
+      }
+      return page;
+    },
+  );
+
+  app.delete(
+    '/api/v1/sessions/:id',
+    {
+      preHandler: app.requireAuth,
+      schema: { tags: ['sessions'], summary: 'Revoke one of your sessions', security, params: SessionParams },
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      const id = request.params.id;
+      const payload = await app.db.transaction(async (t) => {
+        const tx = t as unknown as Db;
+        const revoked = await app.sessions.revoke(tx, id, 'revoked_by_user', principal.userId);
+        if (!revoked) return undefined;
+        await app.audit.record(tx, auditContext(request), {
+          action: 'session.revoked',
+          resourceType: 'session',
+          resourceId: id,
+          outcome: 'success',
+          subjectUserId: principal.userId,
+          metadata: { reason: 'revoked_by_user' },
+        });
+        return revoked.payload;
+      });
+      if (!payload) throw new ProblemError('not_found', `No active session ${id.slice(0, 64)} exists.`);
+      app.sessions.afterCommit(payload);
+      if (id === principal.sessionId && request.authViaCookie) app.clearSessionCookie(reply);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete(
+    '/api/v1/sessions',
+    {
+      preHandler: app.requireAuth,
+      schema: {
+        tags: ['sessions'],
+        summary: 'Revoke every session but the current one',
+        security,
+        response: { 200: RevokeSessionsResponse },
+      },
+    },
+    async (request) => {
+      const principal = request.principal!;
+      const { ids, payload } = await app.db.transaction(async (t) => {
+        const tx = t as unknown as Db;
+        const result = await app.sessions.revokeAllExcept(
+          tx,
+          principal.userId,
+          principal.sessionId,
+          'revoked_by_user',
+        );
+        for (const id of result.ids) {
+          await app.audit.record(tx, auditContext(request), {
+            action: 'session.revoked',
+            resourceType: 'session',
+            resourceId: id,
+            outcome: 'success',
+            subjectUserId: principal.userId,
+            metadata: { reason: 'revoke_others' },
+          });
+        }
+        return result;
+      });
+      if (payload) app.sessions.afterCommit(payload);
+      return { revoked: ids.length };
+    },
+  );
+};

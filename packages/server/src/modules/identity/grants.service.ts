@@ -1,0 +1,397 @@
+import { createHash } from 'node:crypto';
+import { DEFAULT_CLIENT_ID, type TokenResponse } from '@fleece/sdk/contract';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { authorizationCodes, refreshTokens, sessions, users } from '../../db/schema/identity.js';
+import type { Clock } from '../../lib/clock.js';
+import { type Audit, type AuditCtx, asUser } from './audit.js';
+import { OAuthError } from './oauth-error.js';
+import { constantTimeEqual, hashSecret, newId, randomSecret } from './secrets.js';
+import { SESSION_TIMEOUTS, type SessionService } from './sessions.service.js';
+import type { TokenService } from './tokens.js';
+
+/** The OAuth clients this server knows: public clients (no secret), identified by `client_id` only. */
+export const KNOWN_CLIENTS: ReadonlySet<string> = new Set([DEFAULT_CLIENT_ID]);
+
+/** How long a retried refresh (same `Idempotency-Key`) may rotate the same token again, in ms. */
+export const REFRESH_RETRY_GRACE_MS = 60_000;
+
+/** Throws `invalid_client` (RFC 6749 §5.2) unless `clientId` is a known client. */
+export function assertKnownClient(clientId: string): void {
+  if (!KNOWN_CLIENTS.has(clientId)) {
+    throw new OAuthError('invalid_client', `Unknown client_id "${clientId.slice(0, 64)}".`);
+  }
+}
+
+/** What a successful grant produced, before the response is sent. */
+interface Issued {
+  response: TokenResponse;
+  sessionId: string;
+}
+
+/** An error answer whose side effects (revocation, audit) must commit. */
+type Outcome = { ok: true; issued: Issued } | { ok: false; error: OAuthError; payload?: string };
+
+/**
+ * The CLI's token grants (RFC 6749, RFC 7636, RFC 8628 token issue, RFC 7009): issuing a CLI session with
+ * an access token and a refresh token, exchanging a loopback authorization code with its PKCE verifier,
+ * rotating refresh tokens with reuse detection, and revocation.
+ *
+ * The refresh-token family is the CLI session: every rotation keeps the session and replaces the token;
+ * presenting a token that was already rotated revokes the session, so both the thief's and the owner's
+ * tokens stop working (`session.refresh_reuse_detected`).
+ */
+export class GrantService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly tokens: TokenService,
+    private readonly sessions: SessionService,
+    private readonly audit: Audit,
+  ) {}
+
+  private refreshExpiry(now: Date, absoluteExpiresAt: Date): Date {
+    return new Date(Math.min(now.getTime() + SESSION_TIMEOUTS.cli.idleMs, absoluteExpiresAt.getTime()));
+  }
+
+  private async newRefreshToken(tx: Db, sessionId: string, absoluteExpiresAt: Date) {
+    const now = this.clock.now();
+    const token = randomSecret();
+    const id = newId('rtk');
+    await tx.insert(refreshTokens).values({
+      id,
+      sessionId,
+      tokenHash: hashSecret(token),
+      createdAt: now,
+      expiresAt: this.refreshExpiry(now, absoluteExpiresAt),
+    });
+    return { id, token };
+  }
+
+  private async response(userId: string, sessionId: string, refreshToken: string): Promise<TokenResponse> {
+    const { token, expiresIn } = await this.tokens.issueAccessToken('cli', userId, sessionId);
+    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken };
+  }
+
+  /**
+   * Inside `tx`: creates a CLI session for `userId` and its first refresh token, records
+   * `auth.login.succeeded`, and returns the token response (RFC 6749 §5.1).
+   */
+  async issueForNewSession(
+    tx: Db,
+    input: { userId: string; clientId: string; method: 'device' | 'cli'; ctx: AuditCtx },
+  ): Promise<Issued> {
+    const session = await this.sessions.create(tx, {
+      userId: input.userId,
+      kind: 'cli',
+      method: input.method,
+      clientId: input.clientId,
+      ip: input.ctx.ip ?? null,
+      userAgent: input.ctx.userAgent ?? null,
+    });
+    const { token } = await this.newRefreshToken(tx, session.id, session.absoluteExpiresAt);
+    await this.audit.record(tx, asUser(input.ctx, input.userId), {
+      action: 'auth.login.succeeded',
+      resourceType: 'session',
+      resourceId: session.id,
+      outcome: 'success',
+      subjectUserId: input.userId,
+      metadata: { method: input.method, clientId: input.clientId },
+    });
+    return { response: await this.response(input.userId, session.id, token), sessionId: session.id };
+  }
+
+  /**
+   * Inside `tx`: revokes a session as the answer to a detected replay, recording `event` (a
+   * `session.refresh_reuse_detected`), and returns the invalidation payload.
+   */
+  private async revokeForReplay(
+    tx: Db,
+    sessionId: string,
+    userId: string,
+    reason: string,
+    ctx: AuditCtx,
+  ): Promise<string | undefined> {
+    const revoked = await this.sessions.revoke(tx, sessionId, reason);
+    await this.audit.record(tx, ctx, {
+      action: 'session.refresh_reuse_detected',
+      resourceType: 'session',
+      resourceId: sessionId,
+      outcome: 'denied',
+      subjectUserId: userId,
+      metadata: { reason },
+    });
+    return revoked?.payload;
+  }
+
+  private async run(work: (tx: Db) => Promise<Outcome>): Promise<Issued> {
+    const outcome = await this.db.transaction(async (tx) => work(tx as unknown as Db));
+    if (!outcome.ok) {
+      if (outcome.payload) this.sessions.afterCommit(outcome.payload);
+      throw outcome.error;
+    }
+    return outcome.issued;
+  }
+
+  /**
+   * Creates a one-time authorization code for the loopback flow (RFC 8252), valid for 60 s, bound to the
+   * user, client, exact redirect URI and S256 challenge. Records `auth.cli.authorized`.
+   * @returns the code (plaintext, shown once).
+   */
+  async createAuthorizationCode(input: {
+    userId: string;
+    clientId: string;
+    redirectUri: string;
+    codeChallenge: string;
+    ctx: AuditCtx;
+  }): Promise<string> {
+    const code = randomSecret();
+    const now = this.clock.now();
+    await this.db.transaction(async (tx) => {
+      const id = newId('acd');
+      await tx.insert(authorizationCodes).values({
+        id,
+        codeHash: hashSecret(code),
+        userId: input.userId,
+        clientId: input.clientId,
+        redirectUri: input.redirectUri,
+        codeChallenge: input.codeChallenge,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + AUTHORIZATION_CODE_TTL_MS),
+      });
+      await this.audit.record(tx as unknown as Db, input.ctx, {
+        action: 'auth.cli.authorized',
+        resourceType: 'authorization_code',
+        resourceId: id,
+        outcome: 'success',
+        subjectUserId: input.userId,
+        metadata: { clientId: input.clientId, redirectPort: new URL(input.redirectUri).port },
+      });
+    });
+    return code;
+  }
+
+  /**
+   * `grant_type=authorization_code` (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6). The code is consumed
+   * atomically before anything else is checked, so a wrong verifier burns it too. A code presented again
+   * revokes the session it produced (RFC 6749 §4.1.2).
+   * @throws {OAuthError} `invalid_grant` for an unknown, reused or expired code, a different client or
+   *   redirect URI, or a verifier that does not match the challenge.
+   */
+  exchangeAuthorizationCode(input: {
+    code: string;
+    codeVerifier: string;
+    redirectUri: string;
+    clientId: string;
+    ctx: AuditCtx;
+  }): Promise<Issued> {
+    assertKnownClient(input.clientId);
+    const invalid = (why: string) => new OAuthError('invalid_grant', why);
+    return this.run(async (tx) => {
+      const now = this.clock.now();
+      const hash = hashSecret(input.code);
+      const [row] = await tx
+        .update(authorizationCodes)
+        .set({ consumedAt: now })
+        .where(and(eq(authorizationCodes.codeHash, hash), isNull(authorizationCodes.consumedAt)))
+        .returning();
+      if (!row) {
+        const [used] = await tx
+          .select()
+          .from(authorizationCodes)
+          .where(eq(authorizationCodes.codeHash, hash))
+          .for('update');
+        if (used?.sessionId) {
+          const payload = await this.revokeForReplay(
+            tx,
+            used.sessionId,
+            used.userId,
+            'authorization_code_reuse',
+            input.ctx,
+          );
+          return { ok: false, error: invalid('The authorization code was already used.'), payload };
+        }
+        return { ok: false, error: invalid('The authorization code is unknown or was already used.') };
+      }
+      if (now >= row.expiresAt) return { ok: false, error: invalid('The authorization code has expired.') };
+      if (row.clientId !== input.clientId) {
+        return { ok: false, error: invalid('The authorization code was issued to another client.') };
+      }
+      if (row.redirectUri !== input.redirectUri) {
+        return { ok: false, error: invalid('redirect_uri does not match the authorization request.') };
+      }
+      const challenge = createHash('sha256').update(input.codeVerifier, 'ascii').digest('base64url');
+      if (!constantTimeEqual(challenge, row.codeChallenge)) {
+        return { ok: false, error: invalid('code_verifier does not match the code_challenge.') };
+      }
+      const [user] = await tx.select({ status: users.status }).from(users).where(eq(users.id, row.userId));
+      if (user?.status !== 'active') return { ok: false, error: invalid('The account is not active.') };
+      const issued = await this.issueForNewSession(tx, {
+        userId: row.userId,
+        clientId: row.clientId,
+        method: 'cli',
+        ctx: input.ctx,
+      });
+      await tx
+        .update(authorizationCodes)
+        .set({ sessionId: issued.sessionId })
+        .where(eq(authorizationCodes.id, row.id));
+      return { ok: true, issued };
+    });
+  }
+
+  /**
+   * `grant_type=refresh_token` (RFC 6749 §6) with rotation: the presented token is retired and a new one
+   * issued with a new access token. A retired token presented again is a replay: its session (the token
+   * family) is revoked and `session.refresh_reuse_detected` recorded, except for a retry of the very
+   * request that rotated it (same `Idempotency-Key`, within {@link REFRESH_RETRY_GRACE_MS}, successor
+   * unused), which gets a fresh pair while the unused successor is discarded.
+   * @throws {OAuthError} `invalid_grant` for an unknown, expired, replayed or revoked token or a different
+   *   client.
+   */
+  refresh(input: {
+    refreshToken: string;
+    clientId: string;
+    idempotencyKey: string | undefined;
+    ctx: AuditCtx;
+  }): Promise<Issued> {
+    assertKnownClient(input.clientId);
+    const invalid = (why: string) => new OAuthError('invalid_grant', why);
+    const keyHash = input.idempotencyKey ? hashSecret(input.idempotencyKey) : null;
+    return this.run(async (tx) => {
+      const now = this.clock.now();
+      const [found] = await tx
+        .select({ token: refreshTokens, session: sessions })
+        .from(refreshTokens)
+        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+        .where(eq(refreshTokens.tokenHash, hashSecret(input.refreshToken)))
+        .for('update');
+      if (!found) return { ok: false, error: invalid('The refresh token is unknown.') };
+      const { token, session } = found;
+      if (session.clientId !== input.clientId) {
+        return { ok: false, error: invalid('The refresh token was issued to another client.') };
+      }
+      if (session.revokedAt)
+        return { ok: false, error: invalid('The session of this refresh token has ended.') };
+      const ctx = asUser(input.ctx, session.userId);
+      if (token.rotatedAt) {
+        const retry =
+          keyHash !== null &&
+          token.rotationKeyHash !== null &&
+          constantTimeEqual(keyHash, token.rotationKeyHash) &&
+          now.getTime() - token.rotatedAt.getTime() < REFRESH_RETRY_GRACE_MS;
+        if (retry) {
+          const unused = await tx
+            .delete(refreshTokens)
+            .where(
+              and(
+                eq(refreshTokens.sessionId, session.id),
+                isNull(refreshTokens.rotatedAt),
+                sql`${refreshTokens.createdAt} >= ${token.rotatedAt}`,
+              ),
+            )
+            .returning({ id: refreshTokens.id });
+          if (unused.length === 1) {
+            const next = await this.newRefreshToken(tx, session.id, session.absoluteExpiresAt);
+            return {
+              ok: true,
+              issued: {
+                response: await this.response(session.userId, session.id, next.token),
+                sessionId: session.id,
+              },
+            };
+          }
+        }
+        const payload = await this.revokeForReplay(
+          tx,
+          session.id,
+          session.userId,
+          'refresh_token_reuse',
+          ctx,
+        );
+        return {
+          ok: false,
+          error: invalid('The refresh token was already used; the session has been revoked. Sign in again.'),
+          payload,
+        };
+      }
+      if (now >= token.expiresAt) return { ok: false, error: invalid('The refresh token has expired.') };
+      // Read inside the transaction: the session row is locked, and PGlite has a single connection.
+      const [owner] = await tx
+        .select({ role: users.role, status: users.status })
+        .from(users)
+        .where(eq(users.id, session.userId));
+      const verdict = this.sessions.verdict({
+        sessionId: session.id,
+        userId: session.userId,
+        kind: session.kind,
+        role: owner?.role ?? 'user',
+        userStatus: owner?.status ?? 'suspended',
+        revoked: false,
+        lastUsedAt: session.lastUsedAt.getTime(),
+        absoluteExpiresAt: session.absoluteExpiresAt.getTime(),
+      });
+      if (verdict !== 'ok')
+        return { ok: false, error: invalid('The session of this refresh token has ended.') };
+      await tx
+        .update(refreshTokens)
+        .set({ rotatedAt: now, rotationKeyHash: keyHash })
+        .where(eq(refreshTokens.id, token.id));
+      await tx.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, session.id));
+      const next = await this.newRefreshToken(tx, session.id, session.absoluteExpiresAt);
+      return {
+        ok: true,
+        issued: {
+          response: await this.response(session.userId, session.id, next.token),
+          sessionId: session.id,
+        },
+      };
+    }).then((issued) => {
+      this.sessions.afterCommit(`s:${issued.sessionId}`);
+      return issued;
+    });
+  }
+
+  /**
+   * Token revocation (RFC 7009 §2.1): a refresh token or a CLI access token ends its whole session and
+   * records `session.revoked`. Unknown, invalid or foreign tokens are ignored (§2.2: the answer is the
+   * same either way). Never throws an OAuth error.
+   */
+  async revoke(input: { token: string; clientId: string | undefined; ctx: AuditCtx }): Promise<void> {
+    let sessionId: string | undefined;
+    let clientId: string | null = null;
+    const [row] = await this.db
+      .select({ sessionId: refreshTokens.sessionId, clientId: sessions.clientId })
+      .from(refreshTokens)
+      .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+      .where(eq(refreshTokens.tokenHash, hashSecret(input.token)));
+    if (row) {
+      sessionId = row.sessionId;
+      clientId = row.clientId;
+    } else {
+      const verified = await this.tokens.verifyAccessToken(input.token, 'cli');
+      if (verified.ok) sessionId = verified.claims.sid;
+    }
+    if (!sessionId) return;
+    if (input.clientId !== undefined && clientId !== null && clientId !== input.clientId) return;
+    const id = sessionId;
+    const payload = await this.db.transaction(async (t) => {
+      const tx = t as unknown as Db;
+      const revoked = await this.sessions.revoke(tx, id, 'token_revoked');
+      if (!revoked) return undefined;
+      await this.audit.record(tx, asUser(input.ctx, revoked.session.userId), {
+        action: 'session.revoked',
+        resourceType: 'session',
+        resourceId: id,
+        outcome: 'success',
+        subjectUserId: revoked.session.userId,
+        metadata: { reason: 'token_revoked' },
+      });
+      return revoked.payload;
+    });
+    if (payload) this.sessions.afterCommit(payload);
+  }
+}
+
+/** Lifetime of a loopback authorization code, in ms (RFC 8252 flow; "at most 60 s"). */
+export const AUTHORIZATION_CODE_TTL_MS = 60_000;

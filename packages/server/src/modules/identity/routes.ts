@@ -1,0 +1,20 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { accountRoutes } from './account.routes.js';
+import { browserAuthRoutes } from './auth.routes.js';
+import { cliBrowserRoutes, oauthEndpoints } from './cli.routes.js';
+import { pageRoutes } from './pages.routes.js';
+import { identityServices } from './service.js';
+
+/**
+ * The identity module: sign-in (magic link, Google, GitHub, Entra ID), sessions, the CLI's device and
+ * loopback flows with their token endpoints, `GET /api/v1/me`, and the sign-in pages. Needs the
+ * authenticate, rate-limit and audit plugins.
+ */
+export const identityRoutes: FastifyPluginAsyncZod = async (app) => {
+  const services = identityServices(app);
+  await app.register(oauthEndpoints, { services });
+  await app.register(cliBrowserRoutes, { services });
+  await app.register(browserAuthRoutes, { services });
+  await app.register(accountRoutes, { services });
+  await app.register(pageRoutes);
+};

@@ -1,0 +1,337 @@
+import type { Session } from '@fleece/sdk/contract';
+import { and, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { type Database, type Db, notify } from '../../db/client.js';
+import { sessions, users } from '../../db/schema/identity.js';
+import type { Clock } from '../../lib/clock.js';
+import { newId } from './secrets.js';
+
+/** The PostgreSQL channel on which session and user invalidations are announced to every instance. */
+export const SESSIONS_CHANNEL = 'fleece_sessions';
+
+/** Idle and absolute timeouts per kind of session, in ms. */
+export const SESSION_TIMEOUTS = {
+  /** Browser: 7 days without activity, 30 days in all. */
+  browser: { idleMs: 7 * 86_400_000, absoluteMs: 30 * 86_400_000 },
+  /** CLI: 30 days without a refresh, 90 days in all (then `fleece login` again). */
+  cli: { idleMs: 30 * 86_400_000, absoluteMs: 90 * 86_400_000 },
+} as const;
+
+/** How long a session's validity is cached in process, in ms; invalidations arrive sooner via NOTIFY. */
+export const SESSION_CACHE_TTL_MS = 60_000;
+
+/** Most sessions cached per instance; the oldest entries are dropped first. */
+const SESSION_CACHE_MAX = 50_000;
+
+/** What authentication needs to know about a session, as cached. */
+export interface SessionState {
+  sessionId: string;
+  userId: string;
+  kind: 'browser' | 'cli';
+  role: 'user' | 'admin';
+  userStatus: 'active' | 'suspended' | 'pending_deletion';
+  revoked: boolean;
+  lastUsedAt: number;
+  absoluteExpiresAt: number;
+}
+
+/** Why a session is not usable, or `ok`. */
+export type SessionVerdict = 'ok' | 'revoked' | 'idle_timeout' | 'absolute_timeout' | 'user_inactive';
+
+/** Input of {@link SessionService.create}. */
+export interface NewSession {
+  userId: string;
+  kind: 'browser' | 'cli';
+  method: string;
+  clientId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+type SessionRow = typeof sessions.$inferSelect;
+
+/** Keyset cursor of the session list: the `createdAt` and `id` of the last row shown. */
+function encodeCursor(row: SessionRow): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [Date, string] | undefined {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(at);
+    if (Number.isNaN(date.getTime()) || typeof id !== 'string') return undefined;
+    return [date, id];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Server-side sessions: creation, the validity check behind every authenticated request, listing and
+ * revocation. Validity is cached per instance for {@link SESSION_CACHE_TTL_MS}; every revocation (and
+ * every change to a user that affects their sessions) is announced with `NOTIFY fleece_sessions` inside
+ * the changing transaction, and every instance drops the affected entries when it commits. After the
+ * listening connection reconnects (notifications may have been missed) the whole cache is dropped.
+ */
+export class SessionService {
+  private readonly cache = new Map<string, { state: SessionState; cachedAt: number }>();
+  /** Bumped on every invalidation: a lookup that raced one does not store its (possibly stale) result. */
+  private epoch = 0;
+  private unlisten: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  private get db(): Db {
+    return this.database.db;
+  }
+
+  /** Subscribes to invalidations from every instance. Call once at start-up. */
+  async start(): Promise<void> {
+    this.unlisten = await this.database.listen(SESSIONS_CHANNEL, (payload) => this.invalidateLocal(payload), {
+      onReconnect: () => this.clearCache(),
+    });
+  }
+
+  /** Unsubscribes; the app's `onClose`. */
+  async stop(): Promise<void> {
+    await this.unlisten?.();
+  }
+
+  /** Drops every cached entry. */
+  clearCache(): void {
+    this.epoch++;
+    this.cache.clear();
+  }
+
+  /** Applies an invalidation payload: `s:<sessionId>` or `u:<userId>`. */
+  private invalidateLocal(payload: string): void {
+    this.epoch++;
+    if (payload.startsWith('s:')) {
+      this.cache.delete(payload.slice(2));
+    } else if (payload.startsWith('u:')) {
+      const userId = payload.slice(2);
+      for (const [id, entry] of this.cache) if (entry.state.userId === userId) this.cache.delete(id);
+    } else {
+      this.cache.clear();
+    }
+  }
+
+  /**
+   * Announces that session `sessionId` (or every session of `userId`) changed: sent inside `tx`, so it is
+   * delivered to every instance when `tx` commits. Also call {@link afterCommit} with the same payload.
+   */
+  async announce(tx: Db, target: { sessionId: string } | { userId: string }): Promise<string> {
+    const payload = 'sessionId' in target ? `s:${target.sessionId}` : `u:${target.userId}`;
+    await notify(tx, SESSIONS_CHANNEL, payload);
+    return payload;
+  }
+
+  /** Drops the local cache entries of an announced change at once, before the notification comes back. */
+  afterCommit(payload: string): void {
+    this.invalidateLocal(payload);
+  }
+
+  /** Creates a session row inside `tx`; timeouts come from the session's kind. */
+  async create(tx: Db, input: NewSession): Promise<SessionRow> {
+    const now = this.clock.now();
+    const [row] = await tx
+      .insert(sessions)
+      .values({
+        id: newId('ses'),
+        userId: input.userId,
+        kind: input.kind,
+        method: input.method,
+        clientId: input.clientId ?? null,
+        ip: input.ip ?? null,
+        userAgent: input.userAgent?.slice(0, 512) ?? null,
+        createdAt: now,
+        lastUsedAt: now,
+        absoluteExpiresAt: new Date(now.getTime() + SESSION_TIMEOUTS[input.kind].absoluteMs),
+      })
+      .returning();
+    return row!;
+  }
+
+  /** The cached state of a session, read from the database on a miss; `undefined` when it does not exist. */
+  async state(sessionId: string): Promise<SessionState | undefined> {
+    const now = this.clock.now().getTime();
+    const hit = this.cache.get(sessionId);
+    if (hit && now - hit.cachedAt < SESSION_CACHE_TTL_MS && now >= hit.cachedAt) return hit.state;
+    const epoch = this.epoch;
+    const [row] = await this.db
+      .select({
+        sessionId: sessions.id,
+        userId: sessions.userId,
+        kind: sessions.kind,
+        revokedAt: sessions.revokedAt,
+        lastUsedAt: sessions.lastUsedAt,
+        absoluteExpiresAt: sessions.absoluteExpiresAt,
+        role: users.role,
+        userStatus: users.status,
+      })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(sessions.id, sessionId));
+    if (!row) {
+      this.cache.delete(sessionId);
+      return undefined;
+    }
+    const state: SessionState = {
+      sessionId: row.sessionId,
+      userId: row.userId,
+      kind: row.kind,
+      role: row.role,
+      userStatus: row.userStatus,
+      revoked: row.revokedAt !== null,
+      lastUsedAt: row.lastUsedAt.getTime(),
+      absoluteExpiresAt: row.absoluteExpiresAt.getTime(),
+    };
+    if (epoch === this.epoch) {
+      if (this.cache.size >= SESSION_CACHE_MAX) {
+        const oldest = this.cache.keys().next().value;
+        if (oldest !== undefined) this.cache.delete(oldest);
+      }
+      this.cache.set(sessionId, { state, cachedAt: now });
+    }
+    return state;
+  }
+
+  /** Whether a session may be used now: not revoked, within both timeouts, and its user active. */
+  verdict(state: SessionState): SessionVerdict {
+    const now = this.clock.now().getTime();
+    if (state.revoked) return 'revoked';
+    if (state.userStatus !== 'active') return 'user_inactive';
+    if (now >= state.absoluteExpiresAt) return 'absolute_timeout';
+    if (now >= state.lastUsedAt + SESSION_TIMEOUTS[state.kind].idleMs) return 'idle_timeout';
+    return 'ok';
+  }
+
+  /** Records activity on a session (sliding the idle timeout) and refreshes the cached entry. */
+  async touch(sessionId: string): Promise<void> {
+    const now = this.clock.now();
+    await this.db.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, sessionId));
+    const hit = this.cache.get(sessionId);
+    if (hit) hit.state.lastUsedAt = now.getTime();
+  }
+
+  /**
+   * Marks one session revoked inside `tx` (a no-op when it is not `userId`'s or already revoked) and
+   * announces it.
+   * @returns the revoked session and the invalidation payload to pass to {@link afterCommit}, or
+   *   `undefined` when nothing was revoked.
+   */
+  async revoke(
+    tx: Db,
+    sessionId: string,
+    reason: string,
+    userId?: string,
+  ): Promise<{ session: SessionRow; payload: string } | undefined> {
+    const [row] = await tx
+      .update(sessions)
+      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .where(
+        and(
+          eq(sessions.id, sessionId),
+          isNull(sessions.revokedAt),
+          userId === undefined ? undefined : eq(sessions.userId, userId),
+        ),
+      )
+      .returning();
+    if (!row) return undefined;
+    return { session: row, payload: await this.announce(tx, { sessionId }) };
+  }
+
+  /** Revokes every live session of `userId` except `keepSessionId`, inside `tx`. @returns the revoked ids. */
+  async revokeAllExcept(
+    tx: Db,
+    userId: string,
+    keepSessionId: string | undefined,
+    reason: string,
+  ): Promise<{ ids: string[]; payload: string | undefined }> {
+    const rows = await tx
+      .update(sessions)
+      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          isNull(sessions.revokedAt),
+          keepSessionId ? ne(sessions.id, keepSessionId) : undefined,
+        ),
+      )
+      .returning({ id: sessions.id });
+    if (rows.length === 0) return { ids: [], payload: undefined };
+    return { ids: rows.map((r) => r.id), payload: await this.announce(tx, { userId }) };
+  }
+
+  /** SQL condition: the session is neither revoked nor past either timeout at `now`. */
+  liveCondition(now: Date) {
+    const browserIdle = new Date(now.getTime() - SESSION_TIMEOUTS.browser.idleMs);
+    const cliIdle = new Date(now.getTime() - SESSION_TIMEOUTS.cli.idleMs);
+    return and(
+      isNull(sessions.revokedAt),
+      sql`${sessions.absoluteExpiresAt} > ${now}`,
+      or(
+        and(eq(sessions.kind, 'browser'), sql`${sessions.lastUsedAt} > ${browserIdle}`),
+        and(eq(sessions.kind, 'cli'), sql`${sessions.lastUsedAt} > ${cliIdle}`),
+      ),
+    );
+  }
+
+  /** How many live sessions `userId` has. */
+  async countLive(userId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(sessions)
+      .where(and(eq(sessions.userId, userId), this.liveCondition(this.clock.now())));
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * One page of `userId`'s live sessions, newest first, marking `currentSessionId`.
+   * @returns `undefined` when `cursor` is not one this method produced.
+   */
+  async list(
+    userId: string,
+    currentSessionId: string | undefined,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ data: Session[]; nextCursor: string | null } | undefined> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && !after) return undefined;
+    const rows = await this.db
+      .select()
+      .from(sessions)
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          this.liveCondition(this.clock.now()),
+          after
+            ? or(
+                lt(sessions.createdAt, after[0]),
+                and(eq(sessions.createdAt, after[0]), lt(sessions.id, after[1])),
+              )
+            : undefined,
+        ),
+      )
+      .orderBy(desc(sessions.createdAt), desc(sessions.id))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    return {
+      data: page.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        method: r.method,
+        clientId: r.clientId,
+        userAgent: r.userAgent,
+        ip: r.ip,
+        createdAt: r.createdAt.toISOString(),
+        lastUsedAt: r.lastUsedAt.toISOString(),
+        expiresAt: r.absoluteExpiresAt.toISOString(),
+        current: r.id === currentSessionId,
+      })),
+      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  }
+}

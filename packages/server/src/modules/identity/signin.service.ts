@@ -1,0 +1,74 @@
+import type { Db } from '../../db/client.js';
+import { type Audit, type AuditCtx, asUser } from './audit.js';
+import type { SessionService } from './sessions.service.js';
+import type { UserRow } from './users.service.js';
+
+/** How a browser session was signed in. */
+export type BrowserSignInMethod = 'magic_link' | 'google' | 'github' | 'entra';
+
+/** How long the same kind of failure from one address is recorded once, in ms (audit throttle window). */
+const FAILURE_AUDIT_WINDOW_MS = 60_000;
+
+/**
+ * The last step of every browser sign-in (magic link, OAuth providers): a new browser session and the
+ * `auth.login.succeeded` event, in the caller's transaction; and the records of what went wrong
+ * (`auth.login.failed`, `security.redirect_blocked`), which never throw and are throttled per address.
+ */
+export class BrowserSignIn {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly audit: Audit,
+  ) {}
+
+  /** Creates a browser session for `user` inside `tx` and records `auth.login.succeeded`. */
+  async startBrowserSession(tx: Db, user: UserRow, method: BrowserSignInMethod, ctx: AuditCtx) {
+    const session = await this.sessions.create(tx, {
+      userId: user.id,
+      kind: 'browser',
+      method,
+      ip: ctx.ip ?? null,
+      userAgent: ctx.userAgent ?? null,
+    });
+    await this.audit.record(tx, asUser(ctx, user.id), {
+      action: 'auth.login.succeeded',
+      resourceType: 'session',
+      resourceId: session.id,
+      outcome: 'success',
+      subjectUserId: user.id,
+      metadata: { method },
+    });
+    return session;
+  }
+
+  /** Records `auth.login.failed` (outcome `failure`) with the method and a stable reason. */
+  async recordFailure(ctx: AuditCtx, method: string, reason: string, subjectUserId?: string): Promise<void> {
+    await this.audit.recordDetached(
+      ctx,
+      {
+        action: 'auth.login.failed',
+        resourceType: 'session',
+        outcome: 'failure',
+        metadata: { method, reason },
+        ...(subjectUserId ? { subjectUserId } : {}),
+      },
+      {
+        throttleKey: `auth.login.failed:${ctx.ip ?? '-'}:${method}:${reason}`,
+        windowMs: FAILURE_AUDIT_WINDOW_MS,
+      },
+    );
+  }
+
+  /** Records `security.redirect_blocked` (outcome `denied`) for a refused redirect target. */
+  async recordBlockedRedirect(ctx: AuditCtx, parameter: string, value: string): Promise<void> {
+    await this.audit.recordDetached(
+      ctx,
+      {
+        action: 'security.redirect_blocked',
+        resourceType: 'redirect',
+        outcome: 'denied',
+        metadata: { parameter, value: value.slice(0, 200) },
+      },
+      { throttleKey: `security.redirect_blocked:${ctx.ip ?? '-'}`, windowMs: FAILURE_AUDIT_WINDOW_MS },
+    );
+  }
+}

@@ -1,0 +1,219 @@
+import type { MeResponse, User } from '@fleece/sdk/contract';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { identities, sessions as sessionsTable, users } from '../../db/schema/identity.js';
+import type { Clock } from '../../lib/clock.js';
+import { planOf } from '../plans/catalogue.js';
+import { newId } from './secrets.js';
+import type { SessionService } from './sessions.service.js';
+
+/** A user row. */
+export type UserRow = typeof users.$inferSelect;
+
+/** What a provider asserted about the person signing in. */
+export interface ProviderProfile {
+  provider: 'google' | 'github' | 'entra';
+  /** The provider's stable account id (`sub`, or GitHub's numeric id). */
+  subject: string;
+  email: string;
+  /** Whether the provider asserts that this person controls `email`. */
+  emailVerified: boolean;
+  name: string | null;
+}
+
+/** Why a sign-in was refused. */
+export class SignInRefused extends Error {
+  override name = 'SignInRefused';
+  constructor(
+    /** Stable reason, recorded in the `auth.login.failed` audit event. */
+    readonly reason: 'account_inactive' | 'email_unverified_conflict' | 'email_unverified',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Normalises an email address for comparison: trimmed and lower-case. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** The public view of a user row. */
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    status: row.status,
+    emailVerified: row.emailVerified,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/**
+ * Users and their linked identities: finding or creating the account behind a sign-in, the admin
+ * bootstrap, and `GET /api/v1/me`.
+ *
+ * Linking rule: a provider identity attaches to an existing account with the same email only when the
+ * provider asserts the email is verified; an unverified email that collides with an account is refused
+ * (otherwise anyone could claim an account by registering its address, unverified, at some provider).
+ */
+export class UserService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly adminEmails: readonly string[],
+  ) {}
+
+  /** The user with id `id`, if any. */
+  async byId(id: string, tx: Db = this.db): Promise<UserRow | undefined> {
+    const [row] = await tx.select().from(users).where(eq(users.id, id));
+    return row;
+  }
+
+  /** The user with `email` (compared without regard to case), if any. */
+  async byEmail(email: string, tx: Db = this.db): Promise<UserRow | undefined> {
+    const [row] = await tx
+      .select()
+      .from(users)
+      .where(sql`lower(${users.email}) = ${normaliseEmail(email)}`);
+    return row;
+  }
+
+  private async insertUser(tx: Db, email: string, emailVerified: boolean, name: string | null) {
+    const now = this.clock.now();
+    const [row] = await tx
+      .insert(users)
+      .values({ id: newId('usr'), email: email.trim(), emailVerified, name, createdAt: now, updatedAt: now })
+      .returning();
+    return row!;
+  }
+
+  /**
+   * Applies the sign-in rules to a user inside `tx`: refuses inactive accounts, and promotes a verified
+   * address listed in `FLEECE_ADMIN_EMAILS` to admin.
+   * @throws {SignInRefused} `account_inactive` for a suspended account or one pending deletion.
+   */
+  private async admit(tx: Db, user: UserRow): Promise<UserRow> {
+    if (user.status !== 'active') {
+      throw new SignInRefused('account_inactive', 'This account is suspended or being deleted.');
+    }
+    if (
+      user.role !== 'admin' &&
+      user.emailVerified &&
+      this.adminEmails.includes(normaliseEmail(user.email))
+    ) {
+      const [promoted] = await tx
+        .update(users)
+        .set({ role: 'admin', updatedAt: this.clock.now() })
+        .where(eq(users.id, user.id))
+        .returning();
+      return promoted!;
+    }
+    return user;
+  }
+
+  /**
+   * The account of someone who proved control of `email` by opening a magic link, created on first use;
+   * the address becomes verified.
+   * @throws {SignInRefused} `account_inactive`.
+   */
+  async signInWithEmail(tx: Db, email: string): Promise<{ user: UserRow; created: boolean }> {
+    const existing = await this.byEmail(email, tx);
+    if (existing) {
+      let user = existing;
+      if (!user.emailVerified) {
+        [user] = (await tx
+          .update(users)
+          .set({ emailVerified: true, updatedAt: this.clock.now() })
+          .where(eq(users.id, user.id))
+          .returning()) as [UserRow];
+      }
+      return { user: await this.admit(tx, user), created: false };
+    }
+    const user = await this.insertUser(tx, email, true, null);
+    return { user: await this.admit(tx, user), created: true };
+  }
+
+  /**
+   * The account behind a provider sign-in: the linked identity's user; else, when the provider asserts a
+   * verified email, the account with that email (the identity is linked to it); else a new account.
+   * @throws {SignInRefused} `account_inactive`; `email_unverified_conflict` when an unverified email belongs
+   *   to an existing account.
+   */
+  async signInWithProvider(tx: Db, profile: ProviderProfile): Promise<{ user: UserRow; created: boolean }> {
+    const now = this.clock.now();
+    const [linked] = await tx
+      .select({ user: users, identityId: identities.id })
+      .from(identities)
+      .innerJoin(users, eq(users.id, identities.userId))
+      .where(and(eq(identities.provider, profile.provider), eq(identities.subject, profile.subject)));
+    if (linked) {
+      await tx
+        .update(identities)
+        .set({ email: profile.email, emailVerified: profile.emailVerified, updatedAt: now })
+        .where(eq(identities.id, linked.identityId));
+      return { user: await this.admit(tx, linked.user), created: false };
+    }
+    const existing = await this.byEmail(profile.email, tx);
+    let user: UserRow;
+    let created = false;
+    if (existing) {
+      if (!profile.emailVerified) {
+        throw new SignInRefused(
+          'email_unverified_conflict',
+          `${profile.provider} does not confirm that this email address is verified, and an account already uses it. Sign in with a magic link instead.`,
+        );
+      }
+      user = existing;
+      if (!user.emailVerified) {
+        [user] = (await tx
+          .update(users)
+          .set({ emailVerified: true, updatedAt: now })
+          .where(eq(users.id, user.id))
+          .returning()) as [UserRow];
+      }
+    } else {
+      user = await this.insertUser(tx, profile.email, profile.emailVerified, profile.name);
+      created = true;
+    }
+    await tx.insert(identities).values({
+      id: newId('idn'),
+      userId: user.id,
+      provider: profile.provider,
+      subject: profile.subject,
+      email: profile.email,
+      emailVerified: profile.emailVerified,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return { user: await this.admit(tx, user), created };
+  }
+
+  /**
+   * `GET /api/v1/me`: the account, its plan and entitlements, and live usage.
+   * @returns `undefined` when the user no longer exists.
+   */
+  async me(userId: string, sessions: SessionService): Promise<MeResponse | undefined> {
+    // One round trip: the user row and the live-session count together.
+    const [row] = await this.db
+      .select({
+        user: users,
+        activeSessions: sql<number>`(select count(*)::int from ${sessionsTable} where ${and(
+          eq(sessionsTable.userId, userId),
+          sessions.liveCondition(this.clock.now()),
+        )})`,
+      })
+      .from(users)
+      .where(eq(users.id, userId));
+    if (!row) return undefined;
+    const plan = planOf(row.user.plan);
+    return {
+      user: toUser(row.user),
+      plan: { id: plan.id, name: plan.name },
+      entitlements: plan.entitlements,
+      usage: { activeSessions: Number(row.activeSessions) },
+    };
+  }
+}

@@ -1,0 +1,187 @@
+import cookie from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ProblemError } from '../errors.js';
+import { SessionService } from '../modules/identity/sessions.service.js';
+import { TokenService } from '../modules/identity/tokens.js';
+
+/** Name of the browser session cookie. `__Host-`: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2). */
+export const SESSION_COOKIE = '__Host-fleece_session';
+
+/** Methods that change state: a cookie-authenticated request with one of them must carry our `Origin`. */
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Why a request that presented a credential got no principal (for the 401 detail and
+ * `WWW-Authenticate`): the credential was malformed, invalid, expired, revoked, for an inactive account,
+ * or an API key (accepted from a later release on).
+ */
+export type AuthFailure = 'malformed' | 'invalid' | 'expired' | 'revoked' | 'inactive' | 'api_key';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Issues and verifies access tokens (JWT, HS256). */
+    tokens: TokenService;
+    /** Server-side sessions: validity cache, revocation, listing. */
+    sessions: SessionService;
+    /** Sets the session cookie carrying a fresh browser access token for session `sid` of user `sub`. */
+    setSessionCookie(reply: FastifyReply, sub: string, sid: string, absoluteExpiresAt: Date): Promise<void>;
+    /** Clears the session cookie. */
+    clearSessionCookie(reply: FastifyReply): void;
+  }
+  interface FastifyRequest {
+    /** Why a presented credential was refused, when it was. */
+    authFailure: AuthFailure | null;
+    /** `true` when the principal came from the session cookie (so the Origin check applies). */
+    authViaCookie: boolean;
+  }
+}
+
+/**
+ * Authentication: fills `request.principal` from, in this order,
+ *
+ * 1. `Authorization: Bearer <access token>`: a CLI access token (`aud` `fleece:cli`), or an API key
+ *    (`flc_…`, the seam for the API-key release: refused for now);
+ * 2. the `__Host-fleece_session` cookie: a browser access token (`aud` `fleece:browser-session`). When that
+ *    JWT has expired but its session is still within the idle and absolute timeouts, a fresh one is
+ *    issued in the response (sliding session) and the session's activity is recorded.
+ *
+ * Either way the token must name a session that is not revoked and whose user is active; that check is
+ * served from {@link SessionService}'s cache, which every instance invalidates through LISTEN/NOTIFY.
+ * A request without a valid credential has `principal: null` and `authFailure` says why; routes that
+ * need a principal reject it with 401 (see `requireAuth`).
+ *
+ * Cookie-authenticated requests with an unsafe method (POST, PUT, PATCH, DELETE) must carry an `Origin`
+ * equal to `FLEECE_PUBLIC_URL`'s origin, or fail with 403 `cross_origin_denied` (CSRF defence in depth
+ * on top of SameSite=Lax).
+ */
+export const authenticatePlugin = fp(
+  async (app) => {
+    await app.register(cookie, { hook: 'onRequest' });
+    const secure = true;
+    const publicOrigin = new URL(app.config.publicUrl).origin;
+    const tokens = new TokenService(app.config.secret, app.config.publicUrl, app.clock);
+    const sessions = new SessionService(app.database, app.clock);
+    await sessions.start();
+    app.addHook('onClose', async () => {
+      await sessions.stop();
+    });
+    app.decorate('tokens', tokens);
+    app.decorate('sessions', sessions);
+
+    const setSessionCookie = async (
+      reply: FastifyReply,
+      sub: string,
+      sid: string,
+      absoluteExpiresAt: Date,
+    ) => {
+      const { token } = await tokens.issueAccessToken('browser', sub, sid);
+      const maxAge = Math.max(
+        0,
+        Math.floor((absoluteExpiresAt.getTime() - app.clock.now().getTime()) / 1000),
+      );
+      reply.setCookie(SESSION_COOKIE, token, { path: '/', secure, httpOnly: true, sameSite: 'lax', maxAge });
+    };
+    const clearSessionCookie = (reply: FastifyReply) => {
+      reply.clearCookie(SESSION_COOKIE, { path: '/', secure, httpOnly: true, sameSite: 'lax' });
+    };
+    app.decorate('setSessionCookie', setSessionCookie);
+    app.decorate('clearSessionCookie', clearSessionCookie);
+    app.decorateRequest('authFailure', null);
+    app.decorateRequest('authViaCookie', false);
+
+    async function fromBearer(request: FastifyRequest, header: string): Promise<void> {
+      const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/.exec(header);
+      if (!match) {
+        request.authFailure = 'malformed';
+        return;
+      }
+      const token = match[1]!;
+      if (token.startsWith('flc_')) {
+        // API keys arrive with their own release; until then they authenticate nobody.
+        request.authFailure = 'api_key';
+        return;
+      }
+      const result = await tokens.verifyAccessToken(token, 'cli');
+      if (!result.ok) {
+        request.authFailure = result.reason;
+        return;
+      }
+      const state = await sessions.state(result.claims.sid);
+      if (!state || state.userId !== result.claims.sub || state.kind !== 'cli') {
+        request.authFailure = 'invalid';
+        return;
+      }
+      const verdict = sessions.verdict(state);
+      if (verdict !== 'ok') {
+        request.authFailure = verdict === 'user_inactive' ? 'inactive' : 'revoked';
+        return;
+      }
+      request.principal = {
+        type: 'session',
+        userId: state.userId,
+        role: state.role,
+        sessionId: state.sessionId,
+      };
+    }
+
+    async function fromCookie(request: FastifyRequest, reply: FastifyReply, value: string): Promise<void> {
+      const result = await tokens.verifyAccessToken(value, 'browser');
+      if (!result.ok && result.reason === 'invalid') {
+        request.authFailure = 'invalid';
+        clearSessionCookie(reply);
+        return;
+      }
+      const claims = result.claims!;
+      const state = await sessions.state(claims.sid);
+      if (!state || state.userId !== claims.sub || state.kind !== 'browser') {
+        request.authFailure = 'invalid';
+        clearSessionCookie(reply);
+        return;
+      }
+      const verdict = sessions.verdict(state);
+      if (verdict !== 'ok') {
+        request.authFailure = verdict === 'user_inactive' ? 'inactive' : 'revoked';
+        clearSessionCookie(reply);
+        return;
+      }
+      if (!result.ok) {
+        // Sliding session: the short-lived JWT expired but the session is live; issue the next one.
+        await sessions.touch(state.sessionId);
+        await setSessionCookie(reply, state.userId, state.sessionId, new Date(state.absoluteExpiresAt));
+      }
+      request.principal = {
+        type: 'session',
+        userId: state.userId,
+        role: state.role,
+        sessionId: state.sessionId,
+      };
+      request.authViaCookie = true;
+    }
+
+    app.addHook('onRequest', async (request, reply) => {
+      const header = request.headers.authorization;
+      if (header !== undefined) {
+        await fromBearer(request, header);
+        return;
+      }
+      const value = request.cookies[SESSION_COOKIE];
+      if (value === undefined || value === '') return;
+      await fromCookie(request, reply, value);
+      if (
+        request.authViaCookie &&
+        UNSAFE_METHODS.has(request.method) &&
+        request.headers.origin !== publicOrigin
+      ) {
+        throw new ProblemError(
+          'cross_origin_denied',
+          'A request that changes state with the session cookie must come from this site (its Origin header must match).',
+        );
+      }
+    });
+  },
+  {
+    name: 'fleece-authenticate',
+    dependencies: ['fleece-config', 'fleece-database', 'fleece-auth'],
+  },
+);

@@ -1,0 +1,53 @@
+import { detailOf, postJson, say } from './common.js';
+
+const MESSAGES = {
+  state_missing: 'The sign-in took too long or was started elsewhere. Try again.',
+  access_denied: 'Sign-in was cancelled at the provider.',
+  email_unverified: 'Your provider account has no verified email address. Use a sign-in link instead.',
+  email_unverified_conflict: 'That provider does not confirm your email address. Use a sign-in link instead.',
+  account_inactive: 'This account is suspended or being deleted.',
+};
+
+const params = new URLSearchParams(location.search);
+const returnTo = params.get('returnTo') ?? '';
+const error = params.get('error');
+if (error) {
+  const el = document.getElementById('error');
+  el.textContent = MESSAGES[error] ?? 'Sign-in failed. Try again.';
+  el.hidden = false;
+}
+
+async function loadProviders() {
+  const res = await fetch('/api/auth/providers', { headers: { accept: 'application/json' } });
+  if (!res.ok) return;
+  const { providers } = await res.json();
+  const list = document.getElementById('providers');
+  for (const p of providers) {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = returnTo ? `${p.loginUrl}?returnTo=${encodeURIComponent(returnTo)}` : p.loginUrl;
+    a.textContent = `Continue with ${p.name}`;
+    li.append(a);
+    list.append(li);
+  }
+  document.getElementById('providers-section').hidden = providers.length === 0;
+}
+
+document.getElementById('magic-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const email = document.getElementById('email').value.trim();
+  if (!email.includes('@')) {
+    say('magic-status', 'Enter your email address.');
+    return;
+  }
+  say('magic-status', 'Sending…');
+  const { status, body } = await postJson('/api/auth/magic-link', returnTo ? { email, returnTo } : { email });
+  say(
+    'magic-status',
+    status === 202
+      ? `If ${email} can sign in, a link is on its way. It works for 15 minutes, once.`
+      : detailOf(body, 'The link could not be sent. Try again later.'),
+  );
+});
+
+loadProviders();
