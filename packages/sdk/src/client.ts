@@ -23,6 +23,7 @@ import { timers } from './internal/timers.js';
 import { buildURL, normalizeBaseURL } from './internal/url.js';
 import { Auth } from './resources/auth.js';
 import { Health } from './resources/health.js';
+import { Me } from './resources/me.js';
 import { VERSION } from './version.js';
 
 /** Where the client connects when neither `baseURL` nor `FLEECE_BASE_URL` says otherwise. */
@@ -150,8 +151,10 @@ export class Fleece {
 
   /** `GET /api/health`: service health for monitors. */
   readonly health: Health;
-  /** The OAuth endpoints: device authorization (RFC 8628), token refresh, PKCE code exchange. */
+  /** The OAuth endpoints: device authorization (RFC 8628), token refresh, PKCE code exchange, revocation. */
   readonly auth: Auth;
+  /** `GET /api/v1/me`: the caller's account, plan, entitlements and usage. */
+  readonly me: Me;
 
   readonly #credential: Credential | undefined;
   readonly #fetch: Fetch;
@@ -183,6 +186,7 @@ export class Fleece {
 
     this.health = new Health(this);
     this.auth = new Auth(this);
+    this.me = new Me(this);
   }
 
   static #resolveCredential(options: ClientOptions): Credential | undefined {

@@ -60,7 +60,9 @@ export type {
   ExchangeAuthorizationCodeParams,
   PollDeviceTokenOptions,
   RefreshTokenParams,
+  RevokeTokenParams,
 } from './resources/auth.js';
 export { Auth } from './resources/auth.js';
 export { Health } from './resources/health.js';
+export { Me } from './resources/me.js';
 export { VERSION } from './version.js';

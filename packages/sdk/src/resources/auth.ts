@@ -60,6 +60,16 @@ export interface ExchangeAuthorizationCodeParams {
   clientId?: string | undefined;
 }
 
+/** Parameters of {@link Auth.revoke}. */
+export interface RevokeTokenParams {
+  /** The refresh token (preferred: it ends the whole session) or access token to revoke. */
+  token: string;
+  /** Which kind of token `token` is, to speed up the server's lookup (RFC 7009 §2.1). */
+  tokenTypeHint?: 'refresh_token' | 'access_token' | undefined;
+  /** The OAuth `client_id` the token was issued to. @default 'fleece-cli' */
+  clientId?: string | undefined;
+}
+
 /**
  * The OAuth 2.0 endpoints under `/api/auth`, for tools that sign users in: the device authorization
  * grant (RFC 8628), refresh token rotation (RFC 6749 §6) and the authorization code exchange with PKCE
@@ -183,6 +193,29 @@ export class Auth extends APIResource {
         scope: params.scope,
       },
       schema: TokenResponse,
+      anonymous: true,
+    });
+  }
+
+  /**
+   * Revokes a refresh or access token (RFC 7009): `POST /api/auth/revoke`. Revoking either ends the
+   * session it belongs to, on every instance at once. The server answers 200 for a token it does not know
+   * (§2.2), so a token that is already revoked or expired is not an error. The response body carries
+   * nothing the client needs (§2.2), so the promise resolves once the server has answered.
+   *
+   * @throws {APIError} with `code` `unsupported_token_type` or `invalid_request` for a malformed request;
+   *   {@link APIConnectionError} when the server cannot be reached.
+   * @example
+   * await client.auth.revoke({ token: stored.refresh_token, tokenTypeHint: 'refresh_token' });
+   */
+  revoke(params: RevokeTokenParams, options?: RequestOptions): APIPromise<void> {
+    return this._client.post<void>('/api/auth/revoke', {
+      ...options,
+      body: {
+        token: params.token,
+        token_type_hint: params.tokenTypeHint,
+        client_id: params.clientId ?? DEFAULT_CLIENT_ID,
+      },
       anonymous: true,
     });
   }

@@ -240,3 +240,30 @@ describe('client.auth.refreshToken() and exchangeAuthorizationCode()', () => {
     ]);
   });
 });
+
+describe('client.auth.revoke()', () => {
+  it('posts the token (RFC 7009) without a credential, and resolves on 200', async () => {
+    let request: { body: unknown; authorization: string | null } | undefined;
+    server.use(
+      http.post(`${BASE_URL}/api/auth/revoke`, async ({ request: r }) => {
+        request = { body: await r.json(), authorization: r.headers.get('authorization') };
+        return HttpResponse.json({});
+      }),
+    );
+    await expect(mswClient().auth.revoke({ token: 'rt_1', tokenTypeHint: 'refresh_token' })).resolves.toEqual(
+      {},
+    );
+    expect(request).toEqual({
+      body: { token: 'rt_1', token_type_hint: 'refresh_token', client_id: 'fleece-cli' },
+      authorization: null,
+    });
+  });
+
+  it('rejects with the OAuth error code of a refused request', async () => {
+    server.use(http.post(`${BASE_URL}/api/auth/revoke`, () => oauthError('invalid_request')));
+    await expect(anonymous().auth.revoke({ token: 'x' })).rejects.toMatchObject({
+      code: 'invalid_request',
+      requestId: 'req_invalid_request',
+    });
+  });
+});

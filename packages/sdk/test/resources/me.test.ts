@@ -1,0 +1,69 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AuthenticationError, ResponseValidationError } from '../../src/index.js';
+import { BASE_URL, mswClient, problem } from '../helpers.js';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const ME = {
+  user: {
+    id: 'usr_123',
+    email: 'ada@example.com',
+    name: 'Ada Lovelace',
+    role: 'user',
+    status: 'active',
+    emailVerified: true,
+    createdAt: '2026-01-01T00:00:00.000Z',
+  },
+  plan: { id: 'pro', name: 'Pro' },
+  entitlements: {
+    apiKeys: 5,
+    agents: 10,
+    executionsPerMonth: 2000,
+    historyRetentionDays: 30,
+    premiumModels: true,
+    apiBurstPerMinute: 60,
+    apiPerDay: 5000,
+  },
+  usage: { activeSessions: 2 },
+};
+
+describe('client.me.get()', () => {
+  it('sends the credential and returns the typed account', async () => {
+    let authorization: string | null = null;
+    server.use(
+      http.get(`${BASE_URL}/api/v1/me`, ({ request }) => {
+        authorization = request.headers.get('authorization');
+        return HttpResponse.json(ME);
+      }),
+    );
+    await expect(mswClient({ apiKey: undefined, accessToken: 'at_1' }).me.get()).resolves.toEqual(ME);
+    expect(authorization).toBe('Bearer at_1');
+  });
+
+  it('rejects with AuthenticationError on 401, naming the request id', async () => {
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => problem(401, 'unauthenticated')));
+    const error = await mswClient()
+      .me.get()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as AuthenticationError).requestId).toBe('req_from_header');
+  });
+
+  it('names the mismatching field when the body does not match the contract', async () => {
+    server.use(
+      http.get(`${BASE_URL}/api/v1/me`, () =>
+        HttpResponse.json({ ...ME, user: { ...ME.user, id: 'agt_1' } }),
+      ),
+    );
+    const error = await mswClient()
+      .me.get()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResponseValidationError);
+    expect((error as ResponseValidationError).path).toBe('user.id');
+  });
+});
