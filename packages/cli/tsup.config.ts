@@ -12,6 +12,11 @@ export default defineConfig({
   splitting: true,
   define: { __FLEECE_CLI_VERSION__: JSON.stringify(version) },
   noExternal: ['@fleece/sdk'],
+  // The SDK is bundled with its dependencies, some of them CommonJS (undici) that `require()` Node's
+  // built-in modules: give the ESM bundle a real `require` for them.
+  banner: {
+    js: "import { createRequire as __fleeceCreateRequire } from 'node:module';\nconst require = __fleeceCreateRequire(import.meta.url);",
+  },
   esbuildOptions(options) {
     options.conditions = ['@fleece/source'];
   },

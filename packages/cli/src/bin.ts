@@ -1,9 +1,39 @@
 #!/usr/bin/env node
-import { buildProgram } from './program.js';
+import { homedir } from 'node:os';
+import { ExitCode } from './lib/exit-codes.js';
+import { terminalPrompts } from './lib/prompts.js';
+import { main } from './main.js';
 
-buildProgram()
-  .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    process.stderr.write(`fleece: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+// The first Ctrl+C aborts the running command (requests, waits and prompts stop; exit code 130); a
+// second one ends the process at once.
+const controller = new AbortController();
+process.on('SIGINT', () => {
+  if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+  controller.abort(new Error('Interrupted'));
+});
+
+// `fleece … | head` closes the pipe early: that is the reader's choice, not an error to report.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.OK);
+    throw error;
   });
+}
+
+process.exitCode = await main(process.argv, {
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  signal: controller.signal,
+  platform: process.platform,
+  homedir: homedir(),
+  prompts: terminalPrompts,
+  openBrowser: async (url) => {
+    const { default: open } = await import('open');
+    await open(url);
+  },
+  keyring: async () => (await import('./lib/credentials/keyring-store.js')).napiKeyring(),
+  fetch: undefined,
+  now: () => Date.now(),
+});

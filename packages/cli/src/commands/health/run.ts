@@ -1,0 +1,50 @@
+import type { HealthStatus } from '@fleece/sdk';
+import { CliError } from '../../lib/errors.js';
+import { table } from '../../lib/format.js';
+import type { Invocation } from '../../lib/invocation.js';
+import { anonymousClient, track } from '../../lib/sdk.js';
+import { messages } from '../../messages.js';
+import type { HealthOptions } from './index.js';
+
+/** Runs `fleece health`. */
+export async function run(inv: Invocation, options: HealthOptions): Promise<void> {
+  const { out } = inv;
+  const { url } = await inv.server();
+  const spinner = await out.spinner(`Checking ${url}…`);
+  let report: Awaited<ReturnType<ReturnType<typeof anonymousClient>['health']['check']>>;
+  try {
+    report = await track(
+      out,
+      'GET /api/health',
+      anonymousClient(inv.ctx, url).health.check({ signal: inv.ctx.signal }),
+    );
+  } finally {
+    spinner.stop();
+  }
+  if (options.json) {
+    out.json({ server: url, ...report });
+  } else {
+    const c = out.color;
+    const paint = (status: HealthStatus) =>
+      status === 'ok' ? c.green(status) : status === 'degraded' ? c.yellow(status) : c.red(status);
+    const { database, migrations } = report.checks;
+    out.data(
+      table([
+        ['Server', url],
+        ['Status', paint(report.status)],
+        ['Version', report.version],
+        ['Uptime', `${report.uptimeSeconds} s`],
+        [
+          'Database',
+          `${paint(database.status)}${database.latencyMs === null ? '' : ` (${database.latencyMs} ms)`}`,
+        ],
+        [
+          'Migrations',
+          `${paint(migrations.status)}${migrations.applied === null ? '' : ` (${migrations.applied} applied, ${migrations.pending ?? '?'} pending)`}`,
+        ],
+      ]),
+    );
+  }
+  if (report.status === 'down')
+    throw new CliError(messages.serverDown(url), { hint: messages.serverDownHint });
+}

@@ -1,0 +1,14 @@
+import type { CommandModule } from '../lib/command.js';
+import auth from './auth/index.js';
+import completion from './completion/index.js';
+import doctor from './doctor/index.js';
+import health from './health/index.js';
+import login from './login/index.js';
+import logout from './logout/index.js';
+import whoami from './whoami/index.js';
+
+/**
+ * Every top-level command, one folder each. A later command (keys, agents, chat, flows, executions,
+ * export, audit, account, billing) is its folder plus one entry here.
+ */
+export const commands: readonly CommandModule[] = [login, logout, auth, whoami, health, doctor, completion];

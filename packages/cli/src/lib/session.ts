@@ -1,0 +1,223 @@
+import { APIError, type APIPromise, AuthenticationError, type Fleece } from '@fleece/sdk';
+import { messages, selectFlags, where } from '../messages.js';
+import { Credentials, type FoundCredential, type StoredCredential } from './credentials/index.js';
+import { credentialFromEnv } from './env.js';
+import { NotAuthenticatedError } from './errors.js';
+import type { Invocation } from './invocation.js';
+import { withLock } from './lock.js';
+import { configDir } from './paths.js';
+import { anonymousClient, createClient, track } from './sdk.js';
+
+/** Refresh an access token when it has less than this left (ms), so it cannot expire mid-request. */
+export const REFRESH_MARGIN_MS = 60_000;
+
+/** Where the credential in use comes from. */
+export type CredentialSource =
+  | { kind: 'env'; name: 'FLEECE_API_KEY' | 'FLEECE_TOKEN'; value: string }
+  | ({ kind: 'store' } & FoundCredential);
+
+/** Whether a stored OAuth credential should be refreshed before use. */
+export function needsRefresh(credential: StoredCredential, now: number): boolean {
+  if (credential.tokenType !== 'bearer' || !credential.refreshToken || !credential.expiresAt) return false;
+  return Date.parse(credential.expiresAt) - now < REFRESH_MARGIN_MS;
+}
+
+/** An access token's expiry from its JWT `exp` claim, without verifying it; `null` when it has none. */
+export function jwtExpiry(token: string): string | null {
+  const payload = token.split('.')[1];
+  if (!payload || token.split('.').length !== 3) return null;
+  try {
+    const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof exp === 'number' && Number.isFinite(exp) ? new Date(exp * 1000).toISOString() : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Finds the credential for the invocation's server and profile: `FLEECE_API_KEY` or `FLEECE_TOKEN` when
+ * set (they override stored credentials), else the stored one. `undefined` when there is none.
+ */
+export async function findCredential(inv: Invocation): Promise<CredentialSource | undefined> {
+  const env = credentialFromEnv(inv.ctx);
+  if (env) return { kind: 'env', ...env };
+  const { url } = await inv.server();
+  const found = await (await inv.credentials()).find(url, inv.profile);
+  return found ? { kind: 'store', ...found } : undefined;
+}
+
+/**
+ * An authenticated connection to the server for one command. It refreshes a stored OAuth access token
+ * transparently: before a call when it expires within {@link REFRESH_MARGIN_MS}, and once after a 401.
+ *
+ * Refreshing is safe across processes: under a lock per server and profile, the store is re-read; if
+ * another process has already rotated the tokens, its result is used, and only a refresh token that the
+ * server refuses (`invalid_grant`) while still current means the user is logged out.
+ */
+export class ApiSession {
+  readonly inv: Invocation;
+  readonly server: string;
+  #source: CredentialSource;
+  #client: Fleece | undefined;
+
+  constructor(inv: Invocation, server: string, source: CredentialSource) {
+    this.inv = inv;
+    this.server = server;
+    this.#source = source;
+  }
+
+  /**
+   * The session for the invocation's server and profile.
+   * @throws {NotAuthenticatedError} (exit 3) when there is no credential.
+   */
+  static async open(inv: Invocation): Promise<ApiSession> {
+    const { url, source } = await inv.server();
+    const found = await findCredential(inv);
+    if (!found) {
+      throw new NotAuthenticatedError(messages.notLoggedIn(where(url, inv.profile)), {
+        hint: messages.notLoggedInHint(selectFlags(url, inv.profile, source !== 'flag')),
+      });
+    }
+    return new ApiSession(inv, url, found);
+  }
+
+  /** Where the credential in use comes from (after any refresh). */
+  get source(): CredentialSource {
+    return this.#source;
+  }
+
+  get #flags(): string {
+    return selectFlags(this.server, this.inv.profile, this.inv.serverSourceIsDefault);
+  }
+
+  /** A client with a fresh credential. */
+  async client(): Promise<Fleece> {
+    const source = this.#source;
+    if (source.kind === 'store' && needsRefresh(source.credential, this.inv.ctx.now())) {
+      await this.#refresh(false);
+    }
+    if (!this.#client) {
+      const current = this.#source;
+      const options =
+        current.kind === 'env'
+          ? current.name === 'FLEECE_API_KEY'
+            ? { apiKey: current.value }
+            : { accessToken: current.value }
+          : current.credential.tokenType === 'api_key'
+            ? { apiKey: current.credential.accessToken }
+            : { accessToken: current.credential.accessToken };
+      this.#client = createClient(this.inv.ctx, this.server, options);
+    }
+    return this.#client;
+  }
+
+  /**
+   * Runs one SDK call (logged under `--verbose`). A 401 on a refreshable stored credential refreshes it
+   * and retries the call once.
+   *
+   * @throws {NotAuthenticatedError} (exit 3) when the credential is refused and cannot be refreshed.
+   */
+  async call<T>(label: string, fn: (client: Fleece) => APIPromise<T>): Promise<T> {
+    try {
+      return await track(this.inv.out, label, fn(await this.client()));
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      const source = this.#source;
+      if (source.kind === 'store' && source.credential.refreshToken) {
+        this.inv.out.debug('The access token was refused: refreshing it.');
+        await this.#refresh(true);
+        try {
+          return await track(this.inv.out, label, fn(await this.client()));
+        } catch (retryError) {
+          if (retryError instanceof AuthenticationError) throw this.#refused(retryError);
+          throw retryError;
+        }
+      }
+      throw this.#refused(error);
+    }
+  }
+
+  #refused(error: AuthenticationError): NotAuthenticatedError {
+    const at = where(this.server, this.inv.profile);
+    const source = this.#source;
+    if (source.kind === 'env') {
+      return new NotAuthenticatedError(messages.envCredentialRefused(source.name, at), {
+        hint: messages.envCredentialRefusedHint(source.name),
+        requestId: error.requestId,
+        cause: error,
+      });
+    }
+    return new NotAuthenticatedError(messages.storedCredentialRefused(at), {
+      hint: messages.loginAgainHint(this.#flags),
+      requestId: error.requestId,
+      cause: error,
+    });
+  }
+
+  /**
+   * Refreshes the stored credential under the cross-process lock. `force`: the server refused the
+   * current access token, so refresh even if it does not look expired.
+   */
+  async #refresh(force: boolean): Promise<void> {
+    const source = this.#source;
+    if (source.kind !== 'store') return;
+    const { inv } = this;
+    const at = where(this.server, inv.profile);
+    const seen = source.credential;
+    const credentials = await inv.credentials();
+    const next = await withLock(configDir(inv.ctx), `${inv.profile}@${this.server}`, async () => {
+      const current = await credentials.find(this.server, inv.profile);
+      if (!current) {
+        throw new NotAuthenticatedError(messages.loggedOutElsewhere(at), {
+          hint: messages.loginAgainHint(this.#flags),
+        });
+      }
+      const now = inv.ctx.now();
+      const changed = current.credential.accessToken !== seen.accessToken;
+      if (changed && !needsRefresh(current.credential, now)) {
+        inv.out.debug('Another fleece process refreshed the credentials: using its tokens.');
+        return current;
+      }
+      if (!changed && !force && !needsRefresh(current.credential, now)) return current;
+      const refreshToken = current.credential.refreshToken;
+      if (!refreshToken) {
+        throw new NotAuthenticatedError(messages.tokenExpiredNoRefresh(at), {
+          hint: messages.loginAgainHint(this.#flags),
+        });
+      }
+      let tokens: Awaited<ReturnType<Fleece['auth']['refreshToken']>>;
+      try {
+        tokens = await track(
+          inv.out,
+          'POST /api/auth/token (refresh)',
+          anonymousClient(inv.ctx, this.server).auth.refreshToken(
+            { refreshToken },
+            { signal: inv.ctx.signal },
+          ),
+        );
+      } catch (error) {
+        if (error instanceof APIError && error.code === 'invalid_grant') {
+          throw new NotAuthenticatedError(messages.sessionEnded(at), {
+            hint: messages.loginAgainHint(this.#flags),
+            requestId: error.requestId,
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      const refreshed: StoredCredential = {
+        ...current.credential,
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token,
+        expiresAt: new Date(inv.ctx.now() + tokens.expires_in * 1000).toISOString(),
+        tokenType: 'bearer',
+      };
+      await current.store.set(refreshed);
+      return { credential: refreshed, store: current.store };
+    });
+    this.#source = { kind: 'store', ...next };
+    this.#client = undefined;
+  }
+}
+
+export { Credentials };

@@ -1,0 +1,121 @@
+/**
+ * Every sentence `fleece` prints that is not command help, in one place: errors (what happened), hints
+ * (what to do), notices and results. Tests assert these exact strings.
+ */
+
+const q = (s: string) => `\`${s}\``;
+
+/** A server and profile as shown to people: the profile is named only when it is not the default. */
+export function where(server: string, profile: string): string {
+  return profile === 'default' ? server : `${server} (profile ${profile})`;
+}
+
+/** `--server` and `--profile` flags that select this login, for commands quoted in hints. */
+export function selectFlags(server: string, profile: string, serverIsDefault: boolean): string {
+  const flags = [
+    serverIsDefault ? '' : ` --server ${server}`,
+    profile === 'default' ? '' : ` --profile ${profile}`,
+  ];
+  return flags.join('');
+}
+
+export const messages = {
+  // Authentication state.
+  notLoggedIn: (at: string) => `Not logged in to ${at}.`,
+  notLoggedInHint: (flags: string) =>
+    `Run ${q(`fleece login${flags}`)} to log in, or set FLEECE_API_KEY (CI, scripts).`,
+  envCredentialRefused: (name: string, at: string) => `${name} was refused by ${at}.`,
+  envCredentialRefusedHint: (name: string) => `Check or replace the value of ${name}.`,
+  storedCredentialRefused: (at: string) => `The stored credentials were refused by ${at}.`,
+  sessionEnded: (at: string) => `Your session on ${at} has ended (signed out, revoked or expired).`,
+  loggedOutElsewhere: (at: string) => `You were logged out of ${at} by another fleece process.`,
+  tokenExpiredNoRefresh: (at: string) => `The stored access token for ${at} has expired.`,
+  loginAgainHint: (flags: string) => `Run ${q(`fleece login${flags}`)} to log in again.`,
+
+  // login
+  envOverridesLogin: (name: string) =>
+    `${name} is set: it overrides stored credentials, so a login would not be used.`,
+  envOverridesLoginHint: (name: string) =>
+    `Unset ${name} to log in with stored credentials (${q(`unset ${name}`)}).`,
+  keychainUnavailable: (reason: string) => `The OS keychain is not available here (${reason}).`,
+  plaintextNotice: (path: string) =>
+    `Credentials will be stored in plaintext in ${path}, readable only by you (mode 0600).`,
+  plaintextConfirm: (path: string) => `Store the credentials in plaintext in ${path}?`,
+  plaintextRefused: 'Plaintext credential storage was not allowed.',
+  plaintextRefusedCiHint:
+    'Pass --insecure-storage to store them in the file anyway, or use FLEECE_API_KEY in CI instead of logging in.',
+  plaintextDeclinedHint:
+    'Use a machine with a keychain, or FLEECE_API_KEY, to avoid storing credentials in a file.',
+  noBrowser: (why: string) => `No browser here (${why}): using the device code flow.`,
+  browserFailed: (reason: string) =>
+    `Could not open a browser (${reason}): using the device code flow instead.`,
+  openingBrowser: 'Opening your browser to sign in.',
+  openUrlManually: (url: string) => `If it does not open, visit: ${url}`,
+  waitingForBrowser: 'Waiting for you to sign in in the browser…',
+  deviceCode: (code: string) => `First copy your one-time code: ${code}`,
+  deviceOpen: (url: string, opened: boolean) =>
+    opened
+      ? `Then approve this device at ${url} (opened in your browser).`
+      : `Then open ${url} in a browser and enter the code.`,
+  waitingForApproval: 'Waiting for approval…',
+  deviceDenied: 'The login was denied in the browser.',
+  deviceExpired: 'The one-time code expired before it was approved.',
+  deviceExpiredHint: (flags: string) => `Run ${q(`fleece login --device${flags}`)} to get a new code.`,
+  browserDenied: (reason: string) => `The sign-in was not completed in the browser (${reason}).`,
+  loginRetryHint: (flags: string) => `Run ${q(`fleece login${flags}`)} to try again.`,
+  browserTimeout: (seconds: number) => `No sign-in arrived from the browser within ${seconds} s.`,
+  browserTimeoutHint: (flags: string) =>
+    `Run ${q(`fleece login${flags}`)} again, or ${q(`fleece login --device${flags}`)} to sign in from another device.`,
+  stateMismatch: 'Ignored a sign-in response that does not belong to this login (state mismatch).',
+  codeExchangeFailed: 'The server refused the sign-in code.',
+  loggedIn: (at: string, who: string | undefined) =>
+    who ? `Logged in to ${at} as ${who}.` : `Logged in to ${at}.`,
+  storedIn: (description: string) => `Credentials stored in ${description}.`,
+  emptyToken: 'No token on standard input.',
+  emptyTokenHint: 'Pipe the API key or token in: `fleece login --with-token < token.txt`.',
+  tokenPrompt: 'Paste your API key or access token:',
+  tokenRefused: (at: string) => `${at} refused the token.`,
+  tokenRefusedHint: 'Check that the token is complete and not revoked or expired.',
+  badTimeout: (value: string) => `Invalid --timeout ${JSON.stringify(value)}.`,
+  badTimeoutHint: 'Give a duration such as 90s, 5m or 300 (seconds), at most 1h.',
+  withTokenConflicts: '--with-token cannot be combined with --device.',
+  withTokenConflictsHint: 'Use one way to log in: a pasted token, or the device code flow.',
+
+  // logout
+  loggedOut: (at: string) => `Logged out of ${at}.`,
+  revokeFailed: (reason: string) => `The session could not be revoked on the server: ${reason}`,
+  revokeFailedHint:
+    'The local credentials were deleted anyway. Revoke the session from the sessions page of the Fleece web app.',
+  apiKeyNotRevoked:
+    'The API key itself stays valid: revoke it on the Fleece web app when you no longer need it.',
+  envStillSet: (name: string) => `${name} is still set and will be used by fleece commands.`,
+
+  // errors from the server or the network
+  connectionFailed: (server: string, reason: string) => `Could not connect to ${server}: ${reason}.`,
+  connectionFailedHint:
+    'Check that the server is running, and the address (--server, FLEECE_BASE_URL) and proxy settings; `fleece doctor` checks them.',
+  timedOut: (server: string) => `${server} did not answer in time.`,
+  permissionDenied: 'Permission denied.',
+  permissionHint: 'Use a credential that may do this, or ask an administrator.',
+  upgradeHint: 'A higher plan lifts this limit: upgrade on the Fleece web app.',
+  rateLimited: 'Rate limited by the server.',
+  rateLimitedHint: (seconds: number | undefined) =>
+    seconds === undefined ? 'Wait a moment and try again.' : `Wait ${seconds} s and try again.`,
+  notFound: 'Not found.',
+  notFoundHint: 'Check the name or id.',
+  serverFailed: (status: number) => `The server failed (HTTP ${status}).`,
+  serverFailedHint: 'Try again later; if it persists, report it with the request id.',
+  badResponse: (path: string) =>
+    `The server's answer did not have the expected shape${path ? ` (at ${path})` : ''}.`,
+  badResponseHint: 'The server and the CLI may be of different versions: upgrade the CLI.',
+  requestFailed: (status: number, title: string) =>
+    `The server refused the request (HTTP ${status} ${title}).`,
+  requestFailedHint: 'Check the command and its values; run with --verbose for details.',
+  unexpected: (message: string) => `Unexpected error: ${message}`,
+  unexpectedHint: 'Run again with --verbose and report the output if it persists.',
+  interrupted: 'Interrupted.',
+
+  // health
+  serverDown: (server: string) => `${server} reports that it is down.`,
+  serverDownHint: 'Check the server logs; `fleece doctor` checks the connection.',
+} as const;

@@ -1,0 +1,119 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { healthBody, problem, runCli, SERVER } from '../helpers.js';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const args = ['health', '--server', SERVER];
+
+describe('fleece health', () => {
+  it('prints the report without colour when piped', async () => {
+    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('ok'))));
+    const result = await runCli(args);
+    expect(result).toMatchObject({
+      exitCode: 0,
+      stderr: '',
+      stdout:
+        'Server:      http://fleece.test\n' +
+        'Status:      ok\n' +
+        'Version:     0.1.0\n' +
+        'Uptime:      12 s\n' +
+        'Database:    ok (1.5 ms)\n' +
+        'Migrations:  ok (3 applied, 0 pending)\n',
+    });
+  });
+
+  it('colours the status on a terminal', async () => {
+    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('degraded'))));
+    const result = await runCli(args, { tty: true, env: { TERM: 'xterm' } });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('Status:      \u001b[33mdegraded\u001b[39m\n');
+  });
+
+  it.each([
+    ['NO_COLOR=1', { NO_COLOR: '1' }, []],
+    ['CI=true', { CI: 'true' }, []],
+    ['--no-color', {}, ['--no-color']],
+  ])('prints no ANSI codes on a terminal with %s', async (_name, env, flags) => {
+    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('degraded'))));
+    const result = await runCli([...args, ...flags], { tty: true, env });
+    expect(result.stdout).toContain('Status:      degraded\n');
+    expect(result.stdout).not.toContain('\u001b');
+  });
+
+  it('colours piped output with FORCE_COLOR', async () => {
+    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('ok'))));
+    const result = await runCli(args, { env: { FORCE_COLOR: '1' } });
+    expect(result.stdout).toContain('Status:      \u001b[32mok\u001b[39m\n');
+  });
+
+  it('prints a stable JSON shape with --json', async () => {
+    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('ok'))));
+    const result = await runCli([...args, '--json']);
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ server: SERVER, ...healthBody('ok') });
+  });
+
+  it('exits 1 after the report when the server is down', async () => {
+    server.use(
+      http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('down'), { status: 503 })),
+    );
+    const result = await runCli(args);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('Status:      down\n');
+    expect(result.stderr).toBe(
+      'error: http://fleece.test reports that it is down.\n' +
+        'hint: Check the server logs; `fleece doctor` checks the connection.\n',
+    );
+  });
+
+  it('names the connection failure, what to do and the request id', async () => {
+    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.error()));
+    const result = await runCli([...args]);
+    expect(result.exitCode).toBe(1);
+    const [what, hint, id, ...rest] = result.stderr.split('\n');
+    expect(what).toMatch(/^error: Could not connect to http:\/\/fleece\.test: .+\.$/);
+    expect(hint).toBe(
+      'hint: Check that the server is running, and the address (--server, FLEECE_BASE_URL) and proxy settings; `fleece doctor` checks them.',
+    );
+    expect(id).toMatch(/^request id: req_/);
+    expect(rest).toEqual(['']);
+    expect(result.stderr).not.toContain('    at ');
+  });
+
+  it('prints the stack trace only with --verbose', async () => {
+    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.error()));
+    const result = await runCli([...args, '--verbose']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('    at ');
+    expect(result.stderr).toMatch(/GET \/api\/health → APIConnectionError after \d+ ms \(request id req_/);
+  });
+
+  it('logs the request id and timing to stderr with --verbose', async () => {
+    server.use(
+      http.get(`${SERVER}/api/health`, () =>
+        HttpResponse.json(healthBody('ok'), { headers: { 'x-request-id': 'req_health1' } }),
+      ),
+    );
+    const result = await runCli([...args, '--verbose']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toMatch(/^GET \/api\/health → 200 in \d+ ms \(request id req_health1\)\n$/);
+  });
+
+  it('exits 5 when rate limited, saying how long to wait', async () => {
+    server.use(
+      http.get(`${SERVER}/api/health`, () =>
+        problem(429, 'rate_limited', { detail: 'Too many requests.' }, { 'retry-after': '120' }),
+      ),
+    );
+    const result = await runCli(args);
+    expect(result).toMatchObject({
+      exitCode: 5,
+      stderr: 'error: Too many requests.\nhint: Wait 120 s and try again.\nrequest id: req_rate_limited\n',
+    });
+  });
+});

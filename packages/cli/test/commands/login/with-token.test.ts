@@ -1,0 +1,208 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readCredentialsFile } from '../../credentials.js';
+import { meBody, memoryKeyring, problem, runCli, SERVER, tempConfigHome } from '../../helpers.js';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+/** A JWT-shaped access token whose `exp` is 2026-03-01T12:15:00Z (unsigned: the CLI never verifies it). */
+const JWT = `e30.${Buffer.from(JSON.stringify({ sub: 'usr_123', exp: 1772367300 })).toString('base64url')}.sig`;
+
+function meServer() {
+  const seen: Array<string | null> = [];
+  server.use(
+    http.get(`${SERVER}/api/v1/me`, ({ request }) => {
+      seen.push(request.headers.get('authorization'));
+      return HttpResponse.json(meBody());
+    }),
+  );
+  return seen;
+}
+
+describe('fleece login --with-token', () => {
+  it('stores an flc_ value read from stdin as an API key, after checking it, without echoing it', async () => {
+    const home = await tempConfigHome();
+    const seen = meServer();
+    const result = await runCli(['login', '--with-token', '--insecure-storage', '--server', SERVER], {
+      configHome: home,
+      stdin: 'flc_live_secret\n',
+    });
+    expect(result.exitCode).toBe(0);
+    expect(seen).toEqual(['Bearer flc_live_secret']);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).not.toContain('flc_live_secret');
+    expect(result.stderr).toContain('✓ Logged in to http://fleece.test as ada@example.com.\n');
+    expect((await readCredentialsFile(home))?.credentials).toEqual([
+      {
+        server: SERVER,
+        profile: 'default',
+        accessToken: 'flc_live_secret',
+        refreshToken: null,
+        expiresAt: null,
+        tokenType: 'api_key',
+      },
+    ]);
+  });
+
+  it('stores any other value as an access token, with the expiry from its JWT exp', async () => {
+    const keyring = memoryKeyring();
+    const seen = meServer();
+    const result = await runCli(['login', '--with-token', '--server', SERVER], {
+      stdin: `${JWT}\n`,
+      keyring,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(seen).toEqual([`Bearer ${JWT}`]);
+    expect(JSON.parse(keyring.entries.get(`fleece-cli/default@${SERVER}`)!)).toEqual({
+      server: SERVER,
+      profile: 'default',
+      accessToken: JWT,
+      refreshToken: null,
+      expiresAt: '2026-03-01T12:15:00.000Z',
+      tokenType: 'bearer',
+    });
+  });
+
+  it('exits 2 on an empty stdin, without a request', async () => {
+    const result = await runCli(['login', '--with-token', '--server', SERVER], { stdin: '  \n' });
+    expect(result).toMatchObject({
+      exitCode: 2,
+      stderr:
+        'error: No token on standard input.\n' +
+        'hint: Pipe the API key or token in: `fleece login --with-token < token.txt`.\n',
+    });
+  });
+
+  it('exits 3 when the server refuses the token, and stores nothing', async () => {
+    const home = await tempConfigHome();
+    server.use(http.get(`${SERVER}/api/v1/me`, () => problem(401, 'unauthenticated')));
+    const result = await runCli(['login', '--with-token', '--insecure-storage', '--server', SERVER], {
+      configHome: home,
+      stdin: 'flc_revoked',
+    });
+    expect(result).toMatchObject({
+      exitCode: 3,
+      stderr:
+        'error: http://fleece.test refused the token.\n' +
+        'hint: Check that the token is complete and not revoked or expired.\n' +
+        'request id: req_unauthenticated\n',
+    });
+    expect(await readCredentialsFile(home)).toBeUndefined();
+  });
+
+  it('asks for the token with a masked prompt when stdin is a terminal', async () => {
+    const seen = meServer();
+    const result = await runCli(['login', '--with-token', '--server', SERVER], {
+      stdin: 'tty',
+      tty: true,
+      answers: ['flc_typed'],
+      keyring: memoryKeyring(),
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.asked).toEqual(['Paste your API key or access token:']);
+    expect(seen).toEqual(['Bearer flc_typed']);
+  });
+});
+
+describe('fleece login: replacing a login', () => {
+  it('revokes the session of the login it replaces', async () => {
+    const keyring = memoryKeyring();
+    keyring.entries.set(
+      `fleece-cli/default@${SERVER}`,
+      JSON.stringify({
+        server: SERVER,
+        profile: 'default',
+        accessToken: 'at_old',
+        refreshToken: 'rt_old',
+        expiresAt: null,
+        tokenType: 'bearer',
+      }),
+    );
+    meServer();
+    const revoked: unknown[] = [];
+    server.use(
+      http.post(`${SERVER}/api/auth/revoke`, async ({ request }) => {
+        revoked.push(await request.json());
+        return HttpResponse.json({});
+      }),
+    );
+    const result = await runCli(['login', '--with-token', '--server', SERVER], { stdin: 'flc_new', keyring });
+    expect(result.exitCode).toBe(0);
+    expect(revoked).toEqual([{ token: 'rt_old', token_type_hint: 'refresh_token', client_id: 'fleece-cli' }]);
+    expect(JSON.parse(keyring.entries.get(`fleece-cli/default@${SERVER}`)!)).toMatchObject({
+      accessToken: 'flc_new',
+    });
+  });
+
+  it('prints nothing but warnings and errors with --quiet', async () => {
+    meServer();
+    const result = await runCli(['login', '--with-token', '--quiet', '--server', SERVER], {
+      stdin: 'flc_k',
+      keyring: memoryKeyring(),
+    });
+    expect(result).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+  });
+});
+
+describe('fleece login: plaintext fallback consent', () => {
+  it('refuses the plaintext file without a terminal unless --insecure-storage is given (exit 2)', async () => {
+    const home = await tempConfigHome();
+    meServer();
+    const result = await runCli(['login', '--with-token', '--server', SERVER], {
+      configHome: home,
+      stdin: 'flc_k',
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.asked).toEqual([]);
+    expect(result.stderr).toContain(
+      "! The OS keychain is not available here (Couldn't access platform storage: AccessDenied).\n",
+    );
+    expect(result.stderr).toContain(
+      'error: Plaintext credential storage was not allowed.\n' +
+        'hint: Pass --insecure-storage to store them in the file anyway, or use FLEECE_API_KEY in CI instead of logging in.\n',
+    );
+    expect(await readCredentialsFile(home)).toBeUndefined();
+  });
+
+  it('refuses it in CI even on a terminal', async () => {
+    meServer();
+    const result = await runCli(['login', '--with-token', '--server', SERVER], {
+      stdin: 'tty',
+      tty: true,
+      env: { CI: 'true' },
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.asked).toEqual([]);
+  });
+
+  it('asks on a terminal, and writes the file only after a yes', async () => {
+    const home = await tempConfigHome();
+    meServer();
+    const file = `${home}/fleece/credentials.json`;
+    const no = await runCli(['login', '--with-token', '--server', SERVER], {
+      configHome: home,
+      stdin: 'tty',
+      tty: true,
+      answers: ['flc_k', false],
+    });
+    expect(no.exitCode).toBe(1);
+    expect(no.asked).toEqual([
+      'Paste your API key or access token:',
+      `Store the credentials in plaintext in ${file}?`,
+    ]);
+    expect(await readCredentialsFile(home)).toBeUndefined();
+
+    const yes = await runCli(['login', '--with-token', '--server', SERVER], {
+      configHome: home,
+      stdin: 'tty',
+      tty: true,
+      answers: ['flc_k', true],
+    });
+    expect(yes.exitCode).toBe(0);
+    expect((await readCredentialsFile(home))?.credentials).toHaveLength(1);
+  });
+});

@@ -1,0 +1,229 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach } from 'vitest';
+import type { Context } from '../src/lib/context.js';
+import { type KeyringBackend, napiKeyring } from '../src/lib/credentials/keyring-store.js';
+import type { StoredCredential } from '../src/lib/credentials/store.js';
+import type { Prompts } from '../src/lib/prompts.js';
+import { main } from '../src/main.js';
+
+/** The origin msw answers for in unit tests; nothing listens there. */
+export const SERVER = 'http://fleece.test';
+
+/** The error message @napi-rs/keyring gives on a machine without a keychain service. */
+export const NO_KEYCHAIN = "Couldn't access platform storage: AccessDenied";
+
+/** A keychain that fails like @napi-rs/keyring on a headless Linux machine. */
+export function unavailableKeyring(): KeyringBackend {
+  const fail = async (): Promise<never> => {
+    throw new Error(NO_KEYCHAIN);
+  };
+  return { getPassword: async () => null, setPassword: fail, deletePassword: fail };
+}
+
+/** An in-memory keychain, for the paths that need a working one (this machine has none). */
+export function memoryKeyring(): KeyringBackend & { entries: Map<string, string> } {
+  const entries = new Map<string, string>();
+  const key = (service: string, account: string) => `${service}/${account}`;
+  return {
+    entries,
+    getPassword: async (service, account) => entries.get(key(service, account)) ?? null,
+    setPassword: async (service, account, password) => {
+      entries.set(key(service, account), password);
+    },
+    deletePassword: async (service, account) => entries.delete(key(service, account)),
+  };
+}
+
+let realKeyringWorks: Promise<boolean> | undefined;
+/**
+ * The real @napi-rs/keyring binding. On this headless machine it cannot store anything, which is the
+ * fallback path under test; on a machine where it works, tests must not write to the user's keychain, so
+ * an equivalent unavailable keychain stands in.
+ */
+export async function realKeyring(): Promise<KeyringBackend> {
+  const real = await napiKeyring();
+  realKeyringWorks ??= real
+    .setPassword('fleece-cli-test', 'probe', 'x')
+    .then(async () => {
+      await real.deletePassword('fleece-cli-test', 'probe');
+      return true;
+    })
+    .catch(() => false);
+  return (await realKeyringWorks) ? unavailableKeyring() : real;
+}
+
+/** Scripted answers for prompts, in order; a prompt without an answer fails the test. */
+export function scriptedPrompts(answers: Array<boolean | string> = []): Prompts & { asked: string[] } {
+  const asked: string[] = [];
+  const next = (message: string) => {
+    asked.push(message);
+    if (answers.length === 0) throw new Error(`unexpected prompt: ${message}`);
+    return answers.shift()!;
+  };
+  return {
+    asked,
+    confirm: async (question) => next(question.message) as boolean,
+    secret: async (question) => next(question.message) as string,
+  };
+}
+
+/** A temporary configuration home (XDG_CONFIG_HOME), removed after the test. */
+export async function tempConfigHome(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleece-cli-test-'));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** What a run of the CLI produced. */
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Messages of the prompts that were asked. */
+  asked: string[];
+  /** URLs the CLI asked to open in a browser. */
+  opened: string[];
+}
+
+/** How to run the CLI in-process. */
+export interface RunOptions {
+  /** Environment (nothing is inherited from the test process). */
+  env?: Record<string, string | undefined>;
+  /** XDG_CONFIG_HOME; a fresh temporary directory by default. */
+  configHome?: string;
+  /** Text piped to stdin, or `'tty'` for an interactive terminal. Default: empty, not a terminal. */
+  stdin?: string | 'tty';
+  /** Whether stdout and stderr are terminals. */
+  tty?: boolean;
+  /** Answers to prompts. */
+  answers?: Array<boolean | string>;
+  /** The keychain; default the real binding (unavailable on this machine). */
+  keyring?: KeyringBackend;
+  /** Opens a URL; default: records it and succeeds. */
+  openBrowser?: (url: string) => Promise<void>;
+  /** Wall clock. */
+  now?: () => number;
+  /** Aborts the run like Ctrl+C. */
+  signal?: AbortSignal;
+  /** Platform; default linux. */
+  platform?: NodeJS.Platform;
+}
+
+/** Runs `fleece …args` in-process against msw (through the global `fetch`) and captures everything. */
+export async function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const configHome = options.configHome ?? (await tempConfigHome());
+  let stdout = '';
+  let stderr = '';
+  const opened: string[] = [];
+  const prompts = scriptedPrompts(options.answers);
+  const tty = options.tty ?? false;
+  const stdinText = options.stdin === 'tty' ? '' : (options.stdin ?? '');
+  const stdin = Object.assign(Readable.from(stdinText ? [stdinText] : []), {
+    isTTY: options.stdin === 'tty',
+  });
+  const keyring = options.keyring ?? (await realKeyring());
+  const ctx: Context = {
+    env: { XDG_CONFIG_HOME: configHome, ...options.env },
+    stdin,
+    stdout: { write: (s: string) => (stdout += s), isTTY: tty, columns: 100 },
+    // A terminal's cursor methods, for ora; the real rendering is checked under a pty (tty.test.ts).
+    stderr: Object.assign(
+      { write: (s: string) => (stderr += s), isTTY: tty, columns: 100 },
+      tty ? { cursorTo: () => true, clearLine: () => true, moveCursor: () => true } : {},
+    ),
+    signal: options.signal ?? new AbortController().signal,
+    platform: options.platform ?? 'linux',
+    homedir: '/home/test',
+    prompts,
+    openBrowser: options.openBrowser ?? (async (url) => void opened.push(url)),
+    keyring: async () => keyring,
+    fetch: (input, init) => globalThis.fetch(input, init),
+    now: options.now ?? (() => Date.now()),
+  };
+  const exitCode = await main(['node', 'fleece', ...args], ctx);
+  return { exitCode, stdout, stderr, asked: prompts.asked, opened };
+}
+
+/** A stored OAuth credential for {@link SERVER}. */
+export function oauthCredential(overrides: Partial<StoredCredential> = {}): StoredCredential {
+  return {
+    server: SERVER,
+    profile: 'default',
+    accessToken: 'at_1',
+    refreshToken: 'rt_1',
+    expiresAt: new Date(Date.now() + 15 * 60_000).toISOString(),
+    tokenType: 'bearer',
+    ...overrides,
+  };
+}
+
+/** A valid `GET /api/v1/me` body. */
+export function meBody(overrides: { email?: string; name?: string | null } = {}) {
+  return {
+    user: {
+      id: 'usr_123',
+      email: overrides.email ?? 'ada@example.com',
+      name: overrides.name === undefined ? 'Ada Lovelace' : overrides.name,
+      role: 'user',
+      status: 'active',
+      emailVerified: true,
+      createdAt: '2026-01-01T00:00:00.000Z',
+    },
+    plan: { id: 'pro', name: 'Pro' },
+    entitlements: {
+      apiKeys: 5,
+      agents: 10,
+      executionsPerMonth: 2000,
+      historyRetentionDays: 30,
+      premiumModels: true,
+      apiBurstPerMinute: 60,
+      apiPerDay: 5000,
+    },
+    usage: { activeSessions: 1 },
+  };
+}
+
+/** An RFC 9457 problem response. */
+export function problem(
+  status: number,
+  code: string,
+  extras: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(
+    JSON.stringify({
+      type: `https://fleece.dev/problems/${code}`,
+      title: http.STATUS_CODES[status],
+      status,
+      code,
+      ...extras,
+    }),
+    {
+      status,
+      headers: { 'content-type': 'application/problem+json', 'x-request-id': `req_${code}`, ...headers },
+    },
+  );
+}
+
+/** A valid health body. */
+export function healthBody(status: 'ok' | 'degraded' | 'down' = 'ok') {
+  return {
+    status,
+    version: '0.1.0',
+    uptimeSeconds: 12,
+    checks: {
+      database: { status, latencyMs: status === 'down' ? null : 1.5 },
+      migrations: { status: 'ok', applied: 3, pending: 0 },
+    },
+  };
+}
+
+/** Strips ANSI escape sequences. */
+export function plain(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes start with ESC.
+  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+}

@@ -1,0 +1,42 @@
+import { setupServer } from 'msw/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, SERVER } from './helpers.js';
+
+// Nothing answers: a command that needs no server must not reach one, and one that does fails fast.
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterAll(() => server.close());
+
+/** stdin empty and not a terminal (as `</dev/null`), stdout piped, no credentials anywhere. */
+const detached = { stdin: '', tty: false } as const;
+
+describe('with </dev/null and no credentials', () => {
+  it.each([
+    ['whoami'],
+    ['auth', 'status'],
+    ['auth', 'token'],
+    ['logout'],
+    ['whoami', '--json'],
+    ['auth', 'status', '--json'],
+  ])('`fleece %s` exits 3 without prompting', async (...args) => {
+    const result = await runCli([...args, '--server', SERVER], detached);
+    expect(result.exitCode).toBe(3);
+    expect(result.asked).toEqual([]);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error: Not logged in to http:\/\/fleece\.test\.\nhint: /);
+  });
+
+  it('`fleece login` fails before any sign-in, naming --insecure-storage, without prompting', async () => {
+    const result = await runCli(['login', '--server', SERVER], detached);
+    expect(result.exitCode).toBe(2);
+    expect(result.asked).toEqual([]);
+    expect(result.opened).toEqual([]);
+    expect(result.stderr).toContain('hint: Pass --insecure-storage');
+  });
+
+  it('`fleece login --with-token` exits 2 on the empty input', async () => {
+    const result = await runCli(['login', '--with-token', '--server', SERVER], detached);
+    expect(result.exitCode).toBe(2);
+    expect(result.asked).toEqual([]);
+  });
+});
