@@ -1,0 +1,198 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { buildApp, loadConfig } from '@fleece/server';
+
+const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The built binary the end-to-end tests run. */
+export const BIN = join(CLI_DIR, 'dist', 'bin.js');
+
+let built: Promise<void> | undefined;
+/**
+ * Builds the CLI (`tsup`, as `pnpm --filter @fleece/cli build` does) once per test run, so the tests
+ * always exercise the binary of the current sources.
+ */
+export function buildCli(): Promise<void> {
+  built ??= (async () => {
+    const tsup = join(CLI_DIR, '..', '..', 'node_modules', 'tsup', 'dist', 'cli-default.js');
+    await promisify(execFile)(process.execPath, [tsup, '--silent'], { cwd: CLI_DIR });
+  })();
+  return built;
+}
+
+/** A real Fleece server in this process: the app on PGlite in memory, on 127.0.0.1. */
+export interface RealServer {
+  url: string;
+  /** The server's log lines (JSON). */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Starts `@fleece/server`'s `buildApp` on an in-memory PGlite database, listening on 127.0.0.1 on a free
+ * port that is also its public URL (so the links and `Origin` checks it makes are right).
+ */
+export async function startRealServer(): Promise<RealServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logs: string[] = [];
+  const app = await buildApp(
+    loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      FLEECE_DATA_DIR: 'memory://',
+      FLEECE_PUBLIC_URL: url,
+    }),
+    { logStream: { write: (line: string) => void logs.push(line) } },
+  );
+  await app.listen({ host: '127.0.0.1', port });
+  return { url, logs, close: () => app.close() };
+}
+
+/** What a run of the built binary produced. */
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running `fleece` process. */
+export interface FleeceProcess {
+  /** Resolves when stderr has matched `pattern`, with the match. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves when the process has exited. */
+  done: Promise<ProcessResult>;
+  /** Sends a signal (`SIGINT` is Ctrl+C). */
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** A fresh, empty home and configuration directory for one test's runs; removed by `cleanup()`. */
+export async function tempHome(): Promise<{ home: string; cleanup(): Promise<void> }> {
+  const home = await mkdtemp(join(tmpdir(), 'fleece-e2e-'));
+  return { home, cleanup: () => rm(home, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts the built `fleece` with `args`, stdin from /dev/null (or `input`), stdout and stderr piped, and
+ * only the environment given (plus PATH and HOME): no display, no CI, no credentials unless passed.
+ */
+export function startFleece(
+  args: string[],
+  options: { home: string; env?: Record<string, string>; input?: string },
+): FleeceProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: options.home,
+      XDG_CONFIG_HOME: join(options.home, '.config'),
+      ...options.env,
+    },
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  if (options.input !== undefined) child.stdin?.end(options.input);
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<() => void> = [];
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    for (const waiter of waiters.splice(0)) waiter();
+  });
+  const done = new Promise<ProcessResult>((resolve) => {
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  return {
+    done,
+    kill: (signal) => void child.kill(signal),
+    waitForStderr(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`stderr never matched ${pattern}: ${stderr}`)),
+          timeoutMs,
+        );
+        const check = () => {
+          const match = stderr.match(pattern);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match);
+          } else waiters.push(check);
+        };
+        check();
+        void done.then(() => {
+          if (!stderr.match(pattern)) {
+            clearTimeout(timer);
+            reject(new Error(`fleece exited before stderr matched ${pattern}: ${stderr}`));
+          }
+        });
+      });
+    },
+  };
+}
+
+/** Runs the built `fleece` to completion (stdin from /dev/null unless `input` is given). */
+export function runFleece(
+  args: string[],
+  options: { home: string; env?: Record<string, string>; input?: string },
+): Promise<ProcessResult> {
+  return startFleece(args, options).done;
+}
+
+/**
+ * Signs a user in through the server's own browser endpoints, as a person would: asks for a magic link,
+ * reads it from the development outbox (the server log), and uses it. Returns the session cookie.
+ */
+export async function signInWithMagicLink(server: RealServer, email: string): Promise<string> {
+  const headers = { 'content-type': 'application/json', origin: server.url };
+  const asked = await fetch(`${server.url}/api/auth/magic-link`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ email }),
+  });
+  if (asked.status !== 202) throw new Error(`magic-link request: ${asked.status} ${await asked.text()}`);
+  const line = server.logs.findLast((l) => l.includes('"outbox":"magic_link"') && l.includes(email));
+  const link = line ? (JSON.parse(line) as { link: string }).link : undefined;
+  const token = link ? new URL(link).searchParams.get('token') : null;
+  if (!token) throw new Error('no magic link in the server log');
+  const verified = await fetch(`${server.url}/api/auth/magic-link/verify`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ token }),
+  });
+  if (verified.status !== 200)
+    throw new Error(`magic-link verify: ${verified.status} ${await verified.text()}`);
+  const cookie = verified.headers.getSetCookie().find((c) => c.startsWith('__Host-fleece_session='));
+  if (!cookie) throw new Error('no session cookie');
+  return cookie.split(';')[0]!;
+}
+
+/** Approves (or denies) the device showing `userCode`, through the server's `/device` page endpoint. */
+export async function decideDevice(
+  server: RealServer,
+  cookie: string,
+  userCode: string,
+  decision: 'approve' | 'deny',
+): Promise<Response> {
+  return fetch(`${server.url}/api/auth/device/decision`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: server.url, cookie },
+    body: JSON.stringify({ userCode, decision }),
+  });
+}
