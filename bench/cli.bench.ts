@@ -14,7 +14,8 @@ function time(args: string[]): number {
   const start = process.hrtime.bigint();
   const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   return ms;
 }
 
@@ -33,7 +34,10 @@ const benchmark: Benchmark = {
   name: 'cli',
   async run() {
     if (!existsSync(BIN)) {
-      return { rows: [], skipped: 'packages/cli/dist/bin.js is missing: run `pnpm --filter @fleece/cli build` first' };
+      return {
+        rows: [],
+        skipped: 'packages/cli/dist/bin.js is missing: run `pnpm --filter @fleece/cli build` first',
+      };
     }
     const version = [BIN, '--version'];
     const bare = ['-e', '0'];
