@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -138,8 +138,28 @@ describe('the built fleece binary against a real server (PGlite)', () => {
       credential: { type: 'oauth', storage: 'file' },
     });
 
-    const stored = JSON.parse(await readFile(join(dir, '.config', 'fleece', 'credentials.json'), 'utf8'));
-    const refreshToken = stored.credentials[0].refreshToken as string;
+    // Two processes find the access token expired at once. With refresh token rotation and reuse
+    // detection on the server, a second use of the same refresh token would end the session: the lock
+    // makes one process refresh and the other take its tokens.
+    const file = join(dir, '.config', 'fleece', 'credentials.json');
+    const before = JSON.parse(await readFile(file, 'utf8'));
+    before.credentials[0].expiresAt = new Date(Date.now() - 1000).toISOString();
+    await writeFile(file, JSON.stringify(before));
+    const both = await Promise.all([
+      runFleece(['whoami'], { home: dir }),
+      runFleece(['whoami'], { home: dir }),
+    ]);
+    expect(both.map((r) => [r.code, r.stdout])).toEqual([
+      [0, 'ada@example.com\n'],
+      [0, 'ada@example.com\n'],
+    ]);
+    const after = JSON.parse(await readFile(file, 'utf8'));
+    expect(after.credentials[0].refreshToken).not.toBe(before.credentials[0].refreshToken);
+    expect(await runFleece(['whoami'], { home: dir })).toMatchObject({
+      code: 0,
+      stdout: 'ada@example.com\n',
+    });
+    const refreshToken = after.credentials[0].refreshToken as string;
 
     const logout = await runFleece(['logout'], { home: dir });
     expect(logout).toEqual({ code: 0, stdout: '', stderr: `✓ Logged out of ${server.url}.\n` });

@@ -6,6 +6,8 @@ import { credentialFromEnv } from '../../lib/env.js';
 import { CliError, ValidationError } from '../../lib/errors.js';
 import { parseDuration } from '../../lib/format.js';
 import type { Invocation } from '../../lib/invocation.js';
+import { withLock } from '../../lib/lock.js';
+import { configDir } from '../../lib/paths.js';
 import { anonymousClient, createClient, track } from '../../lib/sdk.js';
 import { messages, selectFlags, where } from '../../messages.js';
 import { browserLogin } from './browser.js';
@@ -65,8 +67,12 @@ export async function run(inv: Invocation, options: LoginOptions): Promise<void>
     };
   }
 
-  const previous = await credentials.find(server, inv.profile).catch(() => undefined);
-  await credentials.save(store, credential);
+  // Under the refresh lock, so a refresh in another process cannot overwrite the new login.
+  const previous = await withLock(configDir(ctx), `${inv.profile}@${server}`, async () => {
+    const found = await credentials.find(server, inv.profile).catch(() => undefined);
+    await credentials.save(store, credential);
+    return found;
+  });
   await setProfileServer(ctx, inv.profile, server);
   await revokeReplaced(inv, server, previous?.credential, credential);
 
