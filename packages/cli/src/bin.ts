@@ -31,7 +31,9 @@ process.exitCode = await main(process.argv, {
   prompts: terminalPrompts,
   openBrowser: async (url) => {
     const { default: open } = await import('open');
-    await open(url);
+    // BROWSER names the program to open URLs with, as for gh, git and Python's webbrowser.
+    const browser = process.env.BROWSER?.trim();
+    await open(url, browser ? { app: { name: browser } } : {});
   },
   keyring: async () => (await import('./lib/credentials/keyring-store.js')).napiKeyring(),
   fetch: undefined,

@@ -7,7 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   BIN,
   buildCli,
+  consentToCli,
   decideDevice,
+  fakeBrowser,
   type RealServer,
   runFleece,
   signInWithMagicLink,
@@ -95,6 +97,33 @@ describe('the built fleece binary against a real server (PGlite)', () => {
     const result = await login.done;
     expect(result.code).toBe(130);
     expect(result.stderr).toMatch(/\nInterrupted\.\n$/);
+  });
+
+  it('logs in with the browser flow: BROWSER opens the sign-in page, consent redirects to the loopback', async (ctx) => {
+    ctx.skip(!(await serverHasDeviceFlow()), 'the identity endpoints are not served yet');
+    const dir = await home();
+    const browser = await fakeBrowser(dir);
+    const login = startFleece(['login', '--insecure-storage', '--server', server.url], {
+      home: dir,
+      env: { DISPLAY: ':0', BROWSER: browser.path },
+    });
+    await login.waitForStderr(/Waiting for you to sign in in the browser…\n/);
+    const [authorizeUrl] = await browser.opened();
+    expect(authorizeUrl).toMatch(new RegExp(`^${server.url}/api/auth/cli/authorize\\?`));
+    const cookie = await signInWithMagicLink(server, 'grace@example.com');
+    const redirectTo = await consentToCli(server, cookie, authorizeUrl!);
+    expect(redirectTo).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
+    const page = await fetch(redirectTo);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Signed in to the Fleece CLI');
+    const result = await login.done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`✓ Logged in to ${server.url} as grace@example.com.\n`);
+    expect(await runFleece(['whoami'], { home: dir })).toEqual({
+      code: 0,
+      stdout: 'grace@example.com\n',
+      stderr: '',
+    });
   });
 
   it('exits quietly when the reader closes the pipe early (`fleece … | head`)', async () => {

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -195,4 +195,41 @@ export async function decideDevice(
     headers: { 'content-type': 'application/json', origin: server.url, cookie },
     body: JSON.stringify({ userCode, decision }),
   });
+}
+
+/**
+ * A stand-in browser for `BROWSER`: a script that appends each URL it is asked to open to a file.
+ * Returns its path and a reader of the URLs opened so far.
+ */
+export async function fakeBrowser(dir: string): Promise<{ path: string; opened(): Promise<string[]> }> {
+  const log = join(dir, 'opened.txt');
+  const path = join(dir, 'fake-browser.sh');
+  await writeFile(path, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${log}'\n`, { mode: 0o755 });
+  return {
+    path,
+    opened: () =>
+      readFile(log, 'utf8').then(
+        (t) => t.split('\n').filter(Boolean),
+        () => [],
+      ),
+  };
+}
+
+/**
+ * Gives consent on the server's CLI sign-in page (`POST /api/auth/cli/authorize`) for the authorization
+ * URL the CLI opened, as the signed-in user, and returns where the server sends the browser next.
+ */
+export async function consentToCli(
+  server: RealServer,
+  cookie: string,
+  authorizeUrl: string,
+): Promise<string> {
+  const params = Object.fromEntries(new URL(authorizeUrl).searchParams);
+  const response = await fetch(`${server.url}/api/auth/cli/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: server.url, cookie },
+    body: JSON.stringify({ ...params, decision: 'approve' }),
+  });
+  if (response.status !== 200) throw new Error(`consent: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { redirectTo: string }).redirectTo;
 }
