@@ -2,6 +2,7 @@ import rateLimit, { type FastifyRateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../errors.js';
+import { auditContext } from '../modules/audit/context.js';
 
 /**
  * Per-route limits of the auth endpoints (DESIGN.md §5: "auth endpoints carry their own per-IP and
@@ -48,10 +49,32 @@ export function rateLimitOptions(_app: FastifyInstance): FastifyRateLimitOptions
   };
 }
 
-/** Registers `@fastify/rate-limit` with {@link rateLimitOptions}. */
+/**
+ * Registers `@fastify/rate-limit` with {@link rateLimitOptions}, and records `security.rate_limit_exceeded`
+ * for every 429.
+ */
 export const rateLimitPlugin = fp(
   async (app) => {
     await app.register(rateLimit, rateLimitOptions(app));
+    // Claim C25: every refusal for rate is a security event (route limits, per-identifier limits and
+    // lock-outs alike); at most one record per route and address per minute. Awaited before the 429 goes out.
+    app.addHook('onError', async (request, _reply, error) => {
+      if (!(error instanceof ProblemError) || error.code !== 'rate_limited') return;
+      const route = request.routeOptions.url ?? request.url.split('?')[0]!;
+      await app.audit.recordDetached(
+        auditContext(request),
+        {
+          action: 'security.rate_limit_exceeded',
+          resourceType: 'route',
+          resourceId: `${request.method} ${route}`,
+          outcome: 'denied',
+        },
+        {
+          throttleKey: `security.rate_limit_exceeded:${request.ip}:${request.method} ${route}`,
+          windowMs: 60_000,
+        },
+      );
+    });
   },
-  { name: 'fleece-rate-limit', dependencies: ['fleece-config'] },
+  { name: 'fleece-rate-limit', dependencies: ['fleece-config', 'fleece-audit'] },
 );

@@ -118,6 +118,10 @@ describe('magic-link sign-in (claim C6)', () => {
     expect(limited.json().code).toBe('rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(limited.headers['x-ratelimit-limit']).toBe('5');
+    const recorded = (await auditEvents(t)).filter((e) => e.action === 'security.rate_limit_exceeded');
+    expect(recorded).toEqual([
+      expect.objectContaining({ outcome: 'denied', resource_id: 'POST /api/auth/magic-link' }),
+    ]);
   });
 
   it('limits requests to 3 per 10 minutes per email address, from any IP', async () => {
