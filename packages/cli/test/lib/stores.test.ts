@@ -44,7 +44,7 @@ describe('credential stores and configuration', () => {
       [SERVER, 'work', 'flc_b'],
       ['http://other.test', 'default', 'flc_c'],
     ] as const) {
-      const result = await runCli(['login', '--with-token', '--server', server, '--profile', profile], {
+      const result = await runCli(['login', '--with-token', '--server', origin, '--profile', profile], {
         stdin,
         keyring,
       });
