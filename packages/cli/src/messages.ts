@@ -19,6 +19,7 @@ export function selectFlags(server: string, profile: string, serverIsDefault: bo
   return flags.join('');
 }
 
+/** The sentences, by topic: authentication state, login, logout, server and network errors, health. */
 export const messages = {
   // Authentication state.
   notLoggedIn: (at: string) => `Not logged in to ${at}.`,

@@ -1,6 +1,6 @@
 import { APIError, type APIPromise, AuthenticationError, type Fleece } from '@fleece/sdk';
 import { messages, selectFlags, where } from '../messages.js';
-import { Credentials, type FoundCredential, type StoredCredential } from './credentials/index.js';
+import type { FoundCredential, StoredCredential } from './credentials/index.js';
 import { credentialFromEnv } from './env.js';
 import { NotAuthenticatedError } from './errors.js';
 import type { Invocation } from './invocation.js';
@@ -219,5 +219,3 @@ export class ApiSession {
     this.#client = undefined;
   }
 }
-
-export { Credentials };

@@ -56,7 +56,8 @@ async function serverHasDeviceFlow(): Promise<boolean> {
   return response.status !== 404;
 }
 
-describe('the built fleece binary against a real server (PGlite)', () => {
+// Generous timeouts: CI runs every project's tests at once on two cores.
+describe('the built fleece binary against a real server (PGlite)', { timeout: 90_000 }, () => {
   it('prints its version', async () => {
     const result = await runFleece(['--version'], { home: await home() });
     expect(result).toEqual({ code: 0, stdout: '0.1.0\n', stderr: '' });
@@ -222,7 +223,7 @@ async function underPty(args: string[], env: Record<string, string> = {}): Promi
   return stdout;
 }
 
-describe('terminal rendering (built binary under a pty) against piped output', () => {
+describe('terminal rendering (built binary under a pty) against piped output', { timeout: 60_000 }, () => {
   it('draws a spinner and colours on a terminal', async () => {
     const screen = await underPty(['health', '--server', server.url]);
     expect(screen).toContain('\u001b[?25l'); // ora hides the cursor while spinning…

@@ -122,7 +122,7 @@ export function startFleece(
   return {
     done,
     kill: (signal) => void child.kill(signal),
-    waitForStderr(pattern, timeoutMs = 20_000) {
+    waitForStderr(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () => reject(new Error(`stderr never matched ${pattern}: ${stderr}`)),

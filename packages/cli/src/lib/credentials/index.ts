@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { configDir, displayPath } from '../paths.js';
 import { FileStore } from './file-store.js';
-import { KeyringStore, keyringFailureReason } from './keyring-store.js';
+import { KeyringStore } from './keyring-store.js';
 import type { CredentialStore, StoredCredential } from './store.js';
 
 /** A stored credential and the store it was found in. */
@@ -85,5 +85,5 @@ export class Credentials {
   }
 }
 
+/** The store interface and entry shape, re-exported for commands. */
 export type { CredentialStore, StoredCredential };
-export { keyringFailureReason };
