@@ -34,7 +34,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
       },
     },
     async (request) => {
-      const me = await users.me(request.principal!.userId, app.sessions);
+      const me = await users.me(request.principal!.userId);
       if (!me) throw new ProblemError('unauthenticated', 'This account no longer exists.');
       return me;
     },

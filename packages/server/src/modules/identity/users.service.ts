@@ -5,7 +5,7 @@ import { identities, sessions as sessionsTable, users } from '../../db/schema/id
 import type { Clock } from '../../lib/clock.js';
 import { planOf } from '../plans/catalogue.js';
 import { newId } from './secrets.js';
-import type { SessionService } from './sessions.service.js';
+import { SESSION_TIMEOUTS } from './sessions.service.js';
 
 /** A user row. */
 export type UserRow = typeof users.$inferSelect;
@@ -60,12 +60,6 @@ export function toUser(row: UserRow): User {
  * (otherwise anyone could claim an account by registering its address, unverified, at some provider).
  */
 export class UserService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly adminEmails: readonly string[],
-  ) {}
-
   /** The user with id `id`, if any. */
   async byId(id: string, tx: Db = this.db): Promise<UserRow | undefined> {
     const [row] = await tx.select().from(users).where(eq(users.id, id));
@@ -195,18 +189,48 @@ export class UserService {
    * `GET /api/v1/me`: the account, its plan and entitlements, and live usage.
    * @returns `undefined` when the user no longer exists.
    */
-  async me(userId: string, sessions: SessionService): Promise<MeResponse | undefined> {
-    // One round trip: the user row and the live-session count together.
-    const [row] = await this.db
+  /**
+   * The `/api/v1/me` query, prepared once (it runs on every call): the user row and its live-session count
+   * (not revoked, before the absolute timeout, and used within the idle timeout of its kind).
+   */
+  private readonly meQuery;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly adminEmails: readonly string[],
+  ) {
+    this.meQuery = this.prepareMe();
+  }
+
+  private prepareMe() {
+    return this.db
       .select({
         user: users,
-        activeSessions: sql<number>`(select count(*)::int from ${sessionsTable} where ${and(
-          eq(sessionsTable.userId, userId),
-          sessions.liveCondition(this.clock.now()),
-        )})`,
+        activeSessions: sql<number>`(select count(*)::int from ${sessionsTable} where ${sessionsTable.userId} = ${sql.placeholder('userId')}
+        and ${sessionsTable.revokedAt} is null
+        and ${sessionsTable.absoluteExpiresAt} > ${sql.placeholder('now')}::timestamptz
+        and ${sessionsTable.lastUsedAt} > case ${sessionsTable.kind}
+          when 'browser' then ${sql.placeholder('browserIdleCut')}::timestamptz
+          else ${sql.placeholder('cliIdleCut')}::timestamptz end)`,
       })
       .from(users)
-      .where(eq(users.id, userId));
+      .where(eq(users.id, sql.placeholder('userId')))
+      .prepare('identity_me');
+  }
+
+  /**
+   * `GET /api/v1/me`: the account, its plan and entitlements, and live usage, in one round trip.
+   * @returns `undefined` when the user no longer exists.
+   */
+  async me(userId: string): Promise<MeResponse | undefined> {
+    const now = this.clock.now().getTime();
+    const [row] = await this.meQuery.execute({
+      userId,
+      now: new Date(now).toISOString(),
+      browserIdleCut: new Date(now - SESSION_TIMEOUTS.browser.idleMs).toISOString(),
+      cliIdleCut: new Date(now - SESSION_TIMEOUTS.cli.idleMs).toISOString(),
+    });
     if (!row) return undefined;
     const plan = planOf(row.user.plan);
     return {
