@@ -201,6 +201,28 @@ describe('OpenID Connect sign-in against a real local identity provider (claim C
   });
 });
 
+describe('an unreachable provider', () => {
+  it('sends the browser back to /login with provider_unavailable and records the failure', async () => {
+    const gone = new OAuth2Server();
+    await gone.start(0, '127.0.0.1');
+    const issuer = gone.issuer.url!;
+    await gone.stop();
+    const t = await buildTestApp({
+      env: { FLEECE_GOOGLE_CLIENT_ID: 'g', FLEECE_GOOGLE_CLIENT_SECRET: 's', FLEECE_GOOGLE_ISSUER: issuer },
+    });
+    try {
+      const res = await t.app.inject('/api/auth/oauth/google/start');
+      expect(res.statusCode).toBe(303);
+      expect(res.headers.location).toBe('/login?error=provider_unavailable');
+      expect((await auditEvents(t)).map((e) => `${e.action}:${e.outcome}`)).toEqual([
+        'auth.login.failed:failure',
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('GitHub sign-in (OAuth 2.0 + REST API, mocked with msw)', () => {
   const server = setupServer();
   let emails: { email: string; primary: boolean; verified: boolean }[];

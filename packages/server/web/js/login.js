@@ -6,6 +6,9 @@ const MESSAGES = {
   email_unverified: 'Your provider account has no verified email address. Use a sign-in link instead.',
   email_unverified_conflict: 'That provider does not confirm your email address. Use a sign-in link instead.',
   account_inactive: 'This account is suspended or being deleted.',
+  provider_unavailable:
+    'That sign-in provider cannot be reached right now. Try again, or use a sign-in link.',
+  invalid_or_used_token: 'This sign-in link is invalid, expired or already used. Ask for a new one.',
 };
 
 const params = new URLSearchParams(location.search);

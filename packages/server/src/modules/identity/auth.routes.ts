@@ -139,7 +139,15 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
         );
       }
       const path = await returnTo(request, request.query.returnTo);
-      const { url, pending } = await oauth.start(provider, path);
+      let started: Awaited<ReturnType<typeof oauth.start>>;
+      try {
+        started = await oauth.start(provider, path);
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        request.log.warn({ err: error }, 'sign-in provider unavailable');
+        return failLogin(request, reply, provider, error.reason);
+      }
+      const { url, pending } = started;
       const state = await app.tokens.signState({ ...pending }, OAUTH_STATE_TTL_S);
       reply.setCookie(OAUTH_STATE_COOKIE, state, { ...cookieOptions, maxAge: OAUTH_STATE_TTL_S });
       return reply.redirect(url, 303);

@@ -80,7 +80,12 @@ export class OAuthService {
   private configuration(provider: ProviderId): Promise<client.Configuration> {
     let pending = this.configs.get(provider);
     if (!pending) {
-      pending = this.load(provider);
+      pending = this.load(provider).catch((error: unknown) => {
+        throw new ProviderError(
+          'provider_unavailable',
+          `${PROVIDER_NAMES[provider]} could not be reached (${(error as Error).message}).`,
+        );
+      });
       pending.catch(() => this.configs.delete(provider));
       this.configs.set(provider, pending);
     }
@@ -115,6 +120,7 @@ export class OAuthService {
    * Starts a sign-in at `provider`: fresh `state`, `nonce` (OIDC) and PKCE verifier, and the authorization
    * URL carrying the S256 challenge.
    * @returns the URL to send the browser to and what to keep for the callback.
+   * @throws {ProviderError} `provider_unavailable` when the provider's discovery document cannot be read.
    */
   async start(provider: ProviderId, returnTo: string): Promise<{ url: string; pending: PendingLogin }> {
     const configuration = await this.configuration(provider);

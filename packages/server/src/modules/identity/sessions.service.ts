@@ -279,15 +279,6 @@ export class SessionService {
     );
   }
 
-  /** How many live sessions `userId` has. */
-  async countLive(userId: string): Promise<number> {
-    const [row] = await this.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(sessions)
-      .where(and(eq(sessions.userId, userId), this.liveCondition(this.clock.now())));
-    return Number(row?.n ?? 0);
-  }
-
   /**
    * One page of `userId`'s live sessions, newest first, marking `currentSessionId`.
    * @returns `undefined` when `cursor` is not one this method produced.
