@@ -81,6 +81,11 @@ describe('magic-link sign-in (claim C6)', () => {
         metadata: { method: 'magic_link', reason: 'invalid_or_used_token' },
       }),
     ]);
+    // A failure belongs to no known person: it is on the system chain, where the address is kept in clear.
+    const [row] = await t.db.ownerQuery<{ ip: string; chain: string }>(
+      "select host(ip) as ip, chain from audit_events where action = 'auth.login.failed'",
+    );
+    expect(row).toEqual({ ip: '127.0.0.1', chain: 'system' });
   });
 
   it('expires a link after 15 minutes', async () => {
