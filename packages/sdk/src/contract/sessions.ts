@@ -8,7 +8,8 @@ import { pageOf } from './pagination.js';
  * - `method`: how it signed in: `google`, `github`, `entra`, `magic_link`, `device` or `cli`;
  * - `clientId`: the OAuth client of a CLI session, `null` for a browser;
  * - `userAgent`, `ip`: the device that signed in, as first seen;
- * - `lastUsedAt`: last activity (updated at most every few minutes); `expiresAt`: the absolute end;
+ * - `lastUsedAt`: last recorded activity (recorded when the session's token is renewed: about every 15
+ *   minutes of use for a browser, every refresh for the CLI); `expiresAt`: the absolute end;
  * - `current`: `true` for the session making this request.
  */
 export const Session = z.object({
