@@ -1,11 +1,16 @@
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { driveClock, useFakeClock } from '../clock.js';
 import { healthBody, problem, runCli, SERVER } from '../helpers.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
+afterEach(() => {
+  server.resetHandlers();
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 afterAll(() => server.close());
 
 const args = ['health', '--server', SERVER];
@@ -73,7 +78,8 @@ describe('fleece health', () => {
 
   it('names the connection failure, what to do and the request id', async () => {
     server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.error()));
-    const result = await runCli([...args]);
+    useFakeClock();
+    const result = await driveClock(runCli([...args]));
     expect(result.exitCode).toBe(1);
     const [what, hint, id, ...rest] = result.stderr.split('\n');
     expect(what).toMatch(/^error: Could not connect to http:\/\/fleece\.test: .+\.$/);
@@ -87,7 +93,8 @@ describe('fleece health', () => {
 
   it('prints the stack trace only with --verbose', async () => {
     server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.error()));
-    const result = await runCli([...args, '--verbose']);
+    useFakeClock();
+    const result = await driveClock(runCli([...args, '--verbose']));
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain('    at ');
     expect(result.stderr).toMatch(/GET \/api\/health → APIConnectionError after \d+ ms \(request id req_/);

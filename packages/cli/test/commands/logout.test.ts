@@ -1,12 +1,17 @@
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { driveClock, useFakeClock } from '../clock.js';
 import { readCredentialsFile, storeCredentials } from '../credentials.js';
 import { memoryKeyring, oauthCredential, runCli, SERVER, tempConfigHome } from '../helpers.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
+afterEach(() => {
+  server.resetHandlers();
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 afterAll(() => server.close());
 
 function revokeServer() {
@@ -52,7 +57,8 @@ describe('fleece logout', () => {
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential());
     server.use(http.post(`${SERVER}/api/auth/revoke`, () => HttpResponse.error()));
-    const result = await runCli(['logout', '--server', SERVER], { configHome: home });
+    useFakeClock();
+    const result = await driveClock(runCli(['logout', '--server', SERVER], { configHome: home }));
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(
       /^✓ Logged out of http:\/\/fleece\.test\.\nerror: The session could not be revoked on the server: Could not connect to http:\/\/fleece\.test: .+\nhint: The local credentials were deleted anyway\. Revoke the session from the sessions page of the Fleece web app\.\nrequest id: req_\w+\n$/,
