@@ -6,8 +6,10 @@ import type { Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { loggerOptions } from './logger.js';
+import { auditRoutes } from './modules/audit/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
+import { auditPlugin } from './plugins/audit.js';
 import { authPlugin } from './plugins/auth.js';
 import { authenticatePlugin } from './plugins/authenticate.js';
 import { configPlugin } from './plugins/config.js';
@@ -40,8 +42,9 @@ async function tlsOptions(config: Config) {
 /**
  * Builds the Fleece app. Layers register top to bottom in the order they apply to a request:
  * configuration → database → errors → request id → security headers → CORS → auth (principal, guards) →
- * authenticate (session cookie, bearer tokens) → rate limits → OpenAPI → routes → web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens until the
- * caller calls `listen()`; `close()` closes the database too.
+ * audit → authenticate (session cookie, bearer tokens) → rate limits → OpenAPI → routes → web assets. The
+ * app is not yet `ready()`, so a caller may still add routes; nothing listens until the caller calls
+ * `listen()`; `close()` closes the database too.
  *
  * @throws whatever opening the database throws (see {@link openDatabase}).
  */
@@ -77,12 +80,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(securityHeadersPlugin);
     await app.register(corsPlugin);
     await app.register(authPlugin);
+    await app.register(auditPlugin);
     await app.register(authenticatePlugin);
     await app.register(rateLimitPlugin);
     await app.register(openapiPlugin);
 
     const api = app.withTypeProvider<ZodTypeProvider>();
     await api.register(healthRoutes);
+    await api.register(auditRoutes);
     await api.register(identityRoutes);
 
     await app.register(webPlugin);

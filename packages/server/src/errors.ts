@@ -10,6 +10,7 @@ export const PROBLEMS = {
   bad_request: { status: 400, title: 'Bad Request' },
   validation_failed: { status: 400, title: 'Validation Failed' },
   malformed_json: { status: 400, title: 'Malformed JSON' },
+  invalid_cursor: { status: 400, title: 'Invalid Cursor' },
   payload_too_large: { status: 413, title: 'Payload Too Large' },
   unsupported_media_type: { status: 415, title: 'Unsupported Media Type' },
   // routing

@@ -74,7 +74,7 @@ describe('loadConfig (claim C14)', () => {
       /refuses the development secret and secrets shorter than 32/,
     );
     expect(
-      loadConfig({ ...base, FLEECE_SECRET: 'x'.repeat(40), FLEECE_ENCRYPTION_KEY: 'A'.repeat(43) + '=' }).env,
+      loadConfig({ ...base, FLEECE_SECRET: 'x'.repeat(40), FLEECE_ENCRYPTION_KEY: `${'A'.repeat(43)}=` }).env,
     ).toBe('production');
   });
 

@@ -39,7 +39,11 @@ describe('graceful shutdown', () => {
     const inFlight = get(port, '/api/v1/test-slow');
     await inHandler;
     const closing = t.app.close();
-    await expect(get(port, '/api/health')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    // Refused, or reset when the connection reached the kernel's accept queue before the listening socket
+    // closed (preClose hooks, such as the one ending audit streams, run first): never served.
+    await expect(get(port, '/api/health')).rejects.toMatchObject({
+      code: expect.stringMatching(/^(ECONNREFUSED|ECONNRESET)$/),
+    });
     finish();
     expect(await inFlight).toEqual({ status: 200, body: '{"done":true}' });
     await closing;

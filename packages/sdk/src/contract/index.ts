@@ -2,6 +2,7 @@
  * The Fleece wire contract: zod schemas shared by the server (validation, OpenAPI) and the SDK (response
  * validation, types). Import from `@fleece/sdk/contract`.
  */
+export * from './audit.js';
 export * from './auth.js';
 export * from './health.js';
 export * from './identity.js';

@@ -54,7 +54,9 @@ const FRAMEWORK_PROBLEMS: Record<string, { code: ProblemCode; detail: (e: Fastif
 };
 
 function validationProblem(error: FastifyError): ProblemError {
-  const context = (error as { validationContext?: string }).validationContext ?? 'body';
+  // Paths name the request part as the problem contract does (`body.name`, `query.limit`, `params.id`).
+  const raw = (error as { validationContext?: string }).validationContext ?? 'body';
+  const context = raw === 'querystring' ? 'query' : raw;
   const errors: ProblemFieldError[] = [];
   if (hasZodFastifySchemaValidationErrors(error)) {
     for (const issue of error.validation) {
