@@ -165,6 +165,24 @@ describe('GET /api/v1/audit-events/stream (Server-Sent Events)', () => {
   });
 
   it.runIf(backend === 'postgres')(
+    'loses no event recorded while the listening connection was down',
+    async () => {
+      const { t, url } = await start();
+      const client = await open(url, as('usr_lost'));
+      const before = await record(t.app, 'usr_lost', 'agt_1');
+      expect((await client.waitForEvents(1))[0]!.id).toBe(before);
+      await t.db.ownerQuery(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query like 'LISTEN%'",
+      );
+      // Recorded while nobody listens: its notification is lost; the re-read after reconnecting finds it.
+      const during = await record(t.app, 'usr_lost', 'agt_2');
+      expect((await client.waitForEvents(2)).map((e) => e.id)).toEqual([before, during]);
+      const after = await record(t.app, 'usr_lost', 'agt_3');
+      expect((await client.waitForEvents(3)).map((e) => e.id)).toEqual([before, during, after]);
+    },
+  );
+
+  it.runIf(backend === 'postgres')(
     'delivers an event recorded on instance A to a stream on instance B (two apps, one PostgreSQL)',
     async () => {
       const { t, url: urlA } = await start();
