@@ -21,7 +21,10 @@ export const PROBLEMS = {
   forbidden: { status: 403, title: 'Forbidden' },
   cross_origin_denied: { status: 403, title: 'Cross-Origin Request Denied' },
   // limits
+  plan_limit_reached: { status: 403, title: 'Plan Limit Reached' },
   rate_limited: { status: 429, title: 'Too Many Requests' },
+  // AI models
+  unknown_model: { status: 400, title: 'Unknown Model' },
   // server side
   internal_error: { status: 500, title: 'Internal Server Error' },
   service_unavailable: { status: 503, title: 'Service Unavailable' },
