@@ -150,6 +150,29 @@ const EnvSchema = z
     FLEECE_ADMIN_EMAILS: commaList.pipe(
       z.array(z.email({ error: 'expected a comma-separated list of email addresses' })),
     ),
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: optionalUrl,
+    FLEECE_OPENAI_MODELS: commaList.pipe(
+      z.array(
+        z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}(?:=[1-9]\d{0,7})?$/, {
+          error:
+            'expected a comma-separated list of model ids, each optionally with its context window in tokens, such as llama3.2:3b=131072,qwen2.5:7b',
+        }),
+      ),
+    ),
+    ANTHROPIC_API_KEY: optionalString,
+    ANTHROPIC_BASE_URL: optionalUrl,
+    FLEECE_DEFAULT_MODEL: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/, {
+          error: 'expected a model id from GET /api/v1/models, such as gpt-4o-mini or mock',
+        })
+        .optional(),
+    ),
+    FLEECE_PROVIDER_TIMEOUT_MS: integer(30_000, 10, 600_000),
+    FLEECE_PROVIDER_IDLE_TIMEOUT_MS: integer(60_000, 10, 600_000),
     LOG_FORMAT: z.preprocess(blankToUndefined, z.enum(['json', 'pretty']).optional()),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
@@ -197,6 +220,50 @@ export interface Config {
   email: { resendApiKey: string | undefined; from: string };
   /** Verified users with these addresses (lower-case) are made admins when they sign in. */
   adminEmails: string[];
+  /** AI model providers: which are enabled, where they are, and how long a call may take. */
+  ai: AiConfig;
+}
+
+/** One AI provider's credential and endpoint. `baseURL` has no trailing slash. */
+export interface AiProviderConfig {
+  apiKey: string;
+  baseURL: string;
+}
+
+/**
+ * AI model providers (src/modules/ai/providers/). A provider is enabled when its API key is set; the
+ * offline `mock` provider is always enabled.
+ *
+ * - `openai`: `OPENAI_API_KEY` at `OPENAI_BASE_URL` (default `https://api.openai.com/v1`; any
+ *   OpenAI-compatible server such as Ollama or vLLM); `models` (`FLEECE_OPENAI_MODELS`) replaces the
+ *   catalogue's OpenAI models with the ones that server offers, `undefined` keeps them;
+ * - `anthropic`: `ANTHROPIC_API_KEY` at `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`);
+ * - `defaultModel`: `FLEECE_DEFAULT_MODEL`, checked against the model catalogue when the app starts;
+ *   unset, the registry picks one from the enabled providers (`mock` when none is);
+ * - `timeoutMs`: per attempt, until the provider's response headers arrive, in ms;
+ * - `idleTimeoutMs`: how long a streaming response may go without an event, in ms.
+ */
+export interface AiConfig {
+  openai: (AiProviderConfig & { models: OpenAIModelListing[] | undefined }) | undefined;
+  anthropic: AiProviderConfig | undefined;
+  defaultModel: string | undefined;
+  timeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+/**
+ * One model an OpenAI-compatible server offers (`FLEECE_OPENAI_MODELS`): its id, and its context window in
+ * tokens when given (else the catalogue's, for a known id, or a conservative default).
+ */
+export interface OpenAIModelListing {
+  id: string;
+  contextWindow: number | undefined;
+}
+
+/** Whether `url`'s host is a loopback address (`localhost`, `127.0.0.0/8` or `::1`). */
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
 
 /** One OAuth provider's client registration. `issuer` overrides the provider's real issuer (tests). */
@@ -240,7 +307,8 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
  *   got; in production also when `FLEECE_SECRET` is missing, shorter than 32 characters or the development
  *   default, when `FLEECE_PUBLIC_URL` is missing, when only one of the TLS files is given, when only one of
  *   an OAuth provider's client id and secret is given, or when `RESEND_API_KEY` comes without
- *   `FLEECE_EMAIL_FROM`.
+ *   `FLEECE_EMAIL_FROM`; always when an AI provider's base URL comes without its API key, and in
+ *   production when one is plain `http` to anything but a loopback address (claim C2).
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -301,6 +369,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw new ConfigError(
         missing,
         `Invalid environment variable ${missing}: ${id} and ${secret} go together; set both to enable the provider, or neither.`,
+      );
+    }
+  }
+
+  const providers = [
+    ['OPENAI_BASE_URL', 'OPENAI_API_KEY', e.OPENAI_BASE_URL, e.OPENAI_API_KEY],
+    ['ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY', e.ANTHROPIC_BASE_URL, e.ANTHROPIC_API_KEY],
+  ] as const;
+  for (const [urlVariable, keyVariable, url, key] of providers) {
+    if (url && !key) {
+      throw new ConfigError(
+        keyVariable,
+        `Invalid environment variable ${keyVariable}: ${urlVariable} is set, so the provider needs an API key; a server without authentication accepts any value, such as "local" (it is unset).`,
+      );
+    }
+    // Claim C2: prompts leave the server over TLS only; plain http is for a model server on this machine.
+    if (production && url?.startsWith('http:') && !isLoopbackUrl(url)) {
+      throw new ConfigError(
+        urlVariable,
+        `Invalid environment variable ${urlVariable}: production sends prompts to AI providers over https only; plain http is accepted for a loopback address (127.0.0.1, ::1, localhost) (got plain http to ${new URL(url).host}).`,
       );
     }
   }
@@ -373,5 +461,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       from: e.FLEECE_EMAIL_FROM ?? 'Fleece <login@fleece.invalid>',
     },
     adminEmails: e.FLEECE_ADMIN_EMAILS.map((a) => a.toLowerCase()),
+    ai: {
+      openai: e.OPENAI_API_KEY
+        ? {
+            apiKey: e.OPENAI_API_KEY,
+            baseURL: (e.OPENAI_BASE_URL ?? 'https://api.openai.com/v1').replace(/\/+$/, ''),
+            models:
+              e.FLEECE_OPENAI_MODELS.length > 0
+                ? e.FLEECE_OPENAI_MODELS.map((entry) => {
+                    const [id, tokens] = entry.split('=') as [string, string | undefined];
+                    return { id, contextWindow: tokens === undefined ? undefined : Number(tokens) };
+                  })
+                : undefined,
+          }
+        : undefined,
+      anthropic: e.ANTHROPIC_API_KEY
+        ? {
+            apiKey: e.ANTHROPIC_API_KEY,
+            baseURL: (e.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com').replace(/\/+$/, ''),
+          }
+        : undefined,
+      defaultModel: e.FLEECE_DEFAULT_MODEL,
+      timeoutMs: e.FLEECE_PROVIDER_TIMEOUT_MS,
+      idleTimeoutMs: e.FLEECE_PROVIDER_IDLE_TIMEOUT_MS,
+    },
   };
 }
