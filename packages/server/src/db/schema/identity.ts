@@ -99,7 +99,8 @@ export const sessions = pgTable(
 
 /**
  * A refresh token (RFC 6749 §6), stored hashed. Each use rotates it: the row gets `rotatedAt` and a
- * successor. A rotated token presented again is a reuse, and revokes its family (the session).
+ * successor. A rotated token presented again is a reuse, and revokes its family (the session). `userId`
+ * repeats the session's owner so row-level security can scope the row without a join.
  */
 export const refreshTokens = pgTable(
   'refresh_tokens',
@@ -108,6 +109,9 @@ export const refreshTokens = pgTable(
     sessionId: text()
       .notNull()
       .references(() => sessions.id, { onDelete: 'cascade' }),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     tokenHash: text().notNull(),
     createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
     expiresAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
@@ -118,6 +122,7 @@ export const refreshTokens = pgTable(
   (t) => [
     uniqueIndex('refresh_tokens_token_hash_key').on(t.tokenHash),
     index('refresh_tokens_session_id_idx').on(t.sessionId),
+    index('refresh_tokens_user_id_idx').on(t.userId),
   ],
 );
 

@@ -54,13 +54,15 @@ export class GrantService {
     return new Date(Math.min(now.getTime() + SESSION_TIMEOUTS.cli.idleMs, absoluteExpiresAt.getTime()));
   }
 
-  private async newRefreshToken(tx: Db, sessionId: string, absoluteExpiresAt: Date) {
+  private async newRefreshToken(tx: Db, session: { id: string; userId: string; absoluteExpiresAt: Date }) {
     const now = this.clock.now();
     const token = randomSecret();
     const id = newId('rtk');
+    const absoluteExpiresAt = session.absoluteExpiresAt;
     await tx.insert(refreshTokens).values({
       id,
-      sessionId,
+      sessionId: session.id,
+      userId: session.userId,
       tokenHash: hashSecret(token),
       createdAt: now,
       expiresAt: this.refreshExpiry(now, absoluteExpiresAt),
@@ -89,7 +91,7 @@ export class GrantService {
       ip: input.ctx.ip ?? null,
       userAgent: input.ctx.userAgent ?? null,
     });
-    const { token } = await this.newRefreshToken(tx, session.id, session.absoluteExpiresAt);
+    const { token } = await this.newRefreshToken(tx, session);
     await this.audit.record(tx, asUser(input.ctx, input.userId), {
       action: 'auth.login.succeeded',
       resourceType: 'session',
@@ -292,7 +294,7 @@ export class GrantService {
             )
             .returning({ id: refreshTokens.id });
           if (unused.length === 1) {
-            const next = await this.newRefreshToken(tx, session.id, session.absoluteExpiresAt);
+            const next = await this.newRefreshToken(tx, session);
             return {
               ok: true,
               issued: {
@@ -338,7 +340,7 @@ export class GrantService {
         .set({ rotatedAt: now, rotationKeyHash: keyHash })
         .where(eq(refreshTokens.id, token.id));
       await tx.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, session.id));
-      const next = await this.newRefreshToken(tx, session.id, session.absoluteExpiresAt);
+      const next = await this.newRefreshToken(tx, session);
       return {
         ok: true,
         issued: {
