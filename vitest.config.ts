@@ -30,6 +30,10 @@ function serverProject(backend: 'pglite' | 'postgres'): TestProjectInlineConfigu
 
 export default defineConfig({
   test: {
+    // CI sets VITEST_JSON_REPORT to a file path to get a machine-readable summary beside the usual output.
+    reporters: process.env.VITEST_JSON_REPORT
+      ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]]
+      : ['default'],
     projects: [
       {
         resolve,
