@@ -6,6 +6,7 @@ export * from './audit.js';
 export * from './auth.js';
 export * from './health.js';
 export * from './identity.js';
+export * from './models.js';
 export * from './pagination.js';
 export * from './problem.js';
 export * from './sessions.js';
