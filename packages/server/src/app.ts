@@ -6,6 +6,9 @@ import type { Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { loggerOptions } from './logger.js';
+import { modelRoutes } from './modules/ai/models/routes.js';
+import { aiPlugin } from './modules/ai/plugin.js';
+import type { ModelProvider, ProviderId } from './modules/ai/providers/types.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
@@ -30,6 +33,8 @@ export interface BuildAppOptions {
   clock?: Clock;
   /** Where log lines go (a pino destination); default stdout. */
   logStream?: { write(line: string): void };
+  /** AI providers that replace (or add to) the configured ones; tests plug in scripted providers. */
+  providers?: Partial<Record<ProviderId, ModelProvider>>;
 }
 
 async function tlsOptions(config: Config) {
@@ -42,9 +47,9 @@ async function tlsOptions(config: Config) {
 /**
  * Builds the Fleece app. Layers register top to bottom in the order they apply to a request:
  * configuration → database → errors → request id → security headers → CORS → auth (principal, guards) →
- * audit → authenticate (session cookie, bearer tokens) → rate limits → OpenAPI → routes → web assets. The
- * app is not yet `ready()`, so a caller may still add routes; nothing listens until the caller calls
- * `listen()`; `close()` closes the database too.
+ * audit → authenticate (session cookie, bearer tokens) → rate limits → AI providers and models → OpenAPI →
+ * routes → web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens
+ * until the caller calls `listen()`; `close()` closes the database too.
  *
  * @throws whatever opening the database throws (see {@link openDatabase}).
  */
@@ -83,12 +88,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(auditPlugin);
     await app.register(authenticatePlugin);
     await app.register(rateLimitPlugin);
+    await app.register(aiPlugin, { providers: options.providers });
     await app.register(openapiPlugin);
 
     const api = app.withTypeProvider<ZodTypeProvider>();
     await api.register(healthRoutes);
     await api.register(auditRoutes);
     await api.register(identityRoutes);
+    await api.register(modelRoutes);
 
     await app.register(webPlugin);
   } catch (error) {

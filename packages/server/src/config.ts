@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { deriveKey, encryptionKey, Keyring } from './lib/crypto.js';
+import { defaultModelOf, offeredModels } from './modules/ai/models/catalogue.js';
 
 /** The value of `FLEECE_SECRET` used when none is given outside production. Production refuses it. */
 export const DEVELOPMENT_SECRET = 'fleece-development-secret-do-not-use-in-production';
@@ -238,15 +239,16 @@ export interface AiProviderConfig {
  *   OpenAI-compatible server such as Ollama or vLLM); `models` (`FLEECE_OPENAI_MODELS`) replaces the
  *   catalogue's OpenAI models with the ones that server offers, `undefined` keeps them;
  * - `anthropic`: `ANTHROPIC_API_KEY` at `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`);
- * - `defaultModel`: `FLEECE_DEFAULT_MODEL`, checked against the model catalogue when the app starts;
- *   unset, the registry picks one from the enabled providers (`mock` when none is);
+ * - `defaultModel`: the model used when a request names none: `FLEECE_DEFAULT_MODEL`, which must be one
+ *   the configuration offers, else the first standard model of the first enabled provider (`mock` when
+ *   no provider key is set);
  * - `timeoutMs`: per attempt, until the provider's response headers arrive, in ms;
  * - `idleTimeoutMs`: how long a streaming response may go without an event, in ms.
  */
 export interface AiConfig {
   openai: (AiProviderConfig & { models: OpenAIModelListing[] | undefined }) | undefined;
   anthropic: AiProviderConfig | undefined;
-  defaultModel: string | undefined;
+  defaultModel: string;
   timeoutMs: number;
   idleTimeoutMs: number;
 }
@@ -308,7 +310,8 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
  *   default, when `FLEECE_PUBLIC_URL` is missing, when only one of the TLS files is given, when only one of
  *   an OAuth provider's client id and secret is given, or when `RESEND_API_KEY` comes without
  *   `FLEECE_EMAIL_FROM`; always when an AI provider's base URL comes without its API key, and in
- *   production when one is plain `http` to anything but a loopback address (claim C2).
+ *   production when one is plain `http` to anything but a loopback address (claim C2); when
+ *   `FLEECE_DEFAULT_MODEL` names a model that the configured providers do not offer.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -393,6 +396,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
+  const openai = e.OPENAI_API_KEY
+    ? {
+        apiKey: e.OPENAI_API_KEY,
+        baseURL: (e.OPENAI_BASE_URL ?? 'https://api.openai.com/v1').replace(/\/+$/, ''),
+        models:
+          e.FLEECE_OPENAI_MODELS.length > 0
+            ? e.FLEECE_OPENAI_MODELS.map((entry) => {
+                const [id, tokens] = entry.split('=') as [string, string | undefined];
+                return { id, contextWindow: tokens === undefined ? undefined : Number(tokens) };
+              })
+            : undefined,
+      }
+    : undefined;
+  const anthropic = e.ANTHROPIC_API_KEY
+    ? {
+        apiKey: e.ANTHROPIC_API_KEY,
+        baseURL: (e.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com').replace(/\/+$/, ''),
+      }
+    : undefined;
+  const offered = offeredModels({ openai, anthropic });
+  if (e.FLEECE_DEFAULT_MODEL && !offered.some((m) => m.id === e.FLEECE_DEFAULT_MODEL)) {
+    throw new ConfigError(
+      'FLEECE_DEFAULT_MODEL',
+      `Invalid environment variable FLEECE_DEFAULT_MODEL: the configured providers offer no model ${JSON.stringify(e.FLEECE_DEFAULT_MODEL)}; expected one of ${offered.map((m) => m.id).join(', ')} (set the provider's API key, or FLEECE_OPENAI_MODELS for an OpenAI-compatible server).`,
+    );
+  }
+
   const scheme = e.FLEECE_TLS_CERT ? 'https' : 'http';
   const publicUrl = (
     e.FLEECE_PUBLIC_URL ?? `${scheme}://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`
@@ -462,26 +492,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     adminEmails: e.FLEECE_ADMIN_EMAILS.map((a) => a.toLowerCase()),
     ai: {
-      openai: e.OPENAI_API_KEY
-        ? {
-            apiKey: e.OPENAI_API_KEY,
-            baseURL: (e.OPENAI_BASE_URL ?? 'https://api.openai.com/v1').replace(/\/+$/, ''),
-            models:
-              e.FLEECE_OPENAI_MODELS.length > 0
-                ? e.FLEECE_OPENAI_MODELS.map((entry) => {
-                    const [id, tokens] = entry.split('=') as [string, string | undefined];
-                    return { id, contextWindow: tokens === undefined ? undefined : Number(tokens) };
-                  })
-                : undefined,
-          }
-        : undefined,
-      anthropic: e.ANTHROPIC_API_KEY
-        ? {
-            apiKey: e.ANTHROPIC_API_KEY,
-            baseURL: (e.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com').replace(/\/+$/, ''),
-          }
-        : undefined,
-      defaultModel: e.FLEECE_DEFAULT_MODEL,
+      openai,
+      anthropic,
+      defaultModel: e.FLEECE_DEFAULT_MODEL ?? defaultModelOf(offered),
       timeoutMs: e.FLEECE_PROVIDER_TIMEOUT_MS,
       idleTimeoutMs: e.FLEECE_PROVIDER_IDLE_TIMEOUT_MS,
     },

@@ -22,7 +22,7 @@ describe('AI provider configuration', () => {
     expect(loadConfig({}).ai).toEqual({
       openai: undefined,
       anthropic: undefined,
-      defaultModel: undefined,
+      defaultModel: 'mock',
       timeoutMs: 30_000,
       idleTimeoutMs: 60_000,
     });
@@ -36,7 +36,7 @@ describe('AI provider configuration', () => {
         FLEECE_DEFAULT_MODEL: '',
         OPENAI_BASE_URL: '',
       }).ai,
-    ).toMatchObject({ openai: undefined, anthropic: undefined, defaultModel: undefined });
+    ).toMatchObject({ openai: undefined, anthropic: undefined, defaultModel: 'mock' });
   });
 
   it('enables a provider by its key, at the official https endpoint by default', () => {
@@ -114,12 +114,33 @@ describe('AI provider configuration', () => {
       'FLEECE_PROVIDER_IDLE_TIMEOUT_MS',
     );
     expect(
+      loadConfig({ FLEECE_PROVIDER_TIMEOUT_MS: '5000', FLEECE_PROVIDER_IDLE_TIMEOUT_MS: '15000' }).ai,
+    ).toMatchObject({ timeoutMs: 5_000, idleTimeoutMs: 15_000 });
+  });
+
+  it('defaults to the first standard model of the first enabled provider, mock without keys', () => {
+    expect(loadConfig({}).ai.defaultModel).toBe('mock');
+    expect(loadConfig({ ANTHROPIC_API_KEY: 'k' }).ai.defaultModel).toBe('claude-haiku-4-5');
+    expect(loadConfig({ ANTHROPIC_API_KEY: 'k', OPENAI_API_KEY: 'k' }).ai.defaultModel).toBe('gpt-4o-mini');
+    expect(
+      loadConfig({ OPENAI_API_KEY: 'local', FLEECE_OPENAI_MODELS: 'qwen2.5:7b,llama3.2:3b' }).ai.defaultModel,
+    ).toBe('qwen2.5:7b');
+  });
+
+  it('accepts a default model the configuration offers, and refuses one it does not', () => {
+    expect(loadConfig({ FLEECE_DEFAULT_MODEL: 'mock-premium' }).ai.defaultModel).toBe('mock-premium');
+    expect(
       loadConfig({
+        OPENAI_API_KEY: 'local',
+        FLEECE_OPENAI_MODELS: 'llama3.2:3b',
         FLEECE_DEFAULT_MODEL: 'llama3.2:3b',
-        FLEECE_PROVIDER_TIMEOUT_MS: '5000',
-        FLEECE_PROVIDER_IDLE_TIMEOUT_MS: '15000',
-      }).ai,
-    ).toMatchObject({ defaultModel: 'llama3.2:3b', timeoutMs: 5_000, idleTimeoutMs: 15_000 });
+      }).ai.defaultModel,
+    ).toBe('llama3.2:3b');
+    const error = configError({ FLEECE_DEFAULT_MODEL: 'gpt-4o-mini' });
+    expect(error.variable).toBe('FLEECE_DEFAULT_MODEL');
+    expect(error.message).toBe(
+      'Invalid environment variable FLEECE_DEFAULT_MODEL: the configured providers offer no model "gpt-4o-mini"; expected one of mock, mock-premium (set the provider\'s API key, or FLEECE_OPENAI_MODELS for an OpenAI-compatible server).',
+    );
   });
 
   it('never echoes a provider key in a configuration error', () => {
