@@ -24,6 +24,7 @@ import { buildURL, normalizeBaseURL } from './internal/url.js';
 import { Auth } from './resources/auth.js';
 import { Health } from './resources/health.js';
 import { Me } from './resources/me.js';
+import { Models } from './resources/models.js';
 import { VERSION } from './version.js';
 
 /** Where the client connects when neither `baseURL` nor `FLEECE_BASE_URL` says otherwise. */
@@ -155,6 +156,8 @@ export class Fleece {
   readonly auth: Auth;
   /** `GET /api/v1/me`: the caller's account, plan, entitlements and usage. */
   readonly me: Me;
+  /** `GET /api/v1/models`: the models the server offers, and which of them the caller's plan allows. */
+  readonly models: Models;
 
   readonly #credential: Credential | undefined;
   readonly #fetch: Fetch;
@@ -187,6 +190,7 @@ export class Fleece {
     this.health = new Health(this);
     this.auth = new Auth(this);
     this.me = new Me(this);
+    this.models = new Models(this);
   }
 
   static #resolveCredential(options: ClientOptions): Credential | undefined {

@@ -65,4 +65,5 @@ export type {
 export { Auth } from './resources/auth.js';
 export { Health } from './resources/health.js';
 export { Me } from './resources/me.js';
+export { Models } from './resources/models.js';
 export { VERSION } from './version.js';
