@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildApp, loadConfig } from '@fleece/server';
+import { vi } from 'vitest';
 
 const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -199,18 +200,28 @@ export async function decideDevice(
 
 /**
  * A stand-in browser for `BROWSER`: a script that appends each URL it is asked to open to a file.
- * Returns its path and a reader of the URLs opened so far.
+ * Returns its path and a reader that waits (up to 10 s) until at least one URL was opened.
  */
 export async function fakeBrowser(dir: string): Promise<{ path: string; opened(): Promise<string[]> }> {
   const log = join(dir, 'opened.txt');
   const path = join(dir, 'fake-browser.sh');
   await writeFile(path, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${log}'\n`, { mode: 0o755 });
+  const read = () =>
+    readFile(log, 'utf8').then(
+      (t) => t.split('\n').filter(Boolean),
+      () => [] as string[],
+    );
   return {
     path,
+    // The CLI spawns the browser without waiting for it, so its line may land after the CLI's own output.
     opened: () =>
-      readFile(log, 'utf8').then(
-        (t) => t.split('\n').filter(Boolean),
-        () => [],
+      vi.waitFor(
+        async () => {
+          const urls = await read();
+          if (urls.length === 0) throw new Error(`the fake browser has not been opened yet (${log})`);
+          return urls;
+        },
+        { timeout: 10_000, interval: 50 },
       ),
   };
 }
