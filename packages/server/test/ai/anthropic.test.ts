@@ -180,7 +180,8 @@ describe('Anthropic adapter (Messages SSE, mocked with msw)', () => {
           [
             MESSAGE_START,
             BLOCK_START,
-            ...[1, 2, 3, 4].flatMap(() => [{ waitMs: 30 }, PING]),
+            // 200 ms before the first delta, longer than the idle timeout, with a ping every 25 ms.
+            ...[1, 2, 3, 4, 5, 6, 7, 8].flatMap(() => [{ waitMs: 25 }, PING]),
             text('Late'),
             BLOCK_STOP,
             messageDelta('end_turn', 1),
@@ -191,7 +192,7 @@ describe('Anthropic adapter (Messages SSE, mocked with msw)', () => {
       ),
     );
     await expect(
-      provider().stream(MESSAGES, { model: 'claude-haiku-4-5', idleTimeoutMs: 80 }).result(),
+      provider().stream(MESSAGES, { model: 'claude-haiku-4-5', idleTimeoutMs: 150 }).result(),
     ).resolves.toMatchObject({ text: 'Late', attempts: 1 });
   });
 
@@ -204,7 +205,7 @@ describe('Anthropic adapter (Messages SSE, mocked with msw)', () => {
       }),
     );
     const { deltas, error } = await drain(
-      provider().stream(MESSAGES, { model: 'claude-haiku-4-5', idleTimeoutMs: 60 }),
+      provider().stream(MESSAGES, { model: 'claude-haiku-4-5', idleTimeoutMs: 200 }),
     );
     expect(deltas).toEqual(['Hel']);
     expect(error).toMatchObject({ code: 'provider_idle_timeout', attempts: 1 });

@@ -207,7 +207,7 @@ describe('OpenAI adapter (Chat Completions SSE, mocked with msw)', () => {
     );
     const started = performance.now();
     const { deltas, error } = await drain(
-      provider().stream(MESSAGES, { model: 'gpt-4o-mini', idleTimeoutMs: 60 }),
+      provider().stream(MESSAGES, { model: 'gpt-4o-mini', idleTimeoutMs: 200 }),
     );
     expect(deltas).toEqual(['Hel']);
     expect(error).toMatchObject({ code: 'provider_idle_timeout', attempts: 1 });
@@ -227,7 +227,7 @@ describe('OpenAI adapter (Chat Completions SSE, mocked with msw)', () => {
       }),
     );
     const retries = instantRetries();
-    const stream = provider({ ...retries, idleTimeoutMs: 60 }).stream(MESSAGES, { model: 'gpt-4o-mini' });
+    const stream = provider({ ...retries, idleTimeoutMs: 200 }).stream(MESSAGES, { model: 'gpt-4o-mini' });
     const { deltas } = await drain(stream);
     expect(deltas).toEqual(['Hello', ', Ada', '!']);
     await expect(stream.result()).resolves.toMatchObject({ text: 'Hello, Ada!', attempts: 2 });
