@@ -11,7 +11,10 @@ export type HealthStatus = z.infer<typeof HealthStatus>;
  * - `version`: the server's package version;
  * - `uptimeSeconds`: whole seconds since the process started;
  * - `checks.database`: reachability and round-trip latency in milliseconds (`null` when unreachable);
- * - `checks.migrations`: how many migrations are applied and pending (`null` when unknown).
+ * - `checks.migrations`: how many migrations are applied and pending (`null` when unknown);
+ * - `checks.rateLimitStore`: where rate-limit counters live (`memory`, or `redis` shared by every instance)
+ *   and whether it answers; `degraded` when Redis is unreachable (limits then fail closed on execute,
+ *   trigger and export). Absent from servers older than this field.
  */
 export const HealthResponse = z.object({
   status: HealthStatus,
@@ -27,6 +30,12 @@ export const HealthResponse = z.object({
       applied: z.number().int().nonnegative().nullable(),
       pending: z.number().int().nonnegative().nullable(),
     }),
+    rateLimitStore: z
+      .object({
+        status: HealthStatus,
+        store: z.enum(['memory', 'redis']),
+      })
+      .optional(),
   }),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

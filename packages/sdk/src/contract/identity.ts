@@ -49,14 +49,33 @@ export const Entitlements = z.object({
 });
 export type Entitlements = z.infer<typeof Entitlements>;
 
+/** One metered limit: how much is `used` of `limit` (`null`: the plan sets no number). */
+export const UsageMeter = z.object({
+  used: z.number().int().nonnegative(),
+  limit: z.number().int().nonnegative().nullable(),
+});
+export type UsageMeter = z.infer<typeof UsageMeter>;
+
 /**
- * What the account currently uses, counted live. Only measures that exist are reported; fields are added
- * as features land (API keys, agents, executions), so read them as optional.
+ * What the account currently uses, against each limit of its plan. Measures are added as features land
+ * (agents arrive with the AI platform), so read every field but `activeSessions` as optional.
  *
- * - `activeSessions`: sessions (browser and CLI) that are neither revoked nor expired.
+ * - `activeSessions`: sessions (browser and CLI) that are neither revoked nor expired;
+ * - `apiKeys`: keys that are not revoked, of the plan's `apiKeys`;
+ * - `agents`: agents owned, of the plan's `agents`;
+ * - `executions`: agent executions this calendar month (UTC, `period` such as `2026-01`) of
+ *   `executionsPerMonth`; the count starts again at `resetsAt`;
+ * - `apiRequests`: requests through all of the account's API keys in the current minute and day windows,
+ *   of `apiBurstPerMinute` and `apiPerDay` (`limit: null` on a plan without API access).
+ *
+ * Counts may lag by a few seconds when another server instance changed them (docs/api.md).
  */
 export const Usage = z.object({
   activeSessions: z.number().int().nonnegative(),
+  apiKeys: UsageMeter.optional(),
+  agents: UsageMeter.optional(),
+  executions: UsageMeter.extend({ period: z.string().regex(/^\d{4}-\d{2}$/), resetsAt: Instant }).optional(),
+  apiRequests: z.object({ minute: UsageMeter, day: UsageMeter }).optional(),
 });
 export type Usage = z.infer<typeof Usage>;
 

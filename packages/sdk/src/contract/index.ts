@@ -2,8 +2,12 @@
  * The Fleece wire contract: zod schemas shared by the server (validation, OpenAPI) and the SDK (response
  * validation, types). Import from `@fleece/sdk/contract`.
  */
+export * from './admin.js';
+export * from './agents.js';
+export * from './api-keys.js';
 export * from './audit.js';
 export * from './auth.js';
+export * from './executions.js';
 export * from './health.js';
 export * from './identity.js';
 export * from './models.js';
