@@ -6,10 +6,14 @@ import type { Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { loggerOptions } from './logger.js';
+import { adminRoutes } from './modules/admin/routes.js';
 import { modelRoutes } from './modules/ai/models/routes.js';
 import { aiPlugin } from './modules/ai/plugin.js';
 import type { ModelProvider, ProviderId } from './modules/ai/providers/types.js';
+import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
+import { executionsPlugin } from './modules/executions/plugin.js';
+import { executionRoutes } from './modules/executions/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
 import { auditPlugin } from './plugins/audit.js';
@@ -19,7 +23,9 @@ import { configPlugin } from './plugins/config.js';
 import { corsPlugin } from './plugins/cors.js';
 import { databasePlugin } from './plugins/database.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { invalidationsPlugin } from './plugins/invalidations.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { plansPlugin } from './plugins/plans.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genReqId, requestIdPlugin } from './plugins/request-id.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -46,8 +52,9 @@ async function tlsOptions(config: Config) {
 
 /**
  * Builds the Fleece app. Layers register top to bottom in the order they apply to a request:
- * configuration → database → errors → request id → security headers → CORS → auth (principal, guards) →
- * audit → authenticate (session cookie, bearer tokens) → rate limits → AI providers and models → OpenAPI →
+ * configuration → database → cache invalidation → errors → request id → security headers → CORS → auth
+ * (principal, guards, API key scopes) → audit → plans (entitlements, the /me view) → authenticate (session
+ * cookie, bearer tokens, API keys) → rate limits → AI providers and models → agents and executions → OpenAPI →
  * routes → web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens
  * until the caller calls `listen()`; `close()` closes the database too.
  *
@@ -65,7 +72,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     requestIdHeader: false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: config.bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    // One route per path however it is spelled: rate-limit and audit keys are per route (see rate-limit.ts).
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   };
@@ -80,22 +88,28 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   try {
     await app.register(configPlugin, { config, clock: options.clock ?? systemClock });
     await app.register(databasePlugin, { database });
+    await app.register(invalidationsPlugin);
     await app.register(errorsPlugin);
     await app.register(requestIdPlugin);
     await app.register(securityHeadersPlugin);
     await app.register(corsPlugin);
     await app.register(authPlugin);
     await app.register(auditPlugin);
+    await app.register(plansPlugin);
     await app.register(authenticatePlugin);
     await app.register(rateLimitPlugin);
     await app.register(aiPlugin, { providers: options.providers });
+    await app.register(executionsPlugin);
     await app.register(openapiPlugin);
 
     const api = app.withTypeProvider<ZodTypeProvider>();
     await api.register(healthRoutes);
     await api.register(auditRoutes);
     await api.register(identityRoutes);
+    await api.register(apiKeyRoutes);
+    await api.register(adminRoutes);
     await api.register(modelRoutes);
+    await api.register(executionRoutes);
 
     await app.register(webPlugin);
   } catch (error) {

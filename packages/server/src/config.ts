@@ -103,6 +103,7 @@ const EnvSchema = z
         .optional(),
     ),
     DATABASE_POOL_MAX: integer(10, 1, 500),
+    FLEECE_RATE_LIMIT_PER_MINUTE: integer(600, 1, 100_000_000),
     REDIS_URL: z.preprocess(
       blankToUndefined,
       z
@@ -195,6 +196,11 @@ export interface Config {
   databaseUrl: string | undefined;
   databasePoolMax: number;
   redisUrl: string | undefined;
+  /**
+   * The default rate limit of every `/api/` route without a named limit, per minute, per route, per user
+   * (or per IP when unauthenticated); API-key traffic has the plan's limits instead.
+   */
+  rateLimitPerMinute: number;
   /** Root secret for signing (cookies, tokens). At least 32 characters in production. */
   secret: string;
   /**
@@ -437,6 +443,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
+    rateLimitPerMinute: e.FLEECE_RATE_LIMIT_PER_MINUTE,
     secret: e.FLEECE_SECRET ?? DEVELOPMENT_SECRET,
     encryption: new Keyring(
       encryptionKey(

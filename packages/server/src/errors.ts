@@ -18,7 +18,10 @@ export const PROBLEMS = {
   method_not_allowed: { status: 405, title: 'Method Not Allowed' },
   // authentication and authorisation
   unauthenticated: { status: 401, title: 'Unauthenticated' },
+  invalid_api_key: { status: 401, title: 'Invalid API Key' },
+  api_key_expired: { status: 401, title: 'API Key Expired' },
   forbidden: { status: 403, title: 'Forbidden' },
+  insufficient_scope: { status: 403, title: 'Insufficient Scope' },
   cross_origin_denied: { status: 403, title: 'Cross-Origin Request Denied' },
   // limits
   plan_limit_reached: { status: 403, title: 'Plan Limit Reached' },

@@ -1,6 +1,7 @@
+import type { ApiKeyScope } from '@fleece/sdk/contract';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ProblemError } from '../errors.js';
+import { type ProblemCode, ProblemError } from '../errors.js';
 
 /**
  * Who is making a request. Authentication (sessions, access tokens, API keys) attaches one to the request;
@@ -10,7 +11,9 @@ import { ProblemError } from '../errors.js';
  * - `userId`: the owning user's id (`usr_…`); every tenant query is scoped by it;
  * - `role`: `admin` unlocks `/api/v1/admin/*`;
  * - `sessionId` / `apiKeyId`: the credential's id (`ses_…` / `key_…`), for audit and revocation;
- * - `scopes`: what an API key may do; sessions may do everything their user may.
+ * - `scopes`: what an API key may do; sessions may do everything their user may;
+ * - `apiLimits`: the plan's request limits across all of the user's keys (per minute, per day), for API
+ *   keys; `null` on a plan without API access.
  */
 export interface Principal {
   type: 'session' | 'api_key';
@@ -18,10 +21,23 @@ export interface Principal {
   role: 'user' | 'admin';
   sessionId?: string;
   apiKeyId?: string;
-  scopes?: readonly string[];
+  scopes?: readonly ApiKeyScope[];
+  apiLimits?: { perMinute: number | null; perDay: number | null };
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The API key scope a route needs; by default `read` for GET and HEAD, `write` for every other method.
+     * A key without it gets 403 `insufficient_scope`.
+     */
+    scope?: ApiKeyScope;
+    /**
+     * `false`: API keys may not call this route at all (403 `forbidden`): creating API keys, deleting the
+     * account, administration. Sessions only.
+     */
+    apiKeys?: boolean;
+  }
   interface FastifyRequest {
     /** The authenticated caller, or `null` when the request carries no valid credential. */
     principal: Principal | null;
@@ -33,22 +49,44 @@ declare module 'fastify' {
      */
     requireAuth: (request: FastifyRequest) => Promise<void>;
     /**
-     * preHandler that requires an admin principal.
-     * @throws {ProblemError} `unauthenticated` (401) without one, `forbidden` (403) for a non-admin.
+     * preHandler that requires an admin principal signed in with a session (never an API key).
+     * @throws {ProblemError} `unauthenticated` (401) without one, `forbidden` (403) for a non-admin or an
+     *   API key.
      */
     requireAdmin: (request: FastifyRequest) => Promise<void>;
   }
 }
 
-/** The 401 detail for each reason a presented credential was refused (see the authenticate plugin). */
-const FAILURE_DETAIL: Record<string, string> = {
-  malformed: 'The Authorization header is malformed: send `Authorization: Bearer <token>`.',
-  invalid: 'The access token or session is not valid. Sign in again.',
-  expired: 'The access token has expired. Refresh it with your refresh token, or sign in again.',
-  revoked: 'The session has ended (signed out, revoked or timed out). Sign in again.',
-  inactive: 'This account is not active.',
-  api_key: 'API keys are not accepted by this server yet. Use `fleece login` or sign in.',
+/** The 401 problem code and detail for each reason a presented credential was refused (see authenticate). */
+const FAILURES: Record<string, { code: ProblemCode; detail: string }> = {
+  malformed: {
+    code: 'unauthenticated',
+    detail: 'The Authorization header is malformed: send `Authorization: Bearer <token>`.',
+  },
+  invalid: { code: 'unauthenticated', detail: 'The access token or session is not valid. Sign in again.' },
+  expired: {
+    code: 'unauthenticated',
+    detail: 'The access token has expired. Refresh it with your refresh token, or sign in again.',
+  },
+  revoked: {
+    code: 'unauthenticated',
+    detail: 'The session has ended (signed out, revoked or timed out). Sign in again.',
+  },
+  inactive: { code: 'unauthenticated', detail: 'This account is not active.' },
+  invalid_api_key: {
+    code: 'invalid_api_key',
+    detail: 'The API key is not valid: it is mistyped, unknown or revoked. Create a new one if you need to.',
+  },
+  api_key_expired: {
+    code: 'api_key_expired',
+    detail: 'The API key has expired. Create a new one.',
+  },
 };
+
+/** The method-based default scope of a route: `read` for GET and HEAD, `write` otherwise. */
+export function defaultScope(method: string): ApiKeyScope {
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}
 
 function authenticated(
   request: FastifyRequest,
@@ -56,9 +94,10 @@ function authenticated(
   if (!request.principal) {
     const failure = (request as { authFailure?: string | null }).authFailure;
     const bearer = /^Bearer /i.test(request.headers.authorization ?? '');
+    const known = failure ? FAILURES[failure] : undefined;
     throw new ProblemError(
-      'unauthenticated',
-      (failure && FAILURE_DETAIL[failure]) ??
+      known?.code ?? 'unauthenticated',
+      known?.detail ??
         'This endpoint needs credentials: send `Authorization: Bearer <API key or access token>`, or sign in.',
       {},
       // RFC 6750 §3: a bearer token that was refused is reported as `invalid_token`.
@@ -67,7 +106,13 @@ function authenticated(
   }
 }
 
-/** Declares the request principal and the `requireAuth` / `requireAdmin` guards that routes use. */
+/**
+ * Declares the request principal and the `requireAuth` / `requireAdmin` guards that routes use, and
+ * enforces API key scopes: before validation, a request authenticated by an API key is refused with 403
+ * `forbidden` on a route marked `config.apiKeys: false`, and with 403 `insufficient_scope` (and
+ * `WWW-Authenticate: Bearer error="insufficient_scope"`, RFC 6750 §3.1) when the key lacks the route's
+ * `config.scope` (default {@link defaultScope}).
+ */
 export const authPlugin = fp(
   async (app) => {
     app.decorateRequest('principal', null);
@@ -76,8 +121,34 @@ export const authPlugin = fp(
     });
     app.decorate('requireAdmin', async (request: FastifyRequest) => {
       authenticated(request);
+      if (request.principal.type === 'api_key') {
+        throw new ProblemError(
+          'forbidden',
+          'Administration needs an administrator signed in with a session; API keys cannot use it.',
+        );
+      }
       if (request.principal.role !== 'admin') {
         throw new ProblemError('forbidden', 'This endpoint is for administrators only.');
+      }
+    });
+    app.addHook('preValidation', async (request) => {
+      const principal = request.principal;
+      if (principal?.type !== 'api_key' || request.is404) return;
+      const config = request.routeOptions.config;
+      if (config.apiKeys === false) {
+        throw new ProblemError(
+          'forbidden',
+          'API keys cannot do this: sign in (browser or `fleece login`) to manage API keys, administer or delete the account.',
+        );
+      }
+      const needed = config.scope ?? defaultScope(request.method);
+      if (!principal.scopes?.includes(needed)) {
+        throw new ProblemError(
+          'insufficient_scope',
+          `This API key lacks the \`${needed}\` scope this endpoint needs. Create a key with that scope.`,
+          { scope: needed },
+          { 'www-authenticate': `Bearer error="insufficient_scope", scope="${needed}"` },
+        );
       }
     });
   },

@@ -2,6 +2,8 @@ import cookie from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../errors.js';
+import { ApiKeyService } from '../modules/api-keys/service.js';
+import { auditContext } from '../modules/audit/context.js';
 import { SessionService } from '../modules/identity/sessions.service.js';
 import { TokenService } from '../modules/identity/tokens.js';
 
@@ -12,11 +14,19 @@ export const SESSION_COOKIE = '__Host-fleece_session';
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * Why a request that presented a credential got no principal (for the 401 detail and
+ * Why a request that presented a credential got no principal (for the 401 problem and
  * `WWW-Authenticate`): the credential was malformed, invalid, expired, revoked, for an inactive account,
- * or an API key (accepted from a later release on).
+ * or an API key that is not valid (`invalid_api_key`: malformed, bad checksum, unknown or revoked) or has
+ * expired (`api_key_expired`).
  */
-export type AuthFailure = 'malformed' | 'invalid' | 'expired' | 'revoked' | 'inactive' | 'api_key';
+export type AuthFailure =
+  | 'malformed'
+  | 'invalid'
+  | 'expired'
+  | 'revoked'
+  | 'inactive'
+  | 'invalid_api_key'
+  | 'api_key_expired';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +34,8 @@ declare module 'fastify' {
     tokens: TokenService;
     /** Server-side sessions: validity cache, revocation, listing. */
     sessions: SessionService;
+    /** API keys: verification (cached), creation, listing, revocation, last use. */
+    apiKeys: ApiKeyService;
     /** Sets the session cookie carrying a fresh browser access token for session `sid` of user `sub`. */
     setSessionCookie(reply: FastifyReply, sub: string, sid: string, absoluteExpiresAt: Date): Promise<void>;
     /** Clears the session cookie. */
@@ -38,10 +50,11 @@ declare module 'fastify' {
 }
 
 /**
- * Authentication: fills `request.principal` from, in this order,
+ * Authentication: fills `request.principal` (one principal type per request) from, in this order,
  *
- * 1. `Authorization: Bearer <access token>`: a CLI access token (`aud` `fleece:cli`), or an API key
- *    (`flc_…`, the seam for the API-key release: refused for now);
+ * 1. `Authorization: Bearer …`: an API key (`flc_…`: checksum first, then the cached key state, see
+ *    {@link ApiKeyService.verify}; its last use is noted in memory), or a CLI access token (`aud`
+ *    `fleece:cli`);
  * 2. the `__Host-fleece_session` cookie: a browser access token (`aud` `fleece:browser-session`). When that
  *    JWT has expired but its session is still within the idle and absolute timeouts, a fresh one is
  *    issued in the response (sliding session) and the session's activity is recorded.
@@ -61,13 +74,21 @@ export const authenticatePlugin = fp(
     const secure = true;
     const publicOrigin = new URL(app.config.publicUrl).origin;
     const tokens = new TokenService(app.config.secret, app.config.publicUrl, app.clock);
-    const sessions = new SessionService(app.database, app.clock);
-    await sessions.start();
+    const sessions = new SessionService(app.database, app.clock, app.invalidations);
+    const apiKeys = new ApiKeyService(
+      app.db,
+      app.clock,
+      app.audit,
+      app.entitlements,
+      app.invalidations,
+      (error) => app.log.warn({ err: error }, 'could not record the last use of API keys'),
+    );
     app.addHook('onClose', async () => {
-      await sessions.stop();
+      await apiKeys.lastUsed.close();
     });
     app.decorate('tokens', tokens);
     app.decorate('sessions', sessions);
+    app.decorate('apiKeys', apiKeys);
 
     const setSessionCookie = async (
       reply: FastifyReply,
@@ -98,8 +119,7 @@ export const authenticatePlugin = fp(
       }
       const token = match[1]!;
       if (token.startsWith('flc_')) {
-        // API keys arrive with their own release; until then they authenticate nobody.
-        request.authFailure = 'api_key';
+        await fromApiKey(request, token);
         return;
       }
       const result = await tokens.verifyAccessToken(token, 'cli');
@@ -107,7 +127,7 @@ export const authenticatePlugin = fp(
         request.authFailure = result.reason;
         return;
       }
-      const state = await sessions.state(result.claims.sid);
+      const state = await sessions.state(result.claims.sid, result.claims.sub);
       if (!state || state.userId !== result.claims.sub || state.kind !== 'cli') {
         request.authFailure = 'invalid';
         return;
@@ -125,6 +145,40 @@ export const authenticatePlugin = fp(
       };
     }
 
+    async function fromApiKey(request: FastifyRequest, key: string): Promise<void> {
+      const verdict = await apiKeys.verify(key);
+      if (verdict.ok) {
+        const { state } = verdict;
+        request.principal = {
+          type: 'api_key',
+          userId: state.userId,
+          role: state.role,
+          apiKeyId: state.keyId,
+          scopes: state.scopes,
+          apiLimits: state.apiLimits,
+        };
+        apiKeys.lastUsed.touch(state.keyId, state.userId, request.ip);
+        return;
+      }
+      if (verdict.reason === 'expired') {
+        request.authFailure = 'api_key_expired';
+        const { keyId, userId } = verdict.state;
+        await app.audit.recordDetached(
+          { ...auditContext(request), actor: { type: 'api_key', userId, apiKeyId: keyId } },
+          {
+            action: 'api_key.expired_rejected',
+            resourceType: 'api_key',
+            resourceId: keyId,
+            outcome: 'denied',
+            subjectUserId: userId,
+          },
+          { throttleKey: `api_key.expired_rejected:${keyId}`, windowMs: 60_000 },
+        );
+        return;
+      }
+      request.authFailure = verdict.reason === 'inactive' ? 'inactive' : 'invalid_api_key';
+    }
+
     async function fromCookie(request: FastifyRequest, reply: FastifyReply, value: string): Promise<void> {
       const result = await tokens.verifyAccessToken(value, 'browser');
       if (!result.ok && result.reason === 'invalid') {
@@ -133,7 +187,7 @@ export const authenticatePlugin = fp(
         return;
       }
       const claims = result.claims!;
-      const state = await sessions.state(claims.sid);
+      const state = await sessions.state(claims.sid, claims.sub);
       if (!state || state.userId !== claims.sub || state.kind !== 'browser') {
         request.authFailure = 'invalid';
         clearSessionCookie(reply);
@@ -147,7 +201,7 @@ export const authenticatePlugin = fp(
       }
       if (!result.ok) {
         // Sliding session: the short-lived JWT expired but the session is live; issue the next one.
-        await sessions.touch(state.sessionId);
+        await sessions.touch(state.sessionId, state.userId);
         await setSessionCookie(reply, state.userId, state.sessionId, new Date(state.absoluteExpiresAt));
       }
       request.principal = {
@@ -182,6 +236,13 @@ export const authenticatePlugin = fp(
   },
   {
     name: 'fleece-authenticate',
-    dependencies: ['fleece-config', 'fleece-database', 'fleece-auth'],
+    dependencies: [
+      'fleece-config',
+      'fleece-database',
+      'fleece-invalidations',
+      'fleece-auth',
+      'fleece-audit',
+      'fleece-plans',
+    ],
   },
 );

@@ -1,6 +1,8 @@
-import rateLimit, { type FastifyRateLimitOptions } from '@fastify/rate-limit';
-import type { FastifyInstance } from 'fastify';
+import rateLimit, { type FastifyRateLimitOptions, normalizeIP } from '@fastify/rate-limit';
+import type { HealthStatus } from '@fleece/sdk/contract';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
 import { ProblemError } from '../errors.js';
 import { auditContext } from '../modules/audit/context.js';
 
@@ -24,6 +26,75 @@ export const AUTH_LIMITS = {
   startPerIp: { max: 30, timeWindow: 60_000 },
 } as const;
 
+/** One named route limit: `max` requests per `timeWindow` ms, and what happens when the store fails. */
+export interface RouteLimit {
+  max: number;
+  timeWindow: number;
+  /**
+   * When the shared store (Redis) cannot be reached: `true` refuses the request (503), for operations that
+   * cost money or move data; `false` lets it through unlimited. Either way a warning is logged.
+   */
+  failClosed: boolean;
+}
+
+/**
+ * The named route limits of DESIGN.md §5 (claim C17), per user when authenticated and per IP otherwise, on
+ * every plan. A route takes one with a single line, `config: { limit: 'agentExecute' }`.
+ */
+export const ROUTE_LIMITS = {
+  /** `POST /api/v1/chat…`: 20 per minute. */
+  chat: { max: 20, timeWindow: 60_000, failClosed: false },
+  /** `POST /api/v1/agents/:id/execute`: 10 per minute; refused while the store is down. */
+  agentExecute: { max: 10, timeWindow: 60_000, failClosed: true },
+  /** `POST /api/v1/flows/:id/trigger`: 5 per minute; refused while the store is down. */
+  flowTrigger: { max: 5, timeWindow: 60_000, failClosed: true },
+  /** `POST /api/v1/export`: 5 per hour; refused while the store is down. */
+  dataExport: { max: 5, timeWindow: 3_600_000, failClosed: true },
+} as const satisfies Record<string, RouteLimit>;
+
+/** The name of a route limit of {@link ROUTE_LIMITS}. */
+export type RouteLimitName = keyof typeof ROUTE_LIMITS;
+
+/** The window of the default limit that every other `/api/` route has, in ms (the maximum is configured). */
+export const DEFAULT_LIMIT_WINDOW_MS = 60_000;
+/** The windows of the per-plan API limits (all of a user's API keys together), in ms. */
+export const API_LIMIT_WINDOWS = { perMinute: 60_000, perDay: 86_400_000 } as const;
+
+/** How often the same store failure is logged again, in ms. */
+const STORE_WARNING_INTERVAL_MS = 10_000;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route's named limit ({@link ROUTE_LIMITS}), or `false` for none. Without it, an `/api/` route has
+     * the default limit (`FLEECE_RATE_LIMIT_PER_MINUTE`); auth routes use `rateLimit` instead.
+     */
+    limit?: RouteLimitName | false;
+  }
+  interface FastifyInstance {
+    /** Where rate-limit counters live, and whether that store answers (for `/api/health`). */
+    rateLimitStore: RateLimitStore;
+    /** The caller's API request counts in the current minute and day windows (for `/api/v1/me`). */
+    apiRequestUsage(
+      request: FastifyRequest,
+      limits: { perMinute: number | null; perDay: number | null },
+    ): Promise<ApiRequestUsage | undefined>;
+  }
+}
+
+/** The rate-limit store as health sees it. */
+export interface RateLimitStore {
+  kind: 'memory' | 'redis';
+  /** `ok`, or `degraded` when Redis does not answer a PING within 500 ms. Never throws. */
+  status(): Promise<HealthStatus>;
+}
+
+/** Requests through the user's API keys against the plan's limits, per window. */
+export interface ApiRequestUsage {
+  minute: { used: number; limit: number | null };
+  day: { used: number; limit: number | null };
+}
+
 /** The detail of a 429 problem, with how long to wait. */
 export function rateLimitedProblem(retryAfterSeconds: number): ProblemError {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
@@ -36,45 +107,284 @@ export function rateLimitedProblem(retryAfterSeconds: number): ProblemError {
 }
 
 /**
- * The one place that builds the options of `@fastify/rate-limit`. Limits are opt-in per route
- * (`global: false`); the store is in process for now (the Redis store for several instances plugs in
- * here). A limited request answers 429 `rate_limited` problem+json with `Retry-After` and the
- * `X-RateLimit-Limit/Remaining/Reset` headers.
+ * The canonical form of a client address for limit keys: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4
+ * address, IPv6 is normalised and grouped by its /64 (one subscriber usually holds a whole /64), IPv4 as
+ * is. The address is Fastify's `request.ip`, which honours `X-Forwarded-For` only from the proxies in
+ * `FLEECE_TRUST_PROXY`: with none listed, a rotating `X-Forwarded-For` changes nothing.
  */
-export function rateLimitOptions(_app: FastifyInstance): FastifyRateLimitOptions {
+export function canonicalIp(ip: string): string {
+  return normalizeIP(ip, 64);
+}
+
+/** A path as limit keys see it: without query, lower case, no duplicate or trailing slashes. */
+export function canonicalPath(path: string): string {
+  const bare = path
+    .split('?')[0]!
+    .replace(/\/{2,}/g, '/')
+    .toLowerCase();
+  return bare.length > 1 ? bare.replace(/\/+$/, '') : bare;
+}
+
+/** The route a request counts against: its method and canonical route pattern (`GET /api/v1/me`). */
+export function routeKey(request: FastifyRequest): string {
+  return `${request.method} ${canonicalPath(request.routeOptions.url ?? request.url)}`;
+}
+
+/** Who a limit counts: the user when authenticated, else the canonical client address. */
+export function limitSubject(request: FastifyRequest): string {
+  return request.principal ? `user:${request.principal.userId}` : `ip:${canonicalIp(request.ip)}`;
+}
+
+const API_LIMITS = Symbol('fleece.apiLimits');
+type WithApiLimits = FastifyRequest & {
+  [API_LIMITS]?: { perMinute: number | null; perDay: number | null };
+};
+
+/** The outcome of one limiter for one request. */
+interface Outcome {
+  max: number;
+  remaining: number;
+  ttl: number;
+  exceeded: boolean;
+}
+
+type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
+
+function redisClient(url: string): Redis {
+  return new Redis(url, {
+    // Fail fast while Redis is away: no queue of commands waiting for a reconnect, no long retries.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+}
+
+/**
+ * The one place that builds the options of `@fastify/rate-limit`: the store (in process, or Redis when
+ * `REDIS_URL` is set, shared by every instance), canonical client addresses as the default key, and 429
+ * `rate_limited` problem+json with `Retry-After` and `X-RateLimit-Limit/Remaining/Reset`. Limits are
+ * opt-in per route (`global: false`): auth routes declare `config.rateLimit`; the rest go through the
+ * hook of {@link rateLimitPlugin}. Store failures on auth routes let the request through (`skipOnError`).
+ */
+export function rateLimitOptions(_app: FastifyInstance, redis?: Redis): FastifyRateLimitOptions {
   return {
     global: false,
+    keyGenerator: (request: FastifyRequest) => canonicalIp(request.ip),
+    skipOnError: true,
+    cache: 50_000,
+    ...(redis ? { redis, nameSpace: 'fleece:rl:' } : {}),
     errorResponseBuilder: (_request: unknown, context: { ttl: number }) =>
       rateLimitedProblem(context.ttl / 1000),
   };
 }
 
+function setHeaders(reply: FastifyReply, outcome: Outcome): void {
+  reply.header('x-ratelimit-limit', outcome.max);
+  reply.header('x-ratelimit-remaining', outcome.remaining);
+  reply.header('x-ratelimit-reset', Math.max(0, Math.ceil(outcome.ttl / 1000)));
+}
+
 /**
- * Registers `@fastify/rate-limit` with {@link rateLimitOptions}, and records `security.rate_limit_exceeded`
- * for every 429.
+ * Rate limiting (DESIGN.md §4–§5, claims C17 and C25), with `@fastify/rate-limit` as the limiter and its
+ * in-process or Redis store. On every `/api/` request, after authentication:
+ *
+ * - a route's named limit (`config.limit`, {@link ROUTE_LIMITS}), per user or per canonical IP;
+ * - for API-key requests, the plan's limits per user across all of their keys (per minute and per day;
+ *   Enterprise values come from the account's overrides); a plan without API access answers 403
+ *   `plan_limit_reached`;
+ * - for every other request to a route without a named limit, the default limit
+ *   (`FLEECE_RATE_LIMIT_PER_MINUTE` per minute, per route, per user or IP).
+ *
+ * The response carries `X-RateLimit-Limit/Remaining/Reset` of the tightest limit that applied; a request
+ * over any limit answers 429 `rate_limited` with `Retry-After` (never 401 or 500), and every 429 records
+ * `security.rate_limit_exceeded` (throttled to one per caller and route per minute). When the store
+ * fails, a warning is logged and the request goes through, except on fail-closed limits (execute, trigger,
+ * export), which answer 503 `service_unavailable` until the store is back; `/api/health` reports the store
+ * `degraded`.
  */
 export const rateLimitPlugin = fp(
   async (app) => {
-    await app.register(rateLimit, rateLimitOptions(app));
-    // Claim C25: every refusal for rate is a security event (route limits, per-identifier limits and
-    // lock-outs alike); at most one record per route and address per minute. Awaited before the 429 goes out.
+    const redis = app.config.redisUrl ? redisClient(app.config.redisUrl) : undefined;
+    let warnedAt = 0;
+    const warn = (error: unknown, what: string) => {
+      const now = Date.now();
+      if (now - warnedAt < STORE_WARNING_INTERVAL_MS) return;
+      warnedAt = now;
+      app.log.warn({ err: error }, `rate-limit store (Redis) failed: ${what}`);
+    };
+    if (redis) {
+      redis.on('error', (error) => warn(error, 'connection error'));
+      // Start with a connected client when Redis is there; when it is not, start anyway (degraded).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2_000);
+        redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      app.addHook('onClose', async () => {
+        redis.disconnect();
+      });
+    }
+    await app.register(rateLimit, rateLimitOptions(app, redis));
+
+    app.decorate('rateLimitStore', {
+      kind: redis ? 'redis' : 'memory',
+      async status(): Promise<HealthStatus> {
+        if (!redis) return 'ok';
+        try {
+          await Promise.race([
+            redis.ping(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('PING timed out')), 500).unref()),
+          ]);
+          return 'ok';
+        } catch {
+          return 'degraded';
+        }
+      },
+    } satisfies RateLimitStore);
+
+    const subjectKey = (prefix: string) => (request: FastifyRequest) =>
+      `${prefix}:${routeKey(request)}|${limitSubject(request)}`;
+    const named = Object.fromEntries(
+      Object.entries(ROUTE_LIMITS).map(([name, limit]) => [
+        name,
+        app.createRateLimit({
+          max: limit.max,
+          timeWindow: limit.timeWindow,
+          skipOnError: false,
+          keyGenerator: subjectKey(`route:${name}`),
+        }),
+      ]),
+    ) as Record<RouteLimitName, Limiter>;
+    const fallback = app.createRateLimit({
+      max: app.config.rateLimitPerMinute,
+      timeWindow: DEFAULT_LIMIT_WINDOW_MS,
+      skipOnError: false,
+      keyGenerator: subjectKey('route'),
+    });
+    const apiLimiter = (window: 'perMinute' | 'perDay') =>
+      app.createRateLimit({
+        timeWindow: API_LIMIT_WINDOWS[window],
+        max: (request: FastifyRequest) => (request as WithApiLimits)[API_LIMITS]?.[window] ?? 0,
+        skipOnError: false,
+        keyGenerator: (request: FastifyRequest) => `api:${window}:${request.principal!.userId}`,
+      });
+    const perMinute = apiLimiter('perMinute');
+    const perDay = apiLimiter('perDay');
+
+    /** Runs one limiter; a store failure is logged, and fails the request only when `failClosed`. */
+    async function check(limiter: Limiter, request: FastifyRequest, failClosed: boolean) {
+      try {
+        const result = await limiter(request);
+        if (result.isAllowed) return undefined;
+        return {
+          max: result.max,
+          remaining: result.remaining,
+          ttl: result.ttl,
+          exceeded: result.isExceeded,
+        } satisfies Outcome;
+      } catch (error) {
+        warn(error, failClosed ? 'refusing a fail-closed operation' : 'letting the request through');
+        if (!failClosed) return undefined;
+        throw new ProblemError(
+          'service_unavailable',
+          'This operation is rate-limited and the rate-limit store is unavailable, so it is refused for now. Try again shortly.',
+          {},
+          { 'retry-after': '5' },
+        );
+      }
+    }
+
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.is404 || !request.url.startsWith('/api/')) return;
+      const config = request.routeOptions.config;
+      if (config.limit === false) return;
+      const principal = request.principal;
+      const limit = config.limit ? ROUTE_LIMITS[config.limit] : undefined;
+      const outcomes: (Outcome | undefined)[] = [];
+      if (config.limit && limit) outcomes.push(await check(named[config.limit], request, limit.failClosed));
+      if (principal?.type === 'api_key') {
+        const limits = principal.apiLimits ?? { perMinute: null, perDay: null };
+        if (limits.perMinute === null || limits.perDay === null) {
+          throw new ProblemError(
+            'plan_limit_reached',
+            "This account's plan has no API access: API keys cannot be used on it. Upgrade to use the API.",
+            { upgrade: true, limit: 'apiKeys', max: 0 },
+          );
+        }
+        (request as WithApiLimits)[API_LIMITS] = limits;
+        const failClosed = limit?.failClosed ?? false;
+        outcomes.push(await check(perMinute, request, failClosed));
+        outcomes.push(await check(perDay, request, failClosed));
+      } else if (!limit && config.rateLimit === undefined) {
+        outcomes.push(await check(fallback, request, false));
+      }
+      const applied = outcomes.filter((o): o is Outcome => o !== undefined);
+      if (applied.length === 0) return;
+      const exceeded = applied.filter((o) => o.exceeded);
+      if (exceeded.length > 0) {
+        // Wait for the longest of the exceeded windows: retrying sooner would only be refused again.
+        const worst = exceeded.reduce((a, b) => (b.ttl > a.ttl ? b : a));
+        setHeaders(reply, { ...worst, remaining: 0 });
+        throw rateLimitedProblem(worst.ttl / 1000);
+      }
+      setHeaders(
+        reply,
+        applied.reduce((a, b) => (b.remaining < a.remaining ? b : a)),
+      );
+    });
+
+    app.decorate(
+      'apiRequestUsage',
+      async (request: FastifyRequest, limits: { perMinute: number | null; perDay: number | null }) => {
+        if (!request.principal) return undefined;
+        if (limits.perMinute === null || limits.perDay === null) {
+          return { minute: { used: 0, limit: null }, day: { used: 0, limit: null } };
+        }
+        (request as WithApiLimits)[API_LIMITS] = limits;
+        try {
+          const [minute, day] = await Promise.all([
+            perMinute(request, { increment: false }),
+            perDay(request, { increment: false }),
+          ]);
+          const used = (r: typeof minute, max: number) => (r.isAllowed ? 0 : Math.max(0, max - r.remaining));
+          return {
+            minute: { used: used(minute, limits.perMinute), limit: limits.perMinute },
+            day: { used: used(day, limits.perDay), limit: limits.perDay },
+          };
+        } catch (error) {
+          warn(error, 'reading API usage');
+          return undefined;
+        }
+      },
+    );
+
+    // Claim C25: every refusal for rate is a security event (route limits, plan limits, per-identifier
+    // limits and lock-outs alike); at most one record per caller and route per minute. Awaited before the
+    // 429 goes out.
     app.addHook('onError', async (request, _reply, error) => {
       if (!(error instanceof ProblemError) || error.code !== 'rate_limited') return;
-      const route = request.routeOptions.url ?? request.url.split('?')[0]!;
+      const route = routeKey(request);
       await app.audit.recordDetached(
         auditContext(request),
         {
           action: 'security.rate_limit_exceeded',
           resourceType: 'route',
-          resourceId: `${request.method} ${route}`,
+          resourceId: route,
           outcome: 'denied',
         },
         {
-          throttleKey: `security.rate_limit_exceeded:${request.ip}:${request.method} ${route}`,
+          throttleKey: `security.rate_limit_exceeded:${limitSubject(request)}:${route}`,
           windowMs: 60_000,
         },
       );
     });
   },
-  { name: 'fleece-rate-limit', dependencies: ['fleece-config', 'fleece-audit'] },
+  {
+    name: 'fleece-rate-limit',
+    dependencies: ['fleece-config', 'fleece-audit', 'fleece-authenticate'],
+  },
 );

@@ -1,3 +1,4 @@
+import { API_KEY_SCOPES, type ApiKeyScope } from '@fleece/sdk/contract';
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../../src/plugins/auth.js';
 
@@ -7,18 +8,26 @@ import type { Principal } from '../../src/plugins/auth.js';
  *
  * - `x-test-user: usr_a` → a session principal of user `usr_a`;
  * - `x-test-role: admin` → the same with the admin role;
- * - `x-test-key: key_1` → an API key principal with that key id.
+ * - `x-test-key: key_1` → an API key principal with that key id, every scope (or those of
+ *   `x-test-scopes: read,export`), and the Enterprise API limits.
  */
 export function installTestAuth(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     const userId = request.headers['x-test-user'];
     if (typeof userId !== 'string') return;
     const apiKeyId = request.headers['x-test-key'];
+    const scopes = request.headers['x-test-scopes'];
     const principal: Principal = {
       type: typeof apiKeyId === 'string' ? 'api_key' : 'session',
       userId,
       role: request.headers['x-test-role'] === 'admin' ? 'admin' : 'user',
-      ...(typeof apiKeyId === 'string' ? { apiKeyId } : {}),
+      ...(typeof apiKeyId === 'string'
+        ? {
+            apiKeyId,
+            scopes: typeof scopes === 'string' ? (scopes.split(',') as ApiKeyScope[]) : API_KEY_SCOPES,
+            apiLimits: { perMinute: 1_000, perDay: 500_000 },
+          }
+        : {}),
     };
     request.principal = principal;
   });

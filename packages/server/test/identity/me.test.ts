@@ -36,7 +36,12 @@ describe('GET /api/v1/me', () => {
       },
       plan: { id: 'free', name: 'Free' },
       entitlements: PLANS.free.entitlements,
-      usage: { activeSessions: 2 },
+      usage: {
+        activeSessions: 2,
+        apiKeys: { used: 0, limit: 0 },
+        executions: { used: 0, limit: 50, period: '2026-01', resetsAt: '2026-02-01T00:00:00.000Z' },
+        apiRequests: { minute: { used: 0, limit: null }, day: { used: 0, limit: null } },
+      },
     });
   });
 

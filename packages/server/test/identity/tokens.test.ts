@@ -100,9 +100,10 @@ describe('access token verification (claim C8: JWT tampering)', () => {
     expect(res.json().detail).toMatch(/malformed/);
   });
 
-  it('does not accept API keys yet', async () => {
+  it('refuses a malformed API key as invalid_api_key', async () => {
     const res = await me('flc_0123456789abcdef');
     expect(res.statusCode).toBe(401);
-    expect(res.json().detail).toMatch(/API keys/);
+    expect(res.json().code).toBe('invalid_api_key');
+    expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
   });
 });

@@ -16,7 +16,7 @@ export const accountLimits = pgTable('account_limits', {
   userId: text()
     .primaryKey()
     .references(() => users.id, { onDelete: 'cascade' }),
-  limits: jsonb().$type<Record<string, number | boolean>>().notNull(),
+  limits: jsonb().$type<Record<string, number | boolean | null>>().notNull(),
   updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
 });
 

@@ -31,7 +31,7 @@ type View = 'list' | 'stream' | 'verify';
 /**
  * The audit log API. `/api/v1/audit-events` serves the caller's own log; `/api/v1/admin/audit-events` the
  * same three views over every log, for admins. Each read records `audit.accessed` in the reader's own log,
- * at most once per reader, view and minute.
+ * at most once per reader, view and minute. API keys need the `audit:read` scope (admin routes take no key).
  */
 export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
   const accessed = (request: FastifyRequest, scope: AuditScope, view: View) => {
@@ -60,6 +60,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
       base,
       {
         preHandler: guard,
+        config: { scope: 'audit:read' },
         schema: {
           tags,
           summary: admin ? 'Every audit event, newest first' : 'Your audit events, newest first',
@@ -80,6 +81,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
       `${base}/verify`,
       {
         preHandler: guard,
+        config: { scope: 'audit:read' },
         schema: {
           tags,
           summary: admin ? 'Verify every audit hash chain' : 'Verify your audit hash chain',
@@ -100,6 +102,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
       `${base}/stream`,
       {
         preHandler: guard,
+        config: { scope: 'audit:read' },
         schema: {
           tags,
           summary: admin ? 'Live stream of every audit event' : 'Live stream of your audit events',

@@ -7,7 +7,7 @@ import { HealthService } from './service.js';
  * and free of hostnames, connection strings and secrets.
  */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  const health = new HealthService(app.database, app.clock);
+  const health = new HealthService(app.database, app.clock, app.rateLimitStore);
   app.get(
     '/api/health',
     {

@@ -3,6 +3,7 @@ import type { Database } from '../../db/client.js';
 import { migrationStatus } from '../../db/migrate.js';
 import type { Clock } from '../../lib/clock.js';
 import { VERSION } from '../../lib/package.js';
+import type { RateLimitStore } from '../../plugins/rate-limit.js';
 
 /** How long one health result is reused, in ms: the endpoint stays cheap under load. */
 export const HEALTH_CACHE_MS = 1_000;
@@ -17,8 +18,10 @@ export interface HealthCheck {
 }
 
 /**
- * Computes the service's health: database reachability and latency, and applied versus pending migrations.
- * Results are cached for {@link HEALTH_CACHE_MS}; concurrent callers share one probe. Never throws.
+ * Computes the service's health: database reachability and latency, applied versus pending migrations, and
+ * (when given) the rate-limit store: Redis not answering makes the service `degraded`, not `down` (requests
+ * are still served; fail-closed limits refuse their operations). Results are cached for
+ * {@link HEALTH_CACHE_MS}; concurrent callers share one probe. Never throws.
  */
 export class HealthService {
   private cached: { at: number; result: Promise<HealthCheck> } | undefined;
@@ -27,6 +30,7 @@ export class HealthService {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
+    private readonly rateLimitStore?: RateLimitStore,
   ) {
     this.startedAt = clock.now().getTime();
   }
@@ -60,11 +64,14 @@ export class HealthService {
     } catch {
       database = { status: 'down', latencyMs: null };
     }
+    const rateLimitStore = this.rateLimitStore
+      ? { status: await this.rateLimitStore.status(), store: this.rateLimitStore.kind }
+      : undefined;
     return {
-      status: worst(database.status, migrations.status),
+      status: worst(database.status, migrations.status, rateLimitStore?.status ?? 'ok'),
       version: VERSION,
       uptimeSeconds: Math.max(0, Math.floor((now - this.startedAt) / 1000)),
-      checks: { database, migrations },
+      checks: { database, migrations, ...(rateLimitStore ? { rateLimitStore } : {}) },
     };
   }
 }

@@ -15,11 +15,7 @@ import type { IdentityServices } from './service.js';
  * The caller's own account: `GET /api/v1/me`, and their sessions (`GET /api/v1/sessions`,
  * `DELETE /api/v1/sessions/:id`, `DELETE /api/v1/sessions` for every session but the current one).
  */
-export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }> = async (
-  app,
-  { services },
-) => {
-  const { users } = services;
+export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }> = async (app) => {
   const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 
   app.get(
@@ -34,9 +30,11 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
       },
     },
     async (request) => {
-      const me = await users.me(request.principal!.userId);
+      const me = await app.me.get(request.principal!.userId);
       if (!me) throw new ProblemError('unauthenticated', 'This account no longer exists.');
-      return me;
+      const { apiBurstPerMinute: perMinute, apiPerDay: perDay } = me.entitlements;
+      const apiRequests = await app.apiRequestUsage(request, { perMinute, perDay });
+      return apiRequests ? { ...me, usage: { ...me.usage, apiRequests } } : me;
     },
   );
 

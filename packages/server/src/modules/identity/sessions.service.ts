@@ -1,12 +1,17 @@
 import type { Session } from '@fleece/sdk/contract';
 import { and, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
-import { type Database, type Db, notify } from '../../db/client.js';
+import type { Database, Db } from '../../db/client.js';
+import { INVALIDATION_CHANNEL, InvalidatingCache, type Invalidations } from '../../db/invalidation.js';
 import { sessions, users } from '../../db/schema/identity.js';
+import { withUser } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
 import { newId } from './secrets.js';
 
-/** The PostgreSQL channel on which session and user invalidations are announced to every instance. */
-export const SESSIONS_CHANNEL = 'fleece_sessions';
+/**
+ * The PostgreSQL channel on which session and user invalidations are announced to every instance: the
+ * shared invalidation channel (src/db/invalidation.ts), which API keys and `/api/v1/me` use too.
+ */
+export const SESSIONS_CHANNEL = INVALIDATION_CHANNEL;
 
 /** Idle and absolute timeouts per kind of session, in ms. */
 export const SESSION_TIMEOUTS = {
@@ -68,54 +73,39 @@ function decodeCursor(cursor: string): [Date, string] | undefined {
 /**
  * Server-side sessions: creation, the validity check behind every authenticated request, listing and
  * revocation. Validity is cached per instance for {@link SESSION_CACHE_TTL_MS}; every revocation (and
- * every change to a user that affects their sessions) is announced with `NOTIFY fleece_sessions` inside
- * the changing transaction, and every instance drops the affected entries when it commits. After the
- * listening connection reconnects (notifications may have been missed) the whole cache is dropped.
+ * every change to a user that affects their sessions) is announced on the shared invalidation channel
+ * inside the changing transaction, and every instance drops the affected entries when it commits. After
+ * the listening connection reconnects (notifications may have been missed) the whole cache is dropped.
  */
 export class SessionService {
-  private readonly cache = new Map<string, { state: SessionState; cachedAt: number }>();
-  /** Bumped on every invalidation: a lookup that raced one does not store its (possibly stale) result. */
-  private epoch = 0;
-  private unlisten: (() => Promise<void>) | undefined;
+  private readonly cache: InvalidatingCache<SessionState>;
 
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
-  ) {}
+    private readonly invalidations: Invalidations,
+  ) {
+    this.cache = new InvalidatingCache<SessionState>({
+      ttlMs: SESSION_CACHE_TTL_MS,
+      max: SESSION_CACHE_MAX,
+      clock,
+      matches: (payload, sessionId, state) => {
+        const kind = payload.slice(0, 2);
+        if (kind === 's:') return payload.slice(2) === sessionId;
+        if (kind === 'u:') return payload.slice(2) === state.userId;
+        return kind !== 'k:' && kind !== 'm:';
+      },
+    });
+    invalidations.subscribe(this.cache);
+  }
 
   private get db(): Db {
     return this.database.db;
   }
 
-  /** Subscribes to invalidations from every instance. Call once at start-up. */
-  async start(): Promise<void> {
-    this.unlisten = await this.database.listen(SESSIONS_CHANNEL, (payload) => this.invalidateLocal(payload), {
-      onReconnect: () => this.clearCache(),
-    });
-  }
-
-  /** Unsubscribes; the app's `onClose`. */
-  async stop(): Promise<void> {
-    await this.unlisten?.();
-  }
-
   /** Drops every cached entry. */
   clearCache(): void {
-    this.epoch++;
-    this.cache.clear();
-  }
-
-  /** Applies an invalidation payload: `s:<sessionId>` or `u:<userId>`. */
-  private invalidateLocal(payload: string): void {
-    this.epoch++;
-    if (payload.startsWith('s:')) {
-      this.cache.delete(payload.slice(2));
-    } else if (payload.startsWith('u:')) {
-      const userId = payload.slice(2);
-      for (const [id, entry] of this.cache) if (entry.state.userId === userId) this.cache.delete(id);
-    } else {
-      this.cache.clear();
-    }
+    this.cache.reset();
   }
 
   /**
@@ -124,13 +114,12 @@ export class SessionService {
    */
   async announce(tx: Db, target: { sessionId: string } | { userId: string }): Promise<string> {
     const payload = 'sessionId' in target ? `s:${target.sessionId}` : `u:${target.userId}`;
-    await notify(tx, SESSIONS_CHANNEL, payload);
-    return payload;
+    return this.invalidations.announce(tx, payload);
   }
 
   /** Drops the local cache entries of an announced change at once, before the notification comes back. */
   afterCommit(payload: string): void {
-    this.invalidateLocal(payload);
+    this.invalidations.afterCommit(payload);
   }
 
   /** Creates a session row inside `tx`; timeouts come from the session's kind. */
@@ -154,48 +143,42 @@ export class SessionService {
     return row!;
   }
 
-  /** The cached state of a session, read from the database on a miss; `undefined` when it does not exist. */
-  async state(sessionId: string): Promise<SessionState | undefined> {
-    const now = this.clock.now().getTime();
-    const hit = this.cache.get(sessionId);
-    if (hit && now - hit.cachedAt < SESSION_CACHE_TTL_MS && now >= hit.cachedAt) return hit.state;
-    const epoch = this.epoch;
-    const [row] = await this.db
-      .select({
-        sessionId: sessions.id,
-        userId: sessions.userId,
-        kind: sessions.kind,
-        revokedAt: sessions.revokedAt,
-        lastUsedAt: sessions.lastUsedAt,
-        absoluteExpiresAt: sessions.absoluteExpiresAt,
-        role: users.role,
-        userStatus: users.status,
-      })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(eq(sessions.id, sessionId));
-    if (!row) {
-      this.cache.delete(sessionId);
-      return undefined;
-    }
-    const state: SessionState = {
-      sessionId: row.sessionId,
-      userId: row.userId,
-      kind: row.kind,
-      role: row.role,
-      userStatus: row.userStatus,
-      revoked: row.revokedAt !== null,
-      lastUsedAt: row.lastUsedAt.getTime(),
-      absoluteExpiresAt: row.absoluteExpiresAt.getTime(),
-    };
-    if (epoch === this.epoch) {
-      if (this.cache.size >= SESSION_CACHE_MAX) {
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) this.cache.delete(oldest);
-      }
-      this.cache.set(sessionId, { state, cachedAt: now });
-    }
-    return state;
+  /**
+   * The cached state of session `sessionId` of user `userId` (the `sub` of the verified token), read from
+   * the database on a miss, in that user's row-level security scope; `undefined` when no such session of
+   * that user exists.
+   */
+  async state(sessionId: string, userId: string): Promise<SessionState | undefined> {
+    const state = await this.cache.load(sessionId, async () => {
+      const [row] = await withUser(this.db, userId, (tx) =>
+        tx
+          .select({
+            sessionId: sessions.id,
+            userId: sessions.userId,
+            kind: sessions.kind,
+            revokedAt: sessions.revokedAt,
+            lastUsedAt: sessions.lastUsedAt,
+            absoluteExpiresAt: sessions.absoluteExpiresAt,
+            role: users.role,
+            userStatus: users.status,
+          })
+          .from(sessions)
+          .innerJoin(users, eq(users.id, sessions.userId))
+          .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId))),
+      );
+      if (!row) return undefined;
+      return {
+        sessionId: row.sessionId,
+        userId: row.userId,
+        kind: row.kind,
+        role: row.role,
+        userStatus: row.userStatus,
+        revoked: row.revokedAt !== null,
+        lastUsedAt: row.lastUsedAt.getTime(),
+        absoluteExpiresAt: row.absoluteExpiresAt.getTime(),
+      } satisfies SessionState;
+    });
+    return state?.userId === userId ? state : undefined;
   }
 
   /** Whether a session may be used now: not revoked, within both timeouts, and its user active. */
@@ -208,12 +191,17 @@ export class SessionService {
     return 'ok';
   }
 
-  /** Records activity on a session (sliding the idle timeout) and refreshes the cached entry. */
-  async touch(sessionId: string): Promise<void> {
+  /** Records activity on session `sessionId` of `userId` (sliding the idle timeout) and its cached entry. */
+  async touch(sessionId: string, userId: string): Promise<void> {
     const now = this.clock.now();
-    await this.db.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, sessionId));
+    await withUser(this.db, userId, (tx) =>
+      tx
+        .update(sessions)
+        .set({ lastUsedAt: now })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId))),
+    );
     const hit = this.cache.get(sessionId);
-    if (hit) hit.state.lastUsedAt = now.getTime();
+    if (hit) hit.lastUsedAt = now.getTime();
   }
 
   /**
@@ -291,23 +279,25 @@ export class SessionService {
   ): Promise<{ data: Session[]; nextCursor: string | null } | undefined> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && !after) return undefined;
-    const rows = await this.db
-      .select()
-      .from(sessions)
-      .where(
-        and(
-          eq(sessions.userId, userId),
-          this.liveCondition(this.clock.now()),
-          after
-            ? or(
-                lt(sessions.createdAt, after[0]),
-                and(eq(sessions.createdAt, after[0]), lt(sessions.id, after[1])),
-              )
-            : undefined,
-        ),
-      )
-      .orderBy(desc(sessions.createdAt), desc(sessions.id))
-      .limit(limit + 1);
+    const rows = await withUser(this.db, userId, (tx) =>
+      tx
+        .select()
+        .from(sessions)
+        .where(
+          and(
+            eq(sessions.userId, userId),
+            this.liveCondition(this.clock.now()),
+            after
+              ? or(
+                  lt(sessions.createdAt, after[0]),
+                  and(eq(sessions.createdAt, after[0]), lt(sessions.id, after[1])),
+                )
+              : undefined,
+          ),
+        )
+        .orderBy(desc(sessions.createdAt), desc(sessions.id))
+        .limit(limit + 1),
+    );
     const page = rows.slice(0, limit);
     return {
       data: page.map((r) => ({

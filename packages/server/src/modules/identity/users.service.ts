@@ -1,11 +1,9 @@
-import type { MeResponse, User } from '@fleece/sdk/contract';
+import type { User } from '@fleece/sdk/contract';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { identities, sessions as sessionsTable, users } from '../../db/schema/identity.js';
+import { identities, users } from '../../db/schema/identity.js';
 import type { Clock } from '../../lib/clock.js';
-import { planOf } from '../plans/catalogue.js';
 import { newId } from './secrets.js';
-import { SESSION_TIMEOUTS } from './sessions.service.js';
 
 /** A user row. */
 export type UserRow = typeof users.$inferSelect;
@@ -52,8 +50,8 @@ export function toUser(row: UserRow): User {
 }
 
 /**
- * Users and their linked identities: finding or creating the account behind a sign-in, the admin
- * bootstrap, and `GET /api/v1/me`.
+ * Users and their linked identities: finding or creating the account behind a sign-in, and the admin
+ * bootstrap (`FLEECE_ADMIN_EMAILS`). `GET /api/v1/me` is served by the plans module's `MeService`.
  *
  * Linking rule: a provider identity attaches to an existing account with the same email only when the
  * provider asserts the email is verified; an unverified email that collides with an account is refused
@@ -185,59 +183,9 @@ export class UserService {
     return { user: await this.admit(tx, user), created };
   }
 
-  /**
-   * `GET /api/v1/me`: the account, its plan and entitlements, and live usage.
-   * @returns `undefined` when the user no longer exists.
-   */
-  /**
-   * The `/api/v1/me` query, prepared once (it runs on every call): the user row and its live-session count
-   * (not revoked, before the absolute timeout, and used within the idle timeout of its kind).
-   */
-  private readonly meQuery;
-
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly adminEmails: readonly string[],
-  ) {
-    this.meQuery = this.prepareMe();
-  }
-
-  private prepareMe() {
-    return this.db
-      .select({
-        user: users,
-        activeSessions: sql<number>`(select count(*)::int from ${sessionsTable} where ${sessionsTable.userId} = ${sql.placeholder('userId')}
-        and ${sessionsTable.revokedAt} is null
-        and ${sessionsTable.absoluteExpiresAt} > ${sql.placeholder('now')}::timestamptz
-        and ${sessionsTable.lastUsedAt} > case ${sessionsTable.kind}
-          when 'browser' then ${sql.placeholder('browserIdleCut')}::timestamptz
-          else ${sql.placeholder('cliIdleCut')}::timestamptz end)`,
-      })
-      .from(users)
-      .where(eq(users.id, sql.placeholder('userId')))
-      .prepare('identity_me');
-  }
-
-  /**
-   * `GET /api/v1/me`: the account, its plan and entitlements, and live usage, in one round trip.
-   * @returns `undefined` when the user no longer exists.
-   */
-  async me(userId: string): Promise<MeResponse | undefined> {
-    const now = this.clock.now().getTime();
-    const [row] = await this.meQuery.execute({
-      userId,
-      now: new Date(now).toISOString(),
-      browserIdleCut: new Date(now - SESSION_TIMEOUTS.browser.idleMs).toISOString(),
-      cliIdleCut: new Date(now - SESSION_TIMEOUTS.cli.idleMs).toISOString(),
-    });
-    if (!row) return undefined;
-    const plan = planOf(row.user.plan);
-    return {
-      user: toUser(row.user),
-      plan: { id: plan.id, name: plan.name },
-      entitlements: plan.entitlements,
-      usage: { activeSessions: Number(row.activeSessions) },
-    };
-  }
+  ) {}
 }

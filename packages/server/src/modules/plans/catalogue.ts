@@ -1,6 +1,7 @@
 /**
  * The plan table of DESIGN.md §5, as one typed constant: what each plan allows. Enterprise values may be
- * overridden per account (a later issue stores the overrides); everything else reads limits from here.
+ * overridden per account (`account_limits`, set by an admin; see entitlements.ts `effectiveEntitlements`);
+ * everything else reads limits from here.
  */
 
 /** Plan identifiers, as stored in `users.plan`. */

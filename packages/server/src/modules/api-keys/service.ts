@@ -1,0 +1,368 @@
+import {
+  API_KEY_SCOPES,
+  type ApiKey,
+  type ApiKeyPage,
+  type ApiKeyScope,
+  type CreatedApiKey,
+} from '@fleece/sdk/contract';
+import { and, count, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { InvalidatingCache, type Invalidations } from '../../db/invalidation.js';
+import { apiKeys } from '../../db/schema/api-keys.js';
+import { users } from '../../db/schema/identity.js';
+import { accountLimits } from '../../db/schema/plans.js';
+import { enterScope, withScope, withUser } from '../../db/tenant.js';
+import { ProblemError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import type { AuditContext, AuditService } from '../audit/service.js';
+import { newId } from '../identity/secrets.js';
+import { planOf } from '../plans/catalogue.js';
+import { type EntitlementsService, effectiveEntitlements } from '../plans/entitlements.js';
+import { generateApiKey, hashApiKey, isWellFormedApiKey } from './format.js';
+import { LastUsedTracker } from './last-used.js';
+
+/** How long a verified key is cached per instance, in ms; revocation reaches every instance sooner. */
+export const API_KEY_CACHE_TTL_MS = 60_000;
+const API_KEY_CACHE_MAX = 50_000;
+
+type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/** What authentication knows about a key, as cached (keyed by the key's hash). */
+export interface ApiKeyState {
+  keyId: string;
+  userId: string;
+  scopes: readonly ApiKeyScope[];
+  /** ms since the epoch; `null` when the key does not expire. */
+  expiresAt: number | null;
+  revoked: boolean;
+  role: 'user' | 'admin';
+  userStatus: 'active' | 'suspended' | 'pending_deletion';
+  /** The plan's API request limits (Enterprise overrides applied); `null` without API access. */
+  apiLimits: { perMinute: number | null; perDay: number | null };
+}
+
+/** The outcome of presenting a key. */
+export type ApiKeyVerdict =
+  | { ok: true; state: ApiKeyState }
+  | { ok: false; reason: 'invalid' | 'revoked' | 'inactive' }
+  | { ok: false; reason: 'expired'; state: ApiKeyState };
+
+/** Input of {@link ApiKeyService.create}: the validated body of `POST /api/v1/api-keys`. */
+export interface NewApiKey {
+  name: string;
+  scopes?: readonly ApiKeyScope[] | undefined;
+  /** Days (1–365) or an absolute ISO 8601 time. */
+  expiresIn?: number | string | undefined;
+}
+
+function encodeCursor(row: ApiKeyRow): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [Date, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(at);
+    if (!Number.isNaN(date.getTime()) && typeof id === 'string' && id.startsWith('key_')) return [date, id];
+  } catch {}
+  throw new ProblemError(
+    'invalid_cursor',
+    'The cursor is not one this API issued. Pass nextCursor unchanged.',
+    {
+      errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
+    },
+  );
+}
+
+/**
+ * API keys: creation (within the plan's limit, under a per-account lock), listing, revocation, and the
+ * verification behind every `Authorization: Bearer flc_…` request.
+ *
+ * Verification hashes the presented key and looks it up by that hash (never by comparing strings), in the
+ * row-level security scope of that hash: it can only ever see the one row the key names. The result is
+ * cached per instance for {@link API_KEY_CACHE_TTL_MS}, keyed by the hash; a revocation (or a change to the
+ * user) is announced on the shared invalidation channel inside its transaction, so every instance drops the
+ * entry when it commits. Last use is recorded by {@link LastUsedTracker}: at most one write per key per
+ * minute, never on the request path.
+ */
+export class ApiKeyService {
+  /** Records last use, batched per instance (see {@link LastUsedTracker}). */
+  readonly lastUsed: LastUsedTracker;
+  private readonly cache: InvalidatingCache<ApiKeyState>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly entitlements: EntitlementsService,
+    private readonly invalidations: Invalidations,
+    onError: (error: unknown) => void,
+  ) {
+    this.cache = new InvalidatingCache<ApiKeyState>({
+      ttlMs: API_KEY_CACHE_TTL_MS,
+      max: API_KEY_CACHE_MAX,
+      clock,
+      matches: (payload, _hash, state) => {
+        const kind = payload.slice(0, 2);
+        if (kind === 'k:') return payload.slice(2) === state.keyId;
+        if (kind === 'u:') return payload.slice(2) === state.userId;
+        return kind !== 's:' && kind !== 'm:';
+      },
+    });
+    invalidations.subscribe(this.cache);
+    this.lastUsed = new LastUsedTracker(db, clock, onError);
+  }
+
+  /**
+   * Checks a presented key. A malformed key or a wrong checksum is refused before any lookup; otherwise the
+   * key's state comes from the cache or from one scoped read (the key row by hash, then its user).
+   */
+  async verify(presented: string): Promise<ApiKeyVerdict> {
+    if (!isWellFormedApiKey(presented)) return { ok: false, reason: 'invalid' };
+    const hash = hashApiKey(presented);
+    const state = await this.cache.load(hash, () => this.read(hash));
+    if (!state) return { ok: false, reason: 'invalid' };
+    if (state.revoked) return { ok: false, reason: 'revoked' };
+    if (state.userStatus !== 'active') return { ok: false, reason: 'inactive' };
+    if (state.expiresAt !== null && this.clock.now().getTime() >= state.expiresAt) {
+      return { ok: false, reason: 'expired', state };
+    }
+    return { ok: true, state };
+  }
+
+  private read(hash: string): Promise<ApiKeyState | undefined> {
+    return withScope(this.db, { credential: hash }, async (tx) => {
+      const [key] = await tx
+        .select({
+          id: apiKeys.id,
+          userId: apiKeys.userId,
+          scopes: apiKeys.scopes,
+          expiresAt: apiKeys.expiresAt,
+          revokedAt: apiKeys.revokedAt,
+        })
+        .from(apiKeys)
+        .where(eq(apiKeys.keyHash, hash));
+      if (!key) return undefined;
+      // The key names its owner; only now may the transaction see that user's row.
+      await enterScope(tx, { userId: key.userId });
+      const [user] = await tx
+        .select({ role: users.role, status: users.status, plan: users.plan, overrides: accountLimits.limits })
+        .from(users)
+        .leftJoin(accountLimits, eq(accountLimits.userId, users.id))
+        .where(eq(users.id, key.userId));
+      if (!user) return undefined;
+      const entitlements = effectiveEntitlements(planOf(user.plan), user.overrides ?? null);
+      return {
+        keyId: key.id,
+        userId: key.userId,
+        scopes: key.scopes as ApiKeyScope[],
+        expiresAt: key.expiresAt?.getTime() ?? null,
+        revoked: key.revokedAt !== null,
+        role: user.role,
+        userStatus: user.status,
+        apiLimits: { perMinute: entitlements.apiBurstPerMinute, perDay: entitlements.apiPerDay },
+      };
+    });
+  }
+
+  /** The wire form of a key row at `now`. */
+  private present(row: ApiKeyRow, now: Date): ApiKey {
+    return {
+      id: row.id,
+      name: row.name,
+      start: row.start,
+      scopes: row.scopes as ApiKeyScope[],
+      status: row.expiresAt && row.expiresAt <= now ? 'expired' : 'active',
+      expiresAt: row.expiresAt?.toISOString() ?? null,
+      lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+      lastUsedIp: row.lastUsedIp,
+      createdAt: row.createdAt.toISOString(),
+    };
+  }
+
+  /** When a key created now with `expiresIn` expires. @throws {ProblemError} for a time not in the future. */
+  private expiryOf(expiresIn: number | string | undefined, now: Date): Date | null {
+    if (expiresIn === undefined) return null;
+    if (typeof expiresIn === 'number') return new Date(now.getTime() + expiresIn * 86_400_000);
+    const at = new Date(expiresIn);
+    if (at.getTime() <= now.getTime()) {
+      throw new ProblemError(
+        'validation_failed',
+        'The request is not valid: body.expiresIn: must lie in the future.',
+        {
+          errors: [{ path: 'body.expiresIn', message: 'must lie in the future' }],
+        },
+      );
+    }
+    return at;
+  }
+
+  /** Keys of `userId` that are not revoked (expired ones count until revoked: they are still held). */
+  private countActive(tx: Db, userId: string): Promise<number> {
+    return tx
+      .select({ n: count() })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+      .then(([row]) => Number(row?.n ?? 0));
+  }
+
+  /**
+   * Creates a key for `userId` within the plan's limit (Free 0, Pro 5, Business 10, Enterprise 25, counting
+   * keys that are not revoked) and records `api_key.created`. The account row is locked for the check and
+   * the insert, so parallel creations can never exceed the limit. A refusal records `api_key.created` with
+   * outcome `denied`.
+   *
+   * @returns the key's record and its plaintext, which is never stored, logged or shown again.
+   * @throws {ProblemError} 403 `plan_limit_reached` (`upgrade: true`, `limit: 'apiKeys'`); 400
+   *   `validation_failed` for an expiry time that is not in the future.
+   */
+  async create(ctx: AuditContext, userId: string, input: NewApiKey): Promise<CreatedApiKey> {
+    const now = this.clock.now();
+    const expiresAt = this.expiryOf(input.expiresIn, now);
+    const scopes = input.scopes?.length ? [...input.scopes] : [...API_KEY_SCOPES];
+    const generated = generateApiKey();
+    try {
+      const { row, payload } = await withUser(this.db, userId, async (tx) => {
+        await this.entitlements.reserve(tx, userId, 'apiKeys', (t) => this.countActive(t, userId));
+        const [row] = await tx
+          .insert(apiKeys)
+          .values({
+            id: newId('key'),
+            userId,
+            name: input.name,
+            keyHash: generated.hash,
+            start: generated.start,
+            scopes,
+            expiresAt,
+            createdAt: now,
+          })
+          .returning();
+        await this.audit.record(tx, ctx, {
+          action: 'api_key.created',
+          resourceType: 'api_key',
+          resourceId: row!.id,
+          outcome: 'success',
+          subjectUserId: userId,
+          // The name is the user's free text (it could hold an address): it stays out of the insert-only log.
+          metadata: { scopes, expiresAt: expiresAt?.toISOString() ?? null },
+        });
+        return { row: row!, payload: await this.invalidations.announce(tx, `m:${userId}`) };
+      });
+      this.invalidations.afterCommit(payload);
+      return { ...this.present(row, now), key: generated.key };
+    } catch (error) {
+      if (error instanceof ProblemError && error.code === 'plan_limit_reached') {
+        await this.audit.recordDetached(
+          ctx,
+          {
+            action: 'api_key.created',
+            resourceType: 'api_key',
+            outcome: 'denied',
+            subjectUserId: userId,
+            metadata: { reason: 'plan_limit_reached', limit: error.extras.max ?? null },
+          },
+          { throttleKey: `api_key.created.denied:${userId}` },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** One page of `userId`'s keys that are not revoked, newest first. */
+  async list(userId: string, limit: number, cursor: string | undefined): Promise<ApiKeyPage> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const now = this.clock.now();
+    const rows = await withUser(this.db, userId, (tx) =>
+      tx
+        .select()
+        .from(apiKeys)
+        .where(
+          and(
+            eq(apiKeys.userId, userId),
+            isNull(apiKeys.revokedAt),
+            after
+              ? or(
+                  lt(apiKeys.createdAt, after[0]),
+                  and(eq(apiKeys.createdAt, after[0]), lt(apiKeys.id, after[1])),
+                )
+              : undefined,
+          ),
+        )
+        .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+        .limit(limit + 1),
+    );
+    const page = rows.slice(0, limit);
+    return {
+      data: page.map((r) => this.present(r, now)),
+      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  }
+
+  /**
+   * Revokes key `id` of `userId` (idempotent) and records `api_key.revoked` the first time. The revocation
+   * is announced inside its transaction: every instance refuses the key from the moment it commits.
+   * @returns `false` when `userId` has no key `id` (another user's key included: the caller answers 404).
+   */
+  async revoke(ctx: AuditContext, userId: string, id: string): Promise<boolean> {
+    const result = await withUser(this.db, userId, async (tx) => {
+      const [row] = await tx
+        .select({ id: apiKeys.id, revokedAt: apiKeys.revokedAt })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, userId)))
+        .for('update');
+      if (!row) return { found: false, payloads: [] };
+      if (row.revokedAt) return { found: true, payloads: [] };
+      await tx
+        .update(apiKeys)
+        .set({ revokedAt: this.clock.now() })
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, userId)));
+      await this.audit.record(tx, ctx, {
+        action: 'api_key.revoked',
+        resourceType: 'api_key',
+        resourceId: id,
+        outcome: 'success',
+        subjectUserId: userId,
+        metadata: { reason: 'revoked_by_user' },
+      });
+      return {
+        found: true,
+        payloads: [
+          await this.invalidations.announce(tx, `k:${id}`),
+          await this.invalidations.announce(tx, `m:${userId}`),
+        ],
+      };
+    });
+    this.invalidations.afterCommit(...result.payloads);
+    return result.found;
+  }
+
+  /**
+   * Inside `tx` (in `userId`'s scope): revokes every key of `userId` that is not revoked yet, recording
+   * `api_key.revoked` with `reason` for each. The caller announces `u:<userId>` (which drops every cached
+   * key of the user on every instance) in the same transaction.
+   * @returns the ids revoked.
+   */
+  async revokeAllOf(tx: Db, ctx: AuditContext, userId: string, reason: string): Promise<string[]> {
+    const rows = await tx
+      .update(apiKeys)
+      .set({ revokedAt: this.clock.now() })
+      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id });
+    for (const { id } of rows) {
+      await this.audit.record(tx, ctx, {
+        action: 'api_key.revoked',
+        resourceType: 'api_key',
+        resourceId: id,
+        outcome: 'success',
+        subjectUserId: userId,
+        metadata: { reason },
+      });
+    }
+    return rows.map((r) => r.id);
+  }
+
+  /** Keys of `userId` that are not revoked, inside `tx` (for `/api/v1/me` usage). */
+  activeCount(tx: Db, userId: string): Promise<number> {
+    return this.countActive(tx, userId);
+  }
+}
