@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { deriveKey, encryptionKey, Keyring } from './lib/crypto.js';
 import { defaultModelOf, offeredModels } from './modules/ai/models/catalogue.js';
@@ -71,7 +72,14 @@ const base64Key = z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v.trim())
   error: 'expected 32 random bytes in base64 (44 characters), such as the output of: openssl rand -base64 32',
 });
 
-const cidr = /^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|[0-9a-fA-F:]+(?:\/\d{1,3})?)$/;
+/** An IPv4/IPv6 address, optionally with a prefix length valid for its family (`10.0.0.0/8`, `::1`). */
+function isAddressOrCidr(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 /**
  * Every environment variable the server reads, with its default. This one schema is the only place that
@@ -117,7 +125,11 @@ const EnvSchema = z
     FLEECE_TLS_CERT: optionalString,
     FLEECE_TLS_KEY: optionalString,
     FLEECE_TRUST_PROXY: commaList.pipe(
-      z.array(z.string().regex(cidr, { error: 'expected a comma-separated list of IP addresses or CIDRs' })),
+      z.array(
+        z
+          .string()
+          .refine(isAddressOrCidr, { error: 'expected a comma-separated list of IP addresses or CIDRs' }),
+      ),
     ),
     FLEECE_CORS_ORIGINS: commaList.pipe(
       z.array(z.url({ error: 'expected a comma-separated list of origins such as https://app.example.com' })),

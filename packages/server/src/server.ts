@@ -1,7 +1,32 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import type { Config } from './config.js';
+import { type Config, ConfigError } from './config.js';
+
+/** Turns a listen failure the operator can fix into a ConfigError naming HOST or PORT. */
+function listenError(error: NodeJS.ErrnoException, config: Config): Error {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new ConfigError(
+        'PORT',
+        `Port ${config.port} on ${config.host} is already in use: stop the process using it, or set PORT to a free port.`,
+      );
+    case 'EACCES':
+      return new ConfigError(
+        'PORT',
+        `Not allowed to listen on port ${config.port}: ports below 1024 need privileges; set PORT to 1024 or above.`,
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(
+        'HOST',
+        `Cannot listen on HOST=${config.host}: it is not an address of this machine. Use 127.0.0.1, 0.0.0.0 or one of its addresses.`,
+      );
+    default:
+      return error;
+  }
+}
 
 /**
  * Builds the app, listens on `HOST:PORT` (HTTPS with TLS 1.3 minimum when the TLS files are set), and
@@ -10,15 +35,28 @@ import type { Config } from './config.js';
  * wait runs out).
  *
  * @returns the listening app and its address.
+ * @throws {ConfigError} naming `PORT` or `HOST` when the address is taken or not this machine's.
  */
 export async function startServer(config: Config): Promise<{ app: FastifyInstance; address: string }> {
   const app = await buildApp(config);
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    throw listenError(error as NodeJS.ErrnoException, config);
+  }
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger: app.log }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an uncaught error');
     else app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     await app.close();
+    app.log.info('shutdown complete');
   });
+  if (config.env === 'production' && app.database.kind === 'pglite') {
+    app.log.warn(
+      'Running in production on the embedded database: one process, one disk, no failover. Set DATABASE_URL to use PostgreSQL.',
+    );
+  }
   app.log.info(
     { address, database: app.database.kind, publicUrl: config.publicUrl },
     `Fleece is listening on ${address} (database: ${app.database.kind === 'pglite' ? `embedded, ${config.dataDir}` : 'PostgreSQL'})`,

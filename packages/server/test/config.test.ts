@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { ConfigError, DEVELOPMENT_SECRET, loadConfig } from '../src/config.js';
@@ -55,11 +56,19 @@ describe('loadConfig (claim C14)', () => {
     );
   });
 
-  it('rejects a bad trust-proxy list', () => {
-    expect(() => loadConfig({ FLEECE_TRUST_PROXY: '10.0.0.0/8, everyone' })).toThrow(
-      /^Invalid environment variable FLEECE_TRUST_PROXY: expected a comma-separated list of IP addresses or CIDRs/,
-    );
-    expect(loadConfig({ FLEECE_TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy).toEqual(['10.0.0.0/8', '::1']);
+  it.each(['everyone', 'abc', 'fe80::1::2', '10.0.0.0/33', '::1/129', '300.1.2.3', '10.0.0.0/8/8'])(
+    'rejects %s in the trust-proxy list',
+    (bad) => {
+      expect(() => loadConfig({ FLEECE_TRUST_PROXY: `10.0.0.0/8, ${bad}` })).toThrow(
+        /^Invalid environment variable FLEECE_TRUST_PROXY: expected a comma-separated list of IP addresses or CIDRs/,
+      );
+    },
+  );
+
+  it('accepts IPv4 and IPv6 addresses and CIDRs as proxies', () => {
+    expect(
+      loadConfig({ FLEECE_TRUST_PROXY: '10.0.0.0/8, ::1, 2001:db8::/32, 192.168.1.7' }).trustProxy,
+    ).toEqual(['10.0.0.0/8', '::1', '2001:db8::/32', '192.168.1.7']);
   });
 
   it('refuses production without a secret, with the development secret, or with a short one', () => {
@@ -114,6 +123,23 @@ describe('fleece-server command line', () => {
     const b = captureIo();
     expect(await main(['--help'], {}, b.io)).toBe(0);
     expect(b.out[0]).toContain('migrate   Apply pending database migrations and exit');
+  });
+
+  it('names PORT when the port is taken, in one line, and exits 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const { io, err } = captureIo();
+      expect(
+        await main(['start'], { PORT: String(port), FLEECE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' }, io),
+      ).toBe(1);
+      expect(err).toEqual([
+        `fleece-server: Port ${port} on 127.0.0.1 is already in use: stop the process using it, or set PORT to a free port.`,
+      ]);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('migrates an embedded database and exits 0', async () => {

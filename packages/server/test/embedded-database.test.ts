@@ -13,7 +13,7 @@ describe('embedded database directory', () => {
       const child = spawnServer(['migrate'], { FLEECE_DATA_DIR: dir });
       expect(await exitCode(child)).toBe(1);
       expect(child.output().trim()).toBe(
-        `fleece-server: The embedded database at ${dir} is in use by another Fleece process. Stop that process, or give this one its own FLEECE_DATA_DIR, or point both at PostgreSQL with DATABASE_URL.`,
+        `fleece-server: The embedded database at ${dir} is in use by another Fleece process. Stop that process (if it crashed, its lock lapses within 15 s), or give this one its own FLEECE_DATA_DIR, or point both at PostgreSQL with DATABASE_URL.`,
       );
     } finally {
       await pglite.close();

@@ -57,5 +57,6 @@ describe('graceful shutdown', () => {
     child.kill('SIGTERM');
     expect(await exitCode(child)).toBe(0);
     expect(child.output()).toContain('shutting down: finishing in-flight requests');
+    expect(child.output()).toContain('shutdown complete');
   });
 });

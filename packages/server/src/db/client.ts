@@ -92,7 +92,7 @@ export async function openPglite(dataDir: string): Promise<{ pglite: PGlite; rel
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
       throw new DatabaseLockedError(
-        `The embedded database at ${dir} is in use by another Fleece process. Stop that process, or give this one its own FLEECE_DATA_DIR, or point both at PostgreSQL with DATABASE_URL.`,
+        `The embedded database at ${dir} is in use by another Fleece process. Stop that process (if it crashed, its lock lapses within 15 s), or give this one its own FLEECE_DATA_DIR, or point both at PostgreSQL with DATABASE_URL.`,
       );
     }
     throw error;
