@@ -146,7 +146,12 @@ export async function buildTestApp(
   const db = options.db ?? (await createTestDatabase());
   const logs = new LogCapture();
   const clock = (options.clock as TestClock | undefined) ?? new TestClock();
-  const app = await buildApp(testConfig(options.env), { database: db.database, clock, logStream: logs });
+  const app = await buildApp(testConfig(options.env), {
+    database: db.database,
+    clock,
+    logStream: logs,
+    providers: options.providers,
+  });
   return {
     app,
     db,

@@ -388,20 +388,19 @@ export class AuditStreamHub {
   }
 }
 
+/** A {@link StreamSink} on a Fastify reply, and `head()`, which sends the stream's response headers once. */
+export interface ReplySink extends StreamSink {
+  /** Writes the status line and headers (once): the headers Fastify collected plus the SSE ones. */
+  head(): void;
+}
+
 /**
- * Answers a request with a Server-Sent Events stream (`text/event-stream`) fed by `hub`. The reply is
- * hijacked once the stream is registered, so the response headers reach the client only when events can
- * flow; the headers Fastify collected so far (security headers, `X-Request-Id`, CORS) are sent with the
- * stream's own. The stream ends when the client disconnects or the server shuts down.
- *
- * @throws when the stream cannot start (the LISTEN failed); the reply is then still Fastify's to answer.
+ * The Server-Sent Events sink of `reply`: writes go to the raw response, sending the headers first (the
+ * headers Fastify collected so far, such as security headers, `X-Request-Id` and CORS, with
+ * `content-type: text/event-stream`, `cache-control: no-store` and `x-accel-buffering: no`). Shared by every
+ * SSE endpoint (audit, executions).
  */
-export async function serveEventStream(
-  reply: FastifyReply,
-  hub: AuditStreamHub,
-  scope: StreamScope,
-  afterId: number,
-): Promise<void> {
+export function replySink(reply: FastifyReply): ReplySink {
   const res = reply.raw;
   const head = () => {
     if (res.headersSent) return;
@@ -417,7 +416,8 @@ export async function serveEventStream(
       'x-accel-buffering': 'no',
     });
   };
-  const sink: StreamSink = {
+  return {
+    head,
     write: (chunk) => {
       if (res.writableEnded) return true;
       head();
@@ -439,6 +439,24 @@ export async function serveEventStream(
       res.end();
     },
   };
+}
+
+/**
+ * Answers a request with a Server-Sent Events stream (`text/event-stream`) fed by `hub`. The reply is
+ * hijacked once the stream is registered, so the response headers reach the client only when events can
+ * flow; the headers Fastify collected so far (security headers, `X-Request-Id`, CORS) are sent with the
+ * stream's own. The stream ends when the client disconnects or the server shuts down.
+ *
+ * @throws when the stream cannot start (the LISTEN failed); the reply is then still Fastify's to answer.
+ */
+export async function serveEventStream(
+  reply: FastifyReply,
+  hub: AuditStreamHub,
+  scope: StreamScope,
+  afterId: number,
+): Promise<void> {
+  const res = reply.raw;
+  const sink = replySink(reply);
   let gone = false;
   let stream: AuditStream | undefined;
   res.on('close', () => {
@@ -447,7 +465,7 @@ export async function serveEventStream(
   });
   stream = await hub.open(scope, afterId, sink);
   reply.hijack();
-  head();
+  sink.head();
   res.flushHeaders();
   if (gone) stream.close();
 }

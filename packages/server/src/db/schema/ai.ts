@@ -1,0 +1,105 @@
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { bytea } from '../columns.js';
+import { users } from './identity.js';
+
+/**
+ * Agents (`agt_…`): a named system prompt (`instructions`) with a model and its sampling settings, owned by
+ * one user. `model` null means the deployment's default model at execution time.
+ */
+export const agents = pgTable(
+  'agents',
+  {
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    description: text().notNull().default(''),
+    instructions: text().notNull().default(''),
+    model: text(),
+    temperature: real(),
+    maxOutputTokens: integer(),
+    createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+    updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('agents_user_id_idx').on(t.userId, t.createdAt)],
+);
+
+/**
+ * Executions (`exe_…`): one run of an agent (later also of a flow). `status` goes `queued` → `running` →
+ * `succeeded` | `failed` | `cancelled`. Input and output are AES-256-GCM envelopes (src/lib/crypto.ts)
+ * bound to `execution:<id>:input` / `execution:<id>:output`; `keyId` names the key that sealed them
+ * (`fleece-server keys rotate` re-seals rows whose key is not the current one). `idempotencyKey` is the
+ * client's `Idempotency-Key`, unique per user: a retry with the same key finds this row instead of running
+ * (and charging) again.
+ */
+export const executions = pgTable(
+  'executions',
+  {
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    agentId: text().references(() => agents.id, { onDelete: 'set null' }),
+    flowId: text(),
+    status: text({ enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] }).notNull(),
+    model: text().notNull(),
+    provider: text().notNull(),
+    keyId: text().notNull(),
+    input: bytea().notNull(),
+    output: bytea(),
+    inputTokens: integer(),
+    outputTokens: integer(),
+    finishReason: text(),
+    errorCode: text(),
+    idempotencyKey: text(),
+    createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+    startedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    durationMs: integer(),
+  },
+  (t) => [
+    index('executions_user_id_idx').on(t.userId, t.createdAt),
+    index('executions_agent_id_idx').on(t.agentId),
+    uniqueIndex('executions_idempotency_key').on(t.userId, t.idempotencyKey),
+    check(
+      'executions_status_check',
+      sql`${t.status} in ('queued', 'running', 'succeeded', 'failed', 'cancelled')`,
+    ),
+  ],
+);
+
+/**
+ * The Server-Sent Events of an execution, stored so a stream can be replayed and resumed
+ * (`GET /api/v1/executions/:id/events`, `Last-Event-ID`). `seq` (1, 2, …) is the event's SSE `id`. `data`
+ * is the event's JSON sealed as an envelope bound to `execution_event:<executionId>:<seq>` (deltas are
+ * output, so they are encrypted like it).
+ */
+export const executionEvents = pgTable(
+  'execution_events',
+  {
+    executionId: text()
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    seq: integer().notNull(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    type: text().notNull(),
+    keyId: text().notNull(),
+    data: bytea().notNull(),
+    createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.executionId, t.seq] })],
+);

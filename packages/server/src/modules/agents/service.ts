@@ -1,0 +1,224 @@
+import type { Agent, AgentPage, CreateAgentRequest, UpdateAgentRequest } from '@fleece/sdk/contract';
+import { and, count, desc, eq, lt, or } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { agents } from '../../db/schema/ai.js';
+import { withUser } from '../../db/tenant.js';
+import { ProblemError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import type { ModelService } from '../ai/models/service.js';
+import type { AuditContext, AuditService } from '../audit/service.js';
+import { newId } from '../identity/secrets.js';
+import type { EntitlementsService } from '../plans/entitlements.js';
+
+type AgentRow = typeof agents.$inferSelect;
+
+/**
+ * An opaque list cursor over `(createdAt, id)` descending, for ids starting with `prefix`.
+ * @throws {ProblemError} 400 `invalid_cursor` from {@link decodeCursor} for anything this API did not issue.
+ */
+export function encodeCursor(row: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+/** Reads a cursor of {@link encodeCursor}. @throws {ProblemError} 400 `invalid_cursor`. */
+export function decodeCursor(cursor: string, prefix: string): [Date, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(at);
+    if (!Number.isNaN(date.getTime()) && typeof id === 'string' && id.startsWith(`${prefix}_`))
+      return [date, id];
+  } catch {}
+  throw new ProblemError(
+    'invalid_cursor',
+    'The cursor is not one this API issued. Pass nextCursor unchanged.',
+    {
+      errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
+    },
+  );
+}
+
+/** The wire form of an agent row. */
+export function presentAgent(row: AgentRow): Agent {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    instructions: row.instructions,
+    model: row.model,
+    temperature: row.temperature,
+    maxOutputTokens: row.maxOutputTokens,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Agents: CRUD within the plan's agent count (Free 1, Pro 10, Business 50, Enterprise 500), each change
+ * audited (`agent.created`, `agent.updated`, `agent.deleted`) in its own transaction, every query in the
+ * owner's row-level security scope. A model named on an agent must be offered and allowed by the plan.
+ * Another user's agent is indistinguishable from a missing one (`undefined` / `false`).
+ */
+export class AgentService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly entitlements: EntitlementsService,
+    private readonly models: ModelService,
+  ) {}
+
+  /** How many agents `userId` holds (for the plan limit and `/api/v1/me`). */
+  count(tx: Db, userId: string): Promise<number> {
+    return tx
+      .select({ n: count() })
+      .from(agents)
+      .where(eq(agents.userId, userId))
+      .then(([row]) => Number(row?.n ?? 0));
+  }
+
+  private async checkModel(tx: Db, userId: string, model: string | null | undefined): Promise<void> {
+    if (model === null || model === undefined) return;
+    this.models.assertModelAllowed(await this.entitlements.limits(tx, userId), model);
+  }
+
+  /**
+   * Creates an agent for `userId` and records `agent.created`.
+   * @throws {ProblemError} 403 `plan_limit_reached` (`limit: 'agents'` or `'premiumModels'`), 400
+   *   `unknown_model`.
+   */
+  async create(ctx: AuditContext, userId: string, input: CreateAgentRequest): Promise<Agent> {
+    const now = this.clock.now();
+    const row = await withUser(this.db, userId, async (tx) => {
+      await this.entitlements.reserve(tx, userId, 'agents', (t) => this.count(t, userId));
+      await this.checkModel(tx, userId, input.model);
+      const [row] = await tx
+        .insert(agents)
+        .values({
+          id: newId('agt'),
+          userId,
+          name: input.name,
+          description: input.description ?? '',
+          instructions: input.instructions ?? '',
+          model: input.model ?? null,
+          temperature: input.temperature ?? null,
+          maxOutputTokens: input.maxOutputTokens ?? null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      // Names and prompts are the user's free text: they stay out of the insert-only log.
+      await this.audit.record(tx, ctx, {
+        action: 'agent.created',
+        resourceType: 'agent',
+        resourceId: row!.id,
+        outcome: 'success',
+        subjectUserId: userId,
+        metadata: { model: row!.model },
+      });
+      return row!;
+    });
+    return presentAgent(row);
+  }
+
+  /** One page of `userId`'s agents, newest first. */
+  async list(userId: string, limit: number, cursor: string | undefined): Promise<AgentPage> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, 'agt');
+    const rows = await withUser(this.db, userId, (tx) =>
+      tx
+        .select()
+        .from(agents)
+        .where(
+          and(
+            eq(agents.userId, userId),
+            after
+              ? or(
+                  lt(agents.createdAt, after[0]),
+                  and(eq(agents.createdAt, after[0]), lt(agents.id, after[1])),
+                )
+              : undefined,
+          ),
+        )
+        .orderBy(desc(agents.createdAt), desc(agents.id))
+        .limit(limit + 1),
+    );
+    const page = rows.slice(0, limit);
+    return {
+      data: page.map(presentAgent),
+      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  }
+
+  /** Agent `id` of `userId` as a row, inside `tx`; `undefined` when `userId` has none. */
+  async find(tx: Db, userId: string, id: string): Promise<AgentRow | undefined> {
+    const [row] = await tx
+      .select()
+      .from(agents)
+      .where(and(eq(agents.id, id), eq(agents.userId, userId)));
+    return row;
+  }
+
+  /** Agent `id` of `userId`; `undefined` when `userId` has none (another user's included). */
+  async get(userId: string, id: string): Promise<Agent | undefined> {
+    const row = await withUser(this.db, userId, (tx) => this.find(tx, userId, id));
+    return row && presentAgent(row);
+  }
+
+  /**
+   * Changes the fields of `patch` on agent `id` of `userId` and records `agent.updated` (naming the fields).
+   * @returns `undefined` when `userId` has no agent `id`.
+   * @throws {ProblemError} as {@link create} for a model the plan does not allow.
+   */
+  async update(
+    ctx: AuditContext,
+    userId: string,
+    id: string,
+    patch: UpdateAgentRequest,
+  ): Promise<Agent | undefined> {
+    const row = await withUser(this.db, userId, async (tx) => {
+      const [current] = await tx
+        .select({ id: agents.id })
+        .from(agents)
+        .where(and(eq(agents.id, id), eq(agents.userId, userId)))
+        .for('update');
+      if (!current) return undefined;
+      await this.checkModel(tx, userId, patch.model);
+      const [row] = await tx
+        .update(agents)
+        .set({ ...patch, updatedAt: this.clock.now() })
+        .where(and(eq(agents.id, id), eq(agents.userId, userId)))
+        .returning();
+      await this.audit.record(tx, ctx, {
+        action: 'agent.updated',
+        resourceType: 'agent',
+        resourceId: id,
+        outcome: 'success',
+        subjectUserId: userId,
+        metadata: { fields: Object.keys(patch).sort() },
+      });
+      return row;
+    });
+    return row && presentAgent(row);
+  }
+
+  /**
+   * Deletes agent `id` of `userId` and records `agent.deleted`. Its executions stay (with `agentId: null`).
+   * @returns `false` when `userId` has no agent `id`.
+   */
+  async delete(ctx: AuditContext, userId: string, id: string): Promise<boolean> {
+    return withUser(this.db, userId, async (tx) => {
+      const deleted = await tx
+        .delete(agents)
+        .where(and(eq(agents.id, id), eq(agents.userId, userId)))
+        .returning({ id: agents.id });
+      if (deleted.length === 0) return false;
+      await this.audit.record(tx, ctx, {
+        action: 'agent.deleted',
+        resourceType: 'agent',
+        resourceId: id,
+        outcome: 'success',
+        subjectUserId: userId,
+      });
+      return true;
+    });
+  }
+}

@@ -1,0 +1,482 @@
+import type {
+  Execution,
+  ExecutionListQuery,
+  ExecutionPage,
+  ExecutionStatus,
+  ProviderId,
+} from '@fleece/sdk/contract';
+import { and, asc, desc, eq, gt, lt, or, sql } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database, Db } from '../../db/client.js';
+import { executionEvents, executions } from '../../db/schema/ai.js';
+import { withUser } from '../../db/tenant.js';
+import { ProblemError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { decrypt, encrypt, type Keyring } from '../../lib/crypto.js';
+import type { AgentService } from '../agents/service.js';
+import { decodeCursor, encodeCursor } from '../agents/service.js';
+import type { ModelService } from '../ai/models/service.js';
+import { ProviderError } from '../ai/providers/errors.js';
+import type { ProviderRegistry } from '../ai/providers/registry.js';
+import type { ChatMessage } from '../ai/providers/types.js';
+import type { AuditContext, AuditService } from '../audit/service.js';
+import { newId } from '../identity/secrets.js';
+import type { EntitlementsService } from '../plans/entitlements.js';
+import { DONE_EVENT, EXECUTION_CHANNEL, ExecutionStreamHub, type StoredEvent } from './stream.js';
+
+type ExecutionRow = typeof executions.$inferSelect;
+
+/** The statuses an execution ends in. */
+export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** The additional authenticated data binding an execution field's envelope to its row and field. */
+export function executionAad(id: string, field: 'input' | 'output'): string {
+  return `execution:${id}:${field}`;
+}
+
+/** The additional authenticated data binding a stored stream event to its execution and position. */
+export function eventAad(executionId: string, seq: number): string {
+  return `execution_event:${executionId}:${seq}`;
+}
+
+/** What an execution runs: the agent's prompt and settings, captured when it was started. */
+export interface RunPlan {
+  messages: ChatMessage[];
+  temperature: number | null;
+  maxOutputTokens: number | null;
+}
+
+/** The outcome of {@link ExecutionService.start}. */
+export interface Started {
+  execution: Execution;
+  /** `true` when the `Idempotency-Key` named an execution that already existed: nothing new was started. */
+  replayed: boolean;
+  /** What to run (only when not replayed). */
+  plan?: RunPlan;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}
+
+/**
+ * Executions of agents: started atomically with the monthly quota (one transaction: idempotency lookup,
+ * model check, quota unit, insert, `agent.executed`), run in process against the model provider, every
+ * stream event stored (encrypted) for replay and announced on {@link EXECUTION_CHANNEL}; cancelled by the
+ * cancel route or by the client of a streaming execute going away (the provider call is aborted).
+ *
+ * Input, output and stored events are AES-256-GCM envelopes under the key from `FLEECE_ENCRYPTION_KEY`
+ * (src/lib/crypto.ts), each bound to its row and field; `key_id` names the sealing key.
+ */
+export class ExecutionService {
+  /** Live and replayed event streams served by this instance. */
+  readonly hub: ExecutionStreamHub;
+  private readonly running = new Map<string, AbortController>();
+  private readonly runs = new Set<Promise<void>>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly keyring: Keyring,
+    private readonly audit: AuditService,
+    private readonly entitlements: EntitlementsService,
+    private readonly models: ModelService,
+    private readonly providers: ProviderRegistry,
+    private readonly agents: AgentService,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.hub = new ExecutionStreamHub(
+      database,
+      (userId, id, after, limit) => this.events(userId, id, after, limit),
+      log,
+    );
+  }
+
+  private get db(): Db {
+    return this.database.db;
+  }
+
+  private open(id: string, envelope: Buffer, field: 'input' | 'output'): string {
+    return decrypt(this.keyring, envelope, executionAad(id, field)).toString('utf8');
+  }
+
+  /** The wire form of an execution row (input and output decrypted). */
+  present(row: ExecutionRow): Execution {
+    return {
+      id: row.id,
+      agentId: row.agentId,
+      flowId: row.flowId,
+      status: row.status,
+      model: row.model,
+      provider: row.provider as ProviderId,
+      input: this.open(row.id, row.input, 'input'),
+      output: row.output ? this.open(row.id, row.output, 'output') : null,
+      usage:
+        row.inputTokens === null || row.outputTokens === null
+          ? null
+          : { inputTokens: row.inputTokens, outputTokens: row.outputTokens },
+      finishReason: row.finishReason,
+      error: row.errorCode ? { code: row.errorCode, message: errorMessage(row.errorCode) } : null,
+      durationMs: row.durationMs,
+      createdAt: row.createdAt.toISOString(),
+      startedAt: row.startedAt?.toISOString() ?? null,
+      finishedAt: row.finishedAt?.toISOString() ?? null,
+    };
+  }
+
+  /**
+   * Starts an execution of agent `agentId` for `userId` with `input`: in one transaction, returns the
+   * execution an `idempotencyKey` already names (no charge), or checks the model against the plan, counts
+   * one unit of the monthly quota, inserts the execution (`queued`) and records `agent.executed`. Call
+   * {@link run} with the returned plan to run it.
+   *
+   * @throws {ProblemError} 404 `not_found` (no such agent of `userId`), 403 `plan_limit_reached`
+   *   (`executionsPerMonth` or `premiumModels`), 400 `unknown_model`.
+   */
+  async start(
+    ctx: AuditContext,
+    userId: string,
+    agentId: string,
+    input: string,
+    idempotencyKey: string | undefined,
+  ): Promise<Started> {
+    try {
+      return await withUser(this.db, userId, async (tx) => {
+        if (idempotencyKey !== undefined) {
+          const existing = await this.byIdempotencyKey(tx, userId, idempotencyKey);
+          if (existing) return { execution: this.present(existing), replayed: true };
+        }
+        const agent = await this.agents.find(tx, userId, agentId);
+        if (!agent) throw new ProblemError('not_found', 'No such agent.');
+        const limits = await this.entitlements.limits(tx, userId);
+        const model = this.models.assertModelAllowed(limits, agent.model ?? undefined);
+        await this.entitlements.consumeExecution(tx, userId);
+        const id = newId('exe');
+        const key = this.keyring.current;
+        const [row] = await tx
+          .insert(executions)
+          .values({
+            id,
+            userId,
+            agentId,
+            status: 'queued',
+            model: model.id,
+            provider: model.provider,
+            keyId: key.id,
+            input: encrypt(key, input, executionAad(id, 'input')),
+            idempotencyKey: idempotencyKey ?? null,
+            createdAt: this.clock.now(),
+          })
+          .returning();
+        await this.audit.record(tx, ctx, {
+          action: 'agent.executed',
+          resourceType: 'execution',
+          resourceId: id,
+          outcome: 'success',
+          subjectUserId: userId,
+          metadata: { agentId, model: model.id },
+        });
+        const messages: ChatMessage[] = [];
+        if (agent.instructions) messages.push({ role: 'system', content: agent.instructions });
+        messages.push({ role: 'user', content: input });
+        return {
+          execution: this.present(row!),
+          replayed: false,
+          plan: { messages, temperature: agent.temperature, maxOutputTokens: agent.maxOutputTokens },
+        };
+      });
+    } catch (error) {
+      // Two requests with one key at once: the loser's insert waits for the winner and then conflicts.
+      if (idempotencyKey !== undefined && isUniqueViolation(error)) {
+        const existing = await withUser(this.db, userId, (tx) =>
+          this.byIdempotencyKey(tx, userId, idempotencyKey),
+        );
+        if (existing) return { execution: this.present(existing), replayed: true };
+      }
+      throw error;
+    }
+  }
+
+  private async byIdempotencyKey(tx: Db, userId: string, key: string): Promise<ExecutionRow | undefined> {
+    const [row] = await tx
+      .select()
+      .from(executions)
+      .where(and(eq(executions.userId, userId), eq(executions.idempotencyKey, key)));
+    return row;
+  }
+
+  /**
+   * Appends event `type` to execution `row` inside `tx` (which holds the row's lock): the next `seq`,
+   * `data` sealed under the current key, and a notification for the streams of other instances.
+   */
+  private async append(
+    tx: Db,
+    row: Pick<ExecutionRow, 'id' | 'userId'>,
+    type: string,
+    data: unknown,
+  ): Promise<void> {
+    const key = this.keyring.current;
+    const [{ next } = { next: 1 }] = (await tx
+      .select({ next: sql<number>`coalesce(max(${executionEvents.seq}), 0) + 1` })
+      .from(executionEvents)
+      .where(eq(executionEvents.executionId, row.id))) as { next: number }[];
+    const seq = Number(next);
+    await tx.insert(executionEvents).values({
+      executionId: row.id,
+      seq,
+      userId: row.userId,
+      type,
+      keyId: key.id,
+      data: encrypt(key, JSON.stringify(data), eventAad(row.id, seq)),
+      createdAt: this.clock.now(),
+    });
+    await tx.execute(sql`select pg_notify(${EXECUTION_CHANNEL}, ${row.id})`);
+  }
+
+  private async lock(tx: Db, userId: string, id: string): Promise<ExecutionRow | undefined> {
+    const [row] = await tx
+      .select()
+      .from(executions)
+      .where(and(eq(executions.id, id), eq(executions.userId, userId)))
+      .for('update');
+    return row;
+  }
+
+  /**
+   * Runs a started execution to its end and never throws: `running` (event `execution.started`), one
+   * `output.delta` event per provider delta, then `succeeded` / `failed` / `cancelled` with the matching
+   * event and `done`. `signal` (the streaming client going away) or {@link cancel} aborts the provider
+   * call; the execution is then `cancelled` and `execution.cancelled` is audited.
+   */
+  run(
+    ctx: AuditContext,
+    execution: Execution,
+    userId: string,
+    plan: RunPlan,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const controller = new AbortController();
+    this.running.set(execution.id, controller);
+    let reason: 'cancel_route' | 'client_disconnected' | undefined;
+    const onAbort = () => {
+      reason ??= 'client_disconnected';
+      controller.abort();
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const id = execution.id;
+    const done = (async () => {
+      const startedAt = this.clock.now();
+      try {
+        const started = await withUser(this.db, userId, async (tx) => {
+          const row = await this.lock(tx, userId, id);
+          if (row?.status !== 'queued') return false;
+          const [updated] = await tx
+            .update(executions)
+            .set({ status: 'running', startedAt })
+            .where(eq(executions.id, id))
+            .returning();
+          await this.append(tx, updated!, 'execution.started', this.present(updated!));
+          return true;
+        });
+        this.hub.poke(id);
+        if (!started) return;
+        const provider = this.providers.get(execution.provider);
+        if (!provider) throw new ProviderError('provider_unavailable', execution.provider);
+        const stream = provider.stream(plan.messages, {
+          model: execution.model,
+          temperature: plan.temperature ?? undefined,
+          maxOutputTokens: plan.maxOutputTokens ?? undefined,
+          signal: controller.signal,
+        });
+        for await (const text of stream) {
+          await withUser(this.db, userId, (tx) => this.append(tx, { id, userId }, 'output.delta', { text }));
+          this.hub.poke(id);
+        }
+        const result = await stream.result();
+        await this.finish(ctx, userId, id, startedAt, {
+          status: 'succeeded',
+          output: result.text,
+          inputTokens: result.usage.inputTokens,
+          outputTokens: result.usage.outputTokens,
+          finishReason: result.finishReason,
+        });
+      } catch (error) {
+        if (controller.signal.aborted) {
+          await this.finish(ctx, userId, id, startedAt, { status: 'cancelled' }, reason ?? 'cancel_route');
+        } else {
+          const code = error instanceof ProviderError ? error.code : 'internal_error';
+          if (!(error instanceof ProviderError))
+            this.log.error({ err: error, executionId: id }, 'execution failed');
+          await this.finish(ctx, userId, id, startedAt, { status: 'failed', errorCode: code });
+        }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        this.running.delete(id);
+      }
+    })().catch((error: unknown) => {
+      this.log.error({ err: error, executionId: id }, 'execution could not be finished');
+    });
+    this.runs.add(done);
+    void done.finally(() => this.runs.delete(done));
+    return done;
+  }
+
+  /** Ends execution `id` unless it has ended already (a cancel won the race), with its last events. */
+  private async finish(
+    ctx: AuditContext,
+    userId: string,
+    id: string,
+    startedAt: Date,
+    outcome: {
+      status: 'succeeded' | 'failed' | 'cancelled';
+      output?: string;
+      inputTokens?: number;
+      outputTokens?: number;
+      finishReason?: string;
+      errorCode?: string;
+    },
+    cancelReason?: 'cancel_route' | 'client_disconnected',
+  ): Promise<void> {
+    await withUser(this.db, userId, async (tx) => {
+      const row = await this.lock(tx, userId, id);
+      if (!row || TERMINAL_STATUSES.includes(row.status)) return;
+      const finishedAt = this.clock.now();
+      const key = this.keyring.current;
+      const [updated] = await tx
+        .update(executions)
+        .set({
+          status: outcome.status,
+          // Re-sealed under the current key together with the output, so the row has one key id.
+          keyId: key.id,
+          input: encrypt(key, this.open(id, row.input, 'input'), executionAad(id, 'input')),
+          output:
+            outcome.output === undefined ? null : encrypt(key, outcome.output, executionAad(id, 'output')),
+          inputTokens: outcome.inputTokens ?? null,
+          outputTokens: outcome.outputTokens ?? null,
+          finishReason: outcome.finishReason ?? null,
+          errorCode: outcome.errorCode ?? null,
+          startedAt: row.startedAt ?? startedAt,
+          finishedAt,
+          durationMs: finishedAt.getTime() - (row.startedAt ?? startedAt).getTime(),
+        })
+        .where(eq(executions.id, id))
+        .returning();
+      const type =
+        outcome.status === 'succeeded'
+          ? 'execution.completed'
+          : outcome.status === 'failed'
+            ? 'execution.failed'
+            : 'execution.cancelled';
+      await this.append(tx, updated!, type, this.present(updated!));
+      await this.append(tx, updated!, DONE_EVENT, { status: outcome.status });
+      if (outcome.status === 'cancelled') {
+        await this.audit.record(tx, ctx, {
+          action: 'execution.cancelled',
+          resourceType: 'execution',
+          resourceId: id,
+          outcome: 'success',
+          subjectUserId: userId,
+          metadata: { reason: cancelReason ?? 'cancel_route' },
+        });
+      }
+    });
+    this.hub.poke(id);
+  }
+
+  /**
+   * Cancels execution `id` of `userId` when it is queued or running (its provider call on this instance is
+   * aborted; `execution.cancelled` is audited). A finished execution is returned unchanged.
+   * @returns `undefined` when `userId` has no execution `id`.
+   */
+  async cancel(ctx: AuditContext, userId: string, id: string): Promise<Execution | undefined> {
+    const existing = await this.get(userId, id);
+    if (!existing) return undefined;
+    if (TERMINAL_STATUSES.includes(existing.status)) return existing;
+    await this.finish(ctx, userId, id, this.clock.now(), { status: 'cancelled' }, 'cancel_route');
+    this.running.get(id)?.abort();
+    return this.get(userId, id);
+  }
+
+  /** Execution `id` of `userId`; `undefined` when `userId` has none (another user's included). */
+  async get(userId: string, id: string): Promise<Execution | undefined> {
+    const [row] = await withUser(this.db, userId, (tx) =>
+      tx
+        .select()
+        .from(executions)
+        .where(and(eq(executions.id, id), eq(executions.userId, userId))),
+    );
+    return row && this.present(row);
+  }
+
+  /** One page of `userId`'s executions, newest first, filtered by agent, flow and status. */
+  async list(userId: string, query: ExecutionListQuery): Promise<ExecutionPage> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'exe');
+    const rows = await withUser(this.db, userId, (tx) =>
+      tx
+        .select()
+        .from(executions)
+        .where(
+          and(
+            eq(executions.userId, userId),
+            query.agentId === undefined ? undefined : eq(executions.agentId, query.agentId),
+            query.flowId === undefined ? undefined : eq(executions.flowId, query.flowId),
+            query.status === undefined ? undefined : eq(executions.status, query.status),
+            after
+              ? or(
+                  lt(executions.createdAt, after[0]),
+                  and(eq(executions.createdAt, after[0]), lt(executions.id, after[1])),
+                )
+              : undefined,
+          ),
+        )
+        .orderBy(desc(executions.createdAt), desc(executions.id))
+        .limit(query.limit + 1),
+    );
+    const page = rows.slice(0, query.limit);
+    return {
+      data: page.map((r) => this.present(r)),
+      nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  }
+
+  /** Stored events of execution `id` of `userId` with `seq` above `afterSeq`, in order, decrypted. */
+  async events(userId: string, id: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await withUser(this.db, userId, (tx) =>
+      tx
+        .select()
+        .from(executionEvents)
+        .where(
+          and(
+            eq(executionEvents.executionId, id),
+            eq(executionEvents.userId, userId),
+            gt(executionEvents.seq, afterSeq),
+          ),
+        )
+        .orderBy(asc(executionEvents.seq))
+        .limit(limit),
+    );
+    return rows.map((r) => ({
+      seq: r.seq,
+      type: r.type,
+      data: JSON.parse(decrypt(this.keyring, r.data, eventAad(id, r.seq)).toString('utf8')),
+    }));
+  }
+
+  /** Cancels every run of this instance and waits for them to settle (server shutdown). */
+  async close(): Promise<void> {
+    for (const controller of this.running.values()) controller.abort();
+    await Promise.allSettled([...this.runs]);
+    await this.hub.close();
+  }
+}
+
+/** The message shown for a stored error code. */
+function errorMessage(code: string): string {
+  return code === 'internal_error'
+    ? 'The execution failed because of an internal error.'
+    : `The model provider call failed [${code}].`;
+}
