@@ -7,4 +7,3 @@ export * from './api-keys.js';
 export * from './audit.js';
 export * from './identity.js';
 export * from './plans.js';
-
