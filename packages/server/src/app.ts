@@ -81,6 +81,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const app = (
     https ? Fastify({ ...fastifyOptions, https } as FastifyServerOptions) : Fastify(fastifyOptions)
   ) as FastifyInstance;
+  // JSON is the only body format the API takes; Fastify's built-in text/plain parser would let a plain
+  // string reach validation as a confusing type error instead of a 415.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -41,6 +41,27 @@ describe('problem details (RFC 9457, claims C18, C20)', () => {
     });
   });
 
+  it('answers a known path with the wrong method with 405 and Allow', async () => {
+    const res = await t.app.inject({ method: 'DELETE', url: '/api/health' });
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD');
+    expect(res.json()).toMatchObject({
+      code: 'method_not_allowed',
+      detail: 'DELETE is not allowed on /api/health; it answers GET, HEAD.',
+    });
+  });
+
+  it('answers a text/plain body with 415, not a validation error', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/test-echo',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'name=x',
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().code).toBe('unsupported_media_type');
+  });
+
   it('answers a validation failure with 400 and field paths', async () => {
     const res = await t.app.inject({
       method: 'POST',

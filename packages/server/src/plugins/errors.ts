@@ -2,7 +2,10 @@ import type { ProblemFieldError } from '@fleece/sdk/contract';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { type ProblemCode, ProblemError, problemType } from '../errors.js';
+
+const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
 
@@ -85,7 +88,8 @@ function validationProblem(error: FastifyError): ProblemError {
  * One error handler for the whole app. ProblemErrors render as themselves; schema validation failures as
  * 400 `validation_failed` with field paths; known client-side framework errors (bad JSON, oversized body)
  * as their 4xx problem; everything else as a 500 whose body says only "Internal Server Error" while the
- * log line keeps the detail. Unknown routes answer 404 `not_found`.
+ * log line keeps the detail. Unknown routes answer 404 `not_found`; a known path with another method 405
+ * `method_not_allowed` with `Allow`.
  */
 export const errorsPlugin = fp(
   async (app) => {
@@ -121,16 +125,41 @@ export const errorsPlugin = fp(
       );
     });
 
-    app.setNotFoundHandler((request, reply) =>
-      sendProblem(
+    // A second router that only knows which paths exist for which methods, so a known path with the
+    // wrong method answers 405 with `Allow` instead of 404. It is consulted on the not-found path only.
+    const known = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) {
+        if (!known.hasRoute({ method: method as HTTPMethod, path: route.url })) {
+          known.on(method as HTTPMethod, route.url, () => {});
+        }
+      }
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0]!;
+      const allowed = ROUTABLE_METHODS.filter((m) => m !== request.method && known.find(m, path) !== null);
+      if (allowed.length > 0) {
+        return sendProblem(
+          request,
+          reply,
+          new ProblemError(
+            'method_not_allowed',
+            `${request.method} is not allowed on ${path.slice(0, 200)}; it answers ${allowed.join(', ')}.`,
+            {},
+            { allow: allowed.join(', ') },
+          ),
+        );
+      }
+      return sendProblem(
         request,
         reply,
         new ProblemError(
           'not_found',
-          `No route matches ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}. See /api/v1/openapi.json for the API.`,
+          `No route matches ${request.method} ${path.slice(0, 200)}. See /api/v1/openapi.json for the API.`,
         ),
-      ),
-    );
+      );
+    });
   },
   { name: 'fleece-errors' },
 );
