@@ -21,7 +21,9 @@ import { newIdempotencyKey, newRequestId } from './internal/ids.js';
 import { isStaleSocketError, parseBodyText } from './internal/network.js';
 import { timers } from './internal/timers.js';
 import { buildURL, normalizeBaseURL } from './internal/url.js';
+import { Agents } from './resources/agents.js';
 import { Auth } from './resources/auth.js';
+import { Executions } from './resources/executions.js';
 import { Health } from './resources/health.js';
 import { Me } from './resources/me.js';
 import { Models } from './resources/models.js';
@@ -154,6 +156,10 @@ export class Fleece {
   readonly health: Health;
   /** The OAuth endpoints: device authorization (RFC 8628), token refresh, PKCE code exchange, revocation. */
   readonly auth: Auth;
+  /** `/api/v1/agents`: create, list, get, update, delete and execute agents. */
+  readonly agents: Agents;
+  /** `/api/v1/executions`: list, get, stream (`events`) and cancel executions. */
+  readonly executions: Executions;
   /** `GET /api/v1/me`: the caller's account, plan, entitlements and usage. */
   readonly me: Me;
   /** `GET /api/v1/models`: the models the server offers, and which of them the caller's plan allows. */
@@ -189,6 +195,8 @@ export class Fleece {
 
     this.health = new Health(this);
     this.auth = new Auth(this);
+    this.agents = new Agents(this);
+    this.executions = new Executions(this);
     this.me = new Me(this);
     this.models = new Models(this);
   }

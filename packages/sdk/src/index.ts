@@ -54,6 +54,13 @@ export {
 export type { HeadersLike } from './internal/headers.js';
 export type { QueryValue } from './internal/url.js';
 export { createPkcePair, createState, type PkcePair, pkceChallenge, verifyState } from './lib/pkce.js';
+export {
+  Agents,
+  type ExecuteParams,
+  type ExecutionEvent,
+  type ExecutionStream,
+  executionStream,
+} from './resources/agents.js';
 export type {
   DeviceAuthorizationParams,
   DeviceCodeGrant,
@@ -63,6 +70,7 @@ export type {
   RevokeTokenParams,
 } from './resources/auth.js';
 export { Auth } from './resources/auth.js';
+export { Executions } from './resources/executions.js';
 export { Health } from './resources/health.js';
 export { Me } from './resources/me.js';
 export { Models } from './resources/models.js';
