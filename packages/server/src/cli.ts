@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { DatabaseLockedError } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { VERSION } from './lib/package.js';
+import { rotateExecutionKeys } from './modules/executions/rotate.js';
 import { startServer } from './server.js';
 
 const USAGE = `Usage: fleece-server [command]
@@ -10,6 +11,9 @@ const USAGE = `Usage: fleece-server [command]
 Commands:
   start     Migrate the database, then serve the API (default)
   migrate   Apply pending database migrations and exit
+  keys rotate
+            Re-encrypt execution input, output and stream events under FLEECE_ENCRYPTION_KEY
+            (old rows open with FLEECE_ENCRYPTION_KEYS_PREVIOUS), in batches, and exit
 
 Options:
   -h, --help     Show this help
@@ -30,7 +34,7 @@ const processIo: Io = {
 };
 
 /**
- * Runs the `fleece-server` command line. Resolves with the exit code for commands that finish (`migrate`,
+ * Runs the `fleece-server` command line. Resolves with the exit code for commands that finish (`migrate`, `keys rotate`,
  * `--help`, errors); `start` resolves with `undefined` once listening and the process lives on.
  * Errors the user can fix print one line on stderr and give exit code 1; usage errors give 2.
  */
@@ -54,8 +58,8 @@ export async function main(
     io.stdout(VERSION);
     return 0;
   }
-  const command = parsed.positionals[0] ?? 'start';
-  if (parsed.values.help || !['start', 'migrate'].includes(command) || parsed.positionals.length > 1) {
+  const command = parsed.positionals.join(' ') || 'start';
+  if (parsed.values.help || !['start', 'migrate', 'keys rotate'].includes(command)) {
     if (parsed.values.help) {
       io.stdout(USAGE);
       return 0;
@@ -69,6 +73,18 @@ export async function main(
       const database = await openDatabase(config, { migrate: true });
       await database.close();
       io.stdout('Migrations are up to date.');
+      return 0;
+    }
+    if (command === 'keys rotate') {
+      const database = await openDatabase(config, { migrate: true });
+      try {
+        const report = await rotateExecutionKeys(database.db, config.encryption);
+        io.stdout(
+          `Re-encrypted ${report.executions} execution${report.executions === 1 ? '' : 's'} and ${report.events} stream event${report.events === 1 ? '' : 's'} under key ${config.encryption.current.id}.`,
+        );
+      } finally {
+        await database.close();
+      }
       return 0;
     }
     await startServer(config);
