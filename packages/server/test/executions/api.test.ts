@@ -308,6 +308,14 @@ describe('agents and executions (issue 6)', () => {
     expect(await usage(ada.userId)).toBe(1);
     const bad = await execute(ada, agent.id, { input: 'once' }, { 'idempotency-key': '' });
     expect(bad.statusCode).toBe(400);
+    // The key names one request: reusing it for another input is refused, not answered with the first.
+    const reused = await execute(ada, agent.id, { input: 'twice' }, headers);
+    expect(reused.statusCode).toBe(400);
+    expect(reused.json().errors).toEqual([
+      { path: 'headers.idempotency-key', message: 'already used for a different request' },
+    ]);
+    expect(provider.calls).toBe(1);
+    expect(await usage(ada.userId)).toBe(1);
   });
 
   it('counts the monthly quota exactly up to the limit under concurrency', async () => {

@@ -147,7 +147,7 @@ export class ExecutionService {
       return await withUser(this.db, userId, async (tx) => {
         if (idempotencyKey !== undefined) {
           const existing = await this.byIdempotencyKey(tx, userId, idempotencyKey);
-          if (existing) return { execution: this.present(existing), replayed: true };
+          if (existing) return { execution: this.checkReplay(existing, agentId, input), replayed: true };
         }
         const agent = await this.agents.find(tx, userId, agentId);
         if (!agent) throw new ProblemError('not_found', 'No such agent.');
@@ -194,10 +194,26 @@ export class ExecutionService {
         const existing = await withUser(this.db, userId, (tx) =>
           this.byIdempotencyKey(tx, userId, idempotencyKey),
         );
-        if (existing) return { execution: this.present(existing), replayed: true };
+        if (existing) return { execution: this.checkReplay(existing, agentId, input), replayed: true };
       }
       throw error;
     }
+  }
+
+  /**
+   * The execution an `Idempotency-Key` names, when the retry asks for the same thing (same agent, same
+   * input). @throws {ProblemError} 400 `validation_failed` when the key was used for another request.
+   */
+  private checkReplay(row: ExecutionRow, agentId: string, input: string): Execution {
+    const execution = this.present(row);
+    if (execution.agentId !== agentId || execution.input !== input) {
+      throw new ProblemError(
+        'validation_failed',
+        'The request is not valid: headers.idempotency-key: already used for a different request; use a new key.',
+        { errors: [{ path: 'headers.idempotency-key', message: 'already used for a different request' }] },
+      );
+    }
+    return execution;
   }
 
   private async byIdempotencyKey(tx: Db, userId: string, key: string): Promise<ExecutionRow | undefined> {
@@ -293,7 +309,17 @@ export class ExecutionService {
           signal: controller.signal,
         });
         for await (const text of stream) {
-          await withUser(this.db, userId, (tx) => this.append(tx, { id, userId }, 'output.delta', { text }));
+          const live = await withUser(this.db, userId, async (tx) => {
+            // A cancel (possibly on another instance) ended the row: stop the provider call here.
+            const row = await this.lock(tx, userId, id);
+            if (row?.status !== 'running') return false;
+            await this.append(tx, row, 'output.delta', { text });
+            return true;
+          });
+          if (!live) {
+            controller.abort();
+            break;
+          }
           this.hub.poke(id);
         }
         const result = await stream.result();
