@@ -6,7 +6,7 @@ import {
   SessionParams,
 } from '@fleece/sdk/contract';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Db } from '../../db/client.js';
+import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import { auditContext } from '../audit/context.js';
 import type { IdentityServices } from './service.js';
@@ -80,8 +80,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
     async (request, reply) => {
       const principal = request.principal!;
       const id = request.params.id;
-      const payload = await app.db.transaction(async (t) => {
-        const tx = t as unknown as Db;
+      const payload = await withUser(app.db, principal.userId, async (tx) => {
         const revoked = await app.sessions.revoke(tx, id, 'revoked_by_user', principal.userId);
         if (!revoked) return undefined;
         await app.audit.record(tx, auditContext(request), {
@@ -114,8 +113,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
     },
     async (request) => {
       const principal = request.principal!;
-      const { ids, payload } = await app.db.transaction(async (t) => {
-        const tx = t as unknown as Db;
+      const { ids, payload } = await withUser(app.db, principal.userId, async (tx) => {
         const result = await app.sessions.revokeAllExcept(
           tx,
           principal.userId,

@@ -2,6 +2,7 @@ import { AuthProvidersResponse, MagicLinkRequest, MagicLinkResponse } from '@fle
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import { AUTH_LIMITS, rateLimitedProblem } from '../../plugins/rate-limit.js';
 import { auditContext } from '../audit/context.js';
@@ -217,8 +218,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
       app.clearSessionCookie(reply);
       if (principal?.sessionId) {
         const sessionId = principal.sessionId;
-        const payload = await app.db.transaction(async (t) => {
-          const tx = t as never;
+        const payload = await withUser(app.db, principal.userId, async (tx) => {
           const revoked = await app.sessions.revoke(tx, sessionId, 'logout', principal.userId);
           if (revoked) {
             await app.audit.record(tx, auditContext(request), {

@@ -8,6 +8,7 @@ import {
 import { and, eq, gt } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { deviceAuthorizations } from '../../db/schema/identity.js';
+import { withScope } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Audit, AuditCtx } from './audit.js';
 import { assertKnownClient, type GrantService } from './grants.service.js';
@@ -71,22 +72,26 @@ export class DeviceService {
   }): Promise<DeviceAuthorizationResponse> {
     assertKnownClient(input.clientId);
     const deviceCode = randomSecret();
+    const deviceCodeHash = hashSecret(deviceCode);
     const now = this.clock.now();
     for (let attempt = 0; ; attempt++) {
       const userCode = newUserCode();
       try {
-        await this.db.insert(deviceAuthorizations).values({
-          id: newId('dev'),
-          deviceCodeHash: hashSecret(deviceCode),
-          userCode,
-          clientId: input.clientId,
-          scope: input.scope ?? null,
-          requestIp: input.ip ?? null,
-          requestUserAgent: input.userAgent?.slice(0, 512) ?? null,
-          intervalSeconds: DEVICE_POLL_INTERVAL_DEFAULT,
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + DEVICE_CODE_TTL_S * 1000),
-        });
+        // The request's own scope: its row is visible through its device code (hashed) or user code only.
+        await withScope(this.db, { credential: deviceCodeHash }, (tx) =>
+          tx.insert(deviceAuthorizations).values({
+            id: newId('dev'),
+            deviceCodeHash,
+            userCode,
+            clientId: input.clientId,
+            scope: input.scope ?? null,
+            requestIp: input.ip ?? null,
+            requestUserAgent: input.userAgent?.slice(0, 512) ?? null,
+            intervalSeconds: DEVICE_POLL_INTERVAL_DEFAULT,
+            createdAt: now,
+            expiresAt: new Date(now.getTime() + DEVICE_CODE_TTL_S * 1000),
+          }),
+        );
         const shown = formatUserCode(userCode);
         return {
           device_code: deviceCode,
@@ -112,77 +117,75 @@ export class DeviceService {
    */
   async token(input: { deviceCode: string; clientId: string; ctx: AuditCtx }) {
     assertKnownClient(input.clientId);
-    return this.db
-      .transaction(async (t) => {
-        const tx = t as unknown as Db;
-        const now = this.clock.now();
-        const [row] = await tx
-          .select()
-          .from(deviceAuthorizations)
-          .where(eq(deviceAuthorizations.deviceCodeHash, hashSecret(input.deviceCode)))
-          .for('update');
-        if (!row || row.clientId !== input.clientId) {
-          throw new OAuthError('invalid_grant', 'The device code is unknown.');
-        }
-        if (row.status === 'consumed') {
-          throw new OAuthError('invalid_grant', 'The device code was already exchanged for tokens.');
-        }
-        if (now >= row.expiresAt) {
-          throw new OAuthError('expired_token', 'The device code has expired. Start again.');
-        }
-        const tooSoon =
-          row.lastPolledAt !== null &&
-          now.getTime() - row.lastPolledAt.getTime() < row.intervalSeconds * 1000;
-        const intervalSeconds = row.intervalSeconds + (tooSoon ? DEVICE_SLOW_DOWN_SECONDS : 0);
-        if (row.status !== 'approved' || tooSoon) {
-          await tx
-            .update(deviceAuthorizations)
-            .set({ lastPolledAt: now, intervalSeconds })
-            .where(eq(deviceAuthorizations.id, row.id));
-        }
-        if (tooSoon) {
-          // Committed on purpose: the longer interval holds for every later poll (RFC 8628 §3.5).
-          return { error: new OAuthError('slow_down', `Poll at most every ${intervalSeconds} seconds.`) };
-        }
-        if (row.status === 'denied') {
-          return { error: new OAuthError('access_denied', 'The user denied this device.') };
-        }
-        if (row.status === 'pending') {
-          return {
-            error: new OAuthError('authorization_pending', 'The user has not approved this device yet.'),
-          };
-        }
-        const [claimed] = await tx
+    return withScope(this.db, { credential: hashSecret(input.deviceCode) }, async (tx) => {
+      const now = this.clock.now();
+      const [row] = await tx
+        .select()
+        .from(deviceAuthorizations)
+        .where(eq(deviceAuthorizations.deviceCodeHash, hashSecret(input.deviceCode)))
+        .for('update');
+      if (!row || row.clientId !== input.clientId) {
+        throw new OAuthError('invalid_grant', 'The device code is unknown.');
+      }
+      if (row.status === 'consumed') {
+        throw new OAuthError('invalid_grant', 'The device code was already exchanged for tokens.');
+      }
+      if (now >= row.expiresAt) {
+        throw new OAuthError('expired_token', 'The device code has expired. Start again.');
+      }
+      const tooSoon =
+        row.lastPolledAt !== null && now.getTime() - row.lastPolledAt.getTime() < row.intervalSeconds * 1000;
+      const intervalSeconds = row.intervalSeconds + (tooSoon ? DEVICE_SLOW_DOWN_SECONDS : 0);
+      if (row.status !== 'approved' || tooSoon) {
+        await tx
           .update(deviceAuthorizations)
-          .set({ status: 'consumed', lastPolledAt: now })
-          .where(and(eq(deviceAuthorizations.id, row.id), eq(deviceAuthorizations.status, 'approved')))
-          .returning();
-        if (!claimed?.userId) throw new OAuthError('invalid_grant', 'The device code was already used.');
-        const issued = await this.grants.issueForNewSession(tx, {
-          userId: claimed.userId,
-          clientId: claimed.clientId,
-          method: 'device',
-          ctx: input.ctx,
-        });
-        return { issued };
-      })
-      .then((result) => {
-        if ('error' in result) throw result.error;
-        return result.issued.response;
+          .set({ lastPolledAt: now, intervalSeconds })
+          .where(eq(deviceAuthorizations.id, row.id));
+      }
+      if (tooSoon) {
+        // Committed on purpose: the longer interval holds for every later poll (RFC 8628 §3.5).
+        return { error: new OAuthError('slow_down', `Poll at most every ${intervalSeconds} seconds.`) };
+      }
+      if (row.status === 'denied') {
+        return { error: new OAuthError('access_denied', 'The user denied this device.') };
+      }
+      if (row.status === 'pending') {
+        return {
+          error: new OAuthError('authorization_pending', 'The user has not approved this device yet.'),
+        };
+      }
+      const [claimed] = await tx
+        .update(deviceAuthorizations)
+        .set({ status: 'consumed', lastPolledAt: now })
+        .where(and(eq(deviceAuthorizations.id, row.id), eq(deviceAuthorizations.status, 'approved')))
+        .returning();
+      if (!claimed?.userId) throw new OAuthError('invalid_grant', 'The device code was already used.');
+      const issued = await this.grants.issueForNewSession(tx, {
+        userId: claimed.userId,
+        clientId: claimed.clientId,
+        method: 'device',
+        ctx: input.ctx,
       });
+      return { issued };
+    }).then((result) => {
+      if ('error' in result) throw result.error;
+      return result.issued.response;
+    });
   }
 
   private async live(code: string): Promise<DeviceRow | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(deviceAuthorizations)
-      .where(
-        and(
-          eq(deviceAuthorizations.userCode, code),
-          eq(deviceAuthorizations.status, 'pending'),
-          gt(deviceAuthorizations.expiresAt, this.clock.now()),
+    const [row] = await withScope(this.db, { credential: code }, (tx) =>
+      tx
+        .select()
+        .from(deviceAuthorizations)
+        .where(
+          and(
+            eq(deviceAuthorizations.userCode, code),
+            eq(deviceAuthorizations.status, 'pending'),
+            gt(deviceAuthorizations.expiresAt, this.clock.now()),
+          ),
         ),
-      );
+    );
     return row;
   }
 
@@ -220,8 +223,7 @@ export class DeviceService {
     const code = normaliseUserCode(input.userCode);
     if (!code) return undefined;
     const status = input.approve ? 'approved' : 'denied';
-    return this.db.transaction(async (t) => {
-      const tx = t as unknown as Db;
+    return withScope(this.db, { credential: code, userId: input.userId }, async (tx) => {
       const now = this.clock.now();
       const [row] = await tx
         .update(deviceAuthorizations)

@@ -3,6 +3,7 @@ import { DEFAULT_CLIENT_ID, type TokenResponse } from '@fleece/sdk/contract';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { authorizationCodes, refreshTokens, sessions, users } from '../../db/schema/identity.js';
+import { enterScope, withScope, withUser } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
 import { type Audit, type AuditCtx, asUser } from './audit.js';
 import { OAuthError } from './oauth-error.js';
@@ -77,12 +78,14 @@ export class GrantService {
 
   /**
    * Inside `tx`: creates a CLI session for `userId` and its first refresh token, records
-   * `auth.login.succeeded`, and returns the token response (RFC 6749 §5.1).
+   * `auth.login.succeeded`, and returns the token response (RFC 6749 §5.1). Enters `userId`'s tenant scope
+   * on `tx` first.
    */
   async issueForNewSession(
     tx: Db,
     input: { userId: string; clientId: string; method: 'device' | 'cli'; ctx: AuditCtx },
   ): Promise<Issued> {
+    await enterScope(tx, { userId: input.userId });
     const session = await this.sessions.create(tx, {
       userId: input.userId,
       kind: 'cli',
@@ -126,8 +129,9 @@ export class GrantService {
     return revoked?.payload;
   }
 
-  private async run(work: (tx: Db) => Promise<Outcome>): Promise<Issued> {
-    const outcome = await this.db.transaction(async (tx) => work(tx as unknown as Db));
+  /** Runs a grant in the scope of the presented credential (`credentialHash`), settling its outcome. */
+  private async run(credentialHash: string, work: (tx: Db) => Promise<Outcome>): Promise<Issued> {
+    const outcome = await withScope(this.db, { credential: credentialHash }, work);
     if (!outcome.ok) {
       if (outcome.payload) this.sessions.afterCommit(outcome.payload);
       throw outcome.error;
@@ -149,7 +153,7 @@ export class GrantService {
   }): Promise<string> {
     const code = randomSecret();
     const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
+    await withUser(this.db, input.userId, async (tx) => {
       const id = newId('acd');
       await tx.insert(authorizationCodes).values({
         id,
@@ -161,7 +165,7 @@ export class GrantService {
         createdAt: now,
         expiresAt: new Date(now.getTime() + AUTHORIZATION_CODE_TTL_MS),
       });
-      await this.audit.record(tx as unknown as Db, input.ctx, {
+      await this.audit.record(tx, input.ctx, {
         action: 'auth.cli.authorized',
         resourceType: 'authorization_code',
         resourceId: id,
@@ -189,9 +193,9 @@ export class GrantService {
   }): Promise<Issued> {
     assertKnownClient(input.clientId);
     const invalid = (why: string) => new OAuthError('invalid_grant', why);
-    return this.run(async (tx) => {
+    const hash = hashSecret(input.code);
+    return this.run(hash, async (tx) => {
       const now = this.clock.now();
-      const hash = hashSecret(input.code);
       const [row] = await tx
         .update(authorizationCodes)
         .set({ consumedAt: now })
@@ -204,6 +208,7 @@ export class GrantService {
           .where(eq(authorizationCodes.codeHash, hash))
           .for('update');
         if (used?.sessionId) {
+          await enterScope(tx, { userId: used.userId });
           const payload = await this.revokeForReplay(
             tx,
             used.sessionId,
@@ -226,6 +231,7 @@ export class GrantService {
       if (!constantTimeEqual(challenge, row.codeChallenge)) {
         return { ok: false, error: invalid('code_verifier does not match the code_challenge.') };
       }
+      await enterScope(tx, { userId: row.userId });
       const [user] = await tx.select({ status: users.status }).from(users).where(eq(users.id, row.userId));
       if (user?.status !== 'active') return { ok: false, error: invalid('The account is not active.') };
       const issued = await this.issueForNewSession(tx, {
@@ -260,16 +266,22 @@ export class GrantService {
     assertKnownClient(input.clientId);
     const invalid = (why: string) => new OAuthError('invalid_grant', why);
     const keyHash = input.idempotencyKey ? hashSecret(input.idempotencyKey) : null;
-    return this.run(async (tx) => {
+    return this.run(hashSecret(input.refreshToken), async (tx) => {
       const now = this.clock.now();
-      const [found] = await tx
-        .select({ token: refreshTokens, session: sessions })
+      const [token] = await tx
+        .select()
         .from(refreshTokens)
-        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
         .where(eq(refreshTokens.tokenHash, hashSecret(input.refreshToken)))
         .for('update');
-      if (!found) return { ok: false, error: invalid('The refresh token is unknown.') };
-      const { token, session } = found;
+      if (!token) return { ok: false, error: invalid('The refresh token is unknown.') };
+      // The token names its owner: only now may the transaction see that user's session.
+      await enterScope(tx, { userId: token.userId });
+      const [session] = await tx
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.id, token.sessionId), eq(sessions.userId, token.userId)))
+        .for('update');
+      if (!session) return { ok: false, error: invalid('The refresh token is unknown.') };
       if (session.clientId !== input.clientId) {
         return { ok: false, error: invalid('The refresh token was issued to another client.') };
       }
@@ -360,25 +372,33 @@ export class GrantService {
    * same either way). Never throws an OAuth error.
    */
   async revoke(input: { token: string; clientId: string | undefined; ctx: AuditCtx }): Promise<void> {
-    let sessionId: string | undefined;
+    let target: { sessionId: string; userId: string } | undefined;
     let clientId: string | null = null;
-    const [row] = await this.db
-      .select({ sessionId: refreshTokens.sessionId, clientId: sessions.clientId })
-      .from(refreshTokens)
-      .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-      .where(eq(refreshTokens.tokenHash, hashSecret(input.token)));
+    const hash = hashSecret(input.token);
+    const row = await withScope(this.db, { credential: hash }, async (tx) => {
+      const [token] = await tx
+        .select({ sessionId: refreshTokens.sessionId, userId: refreshTokens.userId })
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, hash));
+      if (!token) return undefined;
+      await enterScope(tx, { userId: token.userId });
+      const [session] = await tx
+        .select({ clientId: sessions.clientId })
+        .from(sessions)
+        .where(eq(sessions.id, token.sessionId));
+      return { ...token, clientId: session?.clientId ?? null };
+    });
     if (row) {
-      sessionId = row.sessionId;
+      target = { sessionId: row.sessionId, userId: row.userId };
       clientId = row.clientId;
     } else {
       const verified = await this.tokens.verifyAccessToken(input.token, 'cli');
-      if (verified.ok) sessionId = verified.claims.sid;
+      if (verified.ok) target = { sessionId: verified.claims.sid, userId: verified.claims.sub };
     }
-    if (!sessionId) return;
+    if (!target) return;
     if (input.clientId !== undefined && clientId !== null && clientId !== input.clientId) return;
-    const id = sessionId;
-    const payload = await this.db.transaction(async (t) => {
-      const tx = t as unknown as Db;
+    const { sessionId: id, userId } = target;
+    const payload = await withUser(this.db, userId, async (tx) => {
       const revoked = await this.sessions.revoke(tx, id, 'token_revoked');
       if (!revoked) return undefined;
       await this.audit.record(tx, asUser(input.ctx, revoked.session.userId), {

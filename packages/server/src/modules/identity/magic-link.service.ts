@@ -2,6 +2,7 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/client.js';
 import { magicLinkTokens } from '../../db/schema/identity.js';
+import { withScope } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Audit, AuditCtx } from './audit.js';
 import type { Mailer } from './mailer.js';
@@ -43,12 +44,13 @@ export class MagicLinkService {
     const token = randomSecret();
     const now = this.clock.now();
     const existing = await this.users.byEmail(email);
-    await this.db.transaction(async (t) => {
-      const tx = t as unknown as Db;
+    const tokenHash = hashSecret(token);
+    // The token's own scope: its row is visible (and insertable) through its hash only.
+    await withScope(this.db, { credential: tokenHash }, async (tx) => {
       const id = newId('mlt');
       await tx.insert(magicLinkTokens).values({
         id,
-        tokenHash: hashSecret(token),
+        tokenHash,
         email: normaliseEmail(email),
         returnTo,
         requestIp: ctx.ip ?? null,
@@ -79,15 +81,15 @@ export class MagicLinkService {
    */
   async consume(token: string, ctx: AuditCtx) {
     const now = this.clock.now();
+    const tokenHash = hashSecret(token);
     try {
-      const result = await this.db.transaction(async (t) => {
-        const tx = t as unknown as Db;
+      const result = await withScope(this.db, { credential: tokenHash }, async (tx) => {
         const [row] = await tx
           .update(magicLinkTokens)
           .set({ consumedAt: now })
           .where(
             and(
-              eq(magicLinkTokens.tokenHash, hashSecret(token)),
+              eq(magicLinkTokens.tokenHash, tokenHash),
               isNull(magicLinkTokens.consumedAt),
               gt(magicLinkTokens.expiresAt, now),
             ),

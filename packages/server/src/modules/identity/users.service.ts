@@ -2,6 +2,7 @@ import type { User } from '@fleece/sdk/contract';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { identities, users } from '../../db/schema/identity.js';
+import { enterScope, withScope } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
 import { newId } from './secrets.js';
 
@@ -58,19 +59,24 @@ export function toUser(row: UserRow): User {
  * (otherwise anyone could claim an account by registering its address, unverified, at some provider).
  */
 export class UserService {
-  /** The user with id `id`, if any. */
-  async byId(id: string, tx: Db = this.db): Promise<UserRow | undefined> {
-    const [row] = await tx.select().from(users).where(eq(users.id, id));
+  /**
+   * The user with `email` (compared without regard to case), if any. Inside `tx` the caller's scope must
+   * show that row (the sign-in scope of the address); without `tx` the lookup runs in that scope.
+   */
+  async byEmail(email: string, tx?: Db): Promise<UserRow | undefined> {
+    const query = (t: Db) =>
+      t
+        .select()
+        .from(users)
+        .where(sql`lower(${users.email}) = ${normaliseEmail(email)}`);
+    const [row] = tx ? await query(tx) : await withScope(this.db, { email: normaliseEmail(email) }, query);
     return row;
   }
 
-  /** The user with `email` (compared without regard to case), if any. */
-  async byEmail(email: string, tx: Db = this.db): Promise<UserRow | undefined> {
-    const [row] = await tx
-      .select()
-      .from(users)
-      .where(sql`lower(${users.email}) = ${normaliseEmail(email)}`);
-    return row;
+  /** Enters the tenant scope of `user` on `tx` once sign-in has found or created the account. */
+  private async enter(tx: Db, user: UserRow): Promise<UserRow> {
+    await enterScope(tx, { userId: user.id });
+    return user;
   }
 
   private async insertUser(tx: Db, email: string, emailVerified: boolean, name: string | null) {
@@ -108,10 +114,12 @@ export class UserService {
 
   /**
    * The account of someone who proved control of `email` by opening a magic link, created on first use;
-   * the address becomes verified.
+   * the address becomes verified. Enters the sign-in scope of the address on `tx`, then the account's
+   * tenant scope: the rest of the transaction acts as that user.
    * @throws {SignInRefused} `account_inactive`.
    */
   async signInWithEmail(tx: Db, email: string): Promise<{ user: UserRow; created: boolean }> {
+    await enterScope(tx, { email: normaliseEmail(email) });
     const existing = await this.byEmail(email, tx);
     if (existing) {
       let user = existing;
@@ -122,31 +130,39 @@ export class UserService {
           .where(eq(users.id, user.id))
           .returning()) as [UserRow];
       }
-      return { user: await this.admit(tx, user), created: false };
+      return { user: await this.admit(tx, await this.enter(tx, user)), created: false };
     }
     const user = await this.insertUser(tx, email, true, null);
-    return { user: await this.admit(tx, user), created: true };
+    return { user: await this.admit(tx, await this.enter(tx, user)), created: true };
   }
 
   /**
    * The account behind a provider sign-in: the linked identity's user; else, when the provider asserts a
    * verified email, the account with that email (the identity is linked to it); else a new account.
+   * Looks the identity up in the sign-in scope of the provider's `<provider>:<subject>` and address, then
+   * enters the account's tenant scope on `tx`.
    * @throws {SignInRefused} `account_inactive`; `email_unverified_conflict` when an unverified email belongs
    *   to an existing account.
    */
   async signInWithProvider(tx: Db, profile: ProviderProfile): Promise<{ user: UserRow; created: boolean }> {
     const now = this.clock.now();
+    await enterScope(tx, {
+      identity: `${profile.provider}:${profile.subject}`,
+      email: normaliseEmail(profile.email),
+    });
     const [linked] = await tx
-      .select({ user: users, identityId: identities.id })
+      .select({ id: identities.id, userId: identities.userId })
       .from(identities)
-      .innerJoin(users, eq(users.id, identities.userId))
       .where(and(eq(identities.provider, profile.provider), eq(identities.subject, profile.subject)));
     if (linked) {
+      // The identity names its account, whose address may differ from the provider's: enter its scope.
+      await enterScope(tx, { userId: linked.userId });
+      const [user] = await tx.select().from(users).where(eq(users.id, linked.userId));
       await tx
         .update(identities)
         .set({ email: profile.email, emailVerified: profile.emailVerified, updatedAt: now })
-        .where(eq(identities.id, linked.identityId));
-      return { user: await this.admit(tx, linked.user), created: false };
+        .where(eq(identities.id, linked.id));
+      return { user: await this.admit(tx, user!), created: false };
     }
     const existing = await this.byEmail(profile.email, tx);
     let user: UserRow;
@@ -170,6 +186,7 @@ export class UserService {
       user = await this.insertUser(tx, profile.email, profile.emailVerified, profile.name);
       created = true;
     }
+    await this.enter(tx, user);
     await tx.insert(identities).values({
       id: newId('idn'),
       userId: user.id,
