@@ -100,6 +100,9 @@ class GatedProvider implements ModelProvider {
       } catch (error) {
         settle.reject(error);
         throw error;
+      } finally {
+        // Leaving the loop early cancels the call, as with the real adapters.
+        settle.reject(new ProviderError('provider_cancelled', 'mock'));
       }
     }
     const iterator = run();
@@ -387,6 +390,27 @@ describe('agents and executions (issue 6)', () => {
     });
     expect(again.json()).toEqual(cancel.json());
     expect((await auditEvents(t)).filter((e) => e.action === 'execution.cancelled')).toHaveLength(1);
+  });
+
+  it('stops the provider call at the next delta when the row was cancelled elsewhere (another instance)', async () => {
+    const provider = new GatedProvider('Hello ', 'world.');
+    t = await buildTestApp({ providers: { mock: provider } });
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const agent = await createAgent(ada);
+    const pending = execute(ada, agent.id, { input: 'long' });
+    await provider.started;
+    const id = (await t.db.ownerQuery<{ id: string }>('select id from executions'))[0]!.id;
+    // What a cancel on another instance leaves behind: the row cancelled, the run here not told.
+    await t.db.ownerQuery("update executions set status = 'cancelled' where id = $1", [id]);
+    provider.release();
+    const res = await pending;
+    expect(res.json()).toMatchObject({ id, status: 'cancelled', output: null });
+    const types = await t.db.ownerQuery<{ type: string }>(
+      'select type from execution_events where execution_id = $1 order by seq',
+      [id],
+    );
+    // The second delta was never stored, and nothing follows.
+    expect(types.map((r) => r.type)).toEqual(['execution.started', 'output.delta']);
   });
 
   it('cancels the upstream call and the execution when the streaming client disconnects', async () => {
