@@ -12,6 +12,7 @@ import { aiPlugin } from './modules/ai/plugin.js';
 import type { ModelProvider, ProviderId } from './modules/ai/providers/types.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
+import { chatRoutes } from './modules/chat/routes.js';
 import { executionsPlugin } from './modules/executions/plugin.js';
 import { executionRoutes } from './modules/executions/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
@@ -113,6 +114,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await api.register(adminRoutes);
     await api.register(modelRoutes);
     await api.register(executionRoutes);
+    await api.register(chatRoutes);
 
     await app.register(webPlugin);
   } catch (error) {

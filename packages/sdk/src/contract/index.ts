@@ -7,6 +7,7 @@ export * from './agents.js';
 export * from './api-keys.js';
 export * from './audit.js';
 export * from './auth.js';
+export * from './chat.js';
 export * from './executions.js';
 export * from './health.js';
 export * from './identity.js';

@@ -103,3 +103,50 @@ export const executionEvents = pgTable(
   },
   (t) => [primaryKey({ columns: [t.executionId, t.seq] })],
 );
+
+/**
+ * Chat conversations (`cnv_…`), one user each. `model` is the model of the last reply. The messages are in
+ * {@link chatMessages}.
+ */
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    model: text().notNull(),
+    createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+    updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('conversations_user_id_idx').on(t.userId, t.updatedAt)],
+);
+
+/**
+ * The messages of a conversation, in order (`seq` 1, 2, …). `content` is an AES-256-GCM envelope bound to
+ * `chat_message:<conversationId>:<seq>`; `keyId` names its key. Assistant messages record the model and
+ * token usage of the reply.
+ */
+export const chatMessages = pgTable(
+  'chat_messages',
+  {
+    conversationId: text()
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    seq: integer().notNull(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text({ enum: ['system', 'user', 'assistant'] }).notNull(),
+    keyId: text().notNull(),
+    content: bytea().notNull(),
+    model: text(),
+    inputTokens: integer(),
+    outputTokens: integer(),
+    createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.seq] }),
+    check('chat_messages_role_check', sql`${t.role} in ('system', 'user', 'assistant')`),
+  ],
+);

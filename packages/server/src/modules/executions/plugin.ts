@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { AgentService } from '../agents/service.js';
+import { ChatService } from '../chat/service.js';
 import { ExecutionService } from './service.js';
 
 declare module 'fastify' {
@@ -8,11 +9,13 @@ declare module 'fastify' {
     agents: AgentService;
     /** Executions: start, run, cancel, list and stream (src/modules/executions/service.ts). */
     executions: ExecutionService;
+    /** Chat and conversations (src/modules/chat/service.ts). */
+    chat: ChatService;
   }
 }
 
 /**
- * Decorates the app with `agents` and `executions`, adds the agent count to `/api/v1/me`, and on close
+ * Decorates the app with `agents`, `executions` and `chat`, adds the agent count to `/api/v1/me`, and on close
  * cancels the executions this instance runs and ends its streams.
  */
 export const executionsPlugin = fp(
@@ -32,6 +35,18 @@ export const executionsPlugin = fp(
     app.me.registerCounter('agents', (tx, userId) => agents.count(tx, userId));
     app.decorate('agents', agents);
     app.decorate('executions', executions);
+    app.decorate(
+      'chat',
+      new ChatService(
+        app.db,
+        app.clock,
+        app.config.encryption,
+        app.audit,
+        app.entitlements,
+        app.ai.models,
+        app.ai.providers,
+      ),
+    );
     app.addHook('preClose', async () => {
       await executions.close();
     });
