@@ -12,7 +12,7 @@ Commands:
   start     Migrate the database, then serve the API (default)
   migrate   Apply pending database migrations and exit
   keys rotate
-            Re-encrypt execution input, output and stream events under FLEECE_ENCRYPTION_KEY
+            Re-encrypt executions, their stream events and chat messages under FLEECE_ENCRYPTION_KEY
             (old rows open with FLEECE_ENCRYPTION_KEYS_PREVIOUS), in batches, and exit
 
 Options:
@@ -80,7 +80,7 @@ export async function main(
       try {
         const report = await rotateExecutionKeys(database.db, config.encryption);
         io.stdout(
-          `Re-encrypted ${report.executions} execution${report.executions === 1 ? '' : 's'} and ${report.events} stream event${report.events === 1 ? '' : 's'} under key ${config.encryption.current.id}.`,
+          `Re-encrypted ${report.executions} execution${report.executions === 1 ? '' : 's'}, ${report.events} stream event${report.events === 1 ? '' : 's'} and ${report.chatMessages} chat message${report.chatMessages === 1 ? '' : 's'} under key ${config.encryption.current.id}.`,
         );
       } finally {
         await database.close();

@@ -5,7 +5,7 @@ import { rotateExecutionKeys } from '../../src/modules/executions/rotate.js';
 import { asSession, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 
-describe('fleece-server keys rotate: execution content re-sealed under the current key', () => {
+describe('fleece-server keys rotate: AI content re-sealed under the current key', () => {
   const apps: TestApp[] = [];
   afterEach(async () => {
     for (const app of apps.reverse()) await app.close();
@@ -36,15 +36,31 @@ describe('fleece-server keys rotate: execution content re-sealed under the curre
       });
       before.push(res.json());
     }
+    const chat = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/chat',
+        headers: asSession(t, ada),
+        payload: { message: 'hi' },
+      })
+    ).json();
     const keyring = new Keyring(encryptionKey(newKey), [encryptionKey(oldKey)]);
     const events = (
       await t.db.ownerQuery<{ n: number }>('select count(*)::int as n from execution_events')
     )[0]!.n;
     // Batches of one: every row still gets its turn.
-    expect(await rotateExecutionKeys(t.db.database.db, keyring, 1)).toEqual({ executions: 2, events });
-    expect(await rotateExecutionKeys(t.db.database.db, keyring, 1)).toEqual({ executions: 0, events: 0 });
+    expect(await rotateExecutionKeys(t.db.database.db, keyring, 1)).toEqual({
+      executions: 2,
+      events,
+      chatMessages: 2,
+    });
+    expect(await rotateExecutionKeys(t.db.database.db, keyring, 1)).toEqual({
+      executions: 0,
+      events: 0,
+      chatMessages: 0,
+    });
     const ids = await t.db.ownerQuery<{ key_id: string }>(
-      'select key_id from executions union select key_id from execution_events',
+      'select key_id from executions union select key_id from execution_events union select key_id from chat_messages',
     );
     expect(ids).toEqual([{ key_id: keyring.current.id }]);
 
@@ -58,5 +74,13 @@ describe('fleece-server keys rotate: execution content re-sealed under the curre
       });
       expect(res.json()).toEqual(execution);
     }
+    const conversation = await fresh.app.inject({
+      url: `/api/v1/conversations/${chat.conversationId}`,
+      headers: { cookie: ada.cookie },
+    });
+    expect(conversation.json().messages.map((m: { content: string }) => m.content)).toEqual([
+      'hi',
+      chat.message.content,
+    ]);
   });
 });

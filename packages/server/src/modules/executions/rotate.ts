@@ -1,20 +1,22 @@
 import { and, eq, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { executionEvents, executions } from '../../db/schema/ai.js';
+import { chatMessages, executionEvents, executions } from '../../db/schema/ai.js';
 import { users } from '../../db/schema/identity.js';
 import { withAdmin, withUser } from '../../db/tenant.js';
 import { decrypt, encrypt, type Keyring } from '../../lib/crypto.js';
+import { messageAad } from '../chat/service.js';
 import { eventAad, executionAad } from './service.js';
 
 /** What {@link rotateExecutionKeys} re-sealed. */
 export interface RotationReport {
   executions: number;
   events: number;
+  chatMessages: number;
 }
 
 /**
- * Re-seals execution content under the keyring's current key (`fleece-server keys rotate`): every
- * execution's input and output and every stored stream event whose `key_id` is not the current key's,
+ * Re-seals AI content under the keyring's current key (`fleece-server keys rotate`): every execution's
+ * input and output, every stored stream event and every chat message whose `key_id` is not the current key's,
  * opened with the previous key its envelope names (`FLEECE_ENCRYPTION_KEYS_PREVIOUS`). Works owner by
  * owner, in that owner's row-level security scope, `batchSize` rows per transaction, so it can run while
  * the server serves and be interrupted and run again. Once it reports nothing left, the previous key can
@@ -29,7 +31,7 @@ export async function rotateExecutionKeys(
 ): Promise<RotationReport> {
   const current = keyring.current;
   const owners = await withAdmin(db, (tx) => tx.select({ id: users.id }).from(users));
-  const report: RotationReport = { executions: 0, events: 0 };
+  const report: RotationReport = { executions: 0, events: 0, chatMessages: 0 };
   for (const { id: userId } of owners) {
     for (;;) {
       const n = await withUser(db, userId, async (tx) => {
@@ -82,6 +84,30 @@ export async function rotateExecutionKeys(
         return rows.length;
       });
       report.events += n;
+      if (n < batchSize) break;
+    }
+    for (;;) {
+      const n = await withUser(db, userId, async (tx) => {
+        const rows = await tx
+          .select({
+            conversationId: chatMessages.conversationId,
+            seq: chatMessages.seq,
+            content: chatMessages.content,
+          })
+          .from(chatMessages)
+          .where(and(eq(chatMessages.userId, userId), ne(chatMessages.keyId, current.id)))
+          .limit(batchSize)
+          .for('update');
+        for (const row of rows) {
+          const aad = messageAad(row.conversationId, row.seq);
+          await tx
+            .update(chatMessages)
+            .set({ keyId: current.id, content: encrypt(current, decrypt(keyring, row.content, aad), aad) })
+            .where(and(eq(chatMessages.conversationId, row.conversationId), eq(chatMessages.seq, row.seq)));
+        }
+        return rows.length;
+      });
+      report.chatMessages += n;
       if (n < batchSize) break;
     }
   }
