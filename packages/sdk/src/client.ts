@@ -23,6 +23,7 @@ import { timers } from './internal/timers.js';
 import { buildURL, normalizeBaseURL } from './internal/url.js';
 import { Agents } from './resources/agents.js';
 import { Auth } from './resources/auth.js';
+import { Chat, Conversations } from './resources/chat.js';
 import { Executions } from './resources/executions.js';
 import { Health } from './resources/health.js';
 import { Me } from './resources/me.js';
@@ -158,6 +159,10 @@ export class Fleece {
   readonly auth: Auth;
   /** `/api/v1/agents`: create, list, get, update, delete and execute agents. */
   readonly agents: Agents;
+  /** `POST /api/v1/chat`: start or continue a conversation. */
+  readonly chat: Chat;
+  /** `/api/v1/conversations`: list, get and delete conversations. */
+  readonly conversations: Conversations;
   /** `/api/v1/executions`: list, get, stream (`events`) and cancel executions. */
   readonly executions: Executions;
   /** `GET /api/v1/me`: the caller's account, plan, entitlements and usage. */
@@ -197,6 +202,8 @@ export class Fleece {
     this.auth = new Auth(this);
     this.agents = new Agents(this);
     this.executions = new Executions(this);
+    this.chat = new Chat(this);
+    this.conversations = new Conversations(this);
     this.me = new Me(this);
     this.models = new Models(this);
   }

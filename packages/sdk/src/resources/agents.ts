@@ -142,11 +142,7 @@ export class Agents extends APIResource {
     params: ExecuteParams & { stream?: false },
     options?: RequestOptions,
   ): APIPromise<Execution>;
-  execute(
-    id: string,
-    params: ExecuteParams,
-    options?: RequestOptions,
-  ): Promise<Execution | ExecutionStream> {
+  execute(id: string, params: ExecuteParams, options?: RequestOptions): Promise<Execution | ExecutionStream> {
     const path = `/api/v1/agents/${encodeURIComponent(id)}/execute`;
     if (params.stream) {
       const opened: Promise<Stream<ExecutionEvent>> = this._client.stream<ExecutionEvent>({
