@@ -218,11 +218,15 @@ export const rateLimitPlugin = fp(
       redis.on('error', (error) => warn(error, 'connection error'));
       // Start with a connected client when Redis is there; when it is not, start anyway (degraded).
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 2_000);
-        redis.once('ready', () => {
+        const done = () => {
           clearTimeout(timer);
+          redis.off('ready', done);
+          redis.off('error', done);
           resolve();
-        });
+        };
+        const timer = setTimeout(done, 2_000);
+        redis.once('ready', done);
+        redis.once('error', done);
       });
       app.addHook('onClose', async () => {
         redis.disconnect();
@@ -299,7 +303,8 @@ export const rateLimitPlugin = fp(
     }
 
     app.addHook('onRequest', async (request, reply) => {
-      if (request.is404 || !request.url.startsWith('/api/')) return;
+      if (request.is404 || !canonicalPath(request.routeOptions.url ?? request.url).startsWith('/api/'))
+        return;
       const config = request.routeOptions.config;
       if (config.limit === false) return;
       const principal = request.principal;
