@@ -1,7 +1,9 @@
 import type { CommandModule } from '../lib/command.js';
+import agents from './agents/index.js';
 import auth from './auth/index.js';
 import completion from './completion/index.js';
 import doctor from './doctor/index.js';
+import executions from './executions/index.js';
 import health from './health/index.js';
 import login from './login/index.js';
 import logout from './logout/index.js';
@@ -11,4 +13,14 @@ import whoami from './whoami/index.js';
  * Every top-level command, one folder each. A later command (keys, agents, chat, flows, executions,
  * export, audit, account, billing) is its folder plus one entry here.
  */
-export const commands: readonly CommandModule[] = [login, logout, auth, whoami, health, doctor, completion];
+export const commands: readonly CommandModule[] = [
+  login,
+  logout,
+  auth,
+  whoami,
+  agents,
+  executions,
+  health,
+  doctor,
+  completion,
+];
