@@ -447,6 +447,24 @@ describe('agents and executions (issue 6)', () => {
     expect(audited).toHaveLength(1);
   });
 
+  it('runs to the end over real HTTP without streaming (only a real disconnect cancels)', async () => {
+    t = await buildTestApp();
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const agent = await createAgent(ada);
+    const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${url}/api/v1/agents/${agent.id}/execute`, {
+      method: 'POST',
+      headers: { ...asSession(t, ada), 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'Hello' }),
+    });
+    expect(response.status).toBe(201);
+    const execution = Execution.parse(await response.json());
+    expect(execution.status).toBe('succeeded');
+    expect(execution.output).toBe(
+      mockCompletion([{ role: 'user', content: 'Hello' }], { model: 'mock' }).chunks.join(''),
+    );
+  });
+
   it('answers another user’s agent and execution with the same 404 as a missing one', async () => {
     t = await buildTestApp();
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');

@@ -48,14 +48,14 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
         const onClose = () => {
           if (!res.writableFinished) abort.abort();
         };
-        request.raw.on('close', onClose);
+        reply.raw.on('close', onClose);
         try {
           return await app.chat.reply(userId, turn, () => {}, abort.signal);
         } catch (error) {
           if (error instanceof ProviderError) throw new ProblemError('service_unavailable', error.message);
           throw error;
         } finally {
-          request.raw.off('close', onClose);
+          reply.raw.off('close', onClose);
         }
       }
       const sink = replySink(reply);

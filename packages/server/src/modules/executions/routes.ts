@@ -222,11 +222,11 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
       const onClose = () => {
         if (!reply.raw.writableFinished) disconnect.abort();
       };
-      request.raw.on('close', onClose);
+      reply.raw.on('close', onClose);
       try {
         await app.executions.run(ctx, execution, userId, started.plan!, disconnect.signal);
       } finally {
-        request.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
       return reply.code(201).send((await app.executions.get(userId, execution.id))!);
     },
