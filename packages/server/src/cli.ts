@@ -1,9 +1,13 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import { buildApp } from './app.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { DatabaseLockedError } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { VERSION } from './lib/package.js';
+import { AdminService } from './modules/admin/service.js';
+import { SYSTEM_AUDIT_CONTEXT } from './modules/audit/context.js';
 import { rotateExecutionKeys } from './modules/executions/rotate.js';
+import { PLANS, type PlanId } from './modules/plans/catalogue.js';
 import { startServer } from './server.js';
 
 const USAGE = `Usage: fleece-server [command]
@@ -14,6 +18,10 @@ Commands:
   keys rotate
             Re-encrypt executions, their stream events and chat messages under FLEECE_ENCRYPTION_KEY
             (old rows open with FLEECE_ENCRYPTION_KEYS_PREVIOUS), in batches, and exit
+  admin grant <email>
+            Make the account with this email an admin (it must have signed in once), and exit
+  admin set-plan <email> <free|pro|business|enterprise>
+            Set an account's plan (for installations without billing), recorded as admin.plan_overridden
 
 Options:
   -h, --help     Show this help
@@ -34,7 +42,7 @@ const processIo: Io = {
 };
 
 /**
- * Runs the `fleece-server` command line. Resolves with the exit code for commands that finish (`migrate`, `keys rotate`,
+ * Runs the `fleece-server` command line. Resolves with the exit code for commands that finish (`migrate`, `keys rotate`, `admin …`,
  * `--help`, errors); `start` resolves with `undefined` once listening and the process lives on.
  * Errors the user can fix print one line on stderr and give exit code 1; usage errors give 2.
  */
@@ -59,7 +67,8 @@ export async function main(
     return 0;
   }
   const command = parsed.positionals.join(' ') || 'start';
-  if (parsed.values.help || !['start', 'migrate', 'keys rotate'].includes(command)) {
+  const admin = adminCommand(parsed.positionals);
+  if (parsed.values.help || (!['start', 'migrate', 'keys rotate'].includes(command) && !admin)) {
     if (parsed.values.help) {
       io.stdout(USAGE);
       return 0;
@@ -87,6 +96,7 @@ export async function main(
       }
       return 0;
     }
+    if (admin) return await runAdmin(config, admin, io);
     await startServer(config);
     return undefined;
   } catch (error) {
@@ -95,5 +105,57 @@ export async function main(
       return 1;
     }
     throw error;
+  }
+}
+
+/** An `admin …` command line, parsed; `undefined` when `positionals` is not one. */
+type AdminCommand = { action: 'grant'; email: string } | { action: 'set-plan'; email: string; plan: PlanId };
+
+function adminCommand(positionals: string[]): AdminCommand | undefined {
+  const [first, action, email, plan, ...rest] = positionals;
+  if (first !== 'admin' || rest.length > 0 || !email) return undefined;
+  if (action === 'grant' && plan === undefined) return { action, email };
+  if (action === 'set-plan' && plan !== undefined && Object.hasOwn(PLANS, plan)) {
+    return { action, email, plan: plan as PlanId };
+  }
+  return undefined;
+}
+
+/**
+ * Runs an admin command on the configured database, through the same services as the API (so caches of
+ * running instances are invalidated and the change is audited). With the embedded database the server must
+ * be stopped first (the data directory is locked).
+ */
+async function runAdmin(config: Config, command: AdminCommand, io: Io): Promise<number> {
+  const app = await buildApp(config, { logStream: { write() {} } });
+  try {
+    await app.ready();
+    const admin = new AdminService(
+      app.db,
+      app.clock,
+      app.audit,
+      app.sessions,
+      app.apiKeys,
+      app.invalidations,
+    );
+    const unknown = () => {
+      io.stderr(
+        `fleece-server: no account uses ${command.email}. Sign in once with that address (a magic link works), then run this again.`,
+      );
+      return 1;
+    };
+    if (command.action === 'grant') {
+      const id = await admin.grant(command.email);
+      if (!id) return unknown();
+      io.stdout(`${command.email} (${id}) is now an admin.`);
+      return 0;
+    }
+    const id = await admin.idByEmail(command.email);
+    if (!id) return unknown();
+    await admin.update(SYSTEM_AUDIT_CONTEXT, 'system', id, { plan: command.plan });
+    io.stdout(`${command.email} (${id}) is now on the ${PLANS[command.plan].name} plan.`);
+    return 0;
+  } finally {
+    await app.close();
   }
 }
