@@ -21,7 +21,9 @@ import { newIdempotencyKey, newRequestId } from './internal/ids.js';
 import { isStaleSocketError, parseBodyText } from './internal/network.js';
 import { timers } from './internal/timers.js';
 import { buildURL, normalizeBaseURL } from './internal/url.js';
+import { Admin } from './resources/admin.js';
 import { Agents } from './resources/agents.js';
+import { ApiKeys } from './resources/api-keys.js';
 import { Auth } from './resources/auth.js';
 import { Chat, Conversations } from './resources/chat.js';
 import { Executions } from './resources/executions.js';
@@ -159,6 +161,10 @@ export class Fleece {
   readonly auth: Auth;
   /** `/api/v1/agents`: create, list, get, update, delete and execute agents. */
   readonly agents: Agents;
+  /** `/api/v1/api-keys`: create (shown once), list and revoke API keys. */
+  readonly apiKeys: ApiKeys;
+  /** `/api/v1/admin/*`: accounts (list, search, plan, limits, suspension), for admins. */
+  readonly admin: Admin;
   /** `POST /api/v1/chat`: start or continue a conversation. */
   readonly chat: Chat;
   /** `/api/v1/conversations`: list, get and delete conversations. */
@@ -201,6 +207,8 @@ export class Fleece {
     this.health = new Health(this);
     this.auth = new Auth(this);
     this.agents = new Agents(this);
+    this.apiKeys = new ApiKeys(this);
+    this.admin = new Admin(this);
     this.executions = new Executions(this);
     this.chat = new Chat(this);
     this.conversations = new Conversations(this);

@@ -54,6 +54,7 @@ export {
 export type { HeadersLike } from './internal/headers.js';
 export type { QueryValue } from './internal/url.js';
 export { createPkcePair, createState, type PkcePair, pkceChallenge, verifyState } from './lib/pkce.js';
+export { Admin, AdminUsers } from './resources/admin.js';
 export {
   Agents,
   type ExecuteParams,
@@ -61,6 +62,7 @@ export {
   type ExecutionStream,
   executionStream,
 } from './resources/agents.js';
+export { ApiKeys } from './resources/api-keys.js';
 export type {
   DeviceAuthorizationParams,
   DeviceCodeGrant,
