@@ -342,6 +342,27 @@ describe('agents and executions (issue 6)', () => {
     expect(rows[0]!.n).toBe(3);
   });
 
+  it('shows executions only within the plan’s history retention (Free: 7 days)', async () => {
+    t = await buildTestApp();
+    const ada = await userOnPlan(t, 'ada@example.test', 'free');
+    const agent = await createAgent(ada);
+    const { id } = (await execute(ada, agent.id, { input: 'old' })).json();
+    // Age the row rather than the clock (the session would expire first).
+    const age = (ms: number) =>
+      t.db.ownerQuery('update executions set created_at = $1 where id = $2', [
+        new Date(t.clock.now().getTime() - ms),
+        id,
+      ]);
+    await age(7 * 86_400_000);
+    const within = await t.app.inject({ url: `/api/v1/executions/${id}`, headers: { cookie: ada.cookie } });
+    expect(within.statusCode).toBe(200);
+    await age(7 * 86_400_000 + 1);
+    const past = await t.app.inject({ url: `/api/v1/executions/${id}`, headers: { cookie: ada.cookie } });
+    expect(past.statusCode).toBe(404);
+    const list = await t.app.inject({ url: '/api/v1/executions', headers: { cookie: ada.cookie } });
+    expect(list.json()).toEqual({ data: [], nextCursor: null });
+  });
+
   it('limits execute to 10 a minute per user', async () => {
     t = await buildTestApp();
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');

@@ -5,7 +5,7 @@ import type {
   ExecutionStatus,
   ProviderId,
 } from '@fleece/sdk/contract';
-import { and, asc, desc, eq, gt, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt, or, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Db } from '../../db/client.js';
 import { executionEvents, executions } from '../../db/schema/ai.js';
@@ -427,27 +427,40 @@ export class ExecutionService {
     return this.get(userId, id);
   }
 
-  /** Execution `id` of `userId`; `undefined` when `userId` has none (another user's included). */
+  /**
+   * Execution `id` of `userId`; `undefined` when `userId` has none (another user's included) or it is older
+   * than the plan's history retention.
+   */
   async get(userId: string, id: string): Promise<Execution | undefined> {
-    const [row] = await withUser(this.db, userId, (tx) =>
+    const [row] = await withUser(this.db, userId, async (tx) =>
       tx
         .select()
         .from(executions)
-        .where(and(eq(executions.id, id), eq(executions.userId, userId))),
+        .where(
+          and(
+            eq(executions.id, id),
+            eq(executions.userId, userId),
+            gte(executions.createdAt, await this.entitlements.retentionCutoff(tx, userId)),
+          ),
+        ),
     );
     return row && this.present(row);
   }
 
-  /** One page of `userId`'s executions, newest first, filtered by agent, flow and status. */
+  /**
+   * One page of `userId`'s executions within the plan's history retention, newest first, filtered by agent,
+   * flow and status.
+   */
   async list(userId: string, query: ExecutionListQuery): Promise<ExecutionPage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'exe');
-    const rows = await withUser(this.db, userId, (tx) =>
+    const rows = await withUser(this.db, userId, async (tx) =>
       tx
         .select()
         .from(executions)
         .where(
           and(
             eq(executions.userId, userId),
+            gte(executions.createdAt, await this.entitlements.retentionCutoff(tx, userId)),
             query.agentId === undefined ? undefined : eq(executions.agentId, query.agentId),
             query.flowId === undefined ? undefined : eq(executions.flowId, query.flowId),
             query.status === undefined ? undefined : eq(executions.status, query.status),
