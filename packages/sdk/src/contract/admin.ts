@@ -36,7 +36,7 @@ export const AdminUserListQuery = PageQuery.extend({
   status: z.enum(['active', 'suspended', 'pending_deletion']).optional(),
   role: z.enum(['user', 'admin']).optional(),
 });
-export type AdminUserListQuery = z.input<typeof AdminUserListQuery>;
+export type AdminUserListQuery = Partial<z.output<typeof AdminUserListQuery>>;
 
 /** Answer of `GET /api/v1/admin/users`. */
 export const AdminUserPage = pageOf(AdminUser);
