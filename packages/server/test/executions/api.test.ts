@@ -290,6 +290,37 @@ describe('agents and executions (issue 6)', () => {
     expect(parseSse(full.body)).toEqual(events);
   });
 
+  it('resumes a live stream with Last-Event-ID while the execution runs: no gap, no duplicate', async () => {
+    const provider = new GatedProvider('Hello ', 'world.');
+    t = await buildTestApp({ providers: { mock: provider } });
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const agent = await createAgent(ada);
+    const pending = execute(ada, agent.id, { input: 'long' });
+    await provider.started;
+    const id = (await t.db.ownerQuery<{ id: string }>('select id from executions'))[0]!.id;
+    const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const first = await SseClient.open(`${url}/api/v1/executions/${id}/events`, { cookie: ada.cookie });
+    await first.waitForEvents(2);
+    first.close();
+    const resumed = await SseClient.open(`${url}/api/v1/executions/${id}/events`, {
+      cookie: ada.cookie,
+      'last-event-id': first.events.at(-1)!.id!,
+    });
+    provider.release();
+    await resumed.ended;
+    await pending;
+    expect([...first.events, ...resumed.events].map((e) => [e.id, e.event])).toEqual([
+      ['1', 'execution.started'],
+      ['2', 'output.delta'],
+      ['3', 'output.delta'],
+      ['4', 'execution.completed'],
+      ['5', 'done'],
+    ]);
+    expect(resumed.events.filter((e) => e.event === 'output.delta').map((e) => e.json)).toEqual([
+      { text: 'world.' },
+    ]);
+  });
+
   it('makes retries with one Idempotency-Key safe: same execution, one run, one quota unit', async () => {
     const provider = new GatedProvider();
     provider.release();
