@@ -19,7 +19,7 @@ export function selectFlags(server: string, profile: string, serverIsDefault: bo
   return flags.join('');
 }
 
-/** The sentences, by topic: authentication state, login, logout, server and network errors, health. */
+/** The sentences, by topic: authentication state, login, logout, server and network errors, keys, health. */
 export const messages = {
   // Authentication state.
   notLoggedIn: (at: string) => `Not logged in to ${at}.`,
@@ -115,6 +115,26 @@ export const messages = {
   unexpected: (message: string) => `Unexpected error: ${message}`,
   unexpectedHint: 'Run again with --verbose and report the output if it persists.',
   interrupted: 'Interrupted.',
+
+  // keys
+  keyShownOnce:
+    'This API key is shown only once and cannot be retrieved again: store it now (for example in your CI secrets).',
+  badExpiresIn: (value: string) => `Invalid --expires-in ${JSON.stringify(value)}.`,
+  badExpiresInHint:
+    'Give days from 1 to 365 (30d or 30), a date such as 2026-06-30, or a time such as 2026-06-30T12:00:00Z.',
+  badScopes: (which: string) => `Unknown scope ${JSON.stringify(which)} in --scopes.`,
+  badScopesHint: (all: string) => `Give a comma-separated list of: ${all}.`,
+  badLimit: (value: string) => `Invalid --limit ${JSON.stringify(value)}.`,
+  badLimitHint: 'Give a whole number from 1 to 100.',
+  noKeys: 'No API keys. Create one with `fleece keys create --name <name>`.',
+  moreKeys: 'More keys exist: use --json and its nextCursor, or the SDK, to see them all.',
+  revokeNeedsYes: (id: string) =>
+    `Not revoking ${id}: confirmation is needed and there is no terminal to ask on.`,
+  revokeNeedsYesHint: (id: string) =>
+    `Pass --yes to revoke without asking: ${q(`fleece keys revoke ${id} --yes`)}.`,
+  revokeConfirm: (id: string) => `Revoke API key ${id}? Everything using it will be refused from now on.`,
+  revokeDeclined: 'Nothing was revoked.',
+  keyRevoked: (id: string) => `Revoked API key ${id}.`,
 
   // health
   serverDown: (server: string) => `${server} reports that it is down.`,

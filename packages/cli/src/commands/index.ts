@@ -5,6 +5,7 @@ import completion from './completion/index.js';
 import doctor from './doctor/index.js';
 import executions from './executions/index.js';
 import health from './health/index.js';
+import keys from './keys/index.js';
 import login from './login/index.js';
 import logout from './logout/index.js';
 import whoami from './whoami/index.js';
@@ -18,6 +19,7 @@ export const commands: readonly CommandModule[] = [
   logout,
   auth,
   whoami,
+  keys,
   agents,
   executions,
   health,

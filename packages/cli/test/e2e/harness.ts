@@ -46,9 +46,10 @@ async function freePort(): Promise<number> {
 
 /**
  * Starts `@fleece/server`'s `buildApp` on an in-memory PGlite database, listening on 127.0.0.1 on a free
- * port that is also its public URL (so the links and `Origin` checks it makes are right).
+ * port that is also its public URL (so the links and `Origin` checks it makes are right). `env` adds
+ * configuration (such as `FLEECE_ADMIN_EMAILS`).
  */
-export async function startRealServer(): Promise<RealServer> {
+export async function startRealServer(env: Record<string, string> = {}): Promise<RealServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logs: string[] = [];
@@ -59,6 +60,7 @@ export async function startRealServer(): Promise<RealServer> {
       LOG_FORMAT: 'json',
       FLEECE_DATA_DIR: 'memory://',
       FLEECE_PUBLIC_URL: url,
+      ...env,
     }),
     { logStream: { write: (line: string) => void logs.push(line) } },
   );

@@ -1,0 +1,37 @@
+import { table } from '../../lib/format.js';
+import type { Invocation } from '../../lib/invocation.js';
+import { ApiSession } from '../../lib/session.js';
+import { messages } from '../../messages.js';
+import type { KeysOptions } from './index.js';
+import { describeExpiry, parseExpiresIn, parseScopes } from './shared.js';
+
+/** Runs `fleece keys create`: the key on stdout (or in the JSON), the one-time warning on stderr. */
+export async function run(inv: Invocation, options: KeysOptions): Promise<void> {
+  const expiresIn = parseExpiresIn(options.expiresIn);
+  const scopes = parseScopes(options.scopes);
+  const session = await ApiSession.open(inv);
+  const created = await session.call('POST /api/v1/api-keys', (client) =>
+    client.apiKeys.create(
+      {
+        name: options.name!,
+        ...(scopes ? { scopes } : {}),
+        ...(expiresIn !== undefined ? { expiresIn } : {}),
+      },
+      { signal: inv.ctx.signal },
+    ),
+  );
+  inv.out.warn(messages.keyShownOnce);
+  if (options.json) {
+    inv.out.json(created);
+    return;
+  }
+  inv.out.data(created.key);
+  inv.out.info(
+    table([
+      ['Id', created.id],
+      ['Name', created.name],
+      ['Scopes', created.scopes.join(', ')],
+      ['Expires', describeExpiry(created)],
+    ]),
+  );
+}

@@ -1,0 +1,28 @@
+import { CliError, ValidationError } from '../../lib/errors.js';
+import type { Invocation } from '../../lib/invocation.js';
+import { ApiSession } from '../../lib/session.js';
+import { messages } from '../../messages.js';
+import type { KeysOptions } from './index.js';
+
+/**
+ * Runs `fleece keys revoke <id>`: asks first on a terminal; without one (CI, a pipe) `--yes` is required,
+ * and its absence fails with exit 2 before anything is sent.
+ */
+export async function run(inv: Invocation, options: KeysOptions, [id]: string[]): Promise<void> {
+  const keyId = id!;
+  if (!options.yes) {
+    if (!inv.out.interactive) {
+      throw new ValidationError(messages.revokeNeedsYes(keyId), { hint: messages.revokeNeedsYesHint(keyId) });
+    }
+    const sure = await inv.ctx.prompts.confirm(
+      { message: messages.revokeConfirm(keyId), default: false },
+      inv.ctx.signal,
+    );
+    if (!sure) throw new CliError(messages.revokeDeclined);
+  }
+  const session = await ApiSession.open(inv);
+  await session.call('DELETE /api/v1/api-keys/:id', (client) =>
+    client.apiKeys.revoke(keyId, { signal: inv.ctx.signal }),
+  );
+  inv.out.success(messages.keyRevoked(keyId));
+}
