@@ -130,7 +130,7 @@ export const errorsPlugin = fp(
     const known = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
     app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) {
-        if (!known.hasRoute({ method: method as HTTPMethod, path: route.url })) {
+        if (!known.hasRoute(method as HTTPMethod, route.url)) {
           known.on(method as HTTPMethod, route.url, () => {});
         }
       }
