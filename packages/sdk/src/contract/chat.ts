@@ -7,7 +7,7 @@ import { PageQuery, pageOf } from './pagination.js';
  * `POST /api/v1/chat` with a {@link ChatRequest} starts a conversation (no `conversationId`) or continues
  * one, and answers the reply: JSON ({@link ChatResponse}) or, with `Accept: text/event-stream` or
  * `stream: true`, Server-Sent Events ({@link ChatEventSchemas}: `conversation`, `message.delta` (several),
- * `message.completed`, `done`, each with an `id:`). Each call counts one execution against the month's
+ * `message.completed` or `error`, then `done`, each with an `id:`). Each call counts one execution against the month's
  * quota; 20 a minute per user. Closing the stream before `done` cancels the reply (nothing is stored for
  * it). Messages are stored encrypted.
  */
@@ -66,6 +66,8 @@ export const ChatEventSchemas = {
   conversation: z.object({ conversationId: z.string() }),
   'message.delta': z.object({ text: z.string() }),
   'message.completed': ChatResponse,
+  /** The reply failed (a safe provider code such as `provider_unavailable`); nothing is stored for it. */
+  error: z.object({ code: z.string() }),
   done: z.object({}),
 } as const;
 

@@ -1,7 +1,9 @@
 import { ChatResponse, ConversationDetail } from '@fleece/sdk/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProviderError } from '../../src/modules/ai/providers/errors.js';
 import { mockCompletion } from '../../src/modules/ai/providers/mock.js';
+import type { ModelProvider, ProviderStream } from '../../src/modules/ai/providers/types.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents } from '../helpers/identity.js';
@@ -130,6 +132,37 @@ describe('chat and conversations', () => {
     expect(gone.statusCode).toBe(404);
     expect((await auditEvents(t)).filter((e) => e.action === 'chat.conversation.deleted')).toHaveLength(1);
     expect(await t.db.ownerQuery('select * from chat_messages')).toEqual([]);
+  });
+
+  it('reports a failed reply: 503 with the safe code as JSON, an error event then done when streaming', async () => {
+    await t.close();
+    const failing: ModelProvider = {
+      id: 'mock',
+      stream(): ProviderStream {
+        const error = new ProviderError('provider_unavailable', 'mock');
+        const result = Promise.reject(error);
+        result.catch(() => {});
+        return {
+          // biome-ignore lint/correctness/useYield: fails before its first delta, as a provider that is down
+          async *[Symbol.asyncIterator]() {
+            throw error;
+          },
+          result: () => result,
+        };
+      },
+    };
+    t = await buildTestApp({ providers: { mock: failing } });
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const plain = await chat(ada, { message: 'Hello' });
+    expect(plain.statusCode).toBe(503);
+    expect(plain.json()).toMatchObject({ code: 'service_unavailable' });
+    expect(plain.json().detail).toContain('[provider_unavailable]');
+    const streamed = parseSse((await chat(ada, { message: 'Hello', stream: true })).body);
+    expect(streamed.map((e) => [e.id, e.event, e.json])).toEqual([
+      ['1', 'conversation', { conversationId: expect.stringMatching(/^cnv_/) }],
+      ['2', 'error', { code: 'provider_unavailable' }],
+      ['3', 'done', {}],
+    ]);
   });
 
   it('limits chat to 20 a minute per user and validates the body', async () => {
