@@ -90,6 +90,8 @@ export interface InvalidatingCacheOptions<V> {
  */
 export class InvalidatingCache<V> implements InvalidationListener {
   private readonly entries = new Map<string, { value: V; cachedAt: number }>();
+  /** Loads in progress: concurrent misses of one key share one read (no stampede on the database). */
+  private readonly loading = new Map<string, { epoch: number; promise: Promise<V | undefined> }>();
   private epoch = 0;
 
   constructor(private readonly options: InvalidatingCacheOptions<V>) {}
@@ -106,19 +108,29 @@ export class InvalidatingCache<V> implements InvalidationListener {
 
   /**
    * The fresh entry of `key`, or what `loader` reads (stored unless an invalidation arrived meanwhile, or it
-   * is `undefined`).
+   * is `undefined`). Concurrent misses of one key wait for the same read, unless an invalidation arrived
+   * after it started (then they read again).
    */
   async load(key: string, loader: () => Promise<V | undefined>): Promise<V | undefined> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
+    const pending = this.loading.get(key);
+    if (pending && pending.epoch === this.epoch) return pending.promise;
     const epoch = this.epoch;
-    const value = await loader();
-    if (value === undefined) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    if (epoch === this.epoch) this.set(key, value);
-    return value;
+    const promise = loader().then(
+      (value) => {
+        if (this.loading.get(key)?.promise === promise) this.loading.delete(key);
+        if (value === undefined) this.entries.delete(key);
+        else if (epoch === this.epoch) this.set(key, value);
+        return value;
+      },
+      (error: unknown) => {
+        if (this.loading.get(key)?.promise === promise) this.loading.delete(key);
+        throw error;
+      },
+    );
+    this.loading.set(key, { epoch, promise });
+    return promise;
   }
 
   /** Stores `value` under `key` now. */

@@ -136,8 +136,11 @@ export function limitSubject(request: FastifyRequest): string {
 }
 
 const API_LIMITS = Symbol('fleece.apiLimits');
+const API_USAGE = Symbol('fleece.apiUsage');
 type WithApiLimits = FastifyRequest & {
   [API_LIMITS]?: { perMinute: number | null; perDay: number | null };
+  /** What this request's own count through the plan limits found (so `/me` need not read it again). */
+  [API_USAGE]?: ApiRequestUsage;
 };
 
 /** The outcome of one limiter for one request. */
@@ -322,8 +325,15 @@ export const rateLimitPlugin = fp(
         }
         (request as WithApiLimits)[API_LIMITS] = limits;
         const failClosed = limit?.failClosed ?? false;
-        outcomes.push(await check(perMinute, request, failClosed));
-        outcomes.push(await check(perDay, request, failClosed));
+        const minute = await check(perMinute, request, failClosed);
+        const day = await check(perDay, request, failClosed);
+        outcomes.push(minute, day);
+        if (minute && day) {
+          (request as WithApiLimits)[API_USAGE] = {
+            minute: { used: Math.min(minute.max, minute.max - minute.remaining), limit: limits.perMinute },
+            day: { used: Math.min(day.max, day.max - day.remaining), limit: limits.perDay },
+          };
+        }
       } else if (!limit && config.rateLimit === undefined) {
         outcomes.push(await check(fallback, request, false));
       }
@@ -346,6 +356,8 @@ export const rateLimitPlugin = fp(
       'apiRequestUsage',
       async (request: FastifyRequest, limits: { perMinute: number | null; perDay: number | null }) => {
         if (!request.principal) return undefined;
+        const counted = (request as WithApiLimits)[API_USAGE];
+        if (counted) return counted;
         if (limits.perMinute === null || limits.perDay === null) {
           return { minute: { used: 0, limit: null }, day: { used: 0, limit: null } };
         }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -35,14 +35,24 @@ export function base62(value: bigint, width: number): string {
   return out.padStart(width, '0');
 }
 
-/** The 6-character base62 CRC32 (ISO-HDLC, as zlib computes it) of the random part's ASCII bytes. */
+/**
+ * The 6-character base62 CRC32 (ISO-HDLC, as zlib computes it) of the random part's ASCII bytes. (A CRC32
+ * fits a double exactly, so this avoids BigInt: it runs on every API-key request.)
+ */
 export function checksum(random: string): string {
-  return base62(BigInt(crc32(Buffer.from(random, 'ascii'))), API_KEY_CHECKSUM_LENGTH);
+  let rest = crc32(random);
+  let out = '';
+  for (let i = 0; i < API_KEY_CHECKSUM_LENGTH; i++) {
+    out = BASE62[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out;
 }
 
 /** The storage form of a key: SHA-256 of the whole key (prefix included), 64 lower-case hex characters. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  // The one-shot form: this runs on every API-key request.
+  return hash('sha256', key, 'hex');
 }
 
 /** A new key: the plaintext (shown once), its hash (stored) and its `start` (stored, for display). */
