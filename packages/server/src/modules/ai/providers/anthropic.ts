@@ -5,13 +5,7 @@ import Anthropic, {
   APIUserAbortError,
 } from '@anthropic-ai/sdk';
 import type { MessageCreateParamsStreaming } from '@anthropic-ai/sdk/resources/messages';
-import {
-  codeForStatus,
-  codeForStreamErrorType,
-  isConnectionFailure,
-  ProviderError,
-  retryAfterMs,
-} from './errors.js';
+import { classifySdkError, ProviderError } from './errors.js';
 import { activityFetch, withActivity } from './idle.js';
 import { createProviderStream, type HttpProviderOptions } from './stream.js';
 import {
@@ -34,24 +28,14 @@ const STOP_REASONS: Record<string, FinishReason> = {
   refusal: 'content_filter',
 };
 
-/** Maps what the Anthropic SDK throws to a safe {@link ProviderError}. */
+/** Maps what the Anthropic SDK throws to a safe {@link ProviderError} (see {@link classifySdkError}). */
 export function classifyAnthropicError(error: unknown): ProviderError {
-  if (error instanceof ProviderError) return error;
-  if (error instanceof APIConnectionTimeoutError) return new ProviderError('provider_timeout', 'anthropic');
-  if (error instanceof APIUserAbortError) return new ProviderError('provider_cancelled', 'anthropic');
-  if (error instanceof APIConnectionError) return new ProviderError('provider_unavailable', 'anthropic');
-  if (error instanceof APIError) {
-    if (typeof error.status === 'number') {
-      return new ProviderError(codeForStatus(error.status), 'anthropic', {
-        status: error.status,
-        retryAfterMs: retryAfterMs(error.headers),
-      });
-    }
-    // An `event: error` inside a 200 stream, such as `overloaded_error`.
-    return new ProviderError(codeForStreamErrorType(error.type), 'anthropic');
-  }
-  if (isConnectionFailure(error)) return new ProviderError('provider_unavailable', 'anthropic');
-  return new ProviderError('provider_error', 'anthropic');
+  return classifySdkError(error, 'anthropic', {
+    APIConnectionTimeoutError,
+    APIUserAbortError,
+    APIConnectionError,
+    APIError,
+  });
 }
 
 /**

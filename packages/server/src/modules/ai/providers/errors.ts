@@ -136,3 +136,40 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/**
+ * The error classes an official provider SDK (openai, @anthropic-ai/sdk) throws. Both SDKs are generated
+ * from one template, so their classes line up one to one.
+ */
+export interface SdkErrorClasses {
+  APIConnectionTimeoutError: abstract new (...args: never[]) => Error;
+  APIUserAbortError: abstract new (...args: never[]) => Error;
+  APIConnectionError: abstract new (...args: never[]) => Error;
+  APIError: abstract new (
+    ...args: never[]
+  ) => Error & { status?: number; headers?: Headers; type?: string | null };
+}
+
+/**
+ * Maps what a provider SDK throws to a safe {@link ProviderError}: timeouts, aborts and connection failures
+ * by class; HTTP errors by status (with `Retry-After`); an error event inside a 200 stream by its type;
+ * anything else as `provider_error`. No upstream message or body is kept.
+ */
+export function classifySdkError(error: unknown, provider: ProviderId, sdk: SdkErrorClasses): ProviderError {
+  if (error instanceof ProviderError) return error;
+  if (error instanceof sdk.APIConnectionTimeoutError) return new ProviderError('provider_timeout', provider);
+  if (error instanceof sdk.APIUserAbortError) return new ProviderError('provider_cancelled', provider);
+  if (error instanceof sdk.APIConnectionError) return new ProviderError('provider_unavailable', provider);
+  if (error instanceof sdk.APIError) {
+    const apiError = error as InstanceType<SdkErrorClasses['APIError']>;
+    if (typeof apiError.status === 'number') {
+      return new ProviderError(codeForStatus(apiError.status), provider, {
+        status: apiError.status,
+        retryAfterMs: retryAfterMs(apiError.headers),
+      });
+    }
+    return new ProviderError(codeForStreamErrorType(apiError.type), provider);
+  }
+  if (isConnectionFailure(error)) return new ProviderError('provider_unavailable', provider);
+  return new ProviderError('provider_error', provider);
+}

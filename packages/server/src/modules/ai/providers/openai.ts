@@ -1,12 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import {
-  codeForStatus,
-  codeForStreamErrorType,
-  isConnectionFailure,
-  ProviderError,
-  retryAfterMs,
-} from './errors.js';
+import { classifySdkError, ProviderError } from './errors.js';
 import { activityFetch, withActivity } from './idle.js';
 import { createProviderStream, type HttpProviderOptions } from './stream.js';
 import {
@@ -29,24 +23,14 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   content_filter: 'content_filter',
 };
 
-/** Maps what the OpenAI SDK throws to a safe {@link ProviderError}. */
+/** Maps what the OpenAI SDK throws to a safe {@link ProviderError} (see {@link classifySdkError}). */
 export function classifyOpenAIError(error: unknown): ProviderError {
-  if (error instanceof ProviderError) return error;
-  if (error instanceof APIConnectionTimeoutError) return new ProviderError('provider_timeout', 'openai');
-  if (error instanceof APIUserAbortError) return new ProviderError('provider_cancelled', 'openai');
-  if (error instanceof APIConnectionError) return new ProviderError('provider_unavailable', 'openai');
-  if (error instanceof APIError) {
-    if (typeof error.status === 'number') {
-      return new ProviderError(codeForStatus(error.status), 'openai', {
-        status: error.status,
-        retryAfterMs: retryAfterMs(error.headers),
-      });
-    }
-    // An `error` object inside a 200 stream.
-    return new ProviderError(codeForStreamErrorType(error.type), 'openai');
-  }
-  if (isConnectionFailure(error)) return new ProviderError('provider_unavailable', 'openai');
-  return new ProviderError('provider_error', 'openai');
+  return classifySdkError(error, 'openai', {
+    APIConnectionTimeoutError,
+    APIUserAbortError,
+    APIConnectionError,
+    APIError,
+  });
 }
 
 /**
