@@ -54,10 +54,12 @@ export const messages = {
   openUrlManually: (url: string) => `If it does not open, visit: ${url}`,
   waitingForBrowser: 'Waiting for you to sign in in the browser…',
   deviceCode: (code: string) => `First copy your one-time code: ${code}`,
-  deviceOpen: (url: string, opened: boolean) =>
+  deviceOpen: (complete: string, url: string, opened: boolean) =>
     opened
-      ? `Then approve this device at ${url} (opened in your browser).`
-      : `Then open ${url} in a browser and enter the code.`,
+      ? `Then approve this device at ${complete} (opened in your browser).`
+      : complete === url
+        ? `Then open ${url} in a browser and enter the code.`
+        : `Then open ${complete} in a browser (or go to ${url} and enter the code).`,
   waitingForApproval: 'Waiting for approval…',
   deviceDenied: 'The login was denied in the browser.',
   deviceExpired: 'The one-time code expired before it was approved.',

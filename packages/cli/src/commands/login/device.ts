@@ -25,16 +25,18 @@ export async function deviceLogin(
     client.auth.deviceAuthorization({}, { signal: ctx.signal }),
   );
   out.notice(messages.deviceCode(out.colorErr.bold(grant.user_code)));
+  // RFC 8628 §3.3.1: the complete URI carries the user code, so the user need not type it.
+  const complete = grant.verification_uri_complete ?? grant.verification_uri;
   let opened = false;
   if (options.openBrowser) {
     try {
-      await ctx.openBrowser(grant.verification_uri_complete);
+      await ctx.openBrowser(complete);
       opened = true;
     } catch (error) {
       out.debug(`Could not open a browser: ${(error as Error).message}`);
     }
   }
-  out.notice(messages.deviceOpen(grant.verification_uri, opened));
+  out.notice(messages.deviceOpen(complete, grant.verification_uri, opened));
   const spinner = await out.spinner(messages.waitingForApproval, { announce: true });
   try {
     return await client.auth.pollDeviceToken(grant, {

@@ -231,7 +231,7 @@ describe('fleece login (browser, loopback + PKCE)', () => {
       'Opening your browser to sign in.\n' +
         '! Could not open a browser (spawn xdg-open ENOENT): using the device code flow instead.\n' +
         'First copy your one-time code: BCDF-GHJK\n' +
-        `Then open ${SERVER}/device in a browser and enter the code.\n`,
+        `Then open ${SERVER}/device?user_code=BCDF-GHJK in a browser (or go to ${SERVER}/device and enter the code).\n`,
     );
   });
 

@@ -69,7 +69,7 @@ describe('fleece login --device', () => {
         `! The OS keychain is not available here (${NO_KEYCHAIN}).\n` +
         `! Credentials will be stored in plaintext in ${file}, readable only by you (mode 0600).\n` +
         'First copy your one-time code: WDJB-MJHT\n' +
-        `Then open ${SERVER}/device in a browser and enter the code.\n` +
+        `Then open ${SERVER}/device?user_code=WDJB-MJHT in a browser (or go to ${SERVER}/device and enter the code).\n` +
         'Waiting for approval…\n' +
         '✓ Logged in to http://fleece.test as ada@example.com.\n' +
         `Credentials stored in ${file}.\n`,
@@ -98,7 +98,7 @@ describe('fleece login --device', () => {
     expect(result.exitCode).toBe(0);
     expect(result.opened).toEqual([`${SERVER}/device?user_code=WDJB-MJHT`]);
     expect(result.stderr).toContain(
-      `Then approve this device at ${SERVER}/device (opened in your browser).\n`,
+      `Then approve this device at ${SERVER}/device?user_code=WDJB-MJHT (opened in your browser).\n`,
     );
   });
 
