@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { deriveKey, encryptionKey, Keyring } from './lib/crypto.js';
 import { defaultModelOf, offeredModels } from './modules/ai/models/catalogue.js';
+import { ROUTE_LIMITS, type RouteLimitName } from './plugins/rate-limit.js';
 
 /** The value of `FLEECE_SECRET` used when none is given outside production. Production refuses it. */
 export const DEVELOPMENT_SECRET = 'fleece-development-secret-do-not-use-in-production';
@@ -112,6 +113,13 @@ const EnvSchema = z
     ),
     DATABASE_POOL_MAX: integer(10, 1, 500),
     FLEECE_RATE_LIMIT_PER_MINUTE: integer(600, 1, 100_000_000),
+    FLEECE_ROUTE_LIMITS: commaList.pipe(
+      z.array(
+        z.string().regex(new RegExp(`^(?:${Object.keys(ROUTE_LIMITS).join('|')})=[1-9]\\d{0,8}$`), {
+          error: `expected a comma-separated list of name=max, such as agentExecute=20; names: ${Object.keys(ROUTE_LIMITS).join(', ')}`,
+        }),
+      ),
+    ),
     REDIS_URL: z.preprocess(
       blankToUndefined,
       z
@@ -246,6 +254,11 @@ export interface Config {
 /** One AI provider's credential and endpoint. `baseURL` has no trailing slash. */
 export interface AiProviderConfig {
   apiKey: string;
+  /**
+   * Deployment overrides of the named route limits' maximum (`FLEECE_ROUTE_LIMITS`), per the limit's own
+   * window; a name that is absent keeps the documented value of `ROUTE_LIMITS`.
+   */
+  routeLimits: Partial<Record<RouteLimitName, number>>;
   baseURL: string;
 }
 
@@ -519,3 +532,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
   };
 }
+    routeLimits: Object.fromEntries(
+      e.FLEECE_ROUTE_LIMITS.map((entry) => {
+        const [name, max] = entry.split('=') as [RouteLimitName, string];
+        return [name, Number(max)];
+      }),
+    ),

@@ -39,7 +39,8 @@ export interface RouteLimit {
 
 /**
  * The named route limits of DESIGN.md §5 (claim C17), per user when authenticated and per IP otherwise, on
- * every plan. A route takes one with a single line, `config: { limit: 'agentExecute' }`.
+ * every plan. A route takes one with a single line, `config: { limit: 'agentExecute' }`. A deployment may
+ * change a maximum with `FLEECE_ROUTE_LIMITS` (logged as a warning at start-up); these are the defaults.
  */
 export const ROUTE_LIMITS = {
   /** `POST /api/v1/chat…`: 20 per minute. */
@@ -255,11 +256,18 @@ export const rateLimitPlugin = fp(
 
     const subjectKey = (prefix: string) => (request: FastifyRequest) =>
       `${prefix}:${routeKey(request)}|${limitSubject(request)}`;
+    for (const [name, max] of Object.entries(app.config.routeLimits)) {
+      const limit = ROUTE_LIMITS[name as RouteLimitName];
+      if (max !== limit.max)
+        app.log.warn(
+          `route limit ${name} is ${max} per ${limit.timeWindow / 1000} s (FLEECE_ROUTE_LIMITS), not the documented ${limit.max}`,
+        );
+    }
     const named = Object.fromEntries(
       Object.entries(ROUTE_LIMITS).map(([name, limit]) => [
         name,
         app.createRateLimit({
-          max: limit.max,
+          max: app.config.routeLimits[name as RouteLimitName] ?? limit.max,
           timeWindow: limit.timeWindow,
           skipOnError: false,
           keyGenerator: subjectKey(`route:${name}`),
