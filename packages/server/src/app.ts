@@ -13,6 +13,8 @@ import type { ModelProvider, ProviderId } from './modules/ai/providers/types.js'
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { chatRoutes } from './modules/chat/routes.js';
+import { consentsPlugin } from './modules/consents/plugin.js';
+import { consentRoutes } from './modules/consents/routes.js';
 import { executionsPlugin } from './modules/executions/plugin.js';
 import { executionRoutes } from './modules/executions/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
@@ -102,6 +104,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(plansPlugin);
     await app.register(authenticatePlugin);
     await app.register(rateLimitPlugin);
+    await app.register(consentsPlugin);
     await app.register(aiPlugin, { providers: options.providers });
     await app.register(executionsPlugin);
     await app.register(openapiPlugin);
@@ -115,6 +118,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await api.register(modelRoutes);
     await api.register(executionRoutes);
     await api.register(chatRoutes);
+    await api.register(consentRoutes);
 
     await app.register(webPlugin);
   } catch (error) {

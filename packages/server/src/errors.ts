@@ -23,6 +23,8 @@ export const PROBLEMS = {
   forbidden: { status: 403, title: 'Forbidden' },
   insufficient_scope: { status: 403, title: 'Insufficient Scope' },
   cross_origin_denied: { status: 403, title: 'Cross-Origin Request Denied' },
+  // consent (AI processing needs the `ai_processing` consent; the detail says how to grant it)
+  consent_required: { status: 403, title: 'Consent Required' },
   // limits
   plan_limit_reached: { status: 403, title: 'Plan Limit Reached' },
   rate_limited: { status: 429, title: 'Too Many Requests' },

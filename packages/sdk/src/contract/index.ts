@@ -8,6 +8,7 @@ export * from './api-keys.js';
 export * from './audit.js';
 export * from './auth.js';
 export * from './chat.js';
+export * from './consents.js';
 export * from './executions.js';
 export * from './health.js';
 export * from './identity.js';

@@ -1,5 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
+import { CONSENT_POLICY_VERSIONS } from '../../src/modules/consents/service.js';
 import type { TestApp } from './app.js';
 import { originOf, signIn } from './identity.js';
 
@@ -10,20 +11,44 @@ export interface TestUser {
   email: string;
 }
 
-/** Signs `email` in (creating the account) and puts it on `plan` (as the owner, outside the app). */
+/** Options of {@link userOnPlan}. */
+export interface UserOptions {
+  /**
+   * Grant the `ai_processing` consent (current policy version) as the owner, outside the app, so the user
+   * can execute agents and chat ("no consent, no AI"). Default `true`; the consent tests pass `false`.
+   */
+  aiConsent?: boolean;
+}
+
+/**
+ * Signs `email` in (creating the account) and puts it on `plan` (as the owner, outside the app); by
+ * default also grants the `ai_processing` consent (see {@link UserOptions.aiConsent}).
+ */
 export async function userOnPlan(
   t: TestApp,
   email: string,
   plan: 'free' | 'pro' | 'business' | 'enterprise' = 'pro',
+  options: UserOptions = {},
 ): Promise<TestUser> {
   const cookie = await signIn(t, email);
   const [row] = await t.db.ownerQuery<{ id: string }>(
     'update users set plan = $1 where lower(email) = lower($2) returning id',
     [plan, email],
   );
+  if (options.aiConsent ?? true) await grantAiConsent(t, row!.id);
   // The plan changed behind the app's back: tell its caches, as an admin change would.
   t.app.invalidations.afterCommit(`u:${row!.id}`);
   return { cookie, userId: row!.id, email };
+}
+
+/** Grants `userId` the `ai_processing` consent for the current policy version, as the owner (no audit event). */
+export async function grantAiConsent(t: TestApp, userId: string): Promise<void> {
+  await t.db.ownerQuery(
+    `insert into consents (user_id, type, granted, policy_version, updated_at)
+     values ($1, 'ai_processing', true, $2, now())
+     on conflict (user_id, type) do update set granted = true, policy_version = excluded.policy_version`,
+    [userId, CONSENT_POLICY_VERSIONS.ai_processing],
+  );
 }
 
 /** Headers of a cookie-authenticated write (the Origin check of state-changing cookie requests). */

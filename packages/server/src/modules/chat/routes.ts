@@ -27,7 +27,7 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/chat',
     {
-      preHandler: app.requireAuth,
+      preHandler: [app.requireAuth, app.requireConsent('ai_processing')],
       config: { limit: 'chat' },
       schema: {
         tags: ['chat'],

@@ -189,7 +189,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/agents/:id/execute',
     {
-      preHandler: app.requireAuth,
+      preHandler: [app.requireAuth, app.requireConsent('ai_processing')],
       config: { limit: 'agentExecute', scope: 'agents:execute' },
       schema: {
         tags: ['agents'],
