@@ -78,3 +78,15 @@ export { Health } from './resources/health.js';
 export { Me } from './resources/me.js';
 export { Models } from './resources/models.js';
 export { VERSION } from './version.js';
+export {
+  computeWebhookSignature,
+  DEFAULT_WEBHOOK_TOLERANCE_SEC,
+  signWebhookPayload,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_SIGNATURE_SCHEME,
+  type WebhookPayload,
+  WebhookSignatureError,
+  type WebhookSignatureErrorCode,
+} from './lib/webhooks.js';

@@ -195,6 +195,8 @@ const EnvSchema = z
     ),
     FLEECE_PROVIDER_TIMEOUT_MS: integer(30_000, 10, 600_000),
     FLEECE_PROVIDER_IDLE_TIMEOUT_MS: integer(60_000, 10, 600_000),
+    FLEECE_WEBHOOK_ALLOW_LOOPBACK: boolean(false),
+    FLEECE_WEBHOOK_TIMEOUT_MS: integer(10_000, 100, 60_000),
     LOG_FORMAT: z.preprocess(blankToUndefined, z.enum(['json', 'pretty']).optional()),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
@@ -249,6 +251,22 @@ export interface Config {
   adminEmails: string[];
   /** AI model providers: which are enabled, where they are, and how long a call may take. */
   ai: AiConfig;
+  /** Outbound webhook callbacks (src/modules/webhooks/). */
+  webhooks: WebhookConfig;
+}
+
+/**
+ * Outbound webhook callbacks (a flow's `callbackUrl`; src/modules/webhooks/).
+ *
+ * - `allowLoopback` (`FLEECE_WEBHOOK_ALLOW_LOOPBACK`, default false): also deliver to loopback addresses
+ *   (`127.0.0.0/8`, `::1`, `localhost`), for a receiver on the developer's own machine and for tests.
+ *   Production refuses it. Private, link-local, metadata and other non-public ranges stay refused;
+ * - `timeoutMs` (`FLEECE_WEBHOOK_TIMEOUT_MS`, default 10,000): how long one delivery attempt may take, from
+ *   connecting until the response headers arrive, in ms.
+ */
+export interface WebhookConfig {
+  allowLoopback: boolean;
+  timeoutMs: number;
 }
 
 /** One AI provider's credential and endpoint. `baseURL` has no trailing slash. */
@@ -339,8 +357,8 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
  * @throws {ConfigError} naming the first bad variable, what it expects and (unless it is a secret) what it
  *   got; in production also when `FLEECE_SECRET` is missing, shorter than 32 characters or the development
  *   default, when `FLEECE_PUBLIC_URL` is missing, when only one of the TLS files is given, when only one of
- *   an OAuth provider's client id and secret is given, or when `RESEND_API_KEY` comes without
- *   `FLEECE_EMAIL_FROM`; always when an AI provider's base URL comes without its API key, and in
+ *   an OAuth provider's client id and secret is given, when `RESEND_API_KEY` comes without
+ *   `FLEECE_EMAIL_FROM`, or when `FLEECE_WEBHOOK_ALLOW_LOOPBACK` is on; always when an AI provider's base URL comes without its API key, and in
  *   production when one is plain `http` to anything but a loopback address (claim C2); when
  *   `FLEECE_DEFAULT_MODEL` names a model that the configured providers do not offer.
  */
@@ -454,6 +472,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
+  if (production && e.FLEECE_WEBHOOK_ALLOW_LOOPBACK) {
+    throw new ConfigError(
+      'FLEECE_WEBHOOK_ALLOW_LOOPBACK',
+      'Invalid environment variable FLEECE_WEBHOOK_ALLOW_LOOPBACK: production never delivers webhook callbacks to loopback addresses (it is for development and tests); unset it.',
+    );
+  }
+
   const scheme = e.FLEECE_TLS_CERT ? 'https' : 'http';
   const publicUrl = (
     e.FLEECE_PUBLIC_URL ?? `${scheme}://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`
@@ -529,6 +554,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       defaultModel: e.FLEECE_DEFAULT_MODEL ?? defaultModelOf(offered),
       timeoutMs: e.FLEECE_PROVIDER_TIMEOUT_MS,
       idleTimeoutMs: e.FLEECE_PROVIDER_IDLE_TIMEOUT_MS,
+    },
+    webhooks: {
+      allowLoopback: e.FLEECE_WEBHOOK_ALLOW_LOOPBACK,
+      timeoutMs: e.FLEECE_WEBHOOK_TIMEOUT_MS,
     },
   };
 }

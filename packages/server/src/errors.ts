@@ -30,6 +30,8 @@ export const PROBLEMS = {
   rate_limited: { status: 429, title: 'Too Many Requests' },
   // AI models
   unknown_model: { status: 400, title: 'Unknown Model' },
+  // webhook callbacks (a flow's callbackUrl)
+  invalid_callback_url: { status: 400, title: 'Invalid Callback URL' },
   // server side
   internal_error: { status: 500, title: 'Internal Server Error' },
   service_unavailable: { status: 503, title: 'Service Unavailable' },

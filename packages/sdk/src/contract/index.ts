@@ -16,3 +16,4 @@ export * from './models.js';
 export * from './pagination.js';
 export * from './problem.js';
 export * from './sessions.js';
+export * from './webhooks.js';
