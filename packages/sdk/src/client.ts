@@ -24,12 +24,14 @@ import { buildURL, normalizeBaseURL } from './internal/url.js';
 import { Admin } from './resources/admin.js';
 import { Agents } from './resources/agents.js';
 import { ApiKeys } from './resources/api-keys.js';
+import { Audit } from './resources/audit.js';
 import { Auth } from './resources/auth.js';
 import { Chat, Conversations } from './resources/chat.js';
 import { Executions } from './resources/executions.js';
 import { Health } from './resources/health.js';
 import { Me } from './resources/me.js';
 import { Models } from './resources/models.js';
+import { Sessions } from './resources/sessions.js';
 import { VERSION } from './version.js';
 
 /** Where the client connects when neither `baseURL` nor `FLEECE_BASE_URL` says otherwise. */
@@ -95,6 +97,12 @@ export interface StreamRequestOptions<E> extends Omit<FinalRequestOptions<never>
   decode: EventDecoder<E>;
   /** The event type that ends the stream; `null` for none. @default 'done' */
   terminalEvent?: string | null | undefined;
+  /**
+   * Follow a live stream that has no end of its own (the audit tail): a connection that ends, even
+   * cleanly, is resumed with `Last-Event-ID`, and heartbeats count as progress for the retry budget.
+   * @default false
+   */
+  follow?: boolean | undefined;
   /**
    * The request that resumes the stream after a drop (sent with `Last-Event-ID`). Default: the same
    * request again, with the same `Idempotency-Key`.
@@ -175,6 +183,10 @@ export class Fleece {
   readonly me: Me;
   /** `GET /api/v1/models`: the models the server offers, and which of them the caller's plan allows. */
   readonly models: Models;
+  /** `/api/v1/audit-events`: your audit log: list, live `stream` (resumable) and hash-chain `verify`. */
+  readonly audit: Audit;
+  /** `/api/v1/sessions`: your browser and CLI sessions: list, revoke one, revoke all others. */
+  readonly sessions: Sessions;
 
   readonly #credential: Credential | undefined;
   readonly #fetch: Fetch;
@@ -214,6 +226,8 @@ export class Fleece {
     this.conversations = new Conversations(this);
     this.me = new Me(this);
     this.models = new Models(this);
+    this.audit = new Audit(this);
+    this.sessions = new Sessions(this);
   }
 
   static #resolveCredential(options: ClientOptions): Credential | undefined {
@@ -400,7 +414,7 @@ export class Fleece {
    * for await (const event of stream) console.log(event.event, event.data);
    */
   stream<E>(options: StreamRequestOptions<E>): APIPromise<Stream<E>> {
-    const { decode, terminalEvent = 'done', resume, ...request } = options;
+    const { decode, terminalEvent = 'done', follow = false, resume, ...request } = options;
     const prepared = this.#prepare<never>(request);
     const controller = new AbortController();
     const signal = prepared.signal
@@ -454,6 +468,7 @@ export class Fleece {
         idleTimeout: prepared.idleTimeout ?? this.idleTimeout,
         maxRetries: prepared.maxRetries ?? this.maxRetries,
         terminalEvent,
+        follow,
         validate: this.validateResponses,
       });
     });

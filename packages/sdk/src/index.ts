@@ -54,6 +54,18 @@ export {
 export type { HeadersLike } from './internal/headers.js';
 export type { QueryValue } from './internal/url.js';
 export { createPkcePair, createState, type PkcePair, pkceChallenge, verifyState } from './lib/pkce.js';
+export {
+  computeWebhookSignature,
+  DEFAULT_WEBHOOK_TOLERANCE_SEC,
+  signWebhookPayload,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_SIGNATURE_SCHEME,
+  type WebhookPayload,
+  WebhookSignatureError,
+  type WebhookSignatureErrorCode,
+} from './lib/webhooks.js';
 export { Admin, AdminUsers } from './resources/admin.js';
 export {
   Agents,
@@ -63,6 +75,7 @@ export {
   executionStream,
 } from './resources/agents.js';
 export { ApiKeys } from './resources/api-keys.js';
+export { Audit, AuditEventStream, type AuditListParams, type AuditStreamParams } from './resources/audit.js';
 export type {
   DeviceAuthorizationParams,
   DeviceCodeGrant,
@@ -77,16 +90,5 @@ export { Executions } from './resources/executions.js';
 export { Health } from './resources/health.js';
 export { Me } from './resources/me.js';
 export { Models } from './resources/models.js';
+export { Sessions } from './resources/sessions.js';
 export { VERSION } from './version.js';
-export {
-  computeWebhookSignature,
-  DEFAULT_WEBHOOK_TOLERANCE_SEC,
-  signWebhookPayload,
-  type VerifyWebhookOptions,
-  verifyWebhookSignature,
-  WEBHOOK_SIGNATURE_HEADER,
-  WEBHOOK_SIGNATURE_SCHEME,
-  type WebhookPayload,
-  WebhookSignatureError,
-  type WebhookSignatureErrorCode,
-} from './lib/webhooks.js';

@@ -123,6 +123,28 @@ export async function runClock<T>(promise: Promise<T>, sleeps: { readonly pendin
   return promise;
 }
 
+/**
+ * Watches `promise` without awaiting it: `outcome` is `undefined` while it is pending, then `'resolved'`
+ * or the rejection's error; `settled` resolves once it has settled (never rejects).
+ */
+export function watch(promise: Promise<unknown>): { readonly outcome: unknown; settled: Promise<void> } {
+  let outcome: unknown;
+  const settled = promise.then(
+    () => {
+      outcome = 'resolved';
+    },
+    (error: unknown) => {
+      outcome = error;
+    },
+  );
+  return {
+    get outcome() {
+      return outcome;
+    },
+    settled,
+  };
+}
+
 /** A real HTTP server on 127.0.0.1 and an ephemeral port. */
 export interface TestServer {
   url: string;

@@ -106,6 +106,12 @@ export interface StreamInit<E> {
    * connection counts as dropped and is resumed. `null`: the stream ends when the body ends.
    */
   terminalEvent: string | null;
+  /**
+   * A stream with no end of its own (a live tail): every ended connection, cleanly or not, is resumed
+   * with `Last-Event-ID`, and any byte received (a heartbeat comment too) counts as progress for the
+   * `maxRetries` budget. Leaving the loop or `abort()` ends it. @default false
+   */
+  follow?: boolean | undefined;
   validate: boolean;
 }
 
@@ -221,7 +227,7 @@ export class Stream<E> implements AsyncIterable<E> {
       for (;;) {
         const outcome = yield* this.#read(this.#connection);
         if (outcome.kind === 'terminal') return;
-        if (outcome.kind === 'ended' && this.#init.terminalEvent === null) return;
+        if (outcome.kind === 'ended' && this.#init.terminalEvent === null && !this.#init.follow) return;
         this.#connection = await this.#reconnect(outcome.kind === 'dropped' ? outcome.cause : undefined);
       }
     } finally {
@@ -235,9 +241,12 @@ export class Stream<E> implements AsyncIterable<E> {
     for (;;) {
       if (this.#failures >= this.#init.maxRetries) {
         const terminal = this.#init.terminalEvent;
+        const what = this.#init.follow
+          ? 'The followed stream dropped'
+          : `The stream ended before its ${terminal === null ? 'end' : `"${terminal}" event`}`;
         throw new APIConnectionError({
           message:
-            `The stream ended before its ${terminal === null ? 'end' : `"${terminal}" event`} and ` +
+            `${what} and ` +
             `${this.#failures} reconnection attempt(s) without progress failed; last event id ` +
             `${this.#lastEventId ?? 'none'}`,
           cause: lastCause,
@@ -292,6 +301,8 @@ export class Stream<E> implements AsyncIterable<E> {
       this.#throwIfStopped(requestId);
 
       if (!chunk.done) {
+        // A followed stream makes progress with every byte: its heartbeats show the connection works.
+        if (this.#init.follow) this.#failures = 0;
         parser.feed(decoder.decode(chunk.value, { stream: true }));
         while (queue.length > 0) {
           const accepted = this.#accept(queue.shift() as EventSourceMessage, requestId);

@@ -12,7 +12,15 @@ import {
   ResponseValidationError,
   Stream,
 } from '../../src/index.js';
-import { observeSleeps, runClock, startServer, type TestServer, until, useFakeClock } from '../helpers.js';
+import {
+  observeSleeps,
+  runClock,
+  startServer,
+  type TestServer,
+  until,
+  useFakeClock,
+  watch,
+} from '../helpers.js';
 
 const decode = decodeEvents({
   message: z.object({ text: z.string() }),
@@ -232,21 +240,13 @@ describe('Stream', () => {
     const stream = await open(clientFor(server));
     const iterator = stream[Symbol.asyncIterator]();
     expect((await iterator.next()).value).toEqual({ event: 'message', id: '1', data: { text: 'a' } });
-    let outcome: unknown;
-    const next = iterator.next().then(
-      () => {
-        outcome = 'event';
-      },
-      (error: unknown) => {
-        outcome = error;
-      },
-    );
+    const next = watch(iterator.next());
     await vi.advanceTimersByTimeAsync(59_999);
-    expect(outcome).toBeUndefined();
+    expect(next.outcome).toBeUndefined();
     await vi.advanceTimersByTimeAsync(1);
-    await next;
-    expect(outcome).toBeInstanceOf(APIConnectionTimeoutError);
-    expect((outcome as Error).message).toBe(
+    await next.settled;
+    expect(next.outcome).toBeInstanceOf(APIConnectionTimeoutError);
+    expect((next.outcome as Error).message).toBe(
       'The stream stalled: no data for 60000 ms (request id req_connection1)',
     );
     await until(() => server.closed.length === 1);
