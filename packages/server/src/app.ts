@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
+import { jobsPlugin } from './jobs/plugin.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { loggerOptions } from './logger.js';
 import { adminRoutes } from './modules/admin/routes.js';
@@ -55,7 +56,7 @@ async function tlsOptions(config: Config) {
 
 /**
  * Builds the Fleece app. Layers register top to bottom in the order they apply to a request:
- * configuration → database → cache invalidation → errors → request id → security headers → CORS → auth
+ * configuration → database → cache invalidation → job queue → errors → request id → security headers → CORS → auth
  * (principal, guards, API key scopes) → audit → plans (entitlements, the /me view) → authenticate (session
  * cookie, bearer tokens, API keys) → rate limits → AI providers and models → agents and executions → OpenAPI →
  * routes → web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens
@@ -95,6 +96,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(configPlugin, { config, clock: options.clock ?? systemClock });
     await app.register(databasePlugin, { database });
     await app.register(invalidationsPlugin);
+    await app.register(jobsPlugin);
     await app.register(errorsPlugin);
     await app.register(requestIdPlugin);
     await app.register(securityHeadersPlugin);

@@ -145,6 +145,14 @@ const EnvSchema = z
     FLEECE_BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 104_857_600),
     FLEECE_SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
     FLEECE_AUTO_MIGRATE: boolean(true),
+    FLEECE_WORKERS: z.preprocess(
+      blankToUndefined,
+      z
+        .enum(['inline', 'off'], {
+          error: 'expected inline (run background jobs in this process) or off (a web-only instance)',
+        })
+        .default('inline'),
+    ),
     FLEECE_GOOGLE_CLIENT_ID: optionalString,
     FLEECE_GOOGLE_CLIENT_SECRET: optionalString,
     FLEECE_GOOGLE_ISSUER: optionalUrl,
@@ -240,6 +248,11 @@ export interface Config {
   /** How long SIGTERM waits for in-flight requests, in ms. */
   shutdownTimeoutMs: number;
   autoMigrate: boolean;
+  /**
+   * Where background jobs (flow runs, schedules, purges) run: `inline` in this process (default), or `off`
+   * for a web-only instance that only enqueues them; `fleece-server worker` runs them instead.
+   */
+  workers: 'inline' | 'off';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `pretty` for people at a terminal, `json` for log collectors; unset picks by whether stdout is a TTY. */
   logFormat: 'json' | 'pretty' | undefined;
@@ -512,6 +525,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimit: e.FLEECE_BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.FLEECE_SHUTDOWN_TIMEOUT_MS,
     autoMigrate: e.FLEECE_AUTO_MIGRATE,
+    workers: e.FLEECE_WORKERS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     oauth: {

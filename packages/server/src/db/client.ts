@@ -42,6 +42,11 @@ export interface ListenOptions {
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Db;
+  /**
+   * What the job queue (src/jobs/) connects through: the PGlite instance itself (one shared connection,
+   * already in the app role), or the PostgreSQL URL, on which pg-boss opens its own small pool as the app role.
+   */
+  readonly connection: { kind: 'pglite'; pglite: PGlite } | { kind: 'postgres'; url: string };
   ping(): Promise<number>;
   listen(
     channel: string,
@@ -121,6 +126,7 @@ export async function pgliteDatabase(
   return {
     kind: 'pglite',
     db,
+    connection: { kind: 'pglite', pglite },
     ping: () => timed(() => pglite.query('select 1')),
     async listen(channel, handler) {
       checkChannel(channel);
@@ -158,6 +164,7 @@ export function postgresDatabase(url: string, poolMax = 10): Database {
   return {
     kind: 'postgres',
     db,
+    connection: { kind: 'postgres', url },
     ping: () => timed(() => db.execute(sql`select 1`)),
     listen: (channel, handler, options) => listener.listen(channel, handler, options),
     close() {

@@ -6,6 +6,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { installJobSchema } from '../jobs/schema.js';
 import { packagePath } from '../lib/package.js';
 import type { Db } from './client.js';
 
@@ -25,7 +26,8 @@ const MIGRATION_LOCK = 0x666c656563650001n;
 
 /**
  * Applies pending migrations to PostgreSQL as the connecting (owner) role, holding an advisory lock so
- * that instances starting at once migrate one at a time.
+ * that instances starting at once migrate one at a time, then installs or upgrades the job queue's
+ * schema (pg-boss, src/jobs/schema.ts) as the same role.
  */
 export async function migratePostgres(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
@@ -36,11 +38,16 @@ export async function migratePostgres(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+  await installJobSchema(url);
 }
 
-/** Applies pending migrations to a PGlite instance, as its owner. Call before the role switch. */
+/**
+ * Applies pending migrations to a PGlite instance, then the job queue's schema, as its owner. Call before
+ * the role switch.
+ */
 export async function migratePgliteInstance(pglite: PGlite): Promise<void> {
   await migratePglite(drizzlePglite({ client: pglite }), { migrationsFolder: MIGRATIONS_FOLDER });
+  await installJobSchema(pglite);
 }
 
 /** Applied and pending migration counts as the app role sees them. */

@@ -95,7 +95,15 @@ export function createTestDatabase(): Promise<TestDatabase> {
 
 /** The configuration tests build apps with: the test environment plus `env` overrides. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', FLEECE_DATA_DIR: 'memory://', ...env });
+  // No polling workers: tests run jobs deterministically with runJobs (test/helpers/jobs.ts), or opt in
+  // with FLEECE_WORKERS=inline.
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    FLEECE_DATA_DIR: 'memory://',
+    FLEECE_WORKERS: 'off',
+    ...env,
+  });
 }
 
 /** Collects an app's log lines as parsed JSON and as raw text. */
