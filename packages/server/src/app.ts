@@ -13,6 +13,8 @@ import { aiPlugin } from './modules/ai/plugin.js';
 import type { ModelProvider, ProviderId } from './modules/ai/providers/types.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
+import { billingPlugin } from './modules/billing/plugin.js';
+import { billingRoutes } from './modules/billing/routes.js';
 import { chatRoutes } from './modules/chat/routes.js';
 import { consentsPlugin } from './modules/consents/plugin.js';
 import { consentRoutes } from './modules/consents/routes.js';
@@ -109,6 +111,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(consentsPlugin);
     await app.register(aiPlugin, { providers: options.providers });
     await app.register(executionsPlugin);
+    await app.register(billingPlugin);
     await app.register(openapiPlugin);
 
     const api = app.withTypeProvider<ZodTypeProvider>();
@@ -120,6 +123,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await api.register(modelRoutes);
     await api.register(executionRoutes);
     await api.register(chatRoutes);
+    await api.register(billingRoutes);
     await api.register(consentRoutes);
 
     await app.register(webPlugin);

@@ -205,6 +205,38 @@ const EnvSchema = z
     FLEECE_PROVIDER_IDLE_TIMEOUT_MS: integer(60_000, 10, 600_000),
     FLEECE_WEBHOOK_ALLOW_LOOPBACK: boolean(false),
     FLEECE_WEBHOOK_TIMEOUT_MS: integer(10_000, 100, 60_000),
+    STRIPE_SECRET_KEY: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, {
+          error: 'expected a Stripe secret or restricted key (sk_live_…, sk_test_…, rk_live_…, rk_test_…)',
+        })
+        .optional(),
+    ),
+    STRIPE_WEBHOOK_SECRET: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^whsec_[A-Za-z0-9+/=]+$/, {
+          error: "expected the webhook endpoint's signing secret (whsec_…) from the Stripe dashboard",
+        })
+        .optional(),
+    ),
+    STRIPE_PRICE_PRO: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^price_[A-Za-z0-9]+$/, { error: 'expected a Stripe price id (price_…)' })
+        .optional(),
+    ),
+    STRIPE_PRICE_BUSINESS: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^price_[A-Za-z0-9]+$/, { error: 'expected a Stripe price id (price_…)' })
+        .optional(),
+    ),
     LOG_FORMAT: z.preprocess(blankToUndefined, z.enum(['json', 'pretty']).optional()),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
@@ -266,6 +298,29 @@ export interface Config {
   ai: AiConfig;
   /** Outbound webhook callbacks (src/modules/webhooks/). */
   webhooks: WebhookConfig;
+  /** Stripe billing; `undefined` (billing off: every billing route answers 503) unless all four are set. */
+  billing: BillingConfig | undefined;
+}
+
+/**
+ * Stripe billing (src/modules/billing/), on only when `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`,
+ * `STRIPE_PRICE_PRO` and `STRIPE_PRICE_BUSINESS` are all set.
+ *
+ * - `secretKey`: the API key the server calls Stripe with (`sk_…` or a restricted `rk_…`);
+ * - `webhookSecret`: the signing secret of the `POST /api/webhooks/stripe` endpoint (`whsec_…`);
+ * - `prices`: the recurring Stripe price of each paid plan a user can buy (`price_…`); webhooks map a
+ *   subscription's price back to the plan through this table;
+ * - `successUrl` / `cancelUrl`: where Stripe Checkout sends the browser back to, derived from the public URL
+ *   (`successUrl` carries Stripe's `{CHECKOUT_SESSION_ID}` template);
+ * - `portalReturnUrl`: where the customer portal's "Return" link goes.
+ */
+export interface BillingConfig {
+  secretKey: string;
+  webhookSecret: string;
+  prices: { pro: string; business: string };
+  successUrl: string;
+  cancelUrl: string;
+  portalReturnUrl: string;
 }
 
 /**
@@ -373,7 +428,9 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
  *   an OAuth provider's client id and secret is given, when `RESEND_API_KEY` comes without
  *   `FLEECE_EMAIL_FROM`, or when `FLEECE_WEBHOOK_ALLOW_LOOPBACK` is on; always when an AI provider's base URL comes without its API key, and in
  *   production when one is plain `http` to anything but a loopback address (claim C2); when
- *   `FLEECE_DEFAULT_MODEL` names a model that the configured providers do not offer.
+ *   `FLEECE_DEFAULT_MODEL` names a model that the configured providers do not offer; when only some of
+ *   `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_PRICE_PRO` and `STRIPE_PRICE_BUSINESS` are set, or
+ *   both prices are the same.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -485,6 +542,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
+  const stripe = [
+    ['STRIPE_SECRET_KEY', e.STRIPE_SECRET_KEY],
+    ['STRIPE_WEBHOOK_SECRET', e.STRIPE_WEBHOOK_SECRET],
+    ['STRIPE_PRICE_PRO', e.STRIPE_PRICE_PRO],
+    ['STRIPE_PRICE_BUSINESS', e.STRIPE_PRICE_BUSINESS],
+  ] as const;
+  const stripeMissing = stripe.find(([, value]) => !value);
+  if (stripeMissing && stripe.some(([, value]) => value)) {
+    throw new ConfigError(
+      stripeMissing[0],
+      `Invalid environment variable ${stripeMissing[0]}: Stripe billing needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_PRICE_PRO and STRIPE_PRICE_BUSINESS together; set all four to enable billing, or none to leave it off (it is unset).`,
+    );
+  }
+  if (e.STRIPE_PRICE_PRO && e.STRIPE_PRICE_PRO === e.STRIPE_PRICE_BUSINESS) {
+    throw new ConfigError(
+      'STRIPE_PRICE_BUSINESS',
+      'Invalid environment variable STRIPE_PRICE_BUSINESS: each plan needs its own Stripe price; it equals STRIPE_PRICE_PRO, so webhooks could not tell the plans apart.',
+    );
+  }
+
   if (production && e.FLEECE_WEBHOOK_ALLOW_LOOPBACK) {
     throw new ConfigError(
       'FLEECE_WEBHOOK_ALLOW_LOOPBACK',
@@ -573,6 +650,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowLoopback: e.FLEECE_WEBHOOK_ALLOW_LOOPBACK,
       timeoutMs: e.FLEECE_WEBHOOK_TIMEOUT_MS,
     },
+    billing:
+      e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET && e.STRIPE_PRICE_PRO && e.STRIPE_PRICE_BUSINESS
+        ? {
+            secretKey: e.STRIPE_SECRET_KEY,
+            webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+            prices: { pro: e.STRIPE_PRICE_PRO, business: e.STRIPE_PRICE_BUSINESS },
+            successUrl: `${publicUrl}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+            cancelUrl: `${publicUrl}/billing?checkout=cancelled`,
+            portalReturnUrl: `${publicUrl}/billing`,
+          }
+        : undefined,
   };
 }
     routeLimits: Object.fromEntries(

@@ -20,6 +20,7 @@ export const PROBLEMS = {
   unauthenticated: { status: 401, title: 'Unauthenticated' },
   invalid_api_key: { status: 401, title: 'Invalid API Key' },
   api_key_expired: { status: 401, title: 'API Key Expired' },
+  api_key_disabled: { status: 403, title: 'API Key Disabled' },
   forbidden: { status: 403, title: 'Forbidden' },
   insufficient_scope: { status: 403, title: 'Insufficient Scope' },
   cross_origin_denied: { status: 403, title: 'Cross-Origin Request Denied' },
@@ -28,6 +29,12 @@ export const PROBLEMS = {
   // limits
   plan_limit_reached: { status: 403, title: 'Plan Limit Reached' },
   rate_limited: { status: 429, title: 'Too Many Requests' },
+  // billing
+  billing_not_configured: { status: 503, title: 'Billing Not Configured' },
+  already_subscribed: { status: 409, title: 'Already Subscribed' },
+  no_billing_account: { status: 404, title: 'No Billing Account' },
+  billing_provider_error: { status: 502, title: 'Billing Provider Error' },
+  invalid_webhook_signature: { status: 400, title: 'Invalid Webhook Signature' },
   // AI models
   unknown_model: { status: 400, title: 'Unknown Model' },
   // webhook callbacks (a flow's callbackUrl)

@@ -61,7 +61,9 @@ export type CreateApiKeyRequest = z.input<typeof CreateApiKeyRequest>;
  * An API key as listed: never its secret.
  *
  * - `start`: the first 8 characters after `flc_`, to recognise the key (`flc_<start>…`);
- * - `status`: `active`, or `expired` once `expiresAt` has passed;
+ * - `status`: `active`; `expired` once `expiresAt` has passed; `disabled` when a plan downgrade left more
+ *   keys than the plan allows (the newest are disabled; they answer 403 `api_key_disabled` until a plan
+ *   change makes room);
  * - `lastUsedAt` / `lastUsedIp`: the last authenticated use, recorded at most once a minute (so up to about
  *   a minute behind); `null` until the first use.
  */
@@ -70,7 +72,7 @@ export const ApiKey = z.object({
   name: z.string(),
   start: z.string(),
   scopes: z.array(ApiKeyScope),
-  status: z.enum(['active', 'expired']),
+  status: z.enum(['active', 'expired', 'disabled']),
   expiresAt: z.iso.datetime().nullable(),
   lastUsedAt: z.iso.datetime().nullable(),
   lastUsedIp: z.string().nullable(),

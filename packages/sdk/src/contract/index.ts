@@ -7,6 +7,7 @@ export * from './agents.js';
 export * from './api-keys.js';
 export * from './audit.js';
 export * from './auth.js';
+export * from './billing.js';
 export * from './chat.js';
 export * from './consents.js';
 export * from './executions.js';

@@ -81,6 +81,11 @@ const FAILURES: Record<string, { code: ProblemCode; detail: string }> = {
     code: 'api_key_expired',
     detail: 'The API key has expired. Create a new one.',
   },
+  api_key_disabled: {
+    code: 'api_key_disabled',
+    detail:
+      'This API key is disabled: a plan change left more keys than the plan allows, and the newest were disabled (GET /api/v1/billing lists them). Upgrade the plan to enable it again, or use an older key.',
+  },
 };
 
 /** The method-based default scope of a route: `read` for GET and HEAD, `write` otherwise. */

@@ -17,7 +17,7 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * Why a request that presented a credential got no principal (for the 401 problem and
  * `WWW-Authenticate`): the credential was malformed, invalid, expired, revoked, for an inactive account,
  * or an API key that is not valid (`invalid_api_key`: malformed, bad checksum, unknown or revoked) or has
- * expired (`api_key_expired`).
+ * expired (`api_key_expired`), or was disabled by a plan downgrade (`api_key_disabled`).
  */
 export type AuthFailure =
   | 'malformed'
@@ -26,7 +26,8 @@ export type AuthFailure =
   | 'revoked'
   | 'inactive'
   | 'invalid_api_key'
-  | 'api_key_expired';
+  | 'api_key_expired'
+  | 'api_key_disabled';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -176,7 +177,12 @@ export const authenticatePlugin = fp(
         );
         return;
       }
-      request.authFailure = verdict.reason === 'inactive' ? 'inactive' : 'invalid_api_key';
+      request.authFailure =
+        verdict.reason === 'inactive'
+          ? 'inactive'
+          : verdict.reason === 'disabled'
+            ? 'api_key_disabled'
+            : 'invalid_api_key';
     }
 
     async function fromCookie(request: FastifyRequest, reply: FastifyReply, value: string): Promise<void> {

@@ -12,7 +12,10 @@ import { users } from './identity.js';
  *   `export`);
  * - `expiresAt`: after it the key answers 401 `api_key_expired`; null for a key that does not expire;
  * - `lastUsedAt` / `lastUsedIp`: written at most once per key per minute, across every instance;
- * - `revokedAt`: set by revocation (or suspension of the user); a revoked key never authenticates again.
+ * - `revokedAt`: set by revocation (or suspension of the user); a revoked key never authenticates again;
+ * - `disabledAt`: set when a plan downgrade leaves more keys than the new plan allows (newest first); a
+ *   disabled key answers 403 `api_key_disabled`, does not count against the limit, and is enabled again when
+ *   a plan change makes room (unlike revocation, reversible).
  */
 export const apiKeys = pgTable(
   'api_keys',
@@ -30,6 +33,7 @@ export const apiKeys = pgTable(
     lastUsedIp: text(),
     createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
     revokedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    disabledAt: timestamp({ withTimezone: true, mode: 'date' }),
   },
   (t) => [
     uniqueIndex('api_keys_key_hash_key').on(t.keyHash),

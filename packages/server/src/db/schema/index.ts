@@ -5,6 +5,7 @@
 export * from './ai.js';
 export * from './api-keys.js';
 export * from './audit.js';
+export * from './billing.js';
 export * from './consents.js';
 export * from './identity.js';
 export * from './plans.js';

@@ -5,7 +5,7 @@ import {
   type ApiKeyScope,
   type CreatedApiKey,
 } from '@fleece/sdk/contract';
-import { and, count, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { InvalidatingCache, type Invalidations } from '../../db/invalidation.js';
 import { apiKeys } from '../../db/schema/api-keys.js';
@@ -35,6 +35,8 @@ export interface ApiKeyState {
   /** ms since the epoch; `null` when the key does not expire. */
   expiresAt: number | null;
   revoked: boolean;
+  /** Disabled by a plan downgrade (see {@link ApiKeyService.enforceLimit}): refused until enabled again. */
+  disabled: boolean;
   role: 'user' | 'admin';
   userStatus: 'active' | 'suspended' | 'pending_deletion';
   /** The plan's API request limits (Enterprise overrides applied); `null` without API access. */
@@ -44,7 +46,7 @@ export interface ApiKeyState {
 /** The outcome of presenting a key. */
 export type ApiKeyVerdict =
   | { ok: true; state: ApiKeyState }
-  | { ok: false; reason: 'invalid' | 'revoked' | 'inactive' }
+  | { ok: false; reason: 'invalid' | 'revoked' | 'inactive' | 'disabled' }
   | { ok: false; reason: 'expired'; state: ApiKeyState };
 
 /** Input of {@link ApiKeyService.create}: the validated body of `POST /api/v1/api-keys`. */
@@ -124,6 +126,7 @@ export class ApiKeyService {
     if (!state) return { ok: false, reason: 'invalid' };
     if (state.revoked) return { ok: false, reason: 'revoked' };
     if (state.userStatus !== 'active') return { ok: false, reason: 'inactive' };
+    if (state.disabled) return { ok: false, reason: 'disabled' };
     if (state.expiresAt !== null && this.clock.now().getTime() >= state.expiresAt) {
       return { ok: false, reason: 'expired', state };
     }
@@ -139,6 +142,7 @@ export class ApiKeyService {
           scopes: apiKeys.scopes,
           expiresAt: apiKeys.expiresAt,
           revokedAt: apiKeys.revokedAt,
+          disabledAt: apiKeys.disabledAt,
         })
         .from(apiKeys)
         .where(eq(apiKeys.keyHash, hash));
@@ -158,6 +162,7 @@ export class ApiKeyService {
         scopes: key.scopes as ApiKeyScope[],
         expiresAt: key.expiresAt?.getTime() ?? null,
         revoked: key.revokedAt !== null,
+        disabled: key.disabledAt !== null,
         role: user.role,
         userStatus: user.status,
         apiLimits: { perMinute: entitlements.apiBurstPerMinute, perDay: entitlements.apiPerDay },
@@ -172,7 +177,7 @@ export class ApiKeyService {
       name: row.name,
       start: row.start,
       scopes: row.scopes as ApiKeyScope[],
-      status: row.expiresAt && row.expiresAt <= now ? 'expired' : 'active',
+      status: row.disabledAt ? 'disabled' : row.expiresAt && row.expiresAt <= now ? 'expired' : 'active',
       expiresAt: row.expiresAt?.toISOString() ?? null,
       lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
       lastUsedIp: row.lastUsedIp,
@@ -197,12 +202,15 @@ export class ApiKeyService {
     return at;
   }
 
-  /** Keys of `userId` that are not revoked (expired ones count until revoked: they are still held). */
+  /**
+   * Keys of `userId` that are neither revoked nor disabled (expired ones count until revoked: they are still
+   * held; disabled ones do not: they cannot be used).
+   */
   private countActive(tx: Db, userId: string): Promise<number> {
     return tx
       .select({ n: count() })
       .from(apiKeys)
-      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt)))
       .then(([row]) => Number(row?.n ?? 0));
   }
 
@@ -361,7 +369,56 @@ export class ApiKeyService {
     return rows.map((r) => r.id);
   }
 
-  /** Keys of `userId` that are not revoked, inside `tx` (for `/api/v1/me` usage). */
+  /**
+   * Inside `tx` (in `userId`'s scope, with the account row locked): makes the usable keys of `userId` fit
+   * `limit` after a plan change. With more usable keys than `limit`, the newest are disabled (`disabledAt`;
+   * they answer 403 `api_key_disabled`); with room to spare, disabled keys are enabled again, oldest first,
+   * up to `limit`. Revoked keys are never touched. The caller records the change (the ids returned) and
+   * announces `u:<userId>` in the same transaction, which drops every cached key of the user everywhere.
+   *
+   * @returns the ids disabled (newest first) and enabled (oldest first); both empty when nothing changed.
+   */
+  async enforceLimit(
+    tx: Db,
+    userId: string,
+    limit: number,
+  ): Promise<{ disabled: string[]; enabled: string[] }> {
+    const held = await tx
+      .select({ id: apiKeys.id, disabledAt: apiKeys.disabledAt })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .for('update');
+    const usable = held.filter((k) => k.disabledAt === null);
+    const idle = held.filter((k) => k.disabledAt !== null).reverse();
+    const disabled = usable.slice(0, Math.max(0, usable.length - limit)).map((k) => k.id);
+    const enabled = idle.slice(0, Math.max(0, limit - usable.length)).map((k) => k.id);
+    if (disabled.length > 0) {
+      await tx
+        .update(apiKeys)
+        .set({ disabledAt: this.clock.now() })
+        .where(and(eq(apiKeys.userId, userId), inArray(apiKeys.id, disabled)));
+    }
+    if (enabled.length > 0) {
+      await tx
+        .update(apiKeys)
+        .set({ disabledAt: null })
+        .where(and(eq(apiKeys.userId, userId), inArray(apiKeys.id, enabled)));
+    }
+    return { disabled, enabled };
+  }
+
+  /** Ids of the disabled keys of `userId` that are not revoked, newest first, inside `tx`. */
+  async disabledIds(tx: Db, userId: string): Promise<string[]> {
+    const rows = await tx
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt), isNotNull(apiKeys.disabledAt)))
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+    return rows.map((r) => r.id);
+  }
+
+  /** Keys of `userId` that are neither revoked nor disabled, inside `tx` (for `/api/v1/me` usage). */
   activeCount(tx: Db, userId: string): Promise<number> {
     return this.countActive(tx, userId);
   }

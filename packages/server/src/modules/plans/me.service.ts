@@ -93,7 +93,7 @@ export class MeService {
             and ${sessions.lastUsedAt} > case ${sessions.kind} when 'browser' then ${browserIdleCut}::timestamptz
               else ${cliIdleCut}::timestamptz end)`,
           apiKeys: sql<number>`(select count(*)::int from ${apiKeys} where ${apiKeys.userId} = ${userId}
-            and ${apiKeys.revokedAt} is null)`,
+            and ${apiKeys.revokedAt} is null and ${apiKeys.disabledAt} is null)`,
           executions: sql<number>`(select coalesce(max(${usageCounters.count}), 0)::int from ${usageCounters}
             where ${usageCounters.userId} = ${userId} and ${usageCounters.metric} = ${EXECUTIONS_METRIC}
             and ${usageCounters.period} = ${period})`,

@@ -1,0 +1,49 @@
+import fp from 'fastify-plugin';
+import { BillingService } from './service.js';
+import { createStripeClient } from './stripe.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Stripe billing (src/modules/billing/service.ts): `status`, `checkout`, `portal`, `handleWebhook`, and
+     * `cancelSubscription(userId)` for account deletion (a no-op when billing is off or there is no
+     * subscription).
+     */
+    billing: BillingService;
+  }
+}
+
+/**
+ * Decorates the app with `billing`: the Stripe client when `STRIPE_*` is configured (on the platform
+ * `fetch`), otherwise a service whose routes answer 503 `billing_not_configured`.
+ */
+export const billingPlugin = fp(
+  async (app) => {
+    const config = app.config.billing;
+    app.decorate(
+      'billing',
+      new BillingService(
+        app.db,
+        app.clock,
+        app.audit,
+        app.invalidations,
+        app.apiKeys,
+        app.me,
+        app.log,
+        config,
+        config ? createStripeClient(config) : undefined,
+      ),
+    );
+  },
+  {
+    name: 'fleece-billing',
+    dependencies: [
+      'fleece-config',
+      'fleece-database',
+      'fleece-invalidations',
+      'fleece-audit',
+      'fleece-plans',
+      'fleece-authenticate',
+    ],
+  },
+);
