@@ -1,5 +1,5 @@
 import type { TestProjectInlineConfiguration } from 'vitest/config';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources in tests (the `@fleece/source` export condition),
 // so the suite needs no build step. These are Vite's default server conditions plus ours.
@@ -18,6 +18,8 @@ function serverProject(backend: 'pglite' | 'postgres'): TestProjectInlineConfigu
     test: {
       name: `server:${backend}`,
       include: ['packages/server/test/**/*.test.ts'],
+      // The browser tests are their own project (`web`), run once.
+      exclude: [...configDefaults.exclude, 'packages/server/test/web/**'],
       env: { FLEECE_TEST_DB: backend },
       // One migrated PGlite instance per worker is cloned for each app; that cache must outlive a file.
       isolate: false,
@@ -46,6 +48,18 @@ export default defineConfig({
         test: { name: 'cli', include: ['packages/cli/test/**/*.test.ts'], testTimeout: 30_000 },
       },
       serverProject('pglite'),
+      {
+        // The web pages in headless Chromium (Debian's chromium, through playwright-core) against a real
+        // server on in-memory PGlite: once, not per database backend, since the pages only see the API.
+        resolve,
+        ssr,
+        test: {
+          name: 'web',
+          include: ['packages/server/test/web/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
       ...(process.env.TEST_DATABASE_URL ? [serverProject('postgres')] : []),
       // Two built `fleece-server` processes on PostgreSQL and Redis behind nginx (issue 11); `.ci/run` runs
       // it after `pnpm test` with FLEECE_SCALE_OUT=1, once `pnpm build` has made the binaries.

@@ -117,6 +117,20 @@ export const AuthProvidersResponse = z.object({
 });
 export type AuthProvidersResponse = z.infer<typeof AuthProvidersResponse>;
 
+/**
+ * Answer of `GET /api/auth/session`: whether the request carries a valid browser session cookie and, if so,
+ * who is signed in (`email`, `name`: `null` when no provider gave one). Always 200, so a page can ask
+ * without an error; `GET /api/v1/me` has the whole account.
+ */
+export const BrowserSessionResponse = z.discriminatedUnion('signedIn', [
+  z.object({ signedIn: z.literal(false) }),
+  z.object({
+    signedIn: z.literal(true),
+    user: z.object({ email: z.email(), name: z.string().nullable() }),
+  }),
+]);
+export type BrowserSessionResponse = z.infer<typeof BrowserSessionResponse>;
+
 /** A user code as typed: 8 letters, with or without the hyphen, any case (RFC 8628 §6.1). */
 const UserCodeInput = z.string().min(8).max(16);
 

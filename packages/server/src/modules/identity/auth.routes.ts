@@ -1,4 +1,9 @@
-import { AuthProvidersResponse, MagicLinkRequest, MagicLinkResponse } from '@fleece/sdk/contract';
+import {
+  AuthProvidersResponse,
+  BrowserSessionResponse,
+  MagicLinkRequest,
+  MagicLinkResponse,
+} from '@fleece/sdk/contract';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -70,6 +75,24 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
       })),
       magicLink: true,
     }),
+  );
+
+  app.get(
+    '/api/auth/session',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Whether this browser is signed in, and as whom (always 200)',
+        response: { 200: BrowserSessionResponse },
+      },
+    },
+    async (request): Promise<BrowserSessionResponse> => {
+      const principal = request.principal;
+      if (!principal || !request.authViaCookie) return { signedIn: false };
+      const me = await app.me.get(principal.userId);
+      if (!me) return { signedIn: false };
+      return { signedIn: true, user: { email: me.user.email, name: me.user.name } };
+    },
   );
 
   app.post(

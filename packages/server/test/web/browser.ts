@@ -1,0 +1,191 @@
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+/** The Chromium the browser tests drive: Debian's `chromium` package (`.ci/run` installs it). */
+export const CHROMIUM_PATH = process.env.FLEECE_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Where screenshots go (gitignored): `test-artifacts/web/` at the repository root. */
+export const ARTIFACTS_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  'test-artifacts',
+  'web',
+);
+
+/** A real Fleece server in this process: the app on PGlite in memory, listening on 127.0.0.1. */
+export interface WebServer {
+  /** Its origin, also its `FLEECE_PUBLIC_URL` (so links and the `Origin` check match the browser). */
+  url: string;
+  /** The server's JSON log lines, which hold the development outbox (magic links). */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Starts the real app (`buildApp`) on in-memory PGlite on a free port; `env` adds configuration. */
+export async function startWebServer(env: Record<string, string> = {}): Promise<WebServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logs: string[] = [];
+  const app = await buildApp(
+    loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      FLEECE_DATA_DIR: 'memory://',
+      FLEECE_PUBLIC_URL: url,
+      ...env,
+    }),
+    { logStream: { write: (line: string) => void logs.push(line) } },
+  );
+  await app.listen({ host: '127.0.0.1', port });
+  return { url, logs, close: () => app.close() };
+}
+
+/** The newest magic link the development outbox wrote for `email`, or `undefined`. */
+export function magicLinkFor(server: WebServer, email: string): string | undefined {
+  const line = server.logs.findLast((l) => l.includes('"outbox":"magic_link"') && l.includes(email));
+  return line ? (JSON.parse(line) as { link: string }).link : undefined;
+}
+
+/** What went wrong in the pages of a browser context: console errors, page errors and CSP violations. */
+export interface PageProblems {
+  consoleErrors: string[];
+  cspViolations: string[];
+  /**
+   * Declares that the test expects the page to receive HTTP `status` from the API at `path` (with its
+   * query): Chromium logs every failed load as a console error, and an expected refusal (a plan limit,
+   * billing switched off) is what such a test is about. Each declared load must happen exactly once.
+   */
+  expectFailedLoad(path: string, status: number): void;
+  /** Forgets what was recorded and declared so far (between tests). */
+  reset(): void;
+  /** Fails the test unless nothing but the declared failed loads was recorded. */
+  expectNone(): void;
+}
+
+const FAILED_LOAD = /^Failed to load resource: the server responded with a status of (\d{3})/;
+
+/** A headless Chromium with a new, empty profile, and the problems its pages report. */
+export interface TestBrowser {
+  context: BrowserContext;
+  problems: PageProblems;
+  /** Opens a new tab that is watched for problems. */
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/**
+ * Launches Debian's Chromium headless through `playwright-core` with a fresh user-data-dir. Every page of
+ * the context is watched: `console` messages of type error (which include failed loads such as a 404 and
+ * Chromium's own CSP reports), uncaught page errors, and `securitypolicyviolation` events (reported from
+ * an init script that Chromium injects outside the page's CSP).
+ */
+export async function launchBrowser(): Promise<TestBrowser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`${CHROMIUM_PATH} is missing: install Chromium with \`apt-get install -y chromium\``);
+  }
+  const profile = await mkdtemp(join(tmpdir(), 'fleece-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+  });
+  const consoleErrors: string[] = [];
+  const cspViolations: string[] = [];
+  const failedLoads: string[] = [];
+  let expectedLoads: string[] = [];
+  await context.exposeBinding('__fleeceCspViolation', (_source, text: string) => {
+    cspViolations.push(text);
+  });
+  // Runs in every page before its own scripts (a string: the pages' globals are not Node's).
+  await context.addInitScript(`
+    document.addEventListener('securitypolicyviolation', (event) => {
+      window.__fleeceCspViolation(
+        event.effectiveDirective + ' blocked ' + (event.blockedURI || 'inline') + ' at ' + event.documentURI,
+      );
+    });
+  `);
+  const watch = (page: Page) => {
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const failed = FAILED_LOAD.exec(message.text());
+      const url = message.location().url;
+      if (failed && url) {
+        const { pathname, search } = new URL(url);
+        failedLoads.push(`${failed[1]} ${pathname}${search}`);
+      } else consoleErrors.push(`${page.url()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => consoleErrors.push(`${page.url()}: uncaught ${error.message}`));
+  };
+  context.on('page', watch);
+  for (const page of context.pages()) watch(page);
+  const problems: PageProblems = {
+    consoleErrors,
+    cspViolations,
+    expectFailedLoad(path, status) {
+      expectedLoads.push(`${status} ${path}`);
+    },
+    reset() {
+      consoleErrors.length = 0;
+      cspViolations.length = 0;
+      failedLoads.length = 0;
+      expectedLoads = [];
+    },
+    expectNone() {
+      expect(consoleErrors, 'console errors').toEqual([]);
+      expect(cspViolations, 'CSP violations').toEqual([]);
+      expect([...failedLoads].sort(), 'failed loads (console errors)').toEqual([...expectedLoads].sort());
+    },
+  };
+  return {
+    context,
+    problems,
+    newPage: () => context.newPage(),
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Screenshots `selector` of `page` into {@link ARTIFACTS_DIR} as `<name>.png` and prints the path. */
+export async function screenshot(page: Page, name: string, selector?: string): Promise<string> {
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const path = join(ARTIFACTS_DIR, `${name}.png`);
+  if (selector) await page.locator(selector).screenshot({ path });
+  else await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot: ${relative(process.cwd(), path)}`);
+  return path;
+}

@@ -1,0 +1,283 @@
+import { Fleece } from '@fleece/sdk';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  launchBrowser,
+  magicLinkFor,
+  screenshot,
+  startWebServer,
+  type TestBrowser,
+  type WebServer,
+} from './browser.js';
+
+const EMAIL = 'ada@example.test';
+let server: WebServer;
+let browser: TestBrowser;
+let page: Page;
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startWebServer({ FLEECE_ADMIN_EMAILS: EMAIL }), launchBrowser()]);
+  page = await browser.newPage();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+afterEach(() => {
+  browser.problems.expectNone();
+  browser.problems.reset();
+});
+
+/** The session cookie the browser holds, as a `cookie` header value. */
+async function cookieHeader(): Promise<string> {
+  const cookies = await browser.context.cookies(server.url);
+  const session = cookies.find((c) => c.name === '__Host-fleece_session');
+  expect(session, 'the session cookie').toBeDefined();
+  return `${session!.name}=${session!.value}`;
+}
+
+/** Loads the settings page afresh (a changed fragment alone would not reload it) at `section`. */
+async function openSettings(section: string): Promise<void> {
+  await page.goto('about:blank');
+  await page.goto(`${server.url}/settings${section ? `#${section}` : ''}`);
+}
+
+describe('the web pages in Chromium', () => {
+  it('home page: says you are not signed in, with a link to sign in; no favicon 404', async () => {
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => page.locator('#account').textContent()).toContain('You are not signed in');
+    expect(await page.locator('#account a').getAttribute('href')).toBe('/login?returnTo=%2Fsettings');
+    const icon = await page.request.get(`${server.url}/favicon.ico`);
+    expect(icon.status()).toBe(200);
+    expect(icon.headers()['content-type']).toContain('image/');
+  });
+
+  it('/device says to sign in first, before any code is asked for', async () => {
+    await page.goto(`${server.url}/device?user_code=ABCD-EFGH`);
+    await expect
+      .poll(() => page.locator('#status').textContent())
+      .toContain('You must sign in first');
+    expect(await page.locator('#code-form').isHidden()).toBe(true);
+    expect(await page.locator('#sign-in-link').getAttribute('href')).toBe(
+      `/login?returnTo=${encodeURIComponent('/device?user_code=ABCD-EFGH')}`,
+    );
+  });
+
+  it('/cli/authorize without a request shows a human error, not a validation error', async () => {
+    await page.goto(`${server.url}/cli/authorize`);
+    await expect
+      .poll(() => page.locator('#error').textContent())
+      .toBe(
+        'This page was opened without a sign-in request. Run fleece login again in your terminal: it opens this page with everything it needs.',
+      );
+    expect(await page.locator('h1').textContent()).toBe('This CLI sign-in request is not valid');
+    expect(await page.locator('#request').isHidden()).toBe(true);
+    expect(await page.title()).toBe('Sign-in request not valid · Fleece');
+  });
+
+  it('signs in by magic link (dev outbox) and lands on the settings page', async () => {
+    await page.goto(`${server.url}/settings`);
+    await page.waitForURL(/\/login\?returnTo=%2Fsettings/);
+    await page.getByLabel('Email address').fill(EMAIL);
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+    await expect.poll(() => page.locator('#magic-status').textContent()).toContain('a link is on its way');
+    const link = magicLinkFor(server, EMAIL);
+    expect(link).toBeDefined();
+    await page.goto(link!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/settings`);
+    await expect.poll(() => page.locator('#p-email').textContent()).toBe(EMAIL);
+    expect(await page.locator('#who').textContent()).toBe(`Signed in as ${EMAIL}`);
+    // Nothing of the session is readable by scripts or kept in web storage.
+    expect(await page.evaluate('[document.cookie, localStorage.length, sessionStorage.length]')).toEqual([
+      '',
+      0,
+      0,
+    ]);
+    await screenshot(page, 'settings-profile', '#profile');
+  });
+
+  it('the home page shows who is signed in, with the way to settings', async () => {
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => page.locator('#account').textContent()).toContain(`Signed in as ${EMAIL}.`);
+    expect(await page.locator('#account a').getAttribute('href')).toBe('/settings');
+  });
+
+  it('a plan limit offers the upgrade: a Free account cannot create a key', async () => {
+    await openSettings('api-keys');
+    await expect.poll(() => page.locator('#keys-usage').textContent()).toContain('includes no API keys');
+    browser.problems.expectFailedLoad('/api/v1/api-keys', 403);
+    await page.getByLabel('Name', { exact: true }).fill('CI deploy');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const alert = page.locator('#keys-error');
+    await expect.poll(() => alert.textContent()).toContain('A higher plan raises the limit.');
+    expect(await alert.getByRole('link', { name: 'See plans and upgrade' }).getAttribute('href')).toBe(
+      '/settings#billing',
+    );
+    expect(await page.locator('#new-key').isHidden()).toBe(true);
+  });
+
+  it('creates a key shown once with a copy button; after a reload only its start is shown; revokes it', async () => {
+    // Billing is off on this server: the account's admin puts it on Pro.
+    const cookie = await cookieHeader();
+    const me = (await (await fetch(`${server.url}/api/v1/me`, { headers: { cookie } })).json()) as {
+      user: { id: string };
+    };
+    const patched = await fetch(`${server.url}/api/v1/admin/users/${me.user.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', origin: server.url, cookie },
+      body: JSON.stringify({ plan: 'pro' }),
+    });
+    expect(patched.status).toBe(200);
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+
+    await openSettings('api-keys');
+    await expect
+      .poll(() => page.locator('#keys-usage').textContent())
+      .toBe('You use 0 of the 5 keys your Pro plan allows.');
+    await page.getByLabel('Name', { exact: true }).fill('CI deploy');
+    await page.getByLabel('Expires').selectOption('30');
+    await page.getByLabel('Write: create, change and delete').check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const value = page.locator('#new-key-value');
+    await value.waitFor({ state: 'visible' });
+    const key = await value.inputValue();
+    expect(key).toMatch(/^flc_[0-9A-Za-z]{49}$/);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await expect.poll(() => page.locator('#copy-status').textContent()).toBe('Copied to the clipboard.');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(key);
+    const row = page.locator('#keys-table tbody tr');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.locator('td').nth(2).textContent()).toBe('read, write');
+    await screenshot(page, 'settings-api-keys', '#api-keys');
+
+    // The key works, then a reload shows only its start.
+    const whoami = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+    expect(whoami.status).toBe(200);
+    await page.reload();
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await page.locator('#new-key').isHidden()).toBe(true);
+    expect(await page.locator('#new-key-value').inputValue()).toBe('');
+    expect(await row.locator('code.key-start').textContent()).toBe(`${key.slice(0, 12)}…`);
+    expect(await page.content()).not.toContain(key.slice(12));
+
+    await row.getByRole('button', { name: 'Revoke key CI deploy' }).click();
+    await page.getByRole('button', { name: 'Revoke key', exact: true }).click();
+    await expect.poll(() => row.count()).toBe(0);
+    expect(await page.locator('#keys-empty').isVisible()).toBe(true);
+    const refused = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+    expect(refused.status).toBe(401);
+  });
+
+  it('approves a device code started through the SDK, and the audit log shows it live', async () => {
+    await openSettings('audit');
+    await expect
+      .poll(() => page.locator('#audit-live-status').textContent())
+      .toBe('Live: new events appear as they happen.');
+    const before = await page.locator('#audit-table tbody tr[data-action="auth.device.authorized"]').count();
+    expect(before).toBe(0);
+
+    const client = new Fleece({ baseURL: server.url, auth: false });
+    const grant = await client.auth.deviceAuthorization();
+    const device = await browser.newPage();
+    await device.goto(grant.verification_uri_complete!);
+    await expect.poll(() => device.locator('#d-code').textContent()).toBe(grant.user_code);
+    expect(await device.locator('#signed-in-as').textContent()).toContain(EMAIL);
+    await device.getByRole('button', { name: 'Approve' }).click();
+    await expect
+      .poll(() => device.locator('#status').textContent())
+      .toContain('Device connected. You can close this page');
+    // Answered: nothing on the page can act on the request again.
+    expect(await device.locator('#code-form').isHidden()).toBe(true);
+    expect(await device.locator('#confirm').isHidden()).toBe(true);
+    expect(await device.locator('#approve').isDisabled()).toBe(true);
+    expect(await device.locator('#deny').isDisabled()).toBe(true);
+    await screenshot(device, 'device-approved');
+    await device.close();
+
+    const tokens = await client.auth.pollDeviceToken({ ...grant, interval: 1 });
+    expect(tokens.access_token).toBeTruthy();
+
+    // The settings page, never reloaded, got the event from the stream.
+    const live = page.locator('#audit-table tbody tr[data-action="auth.device.authorized"]');
+    await expect.poll(() => live.count(), { timeout: 15_000 }).toBe(1);
+    expect(await live.getAttribute('class')).toBe('fresh');
+    await screenshot(page, 'settings-audit', '#audit');
+
+    // Filtering asks the server again: only API key events.
+    await page.getByLabel('Action').selectOption('api_key.');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect
+      .poll(async () => [
+        ...new Set(
+          await page
+            .locator('#audit-table tbody tr')
+            .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action'))),
+        ),
+      ])
+      .toEqual(['api_key.revoked', 'api_key.created']);
+  });
+
+  it('lists sessions and revokes the CLI one; signing out the others then finds none', async () => {
+    await openSettings('sessions');
+    const rows = page.locator('#sessions-table tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.filter({ hasText: 'This browser' }).count()).toBe(1);
+    await screenshot(page, 'settings-sessions', '#sessions');
+    const cli = rows.filter({ hasText: 'Device code' });
+    await cli.getByRole('button', { name: /^Revoke session/ }).click();
+    await page.getByRole('button', { name: 'Revoke session', exact: true }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    await page.getByRole('button', { name: 'Sign out all other sessions' }).click();
+    await page.getByRole('button', { name: 'Sign out others', exact: true }).click();
+    await expect
+      .poll(() => page.locator('#sessions-status').textContent())
+      .toBe('No other session was active.');
+  });
+
+  it('grants and revokes a consent', async () => {
+    await openSettings('consents');
+    const box = page.getByLabel('AI processing');
+    await box.waitFor();
+    expect(await box.isChecked()).toBe(false);
+    await box.check();
+    await expect.poll(() => page.locator('#consents-status').textContent()).toBe('AI processing: granted.');
+    await page.reload();
+    await expect.poll(() => page.getByLabel('AI processing').isChecked()).toBe(true);
+    await screenshot(page, 'settings-consents', '#consents');
+    await page.getByLabel('Product email').check();
+    await expect.poll(() => page.locator('#consents-status').textContent()).toBe('Product email: granted.');
+    await page.getByLabel('Product email').uncheck();
+    await expect.poll(() => page.locator('#consents-status').textContent()).toBe('Product email: revoked.');
+  });
+
+  it('plan & billing: usage against the limits, and billing switched off says so', async () => {
+    await openSettings('billing');
+    await expect.poll(() => page.locator('#plan-name').textContent()).toBe('Pro');
+    expect(await page.locator('#usage').textContent()).toContain('API keys0 of 5');
+    browser.problems.expectFailedLoad('/api/v1/billing/checkout', 503);
+    await page.getByRole('button', { name: 'Upgrade to Business' }).click();
+    await expect
+      .poll(() => page.locator('#billing-error').textContent())
+      .toContain('Billing is not set up on this server');
+    await screenshot(page, 'settings-billing', '#billing');
+  });
+
+  it('works at 360 px: no sideways scrolling, every section reachable', async () => {
+    await page.setViewportSize({ width: 360, height: 800 });
+    try {
+      await openSettings('');
+      await expect.poll(() => page.locator('#p-email').textContent()).toBe(EMAIL);
+      await page.locator('#keys-table tbody tr, #keys-empty').first().waitFor();
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
+      // Keyboard: the skip link is the first stop and moves focus to the content.
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+      await screenshot(page, 'settings-360px');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+});
