@@ -138,6 +138,52 @@ export const messages = {
   revokeDeclined: 'Nothing was revoked.',
   keyRevoked: (id: string) => `Revoked API key ${id}.`,
 
+  // audit
+  badTime: (flag: string, value: string) => `Invalid ${flag} ${JSON.stringify(value)}.`,
+  badTimeHint:
+    'Give a time such as 2026-06-30T12:00:00Z, a date such as 2026-06-30 (midnight UTC), or an age such as 30m, 12h or 7d.',
+  badAction: (value: string) => `Invalid --action ${JSON.stringify(value)}.`,
+  badActionHint:
+    'Give an action or a prefix of one, such as api_key. or api_key.created (see `fleece audit list`).',
+  badLines: (value: string) => `Invalid --lines ${JSON.stringify(value)}.`,
+  badLinesHint: 'Give a whole number from 0 to 100.',
+  noAuditEvents: 'No audit events match.',
+  moreAuditEvents: (cursor: string) => `More events exist: add --cursor ${cursor} to see the next page.`,
+  auditFollowing: 'Following new events (Ctrl+C to stop)…',
+  auditIntact: (checked: number) =>
+    `The audit log's hash chain is intact: ${checked} event${checked === 1 ? '' : 's'} checked.`,
+  auditBroken: (id: string, reason: string) =>
+    `The audit log's hash chain is broken at ${id}: ${
+      reason === 'hash_mismatch'
+        ? 'the event was changed after it was recorded'
+        : 'an event before it was deleted or inserted'
+    } (${reason}).`,
+  auditBrokenHint:
+    'The log has been tampered with. Keep a copy (`fleece audit list --json`) and contact your administrator.',
+
+  // sessions
+  noSessions: 'No active sessions.',
+  sessionRevokeNeedsYes: (what: string) =>
+    `Not revoking ${what}: confirmation is needed and there is no terminal to ask on.`,
+  sessionRevokeNeedsYesHint: (command: string) => `Pass --yes to revoke without asking: ${q(command)}.`,
+  sessionRevokeConfirm: (id: string) => `Revoke session ${id}? That browser or CLI will be signed out.`,
+  sessionRevokeOthersConfirm: 'Sign out every other session (browsers and CLIs) of your account?',
+  sessionRevokeNeedsTarget: 'Name the session to revoke, or pass --others.',
+  sessionRevokeNeedsTargetHint: 'See the ids with `fleece sessions list`.',
+  sessionRevokeTargetAndOthers: 'Give either a session id or --others, not both.',
+  sessionRevoked: (id: string) => `Revoked session ${id}.`,
+  sessionsRevoked: (n: number) => `Revoked ${n} other session${n === 1 ? '' : 's'}.`,
+
+  // chat
+  chatEmptyInput: 'Nothing to send: standard input was empty.',
+  chatNeedsInput: 'fleece chat needs a message, and there is no terminal to ask on.',
+  chatInputHint: 'Pipe the message (`echo "Hello" | fleece chat`) or pass --message <text>.',
+  chatWelcome: (target: string) => `Chatting with ${target}. Type /exit (or press Ctrl+C) to leave.`,
+  chatPrompt: 'you',
+  chatReplyFailed: (code: string) => `The reply failed (${code}); nothing was stored for it.`,
+  chatReplyFailedHint: 'Try again in a moment; `fleece health` shows whether the AI provider is reachable.',
+  chatConversation: (id: string) => `Conversation ${id} (continue it with --conversation ${id}).`,
+
   // health
   serverDown: (server: string) => `${server} reports that it is down.`,
   serverDownHint: 'Check the server logs; `fleece doctor` checks the connection.',

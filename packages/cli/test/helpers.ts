@@ -68,6 +68,7 @@ export function scriptedPrompts(answers: Array<boolean | string> = []): Prompts 
     asked,
     confirm: async (question) => next(question.message) as boolean,
     secret: async (question) => next(question.message) as string,
+    text: async (question) => next(question.message) as string,
   };
 }
 

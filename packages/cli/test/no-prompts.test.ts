@@ -18,6 +18,12 @@ describe('with </dev/null and no credentials', () => {
     ['logout'],
     ['whoami', '--json'],
     ['auth', 'status', '--json'],
+    ['audit', 'list'],
+    ['audit', 'tail', '--follow'],
+    ['audit', 'verify'],
+    ['sessions', 'list'],
+    ['sessions', 'revoke', '--others'],
+    ['chat'],
   ])('`fleece %s` exits 3 without prompting', async (...args) => {
     const result = await runCli([...args, '--server', SERVER], detached);
     expect(result.exitCode).toBe(3);

@@ -1,6 +1,8 @@
 import type { CommandModule } from '../lib/command.js';
 import agents from './agents/index.js';
+import audit from './audit/index.js';
 import auth from './auth/index.js';
+import chat from './chat/index.js';
 import completion from './completion/index.js';
 import doctor from './doctor/index.js';
 import executions from './executions/index.js';
@@ -8,6 +10,7 @@ import health from './health/index.js';
 import keys from './keys/index.js';
 import login from './login/index.js';
 import logout from './logout/index.js';
+import sessions from './sessions/index.js';
 import whoami from './whoami/index.js';
 
 /**
@@ -22,6 +25,9 @@ export const commands: readonly CommandModule[] = [
   keys,
   agents,
   executions,
+  chat,
+  audit,
+  sessions,
   health,
   doctor,
   completion,

@@ -17,6 +17,8 @@ export const ExitCode = {
   RATE_LIMITED: 5,
   /** The resource does not exist, or belongs to someone else (HTTP 404). */
   NOT_FOUND: 6,
+  /** An integrity check failed: `fleece audit verify` found the audit log's hash chain broken. */
+  INTEGRITY: 7,
   /** Interrupted by Ctrl+C (SIGINT), 128 + 2 as shells report it. */
   INTERRUPTED: 130,
 } as const;

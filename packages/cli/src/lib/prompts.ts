@@ -10,6 +10,11 @@ export interface SecretQuestion {
   message: string;
 }
 
+/** A question answered with a line of free text (a chat message). */
+export interface TextQuestion {
+  message: string;
+}
+
 /**
  * Every question the CLI can ask, in one place, so tests can script the answers (see `scriptedPrompts`
  * in the tests) and so a non-interactive run can be shown never to reach one. Commands only call these
@@ -21,6 +26,8 @@ export interface Prompts {
   confirm(question: ConfirmQuestion, signal: AbortSignal): Promise<boolean>;
   /** Asks for a secret (an API key or token); the input is masked. */
   secret(question: SecretQuestion, signal: AbortSignal): Promise<string>;
+  /** Asks for a line of text, echoed as typed. */
+  text(question: TextQuestion, signal: AbortSignal): Promise<string>;
 }
 
 /**
@@ -35,5 +42,9 @@ export const terminalPrompts: Prompts = {
   async secret(question, signal) {
     const { password } = await import('@inquirer/prompts');
     return password({ message: question.message, mask: true }, { signal });
+  },
+  async text(question, signal) {
+    const { input } = await import('@inquirer/prompts');
+    return input({ message: question.message }, { signal });
   },
 };

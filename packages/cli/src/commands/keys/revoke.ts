@@ -1,4 +1,5 @@
-import { CliError, ValidationError } from '../../lib/errors.js';
+import { confirmDestructive } from '../../lib/confirm.js';
+import { ValidationError } from '../../lib/errors.js';
 import type { Invocation } from '../../lib/invocation.js';
 import { ApiSession } from '../../lib/session.js';
 import { messages } from '../../messages.js';
@@ -10,16 +11,12 @@ import type { KeysOptions } from './index.js';
  */
 export async function run(inv: Invocation, options: KeysOptions, [id]: string[]): Promise<void> {
   const keyId = id!;
-  if (!options.yes) {
-    if (!inv.out.interactive) {
-      throw new ValidationError(messages.revokeNeedsYes(keyId), { hint: messages.revokeNeedsYesHint(keyId) });
-    }
-    const sure = await inv.ctx.prompts.confirm(
-      { message: messages.revokeConfirm(keyId), default: false },
-      inv.ctx.signal,
-    );
-    if (!sure) throw new CliError(messages.revokeDeclined);
-  }
+  await confirmDestructive(inv, {
+    yes: options.yes,
+    question: messages.revokeConfirm(keyId),
+    needsYes: () =>
+      new ValidationError(messages.revokeNeedsYes(keyId), { hint: messages.revokeNeedsYesHint(keyId) }),
+  });
   const session = await ApiSession.open(inv);
   await session.call('DELETE /api/v1/api-keys/:id', (client) =>
     client.apiKeys.revoke(keyId, { signal: inv.ctx.signal }),

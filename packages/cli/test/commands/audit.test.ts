@@ -1,0 +1,203 @@
+import type { AuditEvent } from '@fleece/sdk';
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { driveClock, until, useFakeClock } from '../clock.js';
+import { problem, runCli, SERVER } from '../helpers.js';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterEach(() => {
+  server.resetHandlers();
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+afterAll(() => server.close());
+
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
+const SUBJECT = `sub_${'b'.repeat(32)}`;
+
+function auditEvent(n: number, action: string, extra: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    id: `evt_${n}`,
+    occurredAt: `2026-03-01T11:00:${String(n).padStart(2, '0')}.123Z`,
+    chain: SUBJECT,
+    actor: { type: 'api_key', subject: SUBJECT, apiKeyId: 'key_1' },
+    action,
+    resourceType: 'api_key',
+    resourceId: 'key_9',
+    outcome: 'success',
+    metadata: {},
+    ip: '203.0.113.7',
+    userAgent: 'fleece-cli',
+    requestId: `req_${n}`,
+    prevHash: '0'.repeat(64),
+    hash: '1'.repeat(64),
+    ...extra,
+  };
+}
+
+const E1 = auditEvent(1, 'auth.signed_in', {
+  actor: { type: 'user', subject: SUBJECT, apiKeyId: null },
+  resourceType: 'session',
+  resourceId: null,
+  ip: null,
+});
+const E2 = auditEvent(2, 'api_key.created');
+const E3 = auditEvent(3, 'agent.created', { resourceType: 'agent', resourceId: 'agt_1' });
+const E4 = auditEvent(4, 'api_key.revoked');
+
+const line = (e: AuditEvent) =>
+  `${e.occurredAt.slice(0, 19).replace('T', ' ')}Z\t${e.id}\t${e.action}\t${e.outcome}\t${
+    e.resourceId ? `${e.resourceType}:${e.resourceId}` : e.resourceType
+  }\t${e.actor.apiKeyId ? `${e.actor.type} ${e.actor.apiKeyId}` : e.actor.type}\t${e.ip ?? '-'}`;
+
+const frame = (e: AuditEvent) => `id: ${e.id}\nevent: audit.event\ndata: ${JSON.stringify(e)}\n\n`;
+
+describe('fleece audit list', () => {
+  it('prints one line per event and sends the filters, ages turned into times', async () => {
+    const searches: string[] = [];
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, ({ request }) => {
+        searches.push(new URL(request.url).search);
+        return HttpResponse.json({ data: [E4, E2], nextCursor: 'cur_2' });
+      }),
+    );
+    useFakeClock();
+    const result = await runCli(
+      ['audit', 'list', '--action', 'api_key.', '--since', '2h', '--until', '2026-03-02', '--limit', '2'],
+      { env },
+    );
+    expect(result).toMatchObject({
+      exitCode: 0,
+      stdout: `${line(E4)}\n${line(E2)}\n`,
+      stderr: 'More events exist: add --cursor cur_2 to see the next page.\n',
+    });
+    expect(searches).toEqual([
+      '?limit=2&action=api_key.&since=2026-03-01T10%3A00%3A00.000Z&until=2026-03-02T00%3A00%3A00Z',
+    ]);
+  });
+
+  it('prints the page as JSON with --json', async () => {
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E1], nextCursor: null })),
+    );
+    const result = await runCli(['audit', 'list', '--json'], { env });
+    expect(JSON.parse(result.stdout)).toEqual({ data: [E1], nextCursor: null });
+  });
+
+  it.each([
+    [['--since', 'yesterday'], 'Invalid --since "yesterday".'],
+    [['--until', '2026-13-40'], 'Invalid --until "2026-13-40".'],
+    [['--action', 'API_KEY'], 'Invalid --action "API_KEY".'],
+    [['--limit', '0'], 'Invalid --limit "0".'],
+  ])('exits 2 before sending anything for %j', async (flags, message) => {
+    const result = await runCli(['audit', 'list', ...flags], { env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe(`error: ${message}`);
+  });
+
+  it('exits 4 when the API key lacks the audit:read scope', async () => {
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, () =>
+        problem(403, 'insufficient_scope', { detail: 'This API key lacks the audit:read scope.' }),
+      ),
+    );
+    const result = await runCli(['audit', 'list'], { env });
+    expect(result.exitCode).toBe(4);
+    expect(result.stderr).toContain('error: This API key lacks the audit:read scope.\n');
+  });
+});
+
+describe('fleece audit tail', () => {
+  it('prints the latest events oldest first and exits without --follow', async () => {
+    const searches: string[] = [];
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, ({ request }) => {
+        searches.push(new URL(request.url).search);
+        return HttpResponse.json({ data: [E4, E3, E2], nextCursor: 'more' });
+      }),
+    );
+    const result = await runCli(['audit', 'tail', '-n', '3'], { env });
+    expect(result).toMatchObject({ exitCode: 0, stdout: [E2, E3, E4].map(line).join('\n') + '\n' });
+    expect(searches).toEqual(['?limit=3']);
+  });
+
+  it('follows from the last event printed, resumes a dropped connection with no gap, and prints NDJSON', async () => {
+    useFakeClock();
+    const lastEventIds: (string | null)[] = [];
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
+      http.get(`${SERVER}/api/v1/audit-events/stream`, ({ request }) => {
+        const last = request.headers.get('last-event-id');
+        lastEventIds.push(last);
+        // The first connection drops after E3 (E4 was not sent yet); the server replays after the id given.
+        const events = last === 'evt_2' ? [E3] : [E3, E4].filter((e) => e.id > (last ?? ''));
+        const body = events.map(frame).join('');
+        return new HttpResponse(lastEventIds.length === 1 ? body : `${body}: ping\n\n`, {
+          headers: { 'content-type': 'text/event-stream' },
+        });
+      }),
+    );
+    const controller = new AbortController();
+    const run = runCli(['audit', 'tail', '--follow', '--action', 'api_key.', '-n', '1', '--json'], {
+      env,
+      signal: controller.signal,
+    });
+    let stopped = false;
+    const result = driveClock(
+      run.finally(() => {
+        stopped = true;
+      }),
+    );
+    // Stop it (Ctrl+C) once the third connection is open: E4 has been printed by then.
+    await until(() => lastEventIds.length >= 3 || stopped);
+    controller.abort(new Error('Interrupted'));
+    const outcome = await result;
+    expect(lastEventIds.slice(0, 2)).toEqual(['evt_2', 'evt_3']);
+    expect(
+      outcome.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([E2, E4]);
+    expect(outcome.stderr).toContain('Following new events (Ctrl+C to stop)…\n');
+    expect(outcome.exitCode).toBe(130);
+  });
+
+  it('exits 2 for a bad --lines', async () => {
+    const result = await runCli(['audit', 'tail', '-n', '500'], { env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      'error: Invalid --lines "500".\nhint: Give a whole number from 0 to 100.\n',
+    );
+  });
+});
+
+describe('fleece audit verify', () => {
+  it('exits 0 and says how many events were checked when the chain is intact', async () => {
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events/verify`, () => HttpResponse.json({ valid: true, checked: 12 })),
+    );
+    const result = await runCli(['audit', 'verify'], { env });
+    expect(result).toMatchObject({
+      exitCode: 0,
+      stdout: '',
+      stderr: "✓ The audit log's hash chain is intact: 12 events checked.\n",
+    });
+  });
+
+  it('exits 7 naming the first broken event when the chain was tampered with', async () => {
+    const broken = { valid: false, checked: 5, firstBrokenEventId: 'evt_3', reason: 'hash_mismatch' };
+    server.use(http.get(`${SERVER}/api/v1/audit-events/verify`, () => HttpResponse.json(broken)));
+    const result = await runCli(['audit', 'verify'], { env });
+    expect(result.exitCode).toBe(7);
+    expect(result.stderr).toBe(
+      "error: The audit log's hash chain is broken at evt_3: the event was changed after it was recorded (hash_mismatch).\n" +
+        'hint: The log has been tampered with. Keep a copy (`fleece audit list --json`) and contact your administrator.\n',
+    );
+    const json = await runCli(['audit', 'verify', '--json'], { env });
+    expect(json.exitCode).toBe(7);
+    expect(JSON.parse(json.stdout)).toEqual(broken);
+  });
+});
