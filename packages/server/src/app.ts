@@ -18,10 +18,12 @@ import { billingRoutes } from './modules/billing/routes.js';
 import { chatRoutes } from './modules/chat/routes.js';
 import { consentsPlugin } from './modules/consents/plugin.js';
 import { consentRoutes } from './modules/consents/routes.js';
+import { deletionPlugin, deletionRoutes } from './modules/deletion/routes.js';
 import { executionsPlugin } from './modules/executions/plugin.js';
 import { executionRoutes } from './modules/executions/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
+import { retentionPlugin } from './modules/retention/plugin.js';
 import { auditPlugin } from './plugins/audit.js';
 import { authPlugin } from './plugins/auth.js';
 import { authenticatePlugin } from './plugins/authenticate.js';
@@ -111,6 +113,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(consentsPlugin);
     await app.register(aiPlugin, { providers: options.providers });
     await app.register(executionsPlugin);
+    await app.register(deletionPlugin);
+    await app.register(retentionPlugin);
     await app.register(billingPlugin);
     await app.register(openapiPlugin);
 
@@ -123,6 +127,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await api.register(modelRoutes);
     await api.register(executionRoutes);
     await api.register(chatRoutes);
+    await api.register(deletionRoutes);
     await api.register(billingRoutes);
     await api.register(consentRoutes);
 

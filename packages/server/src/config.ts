@@ -180,6 +180,7 @@ const EnvSchema = z
     FLEECE_ADMIN_EMAILS: commaList.pipe(
       z.array(z.email({ error: 'expected a comma-separated list of email addresses' })),
     ),
+    FLEECE_DELETION_GRACE_DAYS: integer(7, 1, 30),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalUrl,
     FLEECE_OPENAI_MODELS: commaList.pipe(
@@ -294,6 +295,11 @@ export interface Config {
   email: { resendApiKey: string | undefined; from: string };
   /** Verified users with these addresses (lower-case) are made admins when they sign in. */
   adminEmails: string[];
+  /**
+   * Days between an account deletion request and its purge (`FLEECE_DELETION_GRACE_DAYS`, 1 to 30, default
+   * 7): the window in which the user may cancel. Claim C28 promises removal within 30 days.
+   */
+  deletionGraceDays: number;
   /** AI model providers: which are enabled, where they are, and how long a call may take. */
   ai: AiConfig;
   /** Outbound webhook callbacks (src/modules/webhooks/). */
@@ -639,6 +645,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       from: e.FLEECE_EMAIL_FROM ?? 'Fleece <login@fleece.invalid>',
     },
     adminEmails: e.FLEECE_ADMIN_EMAILS.map((a) => a.toLowerCase()),
+    deletionGraceDays: e.FLEECE_DELETION_GRACE_DAYS,
     ai: {
       openai,
       anthropic,

@@ -24,6 +24,11 @@ export const PROBLEMS = {
   forbidden: { status: 403, title: 'Forbidden' },
   insufficient_scope: { status: 403, title: 'Insufficient Scope' },
   cross_origin_denied: { status: 403, title: 'Cross-Origin Request Denied' },
+  // account deletion
+  reauthentication_required: { status: 403, title: 'Reauthentication Required' },
+  account_pending_deletion: { status: 403, title: 'Account Pending Deletion' },
+  deletion_not_pending: { status: 409, title: 'No Deletion Pending' },
+  deletion_in_progress: { status: 409, title: 'Deletion In Progress' },
   // consent (AI processing needs the `ai_processing` consent; the detail says how to grant it)
   consent_required: { status: 403, title: 'Consent Required' },
   // limits

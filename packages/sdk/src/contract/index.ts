@@ -2,6 +2,7 @@
  * The Fleece wire contract: zod schemas shared by the server (validation, OpenAPI) and the SDK (response
  * validation, types). Import from `@fleece/sdk/contract`.
  */
+export * from './account-deletion.js';
 export * from './admin.js';
 export * from './agents.js';
 export * from './api-keys.js';

@@ -23,6 +23,11 @@ export interface Principal {
   apiKeyId?: string;
   scopes?: readonly ApiKeyScope[];
   apiLimits?: { perMinute: number | null; perDay: number | null };
+  /**
+   * `true` while the user's account is scheduled for deletion: only routes marked
+   * `config.allowPendingDeletion` serve it (src/modules/deletion/).
+   */
+  pendingDeletion?: boolean;
 }
 
 declare module 'fastify' {
@@ -37,6 +42,12 @@ declare module 'fastify' {
      * account, administration. Sessions only.
      */
     apiKeys?: boolean;
+    /**
+     * `true`: an account scheduled for deletion may call this `/api/v1` route (its profile, the deletion
+     * state, cancelling the deletion). Every other `/api/v1` route answers such an account 403
+     * `account_pending_deletion`.
+     */
+    allowPendingDeletion?: boolean;
   }
   interface FastifyRequest {
     /** The authenticated caller, or `null` when the request carries no valid credential. */
@@ -113,7 +124,9 @@ function authenticated(
 
 /**
  * Declares the request principal and the `requireAuth` / `requireAdmin` guards that routes use, and
- * enforces API key scopes: before validation, a request authenticated by an API key is refused with 403
+ * enforces, before validation: an account scheduled for deletion reaches only `/api/v1` routes marked
+ * `config.allowPendingDeletion` (else 403 `account_pending_deletion`); a request authenticated by an API
+ * key is refused with 403
  * `forbidden` on a route marked `config.apiKeys: false`, and with 403 `insufficient_scope` (and
  * `WWW-Authenticate: Bearer error="insufficient_scope"`, RFC 6750 §3.1) when the key lacks the route's
  * `config.scope` (default {@link defaultScope}).
@@ -138,8 +151,19 @@ export const authPlugin = fp(
     });
     app.addHook('preValidation', async (request) => {
       const principal = request.principal;
-      if (principal?.type !== 'api_key' || request.is404) return;
+      if (!principal || request.is404) return;
       const config = request.routeOptions.config;
+      if (
+        principal.pendingDeletion &&
+        !config.allowPendingDeletion &&
+        request.routeOptions.url?.startsWith('/api/v1/')
+      ) {
+        throw new ProblemError(
+          'account_pending_deletion',
+          'This account is scheduled for deletion and can only cancel it: POST /api/v1/account/deletion/cancel (or `fleece account delete --cancel`). GET /api/v1/account/deletion shows the date.',
+        );
+      }
+      if (principal.type !== 'api_key') return;
       if (config.apiKeys === false) {
         throw new ProblemError(
           'forbidden',

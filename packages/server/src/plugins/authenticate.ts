@@ -143,6 +143,7 @@ export const authenticatePlugin = fp(
         userId: state.userId,
         role: state.role,
         sessionId: state.sessionId,
+        ...(state.userStatus === 'pending_deletion' ? { pendingDeletion: true } : {}),
       };
     }
 
@@ -215,6 +216,7 @@ export const authenticatePlugin = fp(
         userId: state.userId,
         role: state.role,
         sessionId: state.sessionId,
+        ...(state.userStatus === 'pending_deletion' ? { pendingDeletion: true } : {}),
       };
       request.authViaCookie = true;
     }

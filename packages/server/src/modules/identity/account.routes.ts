@@ -22,6 +22,8 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
     '/api/v1/me',
     {
       preHandler: app.requireAuth,
+      // An account pending deletion still sees its profile (status `pending_deletion`).
+      config: { allowPendingDeletion: true },
       schema: {
         tags: ['me'],
         summary: 'The caller: account, plan, entitlements, usage',

@@ -233,7 +233,10 @@ export class GrantService {
       }
       await enterScope(tx, { userId: row.userId });
       const [user] = await tx.select({ status: users.status }).from(users).where(eq(users.id, row.userId));
-      if (user?.status !== 'active') return { ok: false, error: invalid('The account is not active.') };
+      // An account pending deletion may sign in (to cancel it); a suspended one may not.
+      if (!user || user.status === 'suspended') {
+        return { ok: false, error: invalid('The account is not active.') };
+      }
       const issued = await this.issueForNewSession(tx, {
         userId: row.userId,
         clientId: row.clientId,

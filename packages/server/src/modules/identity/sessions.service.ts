@@ -181,11 +181,15 @@ export class SessionService {
     return state?.userId === userId ? state : undefined;
   }
 
-  /** Whether a session may be used now: not revoked, within both timeouts, and its user active. */
+  /**
+   * Whether a session may be used now: not revoked, within both timeouts, and its user not suspended. A
+   * session of an account pending deletion is usable; authorisation limits what it may do (see the
+   * `allowPendingDeletion` route option).
+   */
   verdict(state: SessionState): SessionVerdict {
     const now = this.clock.now().getTime();
     if (state.revoked) return 'revoked';
-    if (state.userStatus !== 'active') return 'user_inactive';
+    if (state.userStatus === 'suspended') return 'user_inactive';
     if (now >= state.absoluteExpiresAt) return 'absolute_timeout';
     if (now >= state.lastUsedAt + SESSION_TIMEOUTS[state.kind].idleMs) return 'idle_timeout';
     return 'ok';

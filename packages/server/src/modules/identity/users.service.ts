@@ -89,13 +89,14 @@ export class UserService {
   }
 
   /**
-   * Applies the sign-in rules to a user inside `tx`: refuses inactive accounts, and promotes a verified
-   * address listed in `FLEECE_ADMIN_EMAILS` to admin.
-   * @throws {SignInRefused} `account_inactive` for a suspended account or one pending deletion.
+   * Applies the sign-in rules to a user inside `tx`: refuses suspended accounts, and promotes a verified
+   * address listed in `FLEECE_ADMIN_EMAILS` to admin. An account pending deletion may sign in, to cancel
+   * the deletion (its sessions reach nothing else; see src/modules/deletion/).
+   * @throws {SignInRefused} `account_inactive` for a suspended account.
    */
   private async admit(tx: Db, user: UserRow): Promise<UserRow> {
-    if (user.status !== 'active') {
-      throw new SignInRefused('account_inactive', 'This account is suspended or being deleted.');
+    if (user.status === 'suspended') {
+      throw new SignInRefused('account_inactive', 'This account is suspended.');
     }
     if (
       user.role !== 'admin' &&

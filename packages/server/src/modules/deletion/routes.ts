@@ -1,0 +1,121 @@
+import { AccountDeletion } from '@fleece/sdk/contract';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ProblemError } from '../../errors.js';
+import { auditContext } from '../audit/context.js';
+import { AccountDeletionService, type CancelSubscription } from './service.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Account deletion: request, cancel, state, and the purge (src/modules/deletion/service.ts). */
+    accountDeletion: AccountDeletionService;
+  }
+}
+
+/** The billing module's subscription cancel (`app.billing`), when that module is registered. */
+function billingCancel(app: FastifyInstance): CancelSubscription | undefined {
+  if (!app.hasDecorator('billing')) return undefined;
+  return async (userId) => {
+    await app.billing.cancelSubscription(userId);
+  };
+}
+
+/**
+ * Decorates the app with {@link AccountDeletionService} (`app.accountDeletion`), wired to the audit log,
+ * sessions, API keys, cache invalidation, billing (when registered) and the grace period of the
+ * configuration.
+ */
+export const deletionPlugin = fp(
+  async (app) => {
+    app.decorate(
+      'accountDeletion',
+      new AccountDeletionService({
+        db: app.db,
+        clock: app.clock,
+        audit: app.audit,
+        sessions: app.sessions,
+        apiKeys: app.apiKeys,
+        invalidations: app.invalidations,
+        log: app.log,
+        graceDays: app.config.deletionGraceDays,
+        cancelSubscription: () => billingCancel(app),
+      }),
+    );
+  },
+  {
+    name: 'fleece-deletion',
+    dependencies: ['fleece-config', 'fleece-database', 'fleece-audit', 'fleece-authenticate'],
+  },
+);
+
+/**
+ * Account deletion routes (issue 7; docs/api.md "Account deletion"):
+ *
+ * - `GET /api/v1/account/deletion`: the deletion state (also for an account pending deletion);
+ * - `POST /api/v1/account/deletion`: request deletion. Sessions only, signed in within the last 10 minutes;
+ *   202 with the purge date. Every credential of the account is revoked, the current session included
+ *   (the session cookie is cleared);
+ * - `POST /api/v1/account/deletion/cancel`: restore the account within the grace period (sessions only;
+ *   an account pending deletion signs in again to call it).
+ */
+export const deletionRoutes: FastifyPluginAsyncZod = async (app) => {
+  const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
+
+  app.get(
+    '/api/v1/account/deletion',
+    {
+      preHandler: app.requireAuth,
+      config: { allowPendingDeletion: true },
+      schema: {
+        tags: ['account'],
+        summary: "The account's deletion state: pending or not, and the purge date",
+        security,
+        response: { 200: AccountDeletion },
+      },
+    },
+    async (request) => app.accountDeletion.status(request.principal!.userId),
+  );
+
+  app.post(
+    '/api/v1/account/deletion',
+    {
+      preHandler: app.requireAuth,
+      config: { apiKeys: false },
+      schema: {
+        tags: ['account'],
+        summary: 'Delete the account after a grace period (needs a sign-in within the last 10 minutes)',
+        security,
+        response: { 202: AccountDeletion },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      if (principal.type !== 'session' || !principal.sessionId) {
+        throw new ProblemError('forbidden', 'Only a signed-in session can delete the account.');
+      }
+      const state = await app.accountDeletion.request(auditContext(request), {
+        userId: principal.userId,
+        sessionId: principal.sessionId,
+      });
+      // The request revoked this session too.
+      if (request.authViaCookie) app.clearSessionCookie(reply);
+      return reply.code(202).send(state);
+    },
+  );
+
+  app.post(
+    '/api/v1/account/deletion/cancel',
+    {
+      preHandler: app.requireAuth,
+      config: { apiKeys: false, allowPendingDeletion: true },
+      schema: {
+        tags: ['account'],
+        summary: 'Cancel a pending account deletion within the grace period',
+        security,
+        response: { 200: AccountDeletion },
+      },
+    },
+    async (request) => app.accountDeletion.cancel(auditContext(request), request.principal!.userId),
+  );
+};
