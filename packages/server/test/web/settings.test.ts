@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Fleece } from '@fleece/sdk';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -56,9 +57,7 @@ describe('the web pages in Chromium', () => {
 
   it('/device says to sign in first, before any code is asked for', async () => {
     await page.goto(`${server.url}/device?user_code=ABCD-EFGH`);
-    await expect
-      .poll(() => page.locator('#status').textContent())
-      .toContain('You must sign in first');
+    await expect.poll(() => page.locator('#status').textContent()).toContain('You must sign in first');
     expect(await page.locator('#code-form').isHidden()).toBe(true);
     expect(await page.locator('#sign-in-link').getAttribute('href')).toBe(
       `/login?returnTo=${encodeURIComponent('/device?user_code=ABCD-EFGH')}`,
@@ -263,6 +262,83 @@ describe('the web pages in Chromium', () => {
       .poll(() => page.locator('#billing-error').textContent())
       .toContain('Billing is not set up on this server');
     await screenshot(page, 'settings-billing', '#billing');
+  });
+
+  it('exports the data as NDJSON and as a zip; the hourly limit says when to try again', async () => {
+    await openSettings('data');
+    const [ndjson] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download (NDJSON)' }).click(),
+    ]);
+    expect(ndjson.suggestedFilename()).toMatch(/^fleece-export-.*\.ndjson$/);
+    const lines = (await readFile((await ndjson.path())!, 'utf8')).trim().split('\n');
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.length).toBeGreaterThan(2);
+    expect(JSON.stringify(records)).toContain(EMAIL);
+    await expect
+      .poll(() => page.locator('#export-status').textContent())
+      .toMatch(/^Downloaded fleece-export-/);
+
+    const [zip] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download (ZIP)' }).click(),
+    ]);
+    expect(zip.suggestedFilename()).toMatch(/\.zip$/);
+    expect((await readFile((await zip.path())!)).subarray(0, 2).toString('latin1')).toBe('PK');
+    await screenshot(page, 'settings-data', '#data');
+
+    // Five exports an hour (claim C17): use up the rest, and the page says when the next one is possible.
+    const cookie = await cookieHeader();
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${server.url}/api/v1/export`, { headers: { cookie } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    browser.problems.expectFailedLoad('/api/v1/export', 429);
+    await page.getByRole('button', { name: 'Download (NDJSON)' }).click();
+    await expect
+      .poll(() => page.locator('#export-error').textContent())
+      .toMatch(/^Too many requests\. Try again in \d+ minutes \(at .+\)\.$/);
+  });
+
+  it('deletes the account with a typed confirmation, then signs in again and cancels the deletion', async () => {
+    await openSettings('data');
+    const submit = page.getByRole('button', { name: 'Delete my account' });
+    await expect.poll(() => page.locator('#delete-hint').textContent()).toContain('to cancel.');
+    await page.getByLabel('To confirm, type your email address').fill('someone@else.test');
+    expect(await submit.isDisabled()).toBe(true);
+    await page.getByLabel('To confirm, type your email address').fill(EMAIL.toUpperCase());
+    expect(await submit.isEnabled()).toBe(true);
+    await submit.click();
+    await page.locator('#confirm-dialog').getByRole('button', { name: 'Delete my account' }).click();
+    const text = page.locator('#deletion-pending-text');
+    await expect.poll(() => text.textContent()).toContain('Deletion requested.');
+    expect(await text.textContent()).toContain('You have been signed out everywhere');
+    expect(await page.locator('#api-keys').isHidden()).toBe(true);
+    expect((await browser.context.cookies(server.url)).map((c) => c.name)).not.toContain(
+      '__Host-fleece_session',
+    );
+    await screenshot(page, 'settings-data-deletion-requested', '#data');
+
+    // Signing in again (a new magic link) lands on the pending account, which can only cancel.
+    await page.getByRole('link', { name: 'Sign in again to cancel the deletion' }).click();
+    await page.waitForURL(/\/login\?returnTo=/);
+    await page.getByLabel('Email address').fill(EMAIL);
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+    await expect.poll(() => page.locator('#magic-status').textContent()).toContain('a link is on its way');
+    await page.goto(magicLinkFor(server, EMAIL)!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/settings#data`);
+    await expect.poll(() => page.locator('#deletion-pending').isVisible()).toBe(true);
+    expect(await page.locator('#deletion-pending-text').textContent()).toContain('scheduled for deletion on');
+    expect(await page.locator('#api-keys').isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Cancel deletion' }).click();
+    await page.waitForURL(`${server.url}/settings#data`);
+    await expect
+      .poll(() => page.locator('#page-status').textContent())
+      .toBe('Deletion cancelled. Your account is active again.');
+    expect(await page.locator('#api-keys').isVisible()).toBe(true);
+    expect(await page.locator('#p-status').textContent()).toBe('Active');
   });
 
   it('works at 360 px: no sideways scrolling, every section reachable', async () => {
