@@ -24,6 +24,8 @@ import { executionRoutes } from './modules/executions/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
 import { retentionPlugin } from './modules/retention/plugin.js';
+import { webhooksPlugin } from './modules/webhooks/plugin.js';
+import { webhookRoutes } from './modules/webhooks/routes.js';
 import { auditPlugin } from './plugins/audit.js';
 import { authPlugin } from './plugins/auth.js';
 import { authenticatePlugin } from './plugins/authenticate.js';
@@ -113,6 +115,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(consentsPlugin);
     await app.register(aiPlugin, { providers: options.providers });
     await app.register(executionsPlugin);
+    await app.register(webhooksPlugin);
     await app.register(deletionPlugin);
     await app.register(retentionPlugin);
     await app.register(billingPlugin);
@@ -126,6 +129,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await api.register(adminRoutes);
     await api.register(modelRoutes);
     await api.register(executionRoutes);
+    await api.register(webhookRoutes);
     await api.register(chatRoutes);
     await api.register(deletionRoutes);
     await api.register(billingRoutes);

@@ -332,11 +332,11 @@ export interface BillingConfig {
 /**
  * Outbound webhook callbacks (a flow's `callbackUrl`; src/modules/webhooks/).
  *
- * - `allowLoopback` (`FLEECE_WEBHOOK_ALLOW_LOOPBACK`, default false): also deliver to loopback addresses
- *   (`127.0.0.0/8`, `::1`, `localhost`), for a receiver on the developer's own machine and for tests.
+ * - `allowLoopback` (`FLEECE_WEBHOOK_ALLOW_LOOPBACK`, default false): also deliver to the loopback
+ *   addresses 127.0.0.1 and ::1 (`localhost`), for a receiver on the developer's own machine and for tests.
  *   Production refuses it. Private, link-local, metadata and other non-public ranges stay refused;
  * - `timeoutMs` (`FLEECE_WEBHOOK_TIMEOUT_MS`, default 10,000): how long one delivery attempt may take, from
- *   connecting until the response headers arrive, in ms.
+ *   connecting until the answer's status and first bytes are read, in ms.
  */
 export interface WebhookConfig {
   allowLoopback: boolean;

@@ -81,6 +81,7 @@ const TARGETS: Record<string, Target> = {
   'GET /api/v1/executions/{id}': { create: createExecution },
   'GET /api/v1/executions/{id}/events': { create: createExecution },
   'POST /api/v1/executions/{id}/cancel': { create: createExecution },
+  'GET /api/v1/executions/{id}/deliveries': { create: createExecution },
   'GET /api/v1/conversations/{id}': {
     async create({ t, a }) {
       const res = await t.app.inject({

@@ -93,6 +93,7 @@ describe('validateCallbackUrl', () => {
     expect(refusal('http://10.0.0.1/hook', loopbackAllowed).code).toBe('invalid_callback_url');
     expect(refusal('http://169.254.169.254/', loopbackAllowed).code).toBe('invalid_callback_url');
     expect(refusal('http://[::ffff:127.0.0.1]/hook', loopbackAllowed).code).toBe('invalid_callback_url');
+    expect(refusal('http://127.0.0.2/hook', loopbackAllowed).detail).toContain('loopback');
     // Production ignores the flag even if a config object carries it.
     expect(refusal('https://127.0.0.1/hook', production).detail).toContain('loopback');
   });

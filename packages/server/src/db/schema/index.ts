@@ -10,3 +10,4 @@ export * from './billing.js';
 export * from './consents.js';
 export * from './identity.js';
 export * from './plans.js';
+export * from './webhooks.js';

@@ -7,6 +7,12 @@ import { ProblemError } from '../../errors.js';
 /** The longest callback URL accepted, in characters. */
 export const CALLBACK_URL_MAX_LENGTH = 2048;
 
+/**
+ * The loopback addresses that `FLEECE_WEBHOOK_ALLOW_LOOPBACK` opens (what `localhost` resolves to); the rest
+ * of 127.0.0.0/8 stays refused.
+ */
+export const ALLOWED_LOOPBACK_ADDRESSES: readonly string[] = ['127.0.0.1', '::1'];
+
 /** The configuration {@link validateCallbackUrl} reads. */
 export type CallbackUrlConfig = Pick<Config, 'env'> & { webhooks: Pick<Config['webhooks'], 'allowLoopback'> };
 
@@ -15,8 +21,8 @@ export type CallbackUrlConfig = Pick<Config, 'env'> & { webhooks: Pick<Config['w
  * address that is not public unicast (`private`, `loopback`, `linkLocal` (which holds the cloud metadata
  * address 169.254.169.254), `uniqueLocal` (fd00:ec2::254 and other IPv6 ULAs), `carrierGradeNat`
  * (100.64.0.0/10, Alibaba's 100.100.100.200), `unspecified`, `multicast`, `broadcast`, `reserved`,
- * `ipv4Mapped` and the other IPv6 transition ranges). Loopback (`127.0.0.0/8`, `::1`) is allowed only with
- * `allowLoopback`. This is the same classification the delivery agent applies at connect time
+ * `ipv4Mapped` and the other IPv6 transition ranges). With `allowLoopback`, 127.0.0.1 and ::1 (exactly,
+ * {@link ALLOWED_LOOPBACK_ADDRESSES}) pass. This is the same classification the delivery agent applies at connect time
  * (request-filtering-agent refuses every range but `unicast`), so a URL accepted here fails later only
  * when its host name resolves somewhere else.
  */
@@ -29,7 +35,9 @@ export function blockedRange(address: string, allowLoopback: boolean): string | 
   }
   const range = parsed.range();
   if (range === 'unicast') return undefined;
-  if (range === 'loopback' && allowLoopback) return undefined;
+  if (range === 'loopback' && allowLoopback && ALLOWED_LOOPBACK_ADDRESSES.includes(parsed.toString())) {
+    return undefined;
+  }
   return range;
 }
 
@@ -63,7 +71,8 @@ function isLocalhostName(hostname: string): boolean {
  * - a user name or password in the URL (it would be sent to every hop and stored in clear);
  * - a literal IP address outside public unicast, per {@link blockedRange}: private, loopback, link-local
  *   (cloud metadata), unique-local, carrier-grade NAT, IPv4-mapped IPv6 and the like; and `localhost` /
- *   `*.localhost`. Loopback passes only with `FLEECE_WEBHOOK_ALLOW_LOOPBACK` (never in production).
+ *   `*.localhost`. 127.0.0.1, ::1 and `localhost` pass only with `FLEECE_WEBHOOK_ALLOW_LOOPBACK` (never in
+ *   production).
  *
  * A host name is not resolved here: what it resolves to can change (DNS rebinding), so the delivery agent
  * checks the resolved address at connect time instead (src/modules/webhooks/deliver.ts).
