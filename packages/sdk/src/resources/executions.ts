@@ -1,4 +1,6 @@
 import { Execution, ExecutionEventSchemas, type ExecutionListQuery } from '../contract/executions.js';
+import type { PageQuery } from '../contract/pagination.js';
+import { WebhookDelivery } from '../contract/webhooks.js';
 import type { APIPromise } from '../core/api-promise.js';
 import type { PagePromise } from '../core/pagination.js';
 import type { RequestOptions } from '../core/request-options.js';
@@ -44,6 +46,29 @@ export class Executions extends APIResource {
       decode: decodeEvents(ExecutionEventSchemas),
     });
     return opened.then(executionStream);
+  }
+
+  /**
+   * Lists the webhook callback delivery attempts of a flow run (its execution), newest first: each POST to
+   * the flow's `callbackUrl` with its HTTP `status` or safe `errorCode`, duration in ms, a short excerpt of
+   * the answer, and when the next retry is due. Awaitable (first page) and async iterable (every attempt);
+   * empty for an execution without a callback.
+   * @throws {NotFoundError} when the execution is not yours.
+   * @example
+   * for await (const d of client.executions.deliveries('exe_…')) {
+   *   console.log(d.attempt, d.outcome, d.status ?? d.errorCode, d.nextAttemptAt);
+   * }
+   */
+  deliveries(
+    id: string,
+    query: Partial<PageQuery> = {},
+    options?: RequestOptions,
+  ): PagePromise<WebhookDelivery> {
+    return this._client.getAPIList(
+      `/api/v1/executions/${encodeURIComponent(id)}/deliveries`,
+      WebhookDelivery,
+      { ...options, query },
+    );
   }
 
   /**
