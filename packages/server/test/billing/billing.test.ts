@@ -87,7 +87,7 @@ function stripeMocks(sub = subscription('price_pro')) {
 }
 
 beforeAll(() => {
-  server.listen({ onUnhandledRequest: 'error' });
+  server.listen({ onUnhandledFrame: 'error' });
   record();
 });
 afterEach(() => {

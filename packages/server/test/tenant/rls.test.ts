@@ -14,6 +14,7 @@ const SEEDED = [
   'account_limits',
   'api_keys',
   'authorization_codes',
+  'billing_customers',
   'device_authorizations',
   'identities',
   'refresh_tokens',
@@ -65,6 +66,11 @@ describe('row-level security (claim C26)', () => {
       `insert into authorization_codes (id, code_hash, user_id, client_id, redirect_uri, code_challenge, created_at, expires_at)
        values ('acd_rls', $1, $2, 'fleece-cli', 'http://127.0.0.1:1/cb', 'x', now(), now())`,
       [aKeyHash, a.userId],
+    );
+    await t.db.ownerQuery(
+      `insert into billing_customers (user_id, stripe_customer_id, created_at, updated_at)
+       values ($1, 'cus_rlsA', now(), now())`,
+      [a.userId],
     );
     expect(key).toMatch(/^flc_/);
   });
@@ -158,6 +164,14 @@ describe('row-level security (claim C26)', () => {
       rows<{ email: string }>(tx, sql`select email from users`),
     );
     expect(emailScope).toEqual([{ email: 'b@example.test' }]);
+    // A verified Stripe webhook names a customer: that customer's billing row only, nothing else of A's.
+    const customer = await withScope(t.app.db, { credential: 'cus_rlsA' }, (tx) =>
+      rows<{ user_id: string }>(
+        tx,
+        sql`select user_id from billing_customers union all select user_id from api_keys`,
+      ),
+    );
+    expect(customer).toEqual([{ user_id: a.userId }]);
   });
 
   it('refuses to write a row into another tenant', async () => {
