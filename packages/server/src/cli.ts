@@ -8,13 +8,14 @@ import { AdminService } from './modules/admin/service.js';
 import { SYSTEM_AUDIT_CONTEXT } from './modules/audit/context.js';
 import { rotateExecutionKeys } from './modules/executions/rotate.js';
 import { PLANS, type PlanId } from './modules/plans/catalogue.js';
-import { startServer } from './server.js';
+import { startServer, startWorker } from './server.js';
 
 const USAGE = `Usage: fleece-server [command]
 
 Commands:
   start     Migrate the database, then serve the API (default)
   migrate   Apply pending database migrations and exit
+  worker    Run only the background job workers (flow runs, schedules, purges); no HTTP
   keys rotate
             Re-encrypt executions, their stream events and chat messages under FLEECE_ENCRYPTION_KEY
             (old rows open with FLEECE_ENCRYPTION_KEYS_PREVIOUS), in batches, and exit
@@ -43,7 +44,7 @@ const processIo: Io = {
 
 /**
  * Runs the `fleece-server` command line. Resolves with the exit code for commands that finish (`migrate`, `keys rotate`, `admin …`,
- * `--help`, errors); `start` resolves with `undefined` once listening and the process lives on.
+ * `--help`, errors); `start` resolves with `undefined` once listening and `worker` once its workers run; the process lives on.
  * Errors the user can fix print one line on stderr and give exit code 1; usage errors give 2.
  */
 export async function main(
@@ -68,7 +69,7 @@ export async function main(
   }
   const command = parsed.positionals.join(' ') || 'start';
   const admin = adminCommand(parsed.positionals);
-  if (parsed.values.help || (!['start', 'migrate', 'keys rotate'].includes(command) && !admin)) {
+  if (parsed.values.help || (!['start', 'worker', 'migrate', 'keys rotate'].includes(command) && !admin)) {
     if (parsed.values.help) {
       io.stdout(USAGE);
       return 0;
@@ -97,6 +98,10 @@ export async function main(
       return 0;
     }
     if (admin) return await runAdmin(config, admin, io);
+    if (command === 'worker') {
+      await startWorker(config);
+      return undefined;
+    }
     await startServer(config);
     return undefined;
   } catch (error) {

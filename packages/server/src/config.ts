@@ -153,6 +153,8 @@ const EnvSchema = z
         })
         .default('inline'),
     ),
+    FLEECE_WORKER_POLL_SECONDS: integer(2, 1, 300),
+    FLEECE_SCHEDULE_CHECK_SECONDS: integer(30, 1, 45),
     FLEECE_GOOGLE_CLIENT_ID: optionalString,
     FLEECE_GOOGLE_CLIENT_SECRET: optionalString,
     FLEECE_GOOGLE_ISSUER: optionalUrl,
@@ -286,6 +288,13 @@ export interface Config {
    * for a web-only instance that only enqueues them; `fleece-server worker` runs them instead.
    */
   workers: 'inline' | 'off';
+  /** How often an idle worker polls each queue for jobs, in seconds (pg-boss `pollingIntervalSeconds`). */
+  workerPollSeconds: number;
+  /**
+   * How often an instance with workers checks the cron schedules, in seconds (pg-boss
+   * `cronMonitorIntervalSeconds`; one instance per interval does the check).
+   */
+  scheduleCheckSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `pretty` for people at a terminal, `json` for log collectors; unset picks by whether stdout is a TTY. */
   logFormat: 'json' | 'pretty' | undefined;
@@ -609,6 +618,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.FLEECE_SHUTDOWN_TIMEOUT_MS,
     autoMigrate: e.FLEECE_AUTO_MIGRATE,
     workers: e.FLEECE_WORKERS,
+    workerPollSeconds: e.FLEECE_WORKER_POLL_SECONDS,
+    scheduleCheckSeconds: e.FLEECE_SCHEDULE_CHECK_SECONDS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     oauth: {

@@ -63,3 +63,34 @@ export async function startServer(config: Config): Promise<{ app: FastifyInstanc
   );
   return { app, address };
 }
+
+/**
+ * Runs only the background workers (`fleece-server worker`): builds the app with `FLEECE_WORKERS=inline`
+ * whatever the environment says, starts the job queue (workers, cron schedules, maintenance) and serves no
+ * HTTP. On SIGTERM or SIGINT the workers stop taking jobs, running jobs get up to
+ * `FLEECE_SHUTDOWN_TIMEOUT_MS` to finish, the database closes and the process exits 0 (1 when the wait
+ * runs out). Meant for PostgreSQL deployments, where any number of workers share the queue with web-only
+ * instances (`FLEECE_WORKERS=off`); the embedded database is locked to one process.
+ *
+ * @returns the running (not listening) app.
+ */
+export async function startWorker(config: Config): Promise<FastifyInstance> {
+  const app = await buildApp({ ...config, workers: 'inline' });
+  try {
+    await app.ready();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  closeWithGrace({ delay: config.shutdownTimeoutMs, logger: app.log }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'worker shutting down after an uncaught error');
+    else app.log.info({ signal }, 'worker shutting down: finishing running jobs');
+    await app.close();
+    app.log.info('worker stopped');
+  });
+  app.log.info(
+    { queues: app.jobs.names(), database: app.database.kind },
+    `Fleece worker is running (queues: ${app.jobs.names().join(', ') || 'none'})`,
+  );
+  return app;
+}

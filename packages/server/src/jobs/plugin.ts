@@ -20,13 +20,22 @@ declare module 'fastify' {
  */
 export const jobsPlugin = fp(
   async (app) => {
-    const jobs = new JobQueue(app.database, app.config.workers, app.log, app.config.shutdownTimeoutMs);
+    const jobs = new JobQueue(app.database, app.log, {
+      workers: app.config.workers,
+      pollSeconds: app.config.workerPollSeconds,
+      scheduleCheckSeconds: app.config.scheduleCheckSeconds,
+      shutdownTimeoutMs: app.config.shutdownTimeoutMs,
+    });
     app.decorate('jobs', jobs);
     app.addHook('onReady', async () => {
-      await jobs.start();
+      // The app serves without its queue (health reports the database); the next send retries the start.
+      await jobs.start().catch((err: unknown) => {
+        app.log.error({ err }, 'job queue could not start; it is retried on next use');
+      });
     });
-    // preClose: in-flight jobs finish (or time out) while the rest of the app, executions included, still runs.
-    app.addHook('preClose', async () => {
+    // onClose hooks run in reverse registration order, so this one runs before the database closes; the
+    // listening socket is already closed, so shutdown refuses new connections at once.
+    app.addHook('onClose', async () => {
       await jobs.stop();
     });
   },

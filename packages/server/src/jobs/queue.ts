@@ -43,6 +43,11 @@ export interface RegisterOptions {
   policy?: QueuePolicy;
   /** Jobs of this queue one worker process runs at once. @default 1 */
   concurrency?: number;
+  /**
+   * A cron expression (UTC) on which the queue also runs, with empty data: stored (or updated) when the
+   * queue starts, so a daily job needs no start-up code of its own.
+   */
+  schedule?: string;
 }
 
 /** Options of {@link JobQueue.send}. Times in seconds unless a Date. */
@@ -85,6 +90,18 @@ export interface RanJob {
 /** Where workers run: `inline` in this process, or `off` (send and schedule only; a worker runs them). */
 export type WorkersMode = 'inline' | 'off';
 
+/** How a {@link JobQueue} runs (from the configuration). */
+export interface JobQueueSettings {
+  /** `inline`: this process runs jobs, cron schedules and maintenance; `off`: it only sends. */
+  workers: WorkersMode;
+  /** How often an idle worker polls each queue, in seconds. */
+  pollSeconds: number;
+  /** How often cron schedules are checked (by one instance per interval), in seconds (1–45). */
+  scheduleCheckSeconds: number;
+  /** How long {@link JobQueue.stop} waits for running jobs, in ms. */
+  shutdownTimeoutMs: number;
+}
+
 /** Queue names: letters, digits, `-`, `_`, `.` (pg-boss also allows `/`; Fleece keeps names simple). */
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -111,10 +128,10 @@ export class JobQueue {
 
   constructor(
     database: Database,
-    private readonly workers: WorkersMode,
     private readonly log: FastifyBaseLogger,
-    private readonly shutdownTimeoutMs: number,
+    private readonly settings: JobQueueSettings,
   ) {
+    const workers = settings.workers;
     const common = {
       schema: JOB_SCHEMA,
       // The schema is installed and upgraded as the owner by the migrate path; the app role only checks it.
@@ -123,6 +140,7 @@ export class JobQueue {
       // Maintenance and cron run only where jobs run, so a web-only instance holds no timers.
       supervise: workers === 'inline',
       schedule: workers === 'inline',
+      cronMonitorIntervalSeconds: settings.scheduleCheckSeconds,
     } as const;
     if (database.connection.kind === 'pglite') {
       const db: BossDb = fromPglite(database.connection.pglite);
@@ -224,24 +242,32 @@ export class JobQueue {
 
   /** Starts pg-boss, creates the registered queues and, with workers `inline`, starts them. Idempotent. */
   start(): Promise<void> {
-    this.started ??= this.doStart();
+    this.started ??= this.doStart().catch((error: unknown) => {
+      this.started = undefined;
+      throw error;
+    });
     return this.started;
   }
 
   private async doStart(): Promise<void> {
     await this.boss.start();
     for (const [name, { options }] of this.registrations) {
-      const { concurrency: _, policy, ...settings } = options;
+      const { concurrency: _, schedule, policy, ...settings } = options;
       await this.boss.createQueue(name, { ...settings, ...(policy ? { policy } : {}) });
       // createQueue keeps an existing queue's settings; changed retry settings in code must still apply.
       // (A queue's policy is fixed at creation.)
       if (Object.keys(settings).length > 0) await this.boss.updateQueue(name, settings);
+      if (schedule) await this.boss.schedule(name, schedule, {}, { tz: 'UTC' });
     }
-    if (this.workers !== 'inline') return;
+    if (this.settings.workers !== 'inline') return;
     for (const [name, { handler, options }] of this.registrations) {
       await this.boss.work(
         name,
-        { batchSize: 1, localConcurrency: options.concurrency ?? 1, pollingIntervalSeconds: 2 },
+        {
+          batchSize: 1,
+          localConcurrency: options.concurrency ?? 1,
+          pollingIntervalSeconds: this.settings.pollSeconds,
+        },
         async ([job]: Job<object>[]) => {
           if (job) await this.invoke(name, handler, job);
         },
@@ -316,7 +342,16 @@ export class JobQueue {
     this.stopped = true;
     if (!this.started) return;
     await this.started.catch(() => {});
-    await this.boss.stop({ graceful: true, timeout: Math.max(this.shutdownTimeoutMs, 1), close: true });
+    try {
+      await this.boss.stop({
+        graceful: true,
+        timeout: Math.max(this.settings.shutdownTimeoutMs, 1),
+        close: true,
+      });
+    } catch (err) {
+      // The database may already be gone (a failed instance being closed); there is nothing left to release.
+      this.log.warn({ err }, 'job queue did not stop cleanly');
+    }
   }
 
   private registration(name: string): Registration {
