@@ -1,13 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { buildApp, loadConfig } from '@fleece/server';
 import { vi } from 'vitest';
+import { magicLinkFor, type RealServer } from '../../../server/test/helpers/real-server.js';
 
 const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -27,46 +25,7 @@ export function buildCli(): Promise<void> {
   return built;
 }
 
-/** A real Fleece server in this process: the app on PGlite in memory, on 127.0.0.1. */
-export interface RealServer {
-  url: string;
-  /** The server's log lines (JSON). */
-  logs: string[];
-  close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-/**
- * Starts `@fleece/server`'s `buildApp` on an in-memory PGlite database, listening on 127.0.0.1 on a free
- * port that is also its public URL (so the links and `Origin` checks it makes are right). `env` adds
- * configuration (such as `FLEECE_ADMIN_EMAILS`).
- */
-export async function startRealServer(env: Record<string, string> = {}): Promise<RealServer> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logs: string[] = [];
-  const app = await buildApp(
-    loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      FLEECE_DATA_DIR: 'memory://',
-      FLEECE_PUBLIC_URL: url,
-      ...env,
-    }),
-    { logStream: { write: (line: string) => void logs.push(line) } },
-  );
-  await app.listen({ host: '127.0.0.1', port });
-  return { url, logs, close: () => app.close() };
-}
+export { type RealServer, startRealServer } from '../../../server/test/helpers/real-server.js';
 
 /** What a run of the built binary produced. */
 export interface ProcessResult {
@@ -170,8 +129,7 @@ export async function signInWithMagicLink(server: RealServer, email: string): Pr
     body: JSON.stringify({ email }),
   });
   if (asked.status !== 202) throw new Error(`magic-link request: ${asked.status} ${await asked.text()}`);
-  const line = server.logs.findLast((l) => l.includes('"outbox":"magic_link"') && l.includes(email));
-  const link = line ? (JSON.parse(line) as { link: string }).link : undefined;
+  const link = magicLinkFor(server, email);
   const token = link ? new URL(link).searchParams.get('token') : null;
   if (!token) throw new Error('no magic link in the server log');
   const verified = await fetch(`${server.url}/api/auth/magic-link/verify`, {

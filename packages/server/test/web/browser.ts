@@ -1,14 +1,10 @@
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 
 /** The Chromium the browser tests drive: Debian's `chromium` package (`.ci/run` installs it). */
 export const CHROMIUM_PATH = process.env.FLEECE_CHROMIUM ?? '/usr/bin/chromium';
@@ -23,50 +19,6 @@ export const ARTIFACTS_DIR = join(
   'test-artifacts',
   'web',
 );
-
-/** A real Fleece server in this process: the app on PGlite in memory, listening on 127.0.0.1. */
-export interface WebServer {
-  /** Its origin, also its `FLEECE_PUBLIC_URL` (so links and the `Origin` check match the browser). */
-  url: string;
-  /** The server's JSON log lines, which hold the development outbox (magic links). */
-  logs: string[];
-  close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-/** Starts the real app (`buildApp`) on in-memory PGlite on a free port; `env` adds configuration. */
-export async function startWebServer(env: Record<string, string> = {}): Promise<WebServer> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logs: string[] = [];
-  const app = await buildApp(
-    loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      FLEECE_DATA_DIR: 'memory://',
-      FLEECE_PUBLIC_URL: url,
-      ...env,
-    }),
-    { logStream: { write: (line: string) => void logs.push(line) } },
-  );
-  await app.listen({ host: '127.0.0.1', port });
-  return { url, logs, close: () => app.close() };
-}
-
-/** The newest magic link the development outbox wrote for `email`, or `undefined`. */
-export function magicLinkFor(server: WebServer, email: string): string | undefined {
-  const line = server.logs.findLast((l) => l.includes('"outbox":"magic_link"') && l.includes(email));
-  return line ? (JSON.parse(line) as { link: string }).link : undefined;
-}
 
 /** What went wrong in the pages of a browser context: console errors, page errors and CSP violations. */
 export interface PageProblems {

@@ -2,22 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { Fleece } from '@fleece/sdk';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  launchBrowser,
-  magicLinkFor,
-  screenshot,
-  startWebServer,
-  type TestBrowser,
-  type WebServer,
-} from './browser.js';
+import { magicLinkFor, type RealServer, startRealServer } from '../helpers/real-server.js';
+import { launchBrowser, screenshot, type TestBrowser } from './browser.js';
 
 const EMAIL = 'ada@example.test';
-let server: WebServer;
+let server: RealServer;
 let browser: TestBrowser;
 let page: Page;
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startWebServer({ FLEECE_ADMIN_EMAILS: EMAIL }), launchBrowser()]);
+  [server, browser] = await Promise.all([startRealServer({ FLEECE_ADMIN_EMAILS: EMAIL }), launchBrowser()]);
   page = await browser.newPage();
 }, 120_000);
 
