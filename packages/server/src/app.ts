@@ -21,6 +21,8 @@ import { consentRoutes } from './modules/consents/routes.js';
 import { deletionPlugin, deletionRoutes } from './modules/deletion/routes.js';
 import { executionsPlugin } from './modules/executions/plugin.js';
 import { executionRoutes } from './modules/executions/routes.js';
+import { exportPlugin } from './modules/export/plugin.js';
+import { exportRoutes } from './modules/export/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
 import { retentionPlugin } from './modules/retention/plugin.js';
@@ -116,6 +118,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(aiPlugin, { providers: options.providers });
     await app.register(executionsPlugin);
     await app.register(webhooksPlugin);
+    await app.register(exportPlugin);
     await app.register(deletionPlugin);
     await app.register(retentionPlugin);
     await app.register(billingPlugin);
@@ -134,6 +137,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await api.register(deletionRoutes);
     await api.register(billingRoutes);
     await api.register(consentRoutes);
+    await api.register(exportRoutes);
 
     await app.register(webPlugin);
   } catch (error) {

@@ -12,6 +12,7 @@ export * from './billing.js';
 export * from './chat.js';
 export * from './consents.js';
 export * from './executions.js';
+export * from './export.js';
 export * from './health.js';
 export * from './identity.js';
 export * from './models.js';

@@ -49,7 +49,7 @@ export const ROUTE_LIMITS = {
   agentExecute: { max: 10, timeWindow: 60_000, failClosed: true },
   /** `POST /api/v1/flows/:id/trigger`: 5 per minute; refused while the store is down. */
   flowTrigger: { max: 5, timeWindow: 60_000, failClosed: true },
-  /** `POST /api/v1/export`: 5 per hour; refused while the store is down. */
+  /** `GET /api/v1/export`: 5 per hour; refused while the store is down. */
   dataExport: { max: 5, timeWindow: 3_600_000, failClosed: true },
 } as const satisfies Record<string, RouteLimit>;
 

@@ -54,7 +54,8 @@ export class ChatService {
     private readonly providers: ProviderRegistry,
   ) {}
 
-  private present(row: MessageRow): ChatMessage {
+  /** The wire form of a stored message (content decrypted); the data export uses it too. */
+  present(row: MessageRow): ChatMessage {
     return {
       seq: row.seq,
       role: row.role,

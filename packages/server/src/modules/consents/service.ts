@@ -37,6 +37,16 @@ function present(type: ConsentType, row: ConsentRow | undefined): Consent {
   };
 }
 
+/** The wire form of a user's consent rows: every type, in {@link CONSENT_TYPES} order. */
+export function presentConsents(rows: readonly ConsentRow[]): Consent[] {
+  return CONSENT_TYPES.map((type) =>
+    present(
+      type,
+      rows.find((r) => r.type === type),
+    ),
+  );
+}
+
 /**
  * The problem answered when an AI operation runs without the `ai_processing` consent: 403
  * `consent_required`, saying how to grant it (CLI command and settings page).
@@ -65,13 +75,7 @@ export class ConsentService {
 
   /** Every consent type of `userId`, in {@link CONSENT_TYPES} order (undecided ones read `granted: false`). */
   async list(userId: string): Promise<Consent[]> {
-    const rows = await withUser(this.db, userId, (tx) => this.rows(tx, userId));
-    return CONSENT_TYPES.map((type) =>
-      present(
-        type,
-        rows.find((r) => r.type === type),
-      ),
-    );
+    return presentConsents(await withUser(this.db, userId, (tx) => this.rows(tx, userId)));
   }
 
   /** The consent rows of `userId` inside `tx` (in `userId`'s scope), as stored. */

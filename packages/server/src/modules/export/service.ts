@@ -1,0 +1,477 @@
+import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import {
+  EXPORT_FORMAT_VERSION,
+  EXPORT_RECORD_TYPES,
+  type ExportFormat,
+  type ExportHeader,
+  type ExportRecordType,
+  type ExportTrailer,
+} from '@fleece/sdk/contract';
+import { and, asc, eq, gt, inArray, max, or, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database, Db } from '../../db/client.js';
+import { agents, chatMessages, conversations, executions } from '../../db/schema/ai.js';
+import { apiKeys } from '../../db/schema/api-keys.js';
+import { auditEvents } from '../../db/schema/audit.js';
+import { identities, sessions, users } from '../../db/schema/identity.js';
+import { enterScope, withUser } from '../../db/tenant.js';
+import type { Clock } from '../../lib/clock.js';
+import { presentAgent } from '../agents/service.js';
+import type { AuditContext, AuditService } from '../audit/service.js';
+import type { ChatService } from '../chat/service.js';
+import { type ConsentService, presentConsents } from '../consents/service.js';
+import type { ExecutionService } from '../executions/service.js';
+import { toUser } from '../identity/users.service.js';
+
+/**
+ * Rows read per query. Small enough that one batch of the largest rows (executions with up to 100,000
+ * characters of input and their output) stays a few MiB; memory does not grow with the size of the export.
+ */
+export const EXPORT_BATCH_ROWS = {
+  default: 500,
+  execution: 100,
+  conversation: 20,
+  audit_event: 500,
+} as const;
+
+/** Thrown into the export when its client went away; the export stops and records the attempt. */
+export class ExportAborted extends Error {
+  override name = 'ExportAborted';
+}
+
+/** What a finished export wrote: the trailer's figures. */
+export interface ExportSummary {
+  counts: Record<ExportRecordType, number>;
+  records: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** Options of {@link ExportService.run}. */
+export interface ExportRun {
+  format: ExportFormat;
+  /** Aborted when the client goes away: the export stops at its next write. */
+  signal: AbortSignal;
+  /**
+   * Resolves `true` once the whole response (trailer included) has been handed to the client's connection,
+   * `false` when the connection closed first. Only a delivered export is recorded as completed.
+   */
+  delivered: Promise<boolean>;
+}
+
+/**
+ * Writes NDJSON lines to a stream with backpressure: each write waits while the stream's buffer is full,
+ * and throws {@link ExportAborted} once `signal` is aborted. It hashes and counts what it writes: the body of
+ * the checksum is every byte written before the trailer.
+ */
+class LineWriter {
+  readonly hash: Hash = createHash('sha256');
+  bytes = 0;
+  constructor(
+    private readonly out: Writable,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async write(value: unknown, hashed = true): Promise<void> {
+    if (this.signal.aborted) throw new ExportAborted('The client closed the connection.');
+    const line = Buffer.from(`${JSON.stringify(value)}\n`, 'utf8');
+    if (hashed) {
+      this.hash.update(line);
+      this.bytes += line.length;
+    }
+    if (!this.out.write(line)) {
+      try {
+        await once(this.out, 'drain', { signal: this.signal });
+      } catch {
+        throw new ExportAborted('The client closed the connection.');
+      }
+    }
+  }
+}
+
+/** Reads with a transaction scoped to the exporting user: the snapshot one, or a short one per batch. */
+type Reader = <T>(query: (tx: Db) => Promise<T>) => Promise<T>;
+
+/** A row position in `createdAt, id` order. */
+interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** The columns keyset pagination of a user's table needs. */
+interface KeyedTable {
+  userId: PgColumn;
+  createdAt: PgColumn;
+  id: PgColumn;
+}
+
+/**
+ * Keyset pagination over `table`'s rows of `userId` in `createdAt, id` order: yields one batch (at most
+ * `limit` rows, each batch its own read) after another until a short batch. `query` selects one batch
+ * with the `where` and `orderBy` given.
+ */
+async function* keyset<R extends Cursor>(
+  read: Reader,
+  userId: string,
+  table: KeyedTable,
+  limit: number,
+  query: (tx: Db, where: SQL | undefined, orderBy: SQL[]) => Promise<R[]>,
+): AsyncGenerator<R[]> {
+  const orderBy = [asc(table.createdAt), asc(table.id)];
+  for (let cursor: Cursor | undefined; ; ) {
+    const position = cursor;
+    const after = position
+      ? or(
+          gt(table.createdAt, position.createdAt),
+          and(eq(table.createdAt, position.createdAt), gt(table.id, position.id)),
+        )
+      : undefined;
+    const rows = await read((tx) => query(tx, and(eq(table.userId, userId), after), orderBy));
+    if (rows.length > 0) yield rows;
+    if (rows.length < limit) return;
+    cursor = rows.at(-1);
+  }
+}
+
+/**
+ * Data export (issue 7; docs/api.md "Data export"): everything a user owns, streamed as NDJSON lines (header,
+ * records grouped by type in {@link EXPORT_RECORD_TYPES} order, trailer with per-type counts and the SHA-256
+ * of the body) into a writable stream, with flat memory:
+ *
+ * - every table is read in small batches by keyset pagination (`createdAt, id` ascending;
+ *   {@link EXPORT_BATCH_ROWS}), each batch written before the next is read, and each write waits for the
+ *   stream to drain (backpressure from the client's connection);
+ * - on PostgreSQL all reads run in one `REPEATABLE READ READ ONLY` transaction, so the export is one
+ *   consistent snapshot even while the user keeps working; on PGlite (one connection for the whole server)
+ *   a transaction held for the length of a download would stall every other request, so each batch is its
+ *   own short transaction: rows are never torn or repeated, but a row written during the export may or may
+ *   not appear;
+ * - audit events are read through the audit service (its own reads; the log is insert-only) up to the last
+ *   event that existed when the export started;
+ * - only an allow-list of columns is exported: key hashes, token hashes and ciphertext are never read into
+ *   a record (execution input and output, chat messages are decrypted).
+ *
+ * Recording (`data.exported`): when the response has been completely handed to the client's connection,
+ * `outcome: success` with the format and trailer figures; when the client went away first (or the export
+ * failed), `outcome: failure` with `completed: false` and the bytes sent. Nothing is written to the user's
+ * data either way, and the rate limit (5/hour) was charged once, when the request arrived.
+ */
+export class ExportService {
+  private readonly running = new Set<Promise<void>>();
+  /** Aborted when the server shuts down: running exports stop at their next write. */
+  private readonly closing = new AbortController();
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly executions: ExecutionService,
+    private readonly chat: ChatService,
+    private readonly consents: ConsentService,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /**
+   * Runs one export of `userId` into `out` (ending it, or destroying it on failure) and records it. Never
+   * throws: failures are logged and recorded. Returns when the attempt is recorded.
+   */
+  run(ctx: AuditContext, userId: string, out: Writable, options: ExportRun): Promise<void> {
+    const task = this.execute(ctx, userId, out, options).finally(() => this.running.delete(task));
+    this.running.add(task);
+    return task;
+  }
+
+  /** Resolves when every export running on this instance has finished and been recorded (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /** Stops every running export (recorded as not completed) and waits for them; for server shutdown. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    await this.settled();
+  }
+
+  private async execute(ctx: AuditContext, userId: string, out: Writable, options: ExportRun): Promise<void> {
+    const signal = AbortSignal.any([options.signal, this.closing.signal]);
+    const writer = new LineWriter(out, signal);
+    let summary: ExportSummary | undefined;
+    let failure: 'client_closed' | 'server_error' | undefined;
+    try {
+      summary = await this.write(userId, writer);
+      out.end();
+      if (!(await options.delivered)) failure = 'client_closed';
+    } catch (error) {
+      failure = error instanceof ExportAborted || signal.aborted ? 'client_closed' : 'server_error';
+      if (failure === 'server_error') this.log.error({ err: error }, 'data export failed');
+      out.destroy(failure === 'server_error' ? (error as Error) : undefined);
+    }
+    try {
+      if (summary && !failure) {
+        await withUser(this.database.db, userId, (tx) =>
+          this.audit.record(tx, ctx, {
+            action: 'data.exported',
+            resourceType: 'user',
+            resourceId: userId,
+            outcome: 'success',
+            metadata: {
+              format: options.format,
+              completed: true,
+              formatVersion: EXPORT_FORMAT_VERSION,
+              records: summary!.records,
+              bytes: summary!.bytes,
+              sha256: summary!.sha256,
+              counts: summary!.counts,
+            },
+          }),
+        );
+      } else {
+        await this.audit.recordDetached(ctx, {
+          action: 'data.exported',
+          resourceType: 'user',
+          resourceId: userId,
+          outcome: 'failure',
+          metadata: { format: options.format, completed: false, reason: failure, bytesSent: writer.bytes },
+        });
+      }
+    } catch (error) {
+      this.log.error({ err: error }, 'recording a data export failed');
+    }
+  }
+
+  /** Writes header, records and trailer; returns the trailer's figures. */
+  private async write(userId: string, writer: LineWriter): Promise<ExportSummary> {
+    const exportedAt = this.clock.now();
+    const chain = await this.audit.findSubject(this.database.db, userId);
+    const header: ExportHeader = {
+      type: 'header',
+      formatVersion: EXPORT_FORMAT_VERSION,
+      exportedAt: exportedAt.toISOString(),
+      userId,
+    };
+    await writer.write(header);
+    const counts = Object.fromEntries(EXPORT_RECORD_TYPES.map((t) => [t, 0])) as Record<
+      ExportRecordType,
+      number
+    >;
+    const emit = async (type: ExportRecordType, data: unknown) => {
+      await writer.write({ type, data });
+      counts[type]++;
+    };
+    await this.snapshot(userId, async (read) => {
+      await this.records(userId, read, emit);
+    });
+    // Audit events last, up to the last one that existed once the snapshot was read: the log keeps growing
+    // while the export streams (its own `data.exported` comes after it).
+    if (chain) {
+      const [bound] = await this.database.db
+        .select({ last: max(auditEvents.id) })
+        .from(auditEvents)
+        .where(eq(auditEvents.chain, chain));
+      const last = bound?.last ?? 0;
+      for (let afterId = 0; afterId < last; ) {
+        const batch = await this.audit.eventsAfter({ chain }, afterId, EXPORT_BATCH_ROWS.audit_event);
+        if (batch.length === 0) break;
+        for (const { id, event } of batch) {
+          if (id > last) break;
+          await emit('audit_event', event);
+        }
+        afterId = batch.at(-1)!.id;
+      }
+    }
+    const sha256 = writer.hash.digest('hex');
+    const records = Object.values(counts).reduce((a, b) => a + b, 0);
+    const trailer: ExportTrailer = { type: 'trailer', counts, records, bytes: writer.bytes, sha256 };
+    await writer.write(trailer, false);
+    return { counts, records, bytes: writer.bytes, sha256 };
+  }
+
+  /**
+   * Runs `fn` with a reader: one REPEATABLE READ READ ONLY transaction on PostgreSQL (a consistent
+   * snapshot), a short transaction per read on PGlite. Either way in `userId`'s row-level security scope.
+   */
+  private async snapshot(userId: string, fn: (read: Reader) => Promise<void>): Promise<void> {
+    const db = this.database.db;
+    if (this.database.kind === 'pglite') {
+      await fn((query) => withUser(db, userId, query));
+      return;
+    }
+    await db.transaction(
+      async (t) => {
+        const tx = t as unknown as Db;
+        await enterScope(tx, { userId });
+        await fn((query) => query(tx));
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+  }
+
+  /** Every data record but audit events, in {@link EXPORT_RECORD_TYPES} order. */
+  private async records(
+    userId: string,
+    read: Reader,
+    emit: (type: ExportRecordType, data: unknown) => Promise<void>,
+  ): Promise<void> {
+    const [user] = await read((tx) => tx.select().from(users).where(eq(users.id, userId)));
+    if (!user) throw new Error(`user ${userId} not found for export`);
+    await emit('profile', { ...toUser(user), plan: user.plan });
+
+    const limit = EXPORT_BATCH_ROWS.default;
+    const identityColumns = {
+      id: identities.id,
+      provider: identities.provider,
+      subject: identities.subject,
+      email: identities.email,
+      emailVerified: identities.emailVerified,
+      createdAt: identities.createdAt,
+      updatedAt: identities.updatedAt,
+    };
+    for await (const rows of keyset(read, userId, identities, limit, (tx, where, order) =>
+      tx
+        .select(identityColumns)
+        .from(identities)
+        .where(where)
+        .orderBy(...order)
+        .limit(limit),
+    )) {
+      for (const r of rows) {
+        await emit('identity', { ...r, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) });
+      }
+    }
+
+    const apiKeyColumns = {
+      id: apiKeys.id,
+      name: apiKeys.name,
+      start: apiKeys.start,
+      scopes: apiKeys.scopes,
+      createdAt: apiKeys.createdAt,
+      expiresAt: apiKeys.expiresAt,
+      lastUsedAt: apiKeys.lastUsedAt,
+      lastUsedIp: apiKeys.lastUsedIp,
+      revokedAt: apiKeys.revokedAt,
+    };
+    for await (const rows of keyset(read, userId, apiKeys, limit, (tx, where, order) =>
+      tx
+        .select(apiKeyColumns)
+        .from(apiKeys)
+        .where(where)
+        .orderBy(...order)
+        .limit(limit),
+    )) {
+      for (const r of rows) {
+        await emit('api_key', {
+          ...r,
+          createdAt: iso(r.createdAt),
+          expiresAt: isoOrNull(r.expiresAt),
+          lastUsedAt: isoOrNull(r.lastUsedAt),
+          revokedAt: isoOrNull(r.revokedAt),
+        });
+      }
+    }
+
+    const sessionColumns = {
+      id: sessions.id,
+      kind: sessions.kind,
+      method: sessions.method,
+      clientId: sessions.clientId,
+      userAgent: sessions.userAgent,
+      ip: sessions.ip,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+      expiresAt: sessions.absoluteExpiresAt,
+      revokedAt: sessions.revokedAt,
+      revokedReason: sessions.revokedReason,
+    };
+    for await (const rows of keyset(read, userId, sessions, limit, (tx, where, order) =>
+      tx
+        .select(sessionColumns)
+        .from(sessions)
+        .where(where)
+        .orderBy(...order)
+        .limit(limit),
+    )) {
+      for (const r of rows) {
+        await emit('session', {
+          ...r,
+          createdAt: iso(r.createdAt),
+          lastUsedAt: iso(r.lastUsedAt),
+          expiresAt: iso(r.expiresAt),
+          revokedAt: isoOrNull(r.revokedAt),
+        });
+      }
+    }
+
+    for await (const rows of keyset(read, userId, agents, limit, (tx, where, order) =>
+      tx
+        .select()
+        .from(agents)
+        .where(where)
+        .orderBy(...order)
+        .limit(limit),
+    )) {
+      for (const r of rows) await emit('agent', presentAgent(r));
+    }
+
+    const executionLimit = EXPORT_BATCH_ROWS.execution;
+    for await (const rows of keyset(read, userId, executions, executionLimit, (tx, where, order) =>
+      tx
+        .select()
+        .from(executions)
+        .where(where)
+        .orderBy(...order)
+        .limit(executionLimit),
+    )) {
+      for (const r of rows) await emit('execution', this.executions.present(r));
+    }
+
+    const conversationLimit = EXPORT_BATCH_ROWS.conversation;
+    for await (const rows of keyset(
+      read,
+      userId,
+      conversations,
+      conversationLimit,
+      async (tx, where, order) => {
+        const page = await tx
+          .select()
+          .from(conversations)
+          .where(where)
+          .orderBy(...order)
+          .limit(conversationLimit);
+        const ids = page.map((c) => c.id);
+        const messages =
+          ids.length === 0
+            ? []
+            : await tx
+                .select()
+                .from(chatMessages)
+                .where(and(eq(chatMessages.userId, userId), inArray(chatMessages.conversationId, ids)))
+                .orderBy(asc(chatMessages.conversationId), asc(chatMessages.seq));
+        return page.map((c) => ({ ...c, messages: messages.filter((m) => m.conversationId === c.id) }));
+      },
+    )) {
+      for (const c of rows) {
+        await emit('conversation', {
+          id: c.id,
+          model: c.model,
+          createdAt: iso(c.createdAt),
+          updatedAt: iso(c.updatedAt),
+          messages: c.messages.map((m) => this.chat.present(m)),
+        });
+      }
+    }
+
+    const consentRows = await read((tx) => this.consents.rows(tx, userId));
+    for (const consent of presentConsents(consentRows)) await emit('consent', consent);
+  }
+}
+
+function iso(date: Date): string {
+  return date.toISOString();
+}
+
+function isoOrNull(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}
