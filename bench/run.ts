@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Benchmark, BenchRow } from './lib/types.js';
 
 // `pnpm bench [name…]` runs every bench/*.bench.ts (or the named ones) and prints one table of ratios
-// against baselines measured in the same run. Exit code 1 when a target is missed.
+// against baselines measured in the same run. Exit code 1 when a target is missed or a benchmark fails.
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const wanted = process.argv.slice(2);
 const files = readdirSync(dir)
@@ -17,7 +17,16 @@ let missed = 0;
 for (const file of files) {
   const { default: bench } = (await import(`./${file}`)) as { default: Benchmark };
   process.stderr.write(`running ${bench.name}…\n`);
-  const { rows, skipped } = await bench.run();
+  let outcome: Awaited<ReturnType<Benchmark['run']>>;
+  try {
+    outcome = await bench.run();
+  } catch (error) {
+    // One broken benchmark must not hide the others' figures; it still fails the run.
+    missed++;
+    lines.push(`| ${bench.name} | FAILED: ${(error as Error).message.split('\n')[0]} | | | | | MISSED |`);
+    continue;
+  }
+  const { rows, skipped } = outcome;
   if (skipped) lines.push(`| ${bench.name} | skipped: ${skipped} | | | | | |`);
   for (const r of rows as BenchRow[]) {
     if (r.met === false) missed++;
