@@ -13,7 +13,8 @@ import type { Db } from './client.js';
  *   code. Only the row that credential names is visible.
  * - `email` (`app.email`): the address a sign-in step is about, lower case: that account's `users` row.
  * - `identity` (`app.identity`): `<provider>:<subject>` asserted by an OAuth provider: that `identities` row.
- * - `admin` (`app.admin = 'on'`): every `users` row; only the admin module and `fleece-server admin` set it.
+ * - `admin` (`app.admin = 'on'`): every `users` row (and every pending account deletion); only the admin
+ *   module, `fleece-server admin` and the system jobs (account purge, retention) set it.
  *
  * A query outside any scope sees no tenant row at all. Services still scope every query by owner in SQL;
  * the policies are the second, independent lock.
