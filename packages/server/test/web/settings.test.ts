@@ -188,6 +188,17 @@ describe('the web pages in Chromium', () => {
     expect(await device.locator('#approve').isDisabled()).toBe(true);
     expect(await device.locator('#deny').isDisabled()).toBe(true);
     await screenshot(device, 'device-approved');
+
+    // Denying works the same way: answered once, then the page is inactive.
+    const refused = await client.auth.deviceAuthorization();
+    await device.goto(refused.verification_uri_complete!);
+    await expect.poll(() => device.locator('#d-code').textContent()).toBe(refused.user_code);
+    await device.getByRole('button', { name: 'Deny' }).click();
+    await expect
+      .poll(() => device.locator('#status').textContent())
+      .toContain('Denied. The device was not connected.');
+    expect(await device.locator('#code-form').isHidden()).toBe(true);
+    expect(await device.locator('#approve').isDisabled()).toBe(true);
     await device.close();
 
     const tokens = await client.auth.pollDeviceToken({ ...grant, interval: 1 });
@@ -333,6 +344,62 @@ describe('the web pages in Chromium', () => {
       .toBe('Deletion cancelled. Your account is active again.');
     expect(await page.locator('#api-keys').isVisible()).toBe(true);
     expect(await page.locator('#p-status').textContent()).toBe('Active');
+  });
+
+  it('pages through the audit log', async () => {
+    await openSettings('audit');
+    const rows = page.locator('#audit-table tbody tr');
+    await expect.poll(() => rows.count()).toBe(20);
+    const first = await rows.evaluateAll((r) => r.map((row) => row.getAttribute('data-event-id')));
+    await page.getByRole('button', { name: 'Older' }).click();
+    await expect.poll(() => page.locator('#audit-page').textContent()).toBe('Page 2');
+    const second = await rows.evaluateAll((r) => r.map((row) => row.getAttribute('data-event-id')));
+    expect(second.length).toBeGreaterThan(0);
+    // Newest first, and page 2 continues where page 1 ended.
+    const ids = [...first, ...second].map((id) => Number(id!.slice(4)));
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect(new Set(ids).size).toBe(ids.length);
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await expect.poll(() => page.locator('#audit-page').textContent()).toBe('Page 1');
+    expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true);
+  });
+
+  it('turns problem details into sentences that say what to do', async () => {
+    await page.goto(`${server.url}/`);
+    const messages = await page.evaluate(`import('/js/common.js').then(({ describeProblem }) => {
+      const headers = (h) => new Headers(h);
+      return {
+        rateLimited: describeProblem(429, { code: 'rate_limited', detail: 'Too many.' }, headers({ 'retry-after': '42' })),
+        planLimit: describeProblem(403, { code: 'plan_limit_reached', detail: 'Your Free plan allows 0 API keys.', upgrade: true }),
+        consent: describeProblem(403, { code: 'consent_required', detail: 'Running an agent needs the ai_processing consent.' }),
+        reauth: describeProblem(403, { code: 'reauthentication_required', detail: 'Sign in again within 10 minutes of deleting.' }),
+        validation: describeProblem(400, { code: 'validation_failed', detail: 'x', errors: [{ path: 'body.name', message: 'Too small' }] }),
+        internal: describeProblem(500, { code: 'internal_error', requestId: 'req_1' }),
+        offline: describeProblem(0, null),
+      };
+    })`);
+    expect(messages).toMatchObject({
+      rateLimited: {
+        retryAfter: 42,
+        message: expect.stringMatching(/^Too many requests\. Try again in 42 seconds \(at .+\)\.$/),
+      },
+      planLimit: {
+        message: 'Your Free plan allows 0 API keys. A higher plan raises the limit.',
+        action: { href: '/settings#billing', label: 'See plans and upgrade' },
+      },
+      consent: {
+        message:
+          'Running an agent needs the ai_processing consent. Grant it under Consents in your settings, then try again.',
+        action: { href: '/settings#consents', label: 'Review consents' },
+      },
+      reauth: {
+        message: 'Sign in again within 10 minutes of deleting. Sign in again, then repeat it.',
+        action: { label: 'Sign in again' },
+      },
+      validation: { message: 'Check what you entered: name: Too small.' },
+      internal: { message: 'Something went wrong on the server. Try again in a moment. (Request ID req_1.)' },
+      offline: { message: 'Fleece cannot be reached. Check your connection and try again.' },
+    });
   });
 
   it('works at 360 px: no sideways scrolling, every section reachable', async () => {

@@ -63,13 +63,22 @@ export function initKeys(ctx) {
         : key.expiresAt
           ? timeEl(key.expiresAt)
           : 'Never';
+    // A plan change left more keys than the plan allows: the newest stop working until there is room.
+    const disabled =
+      key.status === 'disabled'
+        ? h(
+            'span',
+            { class: 'badge bad', title: 'Over your plan’s key limit: upgrade, or revoke another key' },
+            'Disabled',
+          )
+        : null;
     const lastUsed = key.lastUsedAt
       ? [timeEl(key.lastUsedAt), key.lastUsedIp ? ` from ${key.lastUsedIp}` : '']
       : 'Never';
     return h(
       'tr',
       { 'data-key-id': key.id },
-      h('td', { 'data-label': 'Name' }, key.name),
+      h('td', { 'data-label': 'Name' }, key.name, disabled),
       h('td', { 'data-label': 'Key' }, h('code', { class: 'key-start' }, `flc_${key.start}…`)),
       h('td', { 'data-label': 'Scopes' }, key.scopes.join(', ')),
       h('td', { 'data-label': 'Created' }, timeEl(key.createdAt)),
