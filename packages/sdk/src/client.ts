@@ -1,4 +1,4 @@
-import { type Dispatcher, fetch as undiciFetch } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { pageOf } from './contract/pagination.js';
 import { APIPromise, type APIResponseProps } from './core/api-promise.js';
@@ -14,7 +14,7 @@ import { CursorPage, PagePromise } from './core/pagination.js';
 import type { FinalRequestOptions } from './core/request-options.js';
 import { backoffDelay, DEFAULT_MAX_RETRIES, isRetryableStatus, retryDelay } from './core/retries.js';
 import { type EventDecoder, Stream, type StreamConnection } from './core/streaming.js';
-import { defaultDispatcher } from './internal/dispatcher.js';
+import { defaultDispatcher, undiciFetch } from './internal/dispatcher.js';
 import { nonBlank, readEnv } from './internal/env.js';
 import { type HeadersLike, mergeHeaders } from './internal/headers.js';
 import { newIdempotencyKey, newRequestId } from './internal/ids.js';
@@ -192,7 +192,8 @@ export class Fleece {
   readonly #fetch: Fetch;
   readonly #customFetch: Fetch | undefined;
   readonly #dispatcherOption: Dispatcher | undefined;
-  readonly #dispatcher: Dispatcher | undefined;
+  /** The dispatcher to pass, or `default` for the shared one, made on the first request. */
+  readonly #dispatcher: Dispatcher | 'default' | undefined;
   readonly #defaultHeaders: HeadersLike | undefined;
 
   constructor(options: ClientOptions = {}) {
@@ -212,9 +213,9 @@ export class Fleece {
     this.validateResponses = options.validateResponses ?? true;
     this.#defaultHeaders = options.defaultHeaders;
     this.#customFetch = options.fetch;
-    this.#fetch = options.fetch ?? (undiciFetch as unknown as Fetch);
+    this.#fetch = options.fetch ?? undiciFetch;
     this.#dispatcherOption = options.dispatcher;
-    this.#dispatcher = options.dispatcher ?? (options.fetch ? undefined : defaultDispatcher());
+    this.#dispatcher = options.dispatcher ?? (options.fetch ? undefined : 'default');
 
     this.health = new Health(this);
     this.auth = new Auth(this);
@@ -544,12 +545,13 @@ export class Fleece {
       let failure: FleeceError;
       let delay: number | null = null;
       try {
+        const dispatcher = this.#dispatcher === 'default' ? await defaultDispatcher() : this.#dispatcher;
         const init = {
           method: options.method.toUpperCase(),
           headers,
           ...(body === undefined ? {} : { body }),
           signal,
-          ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+          ...(dispatcher ? { dispatcher } : {}),
         };
         // The cast: @types/node types `init.dispatcher` with its bundled undici, not this undici.
         const response = await this.#fetch(url, init as unknown as RequestInit);

@@ -6,6 +6,7 @@ import {
   APIUserAbortError,
   AuthenticationError,
   type ClientOptions,
+  type Fetch,
   Fleece,
   FleeceError,
   InternalServerError,
@@ -19,14 +20,25 @@ import type { Context } from './context.js';
 import { CliError, InterruptedError, NotAuthenticatedError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
+import { proxySettings } from './proxy.js';
 
-/** A client for `server` that sends through the context's `fetch` (msw in tests) when it has one. */
+/**
+ * The `fetch` a command's client sends with: the context's (msw in tests) when it has one; else, without a
+ * proxy variable, Node's built-in `fetch`, which is faster to start than loading the SDK's undici (a CLI
+ * process makes a request or two); with `HTTP(S)_PROXY` set, `undefined`, so the SDK's undici
+ * `EnvHttpProxyAgent` honours the proxy and `NO_PROXY`.
+ */
+export function fetchFor(ctx: Context): Fetch | undefined {
+  if (ctx.fetch) return ctx.fetch;
+  const proxies = proxySettings(ctx);
+  if (proxies.httpProxy || proxies.httpsProxy) return undefined;
+  return (input, init) => globalThis.fetch(input, init);
+}
+
+/** A client for `server` that sends through {@link fetchFor}. */
 export function createClient(ctx: Context, server: string, options: ClientOptions): Fleece {
-  return new Fleece({
-    ...options,
-    baseURL: server,
-    ...(ctx.fetch ? { fetch: ctx.fetch } : {}),
-  });
+  const fetch = fetchFor(ctx);
+  return new Fleece({ ...options, baseURL: server, ...(fetch ? { fetch } : {}) });
 }
 
 /** An unauthenticated client for the public endpoints (health, the OAuth endpoints). */

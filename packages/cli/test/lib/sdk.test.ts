@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import type { Context } from '../../src/lib/context.js';
+import { fetchFor } from '../../src/lib/sdk.js';
+
+const ctx = (env: Record<string, string>, fetch?: Context['fetch']) => ({ env, fetch }) as unknown as Context;
+
+describe('fetchFor', () => {
+  it("uses the context's fetch when it has one (msw in tests)", () => {
+    const own: Context['fetch'] = async () => new Response();
+    expect(fetchFor(ctx({ HTTPS_PROXY: 'http://proxy:3128' }, own))).toBe(own);
+  });
+
+  it("uses Node's built-in fetch when no proxy is set, so undici is never loaded", async () => {
+    const fetch = fetchFor(ctx({ NO_PROXY: 'example.com', HTTP_PROXY: ' ' }));
+    expect(fetch).toBeTypeOf('function');
+  });
+
+  it.each([['HTTPS_PROXY'], ['https_proxy'], ['HTTP_PROXY'], ['http_proxy']])(
+    "leaves %s to the SDK's undici EnvHttpProxyAgent",
+    (name) => {
+      expect(fetchFor(ctx({ [name]: 'http://proxy.internal:3128' }))).toBeUndefined();
+    },
+  );
+});
