@@ -184,6 +184,24 @@ export const messages = {
   chatReplyFailedHint: 'Try again in a moment; `fleece health` shows whether the AI provider is reachable.',
   chatConversation: (id: string) => `Conversation ${id} (continue it with --conversation ${id}).`,
 
+  // billing
+  billingOff: 'Billing is not enabled on this server (it has no Stripe keys).',
+  billingOffHint: 'An administrator sets plans on this server: ask yours to change your plan.',
+  billingProviderFailed: 'Stripe could not be reached or refused the request; nothing was charged.',
+  billingProviderFailedHint: 'Try again in a minute.',
+  billingAlreadySubscribed: 'You already have a subscription.',
+  billingPortalHint: 'Change or cancel it in the Stripe customer portal: `fleece billing portal`.',
+  billingNoAccount: 'You have no billing account yet.',
+  billingUpgradeHint: 'Subscribe to a paid plan with `fleece billing upgrade --plan pro|business`.',
+  billingBadPlan: (plan: string) => `--plan must be pro or business, not ${JSON.stringify(plan)}.`,
+  billingBadPlanHint:
+    'Enterprise is arranged with the operator of this server; Free needs no subscription (cancel in `fleece billing portal`).',
+  billingOpen: (page: 'Checkout' | 'portal', url: string, opened: boolean) =>
+    opened
+      ? `Opened the Stripe ${page} page in your browser: ${url}`
+      : `Open the Stripe ${page} page in your browser: ${url}`,
+  billingAfterCheckout: 'Your plan changes once Stripe confirms the payment; check with `fleece billing`.',
+
   // health
   serverDown: (server: string) => `${server} reports that it is down.`,
   serverDownHint: 'Check the server logs; `fleece doctor` checks the connection.',

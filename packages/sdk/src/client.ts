@@ -26,6 +26,7 @@ import { Agents } from './resources/agents.js';
 import { ApiKeys } from './resources/api-keys.js';
 import { Audit } from './resources/audit.js';
 import { Auth } from './resources/auth.js';
+import { Billing } from './resources/billing.js';
 import { Chat, Conversations } from './resources/chat.js';
 import { Executions } from './resources/executions.js';
 import { Health } from './resources/health.js';
@@ -187,6 +188,8 @@ export class Fleece {
   readonly audit: Audit;
   /** `/api/v1/sessions`: your browser and CLI sessions: list, revoke one, revoke all others. */
   readonly sessions: Sessions;
+  /** `/api/v1/billing`: plan and subscription, Stripe Checkout and customer portal URLs. */
+  readonly billing: Billing;
 
   readonly #credential: Credential | undefined;
   readonly #fetch: Fetch;
@@ -229,6 +232,7 @@ export class Fleece {
     this.models = new Models(this);
     this.audit = new Audit(this);
     this.sessions = new Sessions(this);
+    this.billing = new Billing(this);
   }
 
   static #resolveCredential(options: ClientOptions): Credential | undefined {

@@ -85,6 +85,7 @@ export type {
   RevokeTokenParams,
 } from './resources/auth.js';
 export { Auth } from './resources/auth.js';
+export { Billing } from './resources/billing.js';
 export { Chat, type ChatEvent, type ChatParams, Conversations } from './resources/chat.js';
 export { Executions } from './resources/executions.js';
 export { Health } from './resources/health.js';

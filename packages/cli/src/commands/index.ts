@@ -2,6 +2,7 @@ import type { CommandModule } from '../lib/command.js';
 import agents from './agents/index.js';
 import audit from './audit/index.js';
 import auth from './auth/index.js';
+import billing from './billing/index.js';
 import chat from './chat/index.js';
 import completion from './completion/index.js';
 import doctor from './doctor/index.js';
@@ -27,6 +28,7 @@ export const commands: readonly CommandModule[] = [
   executions,
   chat,
   audit,
+  billing,
   sessions,
   health,
   doctor,
