@@ -70,6 +70,18 @@ describe('the web pages in Chromium', () => {
     expect(await page.title()).toBe('Sign-in request not valid · Fleece');
   });
 
+  it('the watch is real: an inline script is refused by the CSP and reported', async () => {
+    await page.goto(`${server.url}/login`);
+    await page.evaluate(
+      "document.body.append(Object.assign(document.createElement('script'), { textContent: 'window.ran = 1' }))",
+    );
+    await expect.poll(() => browser.problems.cspViolations.length).toBe(1);
+    expect(browser.problems.cspViolations[0]).toMatch(/^script-src-elem blocked inline at /);
+    expect(await page.evaluate('window.ran')).toBeUndefined();
+    expect(browser.problems.consoleErrors.join('\n')).toContain('Content Security Policy');
+    browser.problems.reset();
+  });
+
   it('signs in by magic link (dev outbox) and lands on the settings page', async () => {
     await page.goto(`${server.url}/settings`);
     await page.waitForURL(/\/login\?returnTo=%2Fsettings/);
