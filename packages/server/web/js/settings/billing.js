@@ -13,7 +13,15 @@ function meterItem(label, used, limit, extra) {
     {},
     h('span', { class: 'usage-label' }, label),
     limit ? h('meter', { min: 0, max: limit, value: Math.min(used, limit), 'aria-label': label }) : null,
-    h('span', { class: 'usage-text' }, text, extra ? ` ${extra}` : ''),
+    h(
+      'span',
+      { class: 'usage-text' },
+      text,
+      extra ? ` ${extra}` : '',
+      limit !== null && limit !== undefined && used >= limit
+        ? ' — limit reached; a higher plan raises it.'
+        : '',
+    ),
   );
 }
 
