@@ -58,6 +58,8 @@ export default defineConfig({
           include: ['packages/server/test/web/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          // A page reacts within milliseconds when alone, but CI runs every project at once on two cores.
+          expect: { poll: { timeout: 10_000, interval: 50 } },
         },
       },
       ...(process.env.TEST_DATABASE_URL ? [serverProject('postgres')] : []),
