@@ -14,7 +14,7 @@ function startOfDay(date, plusDays = 0) {
  * Audit log: the caller's events newest first, filtered (action prefix, outcome, dates) and paged by
  * cursor; new events arrive live from the Server-Sent Events stream while the first page is shown.
  */
-export function initAudit() {
+export function initAudit(ctx) {
   const form = document.getElementById('audit-filters');
   const error = document.getElementById('audit-error');
   const tbody = document.querySelector('#audit-table tbody');
@@ -149,6 +149,13 @@ export function initAudit() {
   });
   live.addEventListener('change', connect);
   window.addEventListener('pagehide', () => source?.close());
+  // Signed out (the account deletion revoked this session): stop, rather than reconnect and be refused.
+  ctx.stopLiveAudit = () => {
+    source?.close();
+    source = null;
+    live.checked = false;
+    live.disabled = true;
+  };
 
   show(0).then(connect);
 }

@@ -79,6 +79,7 @@ async function start() {
   // A request or a cancellation of deletion changes what the account may do: start the page again.
   ctx.deletionCancelled = () => location.replace('/settings?notice=deletion_cancelled#data');
   ctx.deletionRequested = () => {
+    ctx.stopLiveAudit?.();
     show(['data']);
     document.getElementById('who').textContent = 'Signed out';
     document.getElementById('sign-out').hidden = true;
