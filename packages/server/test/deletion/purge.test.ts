@@ -143,6 +143,35 @@ async function seedEverything(t: TestApp, user: TestUser): Promise<void> {
     `insert into account_limits (user_id, limits, updated_at) values ($1, '{"apiPerDay": 1000}', $2)`,
     [user.userId, now],
   );
+  // A flow with a schedule, through the API when the flows routes are there, else as a row.
+  const flow = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/flows',
+    headers: asSession(t, user),
+    payload: {
+      name: `Flow of ${user.email}`,
+      steps: [{ name: 'one', agentId, input: `For ${user.email}: {{input}}` }],
+      schedule: '0 6 * * 1',
+      scheduleInput: `Weekly for ${user.email}`,
+    },
+  });
+  if (flow.statusCode === 404 && (await ownedTables(t)).includes('flows')) {
+    await t.db.ownerQuery(
+      `insert into flows (id, user_id, name, steps, schedule, created_at, updated_at)
+       values ($1, $2, $3, $4, '0 6 * * 1', $5, $5)`,
+      [
+        `flw_${randomBytes(8).toString('hex')}`,
+        user.userId,
+        `Flow of ${user.email}`,
+        JSON.stringify([{ name: 'one', agentId, input: `For ${user.email}: {{input}}` }]),
+        now,
+      ],
+    );
+  } else {
+    expect(flow.statusCode, flow.body).toBe(201);
+  }
+  // A job of another feature that names the user (as webhook deliveries do), not due for a long time.
+  await t.app.jobs.send('data.daily', { userId: user.userId, to: user.email }, { startAfter: 365 * 86_400 });
   const tables = new Set(await ownedTables(t));
   if (tables.has('billing_customers')) {
     await t.db.ownerQuery(

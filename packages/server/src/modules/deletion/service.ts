@@ -13,6 +13,7 @@ import {
 } from '../../db/schema/identity.js';
 import { enterScope, withAdmin, withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
+import { JOB_SCHEMA } from '../../jobs/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { ApiKeyService } from '../api-keys/service.js';
 import { type AuditContext, type AuditService, SYSTEM_AUDIT_CONTEXT } from '../audit/service.js';
@@ -39,8 +40,8 @@ const DAY_MS = 86_400_000;
  * - `executions`: deletes the user's executions in batches (their stored events go with them);
  * - `conversations`: deletes the user's conversations in batches (their messages go with them);
  * - `account`: one transaction: records `account.deleted`, deletes the audit subject mapping
- *   (crypto-shredding), the address's magic-link tokens, and the user row, whose foreign keys cascade to
- *   every other table the user owns.
+ *   (crypto-shredding), the address's magic-link tokens, the queued and finished jobs whose data names the
+ *   user, and the user row, whose foreign keys cascade to every other table the user owns.
  */
 export const PURGE_STEPS = ['start', 'billing', 'executions', 'conversations', 'account'] as const;
 export type PurgeStep = (typeof PURGE_STEPS)[number];
@@ -328,6 +329,15 @@ export class AccountDeletionService {
       });
       await this.o.audit.forgetSubject(tx, userId);
       await tx.delete(magicLinkTokens).where(sql`lower(${magicLinkTokens.email}) = ${normaliseEmail(email)}`);
+      // Queued and finished jobs of other features (webhook deliveries, flow runs) may name the user in
+      // their data or result; pg-boss keeps finished ones for days. None may outlive the account.
+      await tx.execute(sql`delete from ${sql.raw(JOB_SCHEMA)}.job
+        where strpos(data::text, ${JSON.stringify(userId)}) > 0
+           or strpos(lower(data::text), ${normaliseEmail(email)}) > 0
+           or strpos(coalesce(output::text, ''), ${JSON.stringify(userId)}) > 0`);
+      await tx.execute(sql`delete from ${sql.raw(JOB_SCHEMA)}.schedule
+        where strpos(data::text, ${JSON.stringify(userId)}) > 0
+           or strpos(lower(data::text), ${normaliseEmail(email)}) > 0`);
       // Every other table the user owns references users(id) ON DELETE CASCADE.
       await tx.delete(users).where(eq(users.id, userId));
       return this.o.invalidations.announce(tx, `u:${userId}`);
