@@ -4,7 +4,14 @@ import { loadConfig } from '../../src/config.js';
 import { FRESH_AUTH_MAX_AGE_MS } from '../../src/modules/deletion/service.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { auditEvents, deviceTokens, setCookie, signIn } from '../helpers/identity.js';
+import {
+  auditEvents,
+  deviceTokens,
+  requestMagicToken,
+  setCookie,
+  signIn,
+  verifyMagicToken,
+} from '../helpers/identity.js';
 import { runJobs } from '../helpers/jobs.js';
 
 const DAY = 86_400_000;
@@ -151,6 +158,15 @@ describe('account deletion: request, pending account, cancel', () => {
     expect(
       (await t.app.inject({ url: '/api/v1/agents', headers: bearer(cli.access_token) })).statusCode,
     ).toBe(403);
+  });
+
+  it('still refuses a suspended account at sign-in (only pending accounts may come back)', async () => {
+    t = await buildTestApp();
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    await t.db.ownerQuery("update users set status = 'suspended' where id = $1", [ada.userId]);
+    const res = await verifyMagicToken(t, await requestMagicToken(t, ada.email));
+    expect(res.statusCode).not.toBe(200);
+    expect(setCookie(res, '__Host-fleece_session')?.value ?? '').toBe('');
   });
 
   it('cancels within the grace period: the account is active again, keys stay revoked, audited', async () => {
