@@ -200,6 +200,7 @@ export const messages = {
     opened
       ? `Opened the Stripe ${page} page in your browser: ${url}`
       : `Open the Stripe ${page} page in your browser: ${url}`,
+  keyDisabled: 'disabled: over the plan’s key limit (see `fleece billing`)',
   billingAfterCheckout: 'Your plan changes once Stripe confirms the payment; check with `fleece billing`.',
 
   // health

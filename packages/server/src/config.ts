@@ -325,9 +325,10 @@ export interface Config {
  * - `webhookSecret`: the signing secret of the `POST /api/webhooks/stripe` endpoint (`whsec_…`);
  * - `prices`: the recurring Stripe price of each paid plan a user can buy (`price_…`); webhooks map a
  *   subscription's price back to the plan through this table;
- * - `successUrl` / `cancelUrl`: where Stripe Checkout sends the browser back to, derived from the public URL
- *   (`successUrl` carries Stripe's `{CHECKOUT_SESSION_ID}` template);
- * - `portalReturnUrl`: where the customer portal's "Return" link goes.
+ * - `successUrl` / `cancelUrl`: where Stripe Checkout sends the browser back to: the settings page's
+ *   "Plan & billing" section on the public URL (`successUrl` carries Stripe's `{CHECKOUT_SESSION_ID}`
+ *   template);
+ * - `portalReturnUrl`: where the customer portal's "Return" link goes (the same section).
  */
 export interface BillingConfig {
   secretKey: string;
@@ -674,9 +675,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             secretKey: e.STRIPE_SECRET_KEY,
             webhookSecret: e.STRIPE_WEBHOOK_SECRET,
             prices: { pro: e.STRIPE_PRICE_PRO, business: e.STRIPE_PRICE_BUSINESS },
-            successUrl: `${publicUrl}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-            cancelUrl: `${publicUrl}/billing?checkout=cancelled`,
-            portalReturnUrl: `${publicUrl}/billing`,
+            successUrl: `${publicUrl}/settings?checkout=success&session_id={CHECKOUT_SESSION_ID}#billing`,
+            cancelUrl: `${publicUrl}/settings?checkout=cancelled#billing`,
+            portalReturnUrl: `${publicUrl}/settings#billing`,
           }
         : undefined,
   };

@@ -165,4 +165,32 @@ describe('fleece billing', () => {
       expect(result.opened).toEqual([]);
     }
   });
+
+  it('fleece keys list marks the keys a downgrade disabled', async () => {
+    const key = (id: string, status: string) => ({
+      id,
+      name: id.slice(4),
+      start: 'AbCdEfGh',
+      scopes: ['read'],
+      status,
+      expiresAt: null,
+      lastUsedAt: null,
+      lastUsedIp: null,
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    server.use(
+      http.get(`${SERVER}/api/v1/api-keys`, () =>
+        HttpResponse.json({
+          data: [key('key_newest', 'disabled'), key('key_older', 'active')],
+          nextCursor: null,
+        }),
+      ),
+    );
+    const result = await runCli(['keys', 'list'], { env });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toBe(
+      'key_newest\tnewest\tflc_AbCdEfGh…\tread\texpires never\tnever used\tdisabled: over the plan’s key limit (see `fleece billing`)\n' +
+        'key_older\tolder\tflc_AbCdEfGh…\tread\texpires never\tnever used\n',
+    );
+  });
 });

@@ -223,8 +223,8 @@ describe('billing with Stripe (mocked with msw)', () => {
       client_reference_id: user.userId,
       'line_items[0][price]': 'price_business',
       'line_items[0][quantity]': '1',
-      success_url: `${t.app.config.publicUrl}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-      cancel_url: `${t.app.config.publicUrl}/billing?checkout=cancelled`,
+      success_url: `${t.app.config.publicUrl}/settings?checkout=success&session_id={CHECKOUT_SESSION_ID}#billing`,
+      cancel_url: `${t.app.config.publicUrl}/settings?checkout=cancelled#billing`,
       'metadata[fleece_user_id]': user.userId,
       'metadata[plan]': 'business',
       'subscription_data[metadata][plan]': 'business',
@@ -293,7 +293,7 @@ describe('billing with Stripe (mocked with msw)', () => {
     expect(await billingActions(t)).toEqual([]);
   });
 
-  it('portal: 404 no_billing_account before any checkout, then the portal URL returning to /billing', async () => {
+  it('portal: 404 no_billing_account before any checkout, then the portal URL returning to the settings page', async () => {
     stripeMocks();
     const none = await t.app.inject({
       method: 'POST',
@@ -312,7 +312,7 @@ describe('billing with Stripe (mocked with msw)', () => {
     expect(res.json()).toEqual({ url: 'https://billing.stripe.com/p/session/test_1' });
     expect(seen.at(-1)).toMatchObject({
       path: '/v1/billing_portal/sessions',
-      form: { customer: 'cus_test1', return_url: `${t.app.config.publicUrl}/billing` },
+      form: { customer: 'cus_test1', return_url: `${t.app.config.publicUrl}/settings#billing` },
     });
   });
 

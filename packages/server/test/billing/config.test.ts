@@ -29,9 +29,10 @@ describe('billing configuration (STRIPE_*)', () => {
       secretKey: 'sk_test_abc123',
       webhookSecret: 'whsec_abc123',
       prices: { pro: 'price_pro1', business: 'price_business1' },
-      successUrl: 'https://fleece.example.com/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}',
-      cancelUrl: 'https://fleece.example.com/billing?checkout=cancelled',
-      portalReturnUrl: 'https://fleece.example.com/billing',
+      successUrl:
+        'https://fleece.example.com/settings?checkout=success&session_id={CHECKOUT_SESSION_ID}#billing',
+      cancelUrl: 'https://fleece.example.com/settings?checkout=cancelled#billing',
+      portalReturnUrl: 'https://fleece.example.com/settings#billing',
     });
   });
 

@@ -30,6 +30,9 @@ export async function run(inv: Invocation, options: KeysOptions): Promise<void> 
     key.scopes.join(','),
     `expires ${describeExpiry(key)}`,
     key.lastUsedAt ? `last used ${key.lastUsedAt.slice(0, 16).replace('T', ' ')} UTC` : 'never used',
+    // A plan downgrade disabled it (GET /api/v1/billing lists them); shown only then, so other lines keep
+    // their six columns.
+    ...(key.status === 'disabled' ? [messages.keyDisabled] : []),
   ]);
   for (const row of rows) inv.out.data(row.join('\t'));
   if (page.nextCursor) inv.out.info(messages.moreKeys);

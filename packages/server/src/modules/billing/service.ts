@@ -9,6 +9,7 @@ import { eq } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BillingConfig } from '../../config.js';
 import type { Db } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
 import type { Invalidations } from '../../db/invalidation.js';
 import { billingCustomers, billingWebhookEvents } from '../../db/schema/billing.js';
 import { users } from '../../db/schema/identity.js';
@@ -39,13 +40,6 @@ export const HANDLED_EVENTS = [
   'customer.subscription.deleted',
   'invoice.payment_failed',
 ] as const;
-
-function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505') return true;
-  }
-  return false;
-}
 
 /** The id of an expandable Stripe reference (`cus_…` or an expanded object). */
 function idOf(ref: string | { id: string } | null | undefined): string | undefined {
