@@ -206,7 +206,7 @@ export class AccountDeletionService {
   /**
    * What follows a committed request and may fail without undoing it: the subscription is cancelled
    * again by the purge, and a purge that was never queued is found by the daily sweep
-   * ({@link purgeDue}). Failures are logged.
+   * ({@link due}). Failures are logged.
    */
   private async afterRequest(userId: string, deletionId: string, purgeAfter: Date): Promise<void> {
     try {
@@ -348,10 +348,10 @@ export class AccountDeletionService {
   }
 
   /**
-   * The ids of pending deletions whose grace period is over (the daily sweep purges each one; normally
-   * their own queued job already has).
+   * The ids of pending deletions whose grace period is over, oldest first, at most `limit` (the daily job
+   * queues a purge for each; normally their own queued job already ran).
    */
-  async due(limit = 100): Promise<string[]> {
+  async due(limit = 1_000): Promise<string[]> {
     const rows = await withAdmin(this.o.db, (tx) =>
       tx
         .select({ id: accountDeletions.id })
@@ -361,14 +361,5 @@ export class AccountDeletionService {
         .limit(limit),
     );
     return rows.map((r) => r.id);
-  }
-
-  /** Purges every deletion that is due (the daily sweep). @returns how many accounts were purged. */
-  async purgeDue(): Promise<number> {
-    let purged = 0;
-    for (const id of await this.due()) {
-      if ((await this.purge(id)) === 'purged') purged++;
-    }
-    return purged;
   }
 }
