@@ -127,7 +127,8 @@ function deliver(t: TestApp, event: unknown, options: { timestamp?: number; secr
   return t.app.inject({
     method: 'POST',
     url: '/api/webhooks/stripe',
-    headers: { 'content-type': 'application/json', 'stripe-signature': header },
+    // As Stripe sends it.
+    headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': header },
     payload,
   });
 }
@@ -632,5 +633,41 @@ describe('billing with Stripe (mocked with msw)', () => {
     seen = [];
     expect(await t.app.billing.cancelSubscription(user.userId)).toEqual({ cancelled: false });
     expect(seen).toEqual([]);
+  });
+
+  it('cancelSubscription: a subscription Stripe no longer has counts as cancelled; a Stripe failure throws 502', async () => {
+    await linkCustomer(t, user);
+    await deliver(
+      t,
+      stripeEvent(t, 'customer.subscription.updated', subscription('price_pro', { id: 'sub_7' })),
+    );
+    server.use(
+      http.delete(`${API}/v1/subscriptions/:id`, () =>
+        HttpResponse.json({ error: { type: 'api_error', message: 'boom' } }, { status: 500 }),
+      ),
+    );
+    const failed = await t.app.billing.cancelSubscription(user.userId).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'billing_provider_error', status: 502 });
+    // Still billing as far as we know: the next attempt (the purge retries) tries again.
+    expect(BillingStatus.parse((await status()).json()).subscription).toMatchObject({ status: 'active' });
+    server.use(
+      http.delete(`${API}/v1/subscriptions/:id`, () =>
+        HttpResponse.json(
+          {
+            error: {
+              type: 'invalid_request_error',
+              code: 'resource_missing',
+              message: 'No such subscription',
+            },
+          },
+          { status: 404 },
+        ),
+      ),
+    );
+    expect(await t.app.billing.cancelSubscription(user.userId)).toEqual({
+      cancelled: true,
+      subscriptionId: 'sub_7',
+    });
+    expect(BillingStatus.parse((await status()).json()).subscription).toMatchObject({ status: 'canceled' });
   });
 });

@@ -26,8 +26,13 @@ type CustomerRow = typeof billingCustomers.$inferSelect;
 
 /** Stripe subscription statuses in which the subscribed plan is in force (`past_due`: Stripe is retrying). */
 const ENTITLED = new Set(['active', 'trialing', 'past_due']);
-/** Statuses of a subscription that still exists and bills: a new checkout would double-charge. */
-const BILLING = new Set(['active', 'trialing', 'past_due', 'unpaid', 'incomplete', 'paused']);
+/** Statuses of a subscription that still bills (or may again): a new checkout would charge twice. */
+const BILLING = new Set(['active', 'trialing', 'past_due', 'unpaid', 'paused']);
+/**
+ * Statuses of a subscription that account deletion must cancel: the billing ones, and `incomplete` (its
+ * first payment may still succeed). A new checkout is allowed past an `incomplete` one, which Stripe expires.
+ */
+const CANCELLABLE = new Set([...BILLING, 'incomplete']);
 
 /** What became of one webhook delivery (the `result` of the 200 answer). */
 export type WebhookResult = 'applied' | 'duplicate' | 'ignored';
@@ -288,7 +293,9 @@ export class BillingService {
     const stripe = this.stripe;
     const row = await withUser(this.db, userId, (tx) => this.customerOf(tx, userId));
     const id = row?.stripeSubscriptionId;
-    if (!id || !row.subscriptionStatus || !BILLING.has(row.subscriptionStatus)) return { cancelled: false };
+    if (!id || !row.subscriptionStatus || !CANCELLABLE.has(row.subscriptionStatus)) {
+      return { cancelled: false };
+    }
     let status = 'canceled';
     try {
       status = (await stripe.subscriptions.cancel(id)).status;
