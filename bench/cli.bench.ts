@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildApp, loadConfig } from '@fleece/server';
+import { startKeyServer } from './lib/key-server.js';
 import type { Benchmark, BenchRow } from './lib/types.js';
 
 /** The built `fleece` binary (`pnpm --filter @fleece/cli build`). */
@@ -44,56 +44,6 @@ function timeAsync(args: string[], env: Record<string, string> = {}): Promise<nu
   });
 }
 
-/**
- * A real server in this process (PGlite in memory) with a Pro account (set through the admin API, as the
- * listed admin) holding one API key; the environment that points `fleece` at it with that key.
- */
-async function keysServer(): Promise<{ env: Record<string, string>; close: () => Promise<void> }> {
-  const lines: string[] = [];
-  const app = await buildApp(
-    loadConfig({
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      FLEECE_DATA_DIR: 'memory://',
-      FLEECE_ADMIN_EMAILS: 'bench@example.test',
-    }),
-    { logStream: { write: (line: string) => void lines.push(line) } },
-  );
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const origin = new URL(app.config.publicUrl).origin;
-  const json = { 'content-type': 'application/json' };
-  await fetch(`${url}/api/auth/magic-link`, {
-    method: 'POST',
-    headers: json,
-    body: JSON.stringify({ email: 'bench@example.test' }),
-  });
-  const link = lines.map((l) => JSON.parse(l) as { link?: string }).find((r) => r.link)!.link!;
-  const verified = await fetch(`${url}/api/auth/magic-link/verify`, {
-    method: 'POST',
-    headers: { ...json, origin },
-    body: JSON.stringify({ token: new URL(link).searchParams.get('token') }),
-  });
-  const cookie = verified.headers.get('set-cookie')!.split(';')[0]!;
-  const session = { ...json, origin, cookie };
-  const me = (await (await fetch(`${url}/api/v1/me`, { headers: { cookie } })).json()) as {
-    user: { id: string };
-  };
-  await fetch(`${url}/api/v1/admin/users/${me.user.id}`, {
-    method: 'PATCH',
-    headers: session,
-    body: JSON.stringify({ plan: 'pro' }),
-  });
-  const created = await fetch(`${url}/api/v1/api-keys`, {
-    method: 'POST',
-    headers: session,
-    body: JSON.stringify({ name: 'bench', scopes: ['read'] }),
-  });
-  if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
-  const { key } = (await created.json()) as { key: string };
-  app.log.level = 'warn';
-  return { env: { FLEECE_API_KEY: key, FLEECE_BASE_URL: url }, close: () => app.close() };
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -131,7 +81,8 @@ const benchmark: Benchmark = {
     const baseline = median(node);
     const ratio = value / baseline;
 
-    const server = await keysServer();
+    // A Pro account with a read-only key, as a CI pipeline would list keys with.
+    const server = await startKeyServer({ scopes: ['read'] });
     const list = [BIN, 'keys', 'list', '--json'];
     const keys: number[] = [];
     const nodeAgain: number[] = [];

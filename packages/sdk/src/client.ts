@@ -14,13 +14,14 @@ import { CursorPage, PagePromise } from './core/pagination.js';
 import type { FinalRequestOptions } from './core/request-options.js';
 import { backoffDelay, DEFAULT_MAX_RETRIES, isRetryableStatus, retryDelay } from './core/retries.js';
 import { type EventDecoder, Stream, type StreamConnection } from './core/streaming.js';
-import { defaultDispatcher, undiciFetch } from './internal/dispatcher.js';
+import { defaultDispatcher, undiciRequest } from './internal/dispatcher.js';
 import { nonBlank, readEnv } from './internal/env.js';
-import { type HeadersLike, mergeHeaders } from './internal/headers.js';
+import { type HeadersLike, mergeHeaderRecord, mergeHeaders } from './internal/headers.js';
 import { newIdempotencyKey, newRequestId } from './internal/ids.js';
 import { isStaleSocketError, parseBodyText } from './internal/network.js';
 import { timers } from './internal/timers.js';
 import { buildURL, normalizeBaseURL } from './internal/url.js';
+import { Account } from './resources/account.js';
 import { Admin } from './resources/admin.js';
 import { Agents } from './resources/agents.js';
 import { ApiKeys } from './resources/api-keys.js';
@@ -29,6 +30,7 @@ import { Auth } from './resources/auth.js';
 import { Billing } from './resources/billing.js';
 import { Chat, Conversations } from './resources/chat.js';
 import { Executions } from './resources/executions.js';
+import { Export } from './resources/export.js';
 import { Health } from './resources/health.js';
 import { Me } from './resources/me.js';
 import { Models } from './resources/models.js';
@@ -74,8 +76,9 @@ export interface ClientOptions {
   /** Retries after a failed attempt (connection error, timeout, 408, 409, 429, 5xx). @default 2 */
   maxRetries?: number | undefined;
   /**
-   * A `fetch` to send requests with, instead of undici's. With a custom `fetch`, `dispatcher` is passed
-   * in its `init` only when you set it.
+   * A `fetch` to send requests with, instead of the default transport (undici's `request()`, loaded on the
+   * first request, which does not follow redirects). With a custom `fetch`, `dispatcher` is passed in its
+   * `init` only when you set it.
    */
   fetch?: Fetch | undefined;
   /**
@@ -190,6 +193,10 @@ export class Fleece {
   readonly sessions: Sessions;
   /** `/api/v1/billing`: plan and subscription, Stripe Checkout and customer portal URLs. */
   readonly billing: Billing;
+  /** `/api/v1/account/*`: your account's consents (`consents`). */
+  readonly account: Account;
+  /** `GET /api/v1/export`: download everything your account owns (NDJSON or zip), verified. */
+  readonly export: Export;
 
   readonly #credential: Credential | undefined;
   readonly #fetch: Fetch;
@@ -197,6 +204,8 @@ export class Fleece {
   readonly #dispatcherOption: Dispatcher | undefined;
   /** The dispatcher to pass, or `default` for the shared one, made on the first request. */
   readonly #dispatcher: Dispatcher | 'default' | undefined;
+  /** The shared dispatcher, once made. */
+  #sharedDispatcher: Dispatcher | undefined;
   readonly #defaultHeaders: HeadersLike | undefined;
 
   constructor(options: ClientOptions = {}) {
@@ -216,7 +225,7 @@ export class Fleece {
     this.validateResponses = options.validateResponses ?? true;
     this.#defaultHeaders = options.defaultHeaders;
     this.#customFetch = options.fetch;
-    this.#fetch = options.fetch ?? undiciFetch;
+    this.#fetch = options.fetch ?? undiciRequest;
     this.#dispatcherOption = options.dispatcher;
     this.#dispatcher = options.dispatcher ?? (options.fetch ? undefined : 'default');
 
@@ -233,6 +242,8 @@ export class Fleece {
     this.audit = new Audit(this);
     this.sessions = new Sessions(this);
     this.billing = new Billing(this);
+    this.account = new Account(this);
+    this.export = new Export(this);
   }
 
   static #resolveCredential(options: ClientOptions): Credential | undefined {
@@ -489,8 +500,8 @@ export class Fleece {
     };
   }
 
-  #headers(options: FinalRequestOptions<unknown>, accept: string): Headers {
-    return mergeHeaders(
+  #headers(options: FinalRequestOptions<unknown>, accept: string): Record<string, string> {
+    return mergeHeaderRecord(
       { accept, 'user-agent': `fleece-sdk-node/${VERSION} node/${process.version}` },
       options.body === undefined ? undefined : { 'content-type': 'application/json' },
       this.#credential && !options.anonymous
@@ -513,7 +524,7 @@ export class Fleece {
     const url = buildURL(this.baseURL, options.path, options.query);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const baseHeaders = this.#headers(options, accept);
-    const fixedRequestId = baseHeaders.get('x-request-id') ?? undefined;
+    const fixedRequestId = baseHeaders['x-request-id'];
     const what = `${options.method.toUpperCase()} ${options.path}`;
     let retries = 0;
     let staleSocketRetried = false;
@@ -523,8 +534,7 @@ export class Fleece {
       if (options.signal?.aborted) {
         throw new APIUserAbortError({ requestId, cause: options.signal.reason });
       }
-      const headers = new Headers(baseHeaders);
-      headers.set('x-request-id', requestId);
+      const headers = { ...baseHeaders, 'x-request-id': requestId };
 
       // Errors name the response's request id once there is a response, else the one sent.
       let attemptRequestId = requestId;
@@ -549,7 +559,10 @@ export class Fleece {
       let failure: FleeceError;
       let delay: number | null = null;
       try {
-        const dispatcher = this.#dispatcher === 'default' ? await defaultDispatcher() : this.#dispatcher;
+        if (this.#dispatcher === 'default' && !this.#sharedDispatcher) {
+          this.#sharedDispatcher = await defaultDispatcher();
+        }
+        const dispatcher = this.#dispatcher === 'default' ? this.#sharedDispatcher : this.#dispatcher;
         const init = {
           method: options.method.toUpperCase(),
           headers,

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { readEnv } from './env.js';
 
@@ -14,11 +15,121 @@ export function loadUndici(): Promise<typeof import('undici')> {
   return undici;
 }
 
-/** undici's `fetch`, loaded on the first request. */
-export async function undiciFetch(input: string, init: RequestInit): Promise<Response> {
-  const { fetch } = await loadUndici();
-  // The casts: @types/node's `RequestInit`/`Response` are its bundled undici's, not this undici's.
-  return (await fetch(input, init as never)) as unknown as Response;
+type BodyReadable = Awaited<ReturnType<typeof import('undici')['request']>>['body'];
+
+/**
+ * Read-only `Headers` over undici's raw response headers (lower-case names; a repeated header as an
+ * array), without copying them into a `Headers` object.
+ */
+class RawHeaders {
+  readonly #raw: Record<string, string | string[] | undefined>;
+
+  constructor(raw: Record<string, string | string[] | undefined>) {
+    this.#raw = raw;
+  }
+
+  get(name: string): string | null {
+    const value = this.#raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  has(name: string): boolean {
+    return this.#raw[name.toLowerCase()] !== undefined;
+  }
+
+  getSetCookie(): string[] {
+    const value = this.#raw['set-cookie'];
+    return value === undefined ? [] : Array.isArray(value) ? [...value] : [value];
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    for (const name of Object.keys(this.#raw).sort()) {
+      const value = this.get(name);
+      if (value !== null) yield [name, value];
+    }
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [name] of this.entries()) yield name;
+  }
+
+  *values(): IterableIterator<string> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  forEach(callback: (value: string, name: string, parent: Headers) => void): void {
+    for (const [name, value] of this.entries()) callback(value, name, this as unknown as Headers);
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+}
+
+/**
+ * The response of {@link undiciRequest}: the part of the WHATWG `Response` the SDK (and
+ * `withResponse().response`) uses: `status`, `ok`, `statusText`, `headers`, `text()`, `json()`,
+ * `arrayBuffer()` and `body` (a WHATWG `ReadableStream`, made on first use).
+ */
+class DispatcherResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly statusText = '';
+  readonly headers: Headers;
+  readonly redirected = false;
+  readonly type = 'basic';
+  readonly url: string;
+  readonly #body: BodyReadable;
+  #web: ReadableStream<Uint8Array> | undefined;
+
+  constructor(url: string, status: number, headers: Headers, body: BodyReadable) {
+    this.url = url;
+    this.status = status;
+    this.ok = status >= 200 && status < 300;
+    this.headers = headers;
+    this.#body = body;
+  }
+
+  get body(): ReadableStream<Uint8Array> {
+    this.#web ??= Readable.toWeb(this.#body) as unknown as ReadableStream<Uint8Array>;
+    return this.#web;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#body.bodyUsed;
+  }
+
+  text(): Promise<string> {
+    return this.#body.text();
+  }
+
+  json(): Promise<unknown> {
+    return this.#body.json();
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#body.arrayBuffer();
+  }
+}
+
+/**
+ * The SDK's default transport: undici's `request()` (its Dispatcher API) behind a `fetch` signature. It
+ * skips the WHATWG `fetch` machinery (Request and Response objects, web streams for every body), which
+ * costs about as much again as the request itself on a local server (bench/sdk.bench.ts). Like a `fetch`
+ * with `redirect: 'manual'`, it does not follow redirects, and it asks for no content encoding.
+ */
+export async function undiciRequest(input: string, init: RequestInit): Promise<Response> {
+  const { request } = await loadUndici();
+  const { statusCode, headers, body } = await request(input, {
+    method: (init.method ?? 'GET') as 'GET',
+    headers: init.headers as Record<string, string>,
+    body: init.body as string | undefined,
+    signal: init.signal ?? undefined,
+    dispatcher: (init as { dispatcher?: Dispatcher }).dispatcher,
+  });
+  const responseHeaders = new RawHeaders(headers) as unknown as Headers;
+  return new DispatcherResponse(input, statusCode, responseHeaders, body) as unknown as Response;
 }
 
 /**

@@ -25,3 +25,28 @@ export function mergeHeaders(...layers: ReadonlyArray<HeadersLike | undefined>):
   }
   return result;
 }
+
+/**
+ * Applies header layers in order onto a plain record with lower-case names: later layers win, `null`
+ * deletes. The same rules as {@link mergeHeaders}, without building a `Headers` (the request hot path).
+ */
+export function mergeHeaderRecord(...layers: ReadonlyArray<HeadersLike | undefined>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    if (layer instanceof Headers) {
+      for (const [name, value] of layer) result[name] = value;
+    } else if (Array.isArray(layer)) {
+      for (const [name, value] of layer as ReadonlyArray<readonly [string, string]>) {
+        result[name.toLowerCase()] = value;
+      }
+    } else {
+      for (const name in layer as Record<string, string | null | undefined>) {
+        const value = (layer as Record<string, string | null | undefined>)[name];
+        if (value === null) delete result[name.toLowerCase()];
+        else if (value !== undefined) result[name.toLowerCase()] = value;
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,77 @@
+import type { LimitOverrides, PlanId } from '@fleece/sdk';
+import { buildApp, loadConfig } from '@fleece/server';
+
+/** A real server in this process with one account and an API key of it. */
+export interface KeyServer {
+  /** The server's origin. */
+  url: string;
+  /** The account's API key (`flc_…`), all scopes unless asked otherwise. */
+  key: string;
+  /** The environment that points `fleece` at the server with that key. */
+  env: { FLEECE_API_KEY: string; FLEECE_BASE_URL: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the app on in-memory PGlite, signs `bench@example.test` in through a magic link (the dev outbox),
+ * puts the account on `plan` (through the admin API, as the listed admin; with `limits` as Enterprise
+ * overrides), and creates an API key with `scopes`. Request logging is turned down to `warn` afterwards so it
+ * does not weigh on what is measured. `env` adds configuration.
+ */
+export async function startKeyServer(
+  options: { plan?: PlanId; limits?: LimitOverrides; scopes?: string[]; env?: Record<string, string> } = {},
+): Promise<KeyServer> {
+  const lines: string[] = [];
+  const app = await buildApp(
+    loadConfig({
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      FLEECE_DATA_DIR: 'memory://',
+      FLEECE_ADMIN_EMAILS: 'bench@example.test',
+      ...options.env,
+    }),
+    { logStream: { write: (line: string) => void lines.push(line) } },
+  );
+  try {
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const origin = new URL(app.config.publicUrl).origin;
+    const json = { 'content-type': 'application/json' };
+    await fetch(`${url}/api/auth/magic-link`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ email: 'bench@example.test' }),
+    });
+    const link = lines.map((l) => JSON.parse(l) as { link?: string }).find((r) => r.link)!.link!;
+    const verified = await fetch(`${url}/api/auth/magic-link/verify`, {
+      method: 'POST',
+      headers: { ...json, origin },
+      body: JSON.stringify({ token: new URL(link).searchParams.get('token') }),
+    });
+    const cookie = verified.headers.get('set-cookie')!.split(';')[0]!;
+    const session = { ...json, origin, cookie };
+    const me = (await (await fetch(`${url}/api/v1/me`, { headers: { cookie } })).json()) as {
+      user: { id: string };
+    };
+    const patched = await fetch(`${url}/api/v1/admin/users/${me.user.id}`, {
+      method: 'PATCH',
+      headers: session,
+      body: JSON.stringify({
+        plan: options.plan ?? 'pro',
+        ...(options.limits ? { limits: options.limits } : {}),
+      }),
+    });
+    if (patched.status !== 200) throw new Error(`the plan change answered ${patched.status}`);
+    const created = await fetch(`${url}/api/v1/api-keys`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ name: 'bench', ...(options.scopes ? { scopes: options.scopes } : {}) }),
+    });
+    if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
+    const { key } = (await created.json()) as { key: string };
+    app.log.level = 'warn';
+    return { url, key, env: { FLEECE_API_KEY: key, FLEECE_BASE_URL: url }, close: () => app.close() };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
