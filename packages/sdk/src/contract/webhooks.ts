@@ -29,8 +29,9 @@ export type WebhookEventType = z.infer<typeof WebhookEventType>;
 export const WEBHOOK_RETRY_SCHEDULE_SECONDS = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000] as const;
 
 /**
- * The result of a flow run, as a callback delivers it: `output` when it succeeded, `error` (a safe
- * `code` and a message naming the failed step) otherwise, as on the run's execution. Times are ISO 8601
+ * The result of a flow run, as a callback delivers it: `output` (the last step's) when it succeeded,
+ * `error` otherwise, as on the run's execution: a safe `code` and a message, and for a run that failed in a
+ * step, `code: "step_failed"` with `step` naming it. Times are ISO 8601
  * UTC; `durationMs` in ms.
  */
 export const FlowRunResult = z.object({
@@ -38,7 +39,7 @@ export const FlowRunResult = z.object({
   flowId: z.string(),
   status: ExecutionStatus,
   output: z.string().nullable(),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  error: z.object({ code: z.string(), message: z.string(), step: z.string().optional() }).nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
