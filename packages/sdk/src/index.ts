@@ -53,6 +53,11 @@ export {
 } from './core/streaming.js';
 export type { HeadersLike } from './internal/headers.js';
 export type { QueryValue } from './internal/url.js';
+export {
+  ExportVerificationError,
+  ExportVerifier,
+  type VerifiedExport,
+} from './lib/export-verifier.js';
 export { createPkcePair, createState, type PkcePair, pkceChallenge, verifyState } from './lib/pkce.js';
 export {
   computeWebhookSignature,
@@ -66,6 +71,7 @@ export {
   WebhookSignatureError,
   type WebhookSignatureErrorCode,
 } from './lib/webhooks.js';
+export { Account, AccountConsents } from './resources/account.js';
 export { Admin, AdminUsers } from './resources/admin.js';
 export {
   Agents,
@@ -88,6 +94,12 @@ export { Auth } from './resources/auth.js';
 export { Billing } from './resources/billing.js';
 export { Chat, type ChatEvent, type ChatParams, Conversations } from './resources/chat.js';
 export { Executions } from './resources/executions.js';
+export {
+  Export,
+  type ExportDownload,
+  type ExportDownloadOptions,
+  type ExportProgress,
+} from './resources/export.js';
 export { Health } from './resources/health.js';
 export { Me } from './resources/me.js';
 export { Models } from './resources/models.js';
