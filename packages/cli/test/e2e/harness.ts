@@ -38,6 +38,8 @@ export interface ProcessResult {
 export interface FleeceProcess {
   /** Resolves when stderr has matched `pattern`, with the match. */
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves when stdout has matched `pattern`, with the match. */
+  waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves when the process has exited. */
   done: Promise<ProcessResult>;
   /** Sends a signal (`SIGINT` is Ctrl+C). */
@@ -68,44 +70,43 @@ export function startFleece(
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (options.input !== undefined) child.stdin?.end(options.input);
-  let stdout = '';
-  let stderr = '';
+  const output = { stdout: '', stderr: '' };
   const waiters: Array<() => void> = [];
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    for (const waiter of waiters.splice(0)) waiter();
-  });
+  for (const name of ['stdout', 'stderr'] as const) {
+    child[name]!.setEncoding('utf8').on('data', (chunk: string) => {
+      output[name] += chunk;
+      for (const waiter of waiters.splice(0)) waiter();
+    });
+  }
   const done = new Promise<ProcessResult>((resolve) => {
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout: output.stdout, stderr: output.stderr }));
   });
+  const waitFor = (name: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 60_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${name} never matched ${pattern}: ${output[name]}`)),
+        timeoutMs,
+      );
+      const check = () => {
+        const match = output[name].match(pattern);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match);
+        } else waiters.push(check);
+      };
+      check();
+      void done.then(() => {
+        if (!output[name].match(pattern)) {
+          clearTimeout(timer);
+          reject(new Error(`fleece exited before ${name} matched ${pattern}: ${output.stderr}`));
+        }
+      });
+    });
   return {
     done,
     kill: (signal) => void child.kill(signal),
-    waitForStderr(pattern, timeoutMs = 60_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`stderr never matched ${pattern}: ${stderr}`)),
-          timeoutMs,
-        );
-        const check = () => {
-          const match = stderr.match(pattern);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match);
-          } else waiters.push(check);
-        };
-        check();
-        void done.then(() => {
-          if (!stderr.match(pattern)) {
-            clearTimeout(timer);
-            reject(new Error(`fleece exited before stderr matched ${pattern}: ${stderr}`));
-          }
-        });
-      });
-    },
+    waitForStderr: (pattern, timeoutMs) => waitFor('stderr', pattern, timeoutMs),
+    waitForStdout: (pattern, timeoutMs) => waitFor('stdout', pattern, timeoutMs),
   };
 }
 
@@ -142,6 +143,48 @@ export async function signInWithMagicLink(server: RealServer, email: string): Pr
   const cookie = verified.headers.getSetCookie().find((c) => c.startsWith('__Host-fleece_session='));
   if (!cookie) throw new Error('no session cookie');
   return cookie.split(';')[0]!;
+}
+
+/**
+ * Signs `cookie`'s user in on the CLI through the device flow (RFC 8628), approved through the `/device`
+ * page endpoint, and returns the access token, as `fleece login --device` would store it.
+ */
+export async function cliAccessToken(server: RealServer, cookie: string): Promise<string> {
+  const json = { 'content-type': 'application/json' };
+  const start = await fetch(`${server.url}/api/auth/device/code`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ client_id: 'fleece-cli' }),
+  });
+  const { device_code, user_code } = (await start.json()) as { device_code: string; user_code: string };
+  const decided = await decideDevice(server, cookie, user_code, 'approve');
+  if (decided.status !== 200) throw new Error(`device decision: ${decided.status} ${await decided.text()}`);
+  const res = await fetch(`${server.url}/api/auth/device/token`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code,
+      client_id: 'fleece-cli',
+    }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/**
+ * Puts the signed-in admin's own account on `plan` through the admin API (billing is off in tests).
+ * @throws when the server refuses.
+ */
+export async function setOwnPlan(server: RealServer, cookie: string, plan: string): Promise<void> {
+  const me = (await (await fetch(`${server.url}/api/v1/me`, { headers: { cookie } })).json()) as {
+    user: { id: string };
+  };
+  const patched = await fetch(`${server.url}/api/v1/admin/users/${me.user.id}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', origin: server.url, cookie },
+    body: JSON.stringify({ plan }),
+  });
+  if (patched.status !== 200) throw new Error(`plan change: ${patched.status} ${await patched.text()}`);
 }
 
 /** Approves (or denies) the device showing `userCode`, through the server's `/device` page endpoint. */

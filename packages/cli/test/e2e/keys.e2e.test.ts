@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildCli,
-  decideDevice,
+  cliAccessToken,
   type RealServer,
   runFleece,
+  setOwnPlan,
   signInWithMagicLink,
   startRealServer,
   tempHome,
@@ -14,28 +15,6 @@ let home: string;
 let cleanup: (() => Promise<void>) | undefined;
 /** An access token of a Pro account, as `fleece login` would store it. */
 let token: string;
-
-/** A CLI access token for the browser session `cookie`, through the device flow (RFC 8628). */
-async function accessToken(cookie: string): Promise<string> {
-  const json = { 'content-type': 'application/json' };
-  const start = await fetch(`${server.url}/api/auth/device/code`, {
-    method: 'POST',
-    headers: json,
-    body: JSON.stringify({ client_id: 'fleece-cli' }),
-  });
-  const { device_code, user_code } = (await start.json()) as { device_code: string; user_code: string };
-  expect((await decideDevice(server, cookie, user_code, 'approve')).status).toBe(200);
-  const res = await fetch(`${server.url}/api/auth/device/token`, {
-    method: 'POST',
-    headers: json,
-    body: JSON.stringify({
-      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-      device_code,
-      client_id: 'fleece-cli',
-    }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 beforeAll(async () => {
   const [started, , temp] = await Promise.all([
@@ -48,16 +27,8 @@ beforeAll(async () => {
   cleanup = temp.cleanup;
   // The admin puts their own account on Pro (billing is off), then logs the CLI in.
   const cookie = await signInWithMagicLink(server, 'ops@example.test');
-  const me = (await (await fetch(`${server.url}/api/v1/me`, { headers: { cookie } })).json()) as {
-    user: { id: string };
-  };
-  const patched = await fetch(`${server.url}/api/v1/admin/users/${me.user.id}`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/json', origin: server.url, cookie },
-    body: JSON.stringify({ plan: 'pro' }),
-  });
-  expect(patched.status).toBe(200);
-  token = await accessToken(cookie);
+  await setOwnPlan(server, cookie, 'pro');
+  token = await cliAccessToken(server, cookie);
 }, 120_000);
 afterAll(async () => {
   await server?.close();
