@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Fleece } from '@fleece/sdk';
+import { HttpResponse, http, passthrough } from 'msw';
+import { setupServer } from 'msw/node';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { magicLinkFor, type RealServer, startRealServer } from '../helpers/real-server.js';
@@ -31,6 +33,20 @@ async function cookieHeader(): Promise<string> {
   const session = cookies.find((c) => c.name === '__Host-fleece_session');
   expect(session, 'the session cookie').toBeDefined();
   return `${session!.name}=${session!.value}`;
+}
+
+/**
+ * From the sign-in page (already open in `page`), signs `email` in as a person would: asks for a magic
+ * link, opens the one the development outbox wrote to `on`'s log, and confirms it.
+ */
+async function signInOnLoginPage(on: RealServer, email: string): Promise<void> {
+  await page.getByLabel('Email address').fill(email);
+  await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+  await expect.poll(() => page.locator('#magic-status').textContent()).toContain('a link is on its way');
+  const link = magicLinkFor(on, email);
+  expect(link, 'a magic link in the dev outbox').toBeDefined();
+  await page.goto(link!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 /** Loads the settings page afresh (a changed fragment alone would not reload it) at `section`. */
@@ -85,13 +101,7 @@ describe('the web pages in Chromium', () => {
   it('signs in by magic link (dev outbox) and lands on the settings page', async () => {
     await page.goto(`${server.url}/settings`);
     await page.waitForURL(/\/login\?returnTo=%2Fsettings/);
-    await page.getByLabel('Email address').fill(EMAIL);
-    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
-    await expect.poll(() => page.locator('#magic-status').textContent()).toContain('a link is on its way');
-    const link = magicLinkFor(server, EMAIL);
-    expect(link).toBeDefined();
-    await page.goto(link!);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInOnLoginPage(server, EMAIL);
     await page.waitForURL(`${server.url}/settings`);
     await expect.poll(() => page.locator('#p-email').textContent()).toBe(EMAIL);
     expect(await page.locator('#who').textContent()).toBe(`Signed in as ${EMAIL}`);
@@ -184,7 +194,9 @@ describe('the web pages in Chromium', () => {
     const before = await page.locator('#audit-table tbody tr[data-action="auth.device.authorized"]').count();
     expect(before).toBe(0);
 
-    const client = new Fleece({ baseURL: server.url, auth: false });
+    // Node's fetch rather than the SDK's default transport (npm undici): loading that installs its own
+    // global dispatcher, under which msw no longer sees the Stripe calls of the billing test below.
+    const client = new Fleece({ baseURL: server.url, auth: false, fetch: (url, init) => fetch(url, init) });
     const grant = await client.auth.deviceAuthorization();
     const device = await browser.newPage();
     await device.goto(grant.verification_uri_complete!);
@@ -340,11 +352,7 @@ describe('the web pages in Chromium', () => {
     // Signing in again (a new magic link) lands on the pending account, which can only cancel.
     await page.getByRole('link', { name: 'Sign in again to cancel the deletion' }).click();
     await page.waitForURL(/\/login\?returnTo=/);
-    await page.getByLabel('Email address').fill(EMAIL);
-    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
-    await expect.poll(() => page.locator('#magic-status').textContent()).toContain('a link is on its way');
-    await page.goto(magicLinkFor(server, EMAIL)!);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInOnLoginPage(server, EMAIL);
     await page.waitForURL(`${server.url}/settings#data`);
     await expect.poll(() => page.locator('#deletion-pending').isVisible()).toBe(true);
     expect(await page.locator('#deletion-pending-text').textContent()).toContain('scheduled for deletion on');
@@ -428,5 +436,81 @@ describe('the web pages in Chromium', () => {
     } finally {
       await page.setViewportSize({ width: 1280, height: 900 });
     }
+  });
+});
+
+describe('plan & billing with Stripe configured (Stripe API mocked by msw, Checkout page by the browser)', () => {
+  const STRIPE_API = 'https://api.stripe.com';
+  const CHECKOUT_URL = 'https://checkout.stripe.com/c/pay/cs_test_web';
+  const stripe = setupServer();
+  let billed: RealServer;
+  const checkouts: Record<string, string>[] = [];
+
+  beforeAll(async () => {
+    // Listening first: the Stripe client the server builds must see the intercepted network.
+    stripe.use(
+      // This process's own calls to Fleece servers on loopback (the test's fetches) go through untouched.
+      http.all(/^http:\/\/127\.0\.0\.1:\d+\//, () => passthrough()),
+      http.post(`${STRIPE_API}/v1/customers`, () => HttpResponse.json({ id: 'cus_web', object: 'customer' })),
+      http.post(`${STRIPE_API}/v1/checkout/sessions`, async ({ request }) => {
+        checkouts.push(Object.fromEntries(new URLSearchParams(await request.text())));
+        return HttpResponse.json({ id: 'cs_test_web', object: 'checkout.session', url: CHECKOUT_URL });
+      }),
+    );
+    stripe.listen({ onUnhandledFrame: 'error' });
+    billed = await startRealServer({
+      STRIPE_SECRET_KEY: 'sk_test_fleece',
+      STRIPE_WEBHOOK_SECRET: 'whsec_fleecetestsecret',
+      STRIPE_PRICE_PRO: 'price_pro',
+      STRIPE_PRICE_BUSINESS: 'price_business',
+    });
+    // Cookies are per host, not per port: start this server's browser session from nothing.
+    await browser.context.clearCookies();
+    // The browser never leaves the machine: Stripe's hosted page is a stand-in.
+    await browser.context.route('https://checkout.stripe.com/**', (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><title>Stripe Checkout</title><p>Pay</p>',
+      }),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    stripe.close();
+    await browser.context.unroute('https://checkout.stripe.com/**');
+    await billed?.close();
+  });
+
+  it('upgrades through Stripe Checkout and says so on the way back', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${billed.url}/settings#billing`);
+    await page.waitForURL(/\/login\?returnTo=/);
+    await signInOnLoginPage(billed, 'grace@example.test');
+    await page.waitForURL(`${billed.url}/settings#billing`);
+    await expect.poll(() => page.locator('#plan-name').textContent()).toBe('Free');
+    expect(await page.locator('#usage').textContent()).toContain('API keys0 of 0 — limit reached');
+
+    await page.getByRole('button', { name: 'Upgrade to Pro' }).click();
+    await page.waitForURL(CHECKOUT_URL);
+    expect(checkouts).toHaveLength(1);
+    expect(checkouts[0]).toMatchObject({
+      mode: 'subscription',
+      'line_items[0][price]': 'price_pro',
+      success_url: `${billed.url}/settings?checkout=success&session_id={CHECKOUT_SESSION_ID}#billing`,
+      cancel_url: `${billed.url}/settings?checkout=cancelled#billing`,
+    });
+
+    // Stripe sends the browser back to the success URL; the page thanks and drops the parameters.
+    await page.goto(`${billed.url}/settings?checkout=success&session_id=cs_test_web#billing`);
+    await expect.poll(() => page.locator('#page-status').textContent()).toContain('payment received');
+    expect(new URL(page.url()).search).toBe('');
+    await page.getByRole('button', { name: 'Show subscription and invoices' }).click();
+    await expect.poll(() => page.locator('#billing-details').textContent()).toBe('You have no subscription.');
+    await screenshot(page, 'settings-billing-stripe', '#billing');
+
+    await page.goto(`${billed.url}/settings?checkout=cancelled#billing`);
+    await expect
+      .poll(() => page.locator('#page-status').textContent())
+      .toBe('Checkout cancelled: nothing was charged and your plan is unchanged.');
   });
 });

@@ -48,6 +48,9 @@ const ctx = {
 
 const NOTICES = {
   deletion_cancelled: 'Deletion cancelled. Your account is active again.',
+  checkout_success:
+    'Thank you: payment received. Your plan changes as soon as Stripe confirms the subscription, usually within seconds; reload to see it.',
+  checkout_cancelled: 'Checkout cancelled: nothing was charged and your plan is unchanged.',
 };
 
 function wireSignOut() {
@@ -72,10 +75,12 @@ async function start() {
   if (!session.signedIn) return signInAndReturn();
   document.getElementById('who').textContent = `Signed in as ${session.user.email}`;
   wireSignOut();
-  const notice = new URLSearchParams(location.search).get('notice');
-  if (notice && NOTICES[notice]) {
-    history.replaceState(null, '', `${location.pathname}${location.hash}`);
-  }
+  // Notices passed in the address: ours after a deletion is cancelled, Stripe Checkout's return URLs
+  // (`?checkout=success&session_id=…` or `?checkout=cancelled`). Read once, then dropped from the address.
+  const params = new URLSearchParams(location.search);
+  const checkout = params.get('checkout');
+  const notice = checkout ? `checkout_${checkout}` : params.get('notice');
+  if (params.size > 0) history.replaceState(null, '', `${location.pathname}${location.hash}`);
   // A request or a cancellation of deletion changes what the account may do: start the page again.
   ctx.deletionCancelled = () => location.replace('/settings?notice=deletion_cancelled#data');
   ctx.deletionRequested = () => {
