@@ -3,6 +3,7 @@ import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { INVALIDATION_CHANNEL } from '../../src/db/invalidation.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents } from '../helpers/identity.js';
@@ -669,5 +670,32 @@ describe('billing with Stripe (mocked with msw)', () => {
       subscriptionId: 'sub_7',
     });
     expect(BillingStatus.parse((await status()).json()).subscription).toMatchObject({ status: 'canceled' });
+  });
+
+  it('a plan change from a webhook reaches another instance at once: its cached key is refused', async () => {
+    const other = await buildTestApp({ env: STRIPE_ENV, db: t.db, clock: t.clock });
+    try {
+      const payer = await userOnPlan(t, 'two@example.test', 'pro');
+      await linkCustomer(t, payer);
+      const { key } = await createKey(t, payer);
+      // The other instance verifies (and caches) the key first.
+      expect((await other.app.inject({ url: '/api/v1/me', headers: bearer(key) })).statusCode).toBe(200);
+      const arrived = new Promise<void>((resolve) => {
+        void other.app.database.listen(INVALIDATION_CHANNEL, (payload) => {
+          if (payload === `u:${payer.userId}`) resolve();
+        });
+      });
+      const res = await deliver(
+        t,
+        stripeEvent(t, 'customer.subscription.deleted', subscription('price_pro', { status: 'canceled' })),
+      );
+      expect(res.json().result).toBe('applied');
+      await arrived;
+      const refused = await other.app.inject({ url: '/api/v1/me', headers: bearer(key) });
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().code).toBe('api_key_disabled');
+    } finally {
+      await other.close();
+    }
   });
 });
