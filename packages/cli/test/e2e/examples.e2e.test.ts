@@ -135,6 +135,7 @@ describe('examples/ against a real server', { timeout: 120_000 }, () => {
     };
     expect(workflow.permissions).toEqual({ contents: 'read' });
     const job = workflow.jobs.triage!;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
     expect(job.env.FLEECE_API_KEY).toBe('${{ secrets.FLEECE_API_KEY }}');
     // The built CLI of this repository stands in for `npm install --global @fleece/cli`.
     const bin = join(home, 'bin');
