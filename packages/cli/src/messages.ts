@@ -203,6 +203,33 @@ export const messages = {
   keyDisabled: 'disabled: over the plan’s key limit (see `fleece billing`)',
   billingAfterCheckout: 'Your plan changes once Stripe confirms the payment; check with `fleece billing`.',
 
+  // account deletion
+  accountDeleteNeedsConfirm:
+    'Not deleting the account: it needs a typed confirmation and there is no terminal to ask on.',
+  accountDeleteNeedsConfirmHint:
+    'Pass both flags to delete without asking: `fleece account delete --yes --confirm <your email>`.',
+  accountDeleteConfirmMismatch: (email: string) =>
+    `--confirm does not match the account's email address (${email}); nothing was deleted.`,
+  accountDeletePrompt: (email: string) =>
+    `This deletes ${email} and everything it owns, permanently, after a grace period. Type your email address or "delete my account" to confirm`,
+  accountDeleteDeclined: 'The confirmation did not match; nothing was deleted.',
+  accountAlreadyPending: (date: string) => `This account is already scheduled for deletion on ${date}.`,
+  accountAlreadyPendingHint: 'To keep it, run `fleece account delete --cancel` before then.',
+  accountReauthRequired: 'Deleting the account needs a login from the last 10 minutes.',
+  accountReauthHint: 'Run `fleece login`, then `fleece account delete` again within 10 minutes.',
+  accountDeletionScheduled: (email: string, date: string) =>
+    `Account ${email} is scheduled for deletion on ${date}.`,
+  accountDeletionSignedOut:
+    'Every session and API key of the account was revoked, this login included (its stored credentials are removed).',
+  accountDeletionCancelHint:
+    'Changed your mind? Before that date: `fleece login`, then `fleece account delete --cancel`.',
+  accountDeletionCancelled: 'Deletion cancelled: your account is active again.',
+  accountDeletionCancelledKeys:
+    'Sessions and API keys revoked by the deletion request stay revoked: create new keys with `fleece keys create`.',
+  accountNotPending: 'This account is not scheduled for deletion: there is nothing to cancel.',
+  accountDeletionTooLate:
+    'The grace period is over: the account is being deleted and can no longer be restored.',
+
   // health
   serverDown: (server: string) => `${server} reports that it is down.`,
   serverDownHint: 'Check the server logs; `fleece doctor` checks the connection.',

@@ -24,6 +24,8 @@ describe('with </dev/null and no credentials', () => {
     ['sessions', 'list'],
     ['sessions', 'revoke', '--others'],
     ['chat'],
+    ['account', 'delete'],
+    ['account', 'delete', '--cancel'],
   ])('`fleece %s` exits 3 without prompting', async (...args) => {
     const result = await runCli([...args, '--server', SERVER], detached);
     expect(result.exitCode).toBe(3);

@@ -193,7 +193,7 @@ export class Fleece {
   readonly sessions: Sessions;
   /** `/api/v1/billing`: plan and subscription, Stripe Checkout and customer portal URLs. */
   readonly billing: Billing;
-  /** `/api/v1/account/*`: your account's consents (`consents`). */
+  /** `/api/v1/account/*`: your account's consents (`consents`) and its deletion (`deletion`). */
   readonly account: Account;
   /** `GET /api/v1/export`: download everything your account owns (NDJSON or zip), verified. */
   readonly export: Export;

@@ -72,6 +72,7 @@ export {
   type WebhookSignatureErrorCode,
 } from './lib/webhooks.js';
 export { Account, AccountConsents } from './resources/account.js';
+export { AccountDeletionResource } from './resources/account-deletion.js';
 export { Admin, AdminUsers } from './resources/admin.js';
 export {
   Agents,

@@ -1,4 +1,5 @@
 import type { CommandModule } from '../lib/command.js';
+import account from './account/index.js';
 import agents from './agents/index.js';
 import audit from './audit/index.js';
 import auth from './auth/index.js';
@@ -28,6 +29,7 @@ export const commands: readonly CommandModule[] = [
   executions,
   chat,
   audit,
+  account,
   billing,
   sessions,
   health,

@@ -3,6 +3,7 @@ import { Consent, ConsentList, type ConsentType } from '../contract/consents.js'
 import type { APIPromise } from '../core/api-promise.js';
 import type { RequestOptions } from '../core/request-options.js';
 import { APIResource } from '../core/resource.js';
+import { AccountDeletionResource } from './account-deletion.js';
 
 /**
  * `/api/v1/account/consents` (as `client.account.consents`): what you agreed to, per type:
@@ -53,9 +54,12 @@ export class AccountConsents extends APIResource {
 export class Account extends APIResource {
   /** `/api/v1/account/consents`: list, grant and revoke consents. */
   readonly consents: AccountConsents;
+  /** `/api/v1/account/deletion`: delete the account after a grace period (`request`), `status`, `cancel`. */
+  readonly deletion: AccountDeletionResource;
 
   constructor(client: Fleece) {
     super(client);
     this.consents = new AccountConsents(client);
+    this.deletion = new AccountDeletionResource(client);
   }
 }
