@@ -143,6 +143,27 @@ describe('admin: /api/v1/admin/users', () => {
     expect(res.json().code).toBe('invalid_api_key');
   });
 
+  it('moving a user to a plan with fewer keys disables the newest over it; moving back enables them', async () => {
+    const user = await userOnPlan(t, 'shrink@example.test', 'business');
+    const keys: { key: string; id: string }[] = [];
+    for (let i = 0; i < 7; i++) {
+      t.clock.advance(1_000);
+      keys.push(await createKey(t, user, { name: `k${i}` }));
+    }
+    await patch(user.userId, { plan: 'pro' });
+    const refused = await me(bearer(keys[6]!.key));
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().code).toBe('api_key_disabled');
+    expect((await me(bearer(keys[4]!.key))).statusCode).toBe(200);
+    await patch(user.userId, { plan: 'business' });
+    expect((await me(bearer(keys[6]!.key))).statusCode).toBe(200);
+    const changes = (await auditEvents(t)).filter((e) => e.action === 'admin.plan_overridden');
+    expect(changes.map((e) => e.metadata)).toEqual([
+      { from: 'business', to: 'pro', keysRevoked: 0, keysDisabled: [keys[6]!.id, keys[5]!.id] },
+      { from: 'pro', to: 'business', keysRevoked: 0, keysEnabled: [keys[5]!.id, keys[6]!.id] },
+    ]);
+  });
+
   it('refuses to suspend yourself, and answers 404 for an unknown user', async () => {
     const self = await patch(admin.userId, { status: 'suspended' });
     expect(self.statusCode).toBe(400);

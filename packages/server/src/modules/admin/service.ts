@@ -12,7 +12,8 @@ import type { ApiKeyService } from '../api-keys/service.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
 import type { SessionService } from '../identity/sessions.service.js';
 import { normaliseEmail, toUser, type UserRow } from '../identity/users.service.js';
-import { type PlanId, planOf } from '../plans/catalogue.js';
+import { type Entitlements, type PlanId, planOf } from '../plans/catalogue.js';
+import { effectiveEntitlements } from '../plans/entitlements.js';
 
 type ListQuery = z.output<typeof AdminUserListQuery>;
 type Row = { user: UserRow; limits: Record<string, number | boolean | null> | null };
@@ -101,7 +102,9 @@ export class AdminService {
    * Applies an admin's change to user `id`: `plan` and `limits` record `admin.plan_overridden`; `status`
    * records `admin.user_suspended` (for a suspension and for a reinstatement, `metadata.status` says
    * which). Suspending revokes every session and API key of the user in the same transaction. Moving a user
-   * to a plan without API keys (Free) revokes their keys, since such accounts cannot hold any.
+   * to a plan without API keys (Free) revokes their keys, since such accounts cannot hold any; to a plan
+   * with fewer keys than they hold disables the newest over the limit (`metadata.keysDisabled`), and to one
+   * with more enables keys a downgrade disabled (`metadata.keysEnabled`).
    *
    * @throws {ProblemError} 404 `not_found` for an unknown user; 400 `validation_failed` for Enterprise limits
    *   on another plan, or an admin suspending themselves.
@@ -152,8 +155,21 @@ export class AdminService {
       }
       if (change.plan !== undefined || change.limits !== undefined) {
         let keysRevoked = 0;
+        let keys: { disabled: string[]; enabled: string[] } = { disabled: [], enabled: [] };
         if (planOf(plan).entitlements.apiKeys === 0) {
           keysRevoked = (await this.apiKeys.revokeAllOf(tx, ctx, id, 'plan_without_api_access')).length;
+        } else {
+          // A lower limit disables the newest keys over it; a higher one enables disabled keys again (as a
+          // Stripe plan change does; see ApiKeyService.enforceLimit).
+          const [overrides] = await tx
+            .select({ limits: accountLimits.limits })
+            .from(accountLimits)
+            .where(eq(accountLimits.userId, id));
+          const limit = effectiveEntitlements(
+            planOf(plan),
+            (overrides?.limits as Partial<Entitlements> | undefined) ?? null,
+          ).apiKeys;
+          keys = await this.apiKeys.enforceLimit(tx, id, limit);
         }
         await this.audit.record(tx, ctx, {
           action: 'admin.plan_overridden',
@@ -166,6 +182,8 @@ export class AdminService {
             to: plan,
             ...(change.limits !== undefined ? { limits: change.limits } : {}),
             keysRevoked,
+            ...(keys.disabled.length > 0 ? { keysDisabled: keys.disabled } : {}),
+            ...(keys.enabled.length > 0 ? { keysEnabled: keys.enabled } : {}),
           },
         });
       }
