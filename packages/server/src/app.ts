@@ -21,6 +21,8 @@ import { consentRoutes } from './modules/consents/routes.js';
 import { deletionPlugin, deletionRoutes } from './modules/deletion/routes.js';
 import { executionsPlugin } from './modules/executions/plugin.js';
 import { executionRoutes } from './modules/executions/routes.js';
+import { flowsPlugin } from './modules/flows/plugin.js';
+import { flowRoutes } from './modules/flows/routes.js';
 import { exportPlugin } from './modules/export/plugin.js';
 import { exportRoutes } from './modules/export/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
@@ -118,6 +120,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(aiPlugin, { providers: options.providers });
     await app.register(executionsPlugin);
     await app.register(webhooksPlugin);
+    await app.register(flowsPlugin);
     await app.register(exportPlugin);
     await app.register(deletionPlugin);
     await app.register(retentionPlugin);
@@ -132,6 +135,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await api.register(adminRoutes);
     await api.register(modelRoutes);
     await api.register(executionRoutes);
+    await api.register(flowRoutes);
     await api.register(webhookRoutes);
     await api.register(chatRoutes);
     await api.register(deletionRoutes);

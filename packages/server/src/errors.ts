@@ -42,6 +42,8 @@ export const PROBLEMS = {
   invalid_webhook_signature: { status: 400, title: 'Invalid Webhook Signature' },
   // AI models
   unknown_model: { status: 400, title: 'Unknown Model' },
+  // flows
+  flow_already_running: { status: 409, title: 'Flow Already Running' },
   // webhook callbacks (a flow's callbackUrl)
   invalid_callback_url: { status: 400, title: 'Invalid Callback URL' },
   // server side

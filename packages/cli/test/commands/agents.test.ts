@@ -26,6 +26,8 @@ const EXECUTION = {
   id: 'exe_0123456789abcdefghijklmn',
   agentId: AGENT.id,
   flowId: null,
+  parentId: null,
+  step: null,
   status: 'succeeded',
   model: 'mock',
   provider: 'mock',

@@ -3,7 +3,9 @@ import { ProviderId } from './models.js';
 import { PageQuery, pageOf } from './pagination.js';
 
 /**
- * Executions (`/api/v1/executions`): runs of an agent (later also of flows).
+ * Executions (`/api/v1/executions`): runs of an agent, and runs of a flow (see ./flows.ts). A flow run has
+ * `flowId` set, `parentId` null and no `model`/`provider`; each step it ran is a child execution with
+ * `parentId` (the run), `flowId` and `step` (the step's name).
  *
  * - `POST /api/v1/agents/:id/execute` with an {@link ExecuteAgentRequest} starts one. Without streaming it
  *   answers 201 with the finished {@link Execution}. With `Accept: text/event-stream` or `stream: true` it
@@ -37,6 +39,8 @@ export type ExecuteAgentRequest = z.infer<typeof ExecuteAgentRequest>;
 export const ExecutionListQuery = PageQuery.extend({
   agentId: z.string().min(1).max(100).optional(),
   flowId: z.string().min(1).max(100).optional(),
+  /** The steps of one flow run. */
+  parentId: z.string().min(1).max(100).optional(),
   status: ExecutionStatus.optional(),
 });
 export type ExecutionListQuery = z.infer<typeof ExecutionListQuery>;
@@ -50,21 +54,27 @@ export type ExecutionUsage = z.infer<typeof ExecutionUsage>;
 
 /**
  * One execution. `output`, `usage`, `finishReason` are `null` until it succeeds; `error` is set when it
- * failed (a safe `code`, such as `provider_unavailable`, and a message); `durationMs` counts from start to
- * finish. Times are ISO 8601 UTC.
+ * failed (a safe `code`, such as `provider_unavailable`, and a message; for a flow run that failed in a
+ * step, `code` is `step_failed` and `step` names the step); `durationMs` counts from start to finish.
+ * A flow run's `output` is its last step's, its `usage` the sum of its steps'. Times are ISO 8601 UTC.
  */
 export const Execution = z.object({
   id: z.string().regex(/^exe_[0-9a-z]{24}$/),
   agentId: z.string().nullable(),
   flowId: z.string().nullable(),
+  /** The flow run this execution is a step of; `null` for an agent execution or a flow run. */
+  parentId: z.string().nullable(),
+  /** The name of the flow step this execution ran; `null` unless `parentId` is set. */
+  step: z.string().nullable(),
   status: ExecutionStatus,
-  model: z.string(),
-  provider: ProviderId,
+  /** The model that ran; `null` for a flow run (each step has its own). */
+  model: z.string().nullable(),
+  provider: ProviderId.nullable(),
   input: z.string(),
   output: z.string().nullable(),
   usage: ExecutionUsage.nullable(),
   finishReason: z.string().nullable(),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  error: z.object({ code: z.string(), message: z.string(), step: z.string().optional() }).nullable(),
   durationMs: z.number().int().nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),

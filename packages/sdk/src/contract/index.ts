@@ -13,6 +13,7 @@ export * from './chat.js';
 export * from './consents.js';
 export * from './executions.js';
 export * from './export.js';
+export * from './flows.js';
 export * from './health.js';
 export * from './identity.js';
 export * from './models.js';

@@ -75,6 +75,13 @@ export interface ScheduleOptions {
   key?: string;
   /** IANA time zone the cron expression is read in. @default 'UTC' */
   tz?: string;
+  /** A drizzle transaction to write the schedule in (it exists only if that transaction commits). */
+  tx?: Pick<Db, 'execute'>;
+}
+
+function connection(tx: Pick<Db, 'execute'> | undefined): { db?: BossDb } {
+  // drizzle's execute result is driver-typed; pg-boss's adapter unwraps both drivers' shapes.
+  return tx ? { db: fromDrizzle(tx as Parameters<typeof fromDrizzle>[0], sql) } : {};
 }
 
 /** One job run by {@link JobQueue.runPending}. */
@@ -197,8 +204,7 @@ export class JobQueue {
     return this.boss.send(name, data, {
       ...rest,
       ...(startAfter === undefined ? {} : { startAfter }),
-      // drizzle's execute result is driver-typed; pg-boss's adapter unwraps both drivers' shapes.
-      ...(tx ? { db: fromDrizzle(tx as Parameters<typeof fromDrizzle>[0], sql) } : {}),
+      ...connection(tx),
     });
   }
 
@@ -217,13 +223,17 @@ export class JobQueue {
   ): Promise<void> {
     this.registration(name);
     await this.start();
-    await this.boss.schedule(name, cron, data, { tz: options.tz ?? 'UTC', key: options.key });
+    await this.boss.schedule(name, cron, data, {
+      tz: options.tz ?? 'UTC',
+      key: options.key,
+      ...connection(options.tx),
+    });
   }
 
-  /** Removes the schedule `(name, key)`; a missing one is not an error. */
-  async unschedule(name: string, key?: string): Promise<void> {
+  /** Removes the schedule `(name, key)` (in `options.tx` when given); a missing one is not an error. */
+  async unschedule(name: string, key?: string, options: { tx?: Pick<Db, 'execute'> } = {}): Promise<void> {
     await this.start();
-    await this.boss.unschedule(name, key);
+    await this.boss.unschedule(name, key, connection(options.tx));
   }
 
   /** The stored schedules of queue `name` (all queues without it). */

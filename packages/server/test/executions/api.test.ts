@@ -221,6 +221,8 @@ describe('agents and executions (issue 6)', () => {
       id: expect.stringMatching(/^exe_[0-9a-z]{24}$/),
       agentId: agent.id,
       flowId: null,
+      parentId: null,
+      step: null,
       status: 'succeeded',
       model: 'mock',
       provider: 'mock',

@@ -56,6 +56,17 @@ async function createExecution(ctx: Context): Promise<string> {
   return (await json(res, [200, 201])).id as string;
 }
 
+async function createFlow(ctx: Context): Promise<string> {
+  const agentId = await createAgent(ctx);
+  const res = await ctx.t.app.inject({
+    method: 'POST',
+    url: '/api/v1/flows',
+    headers: asSession(ctx.t, ctx.a),
+    payload: { name: 'matrix flow', steps: [{ name: 'only', agentId, input: '{{input}}' }] },
+  });
+  return (await json(res, [201])).id as string;
+}
+
 /** One entry per `METHOD path` of the OpenAPI document that takes a resource id. */
 const TARGETS: Record<string, Target> = {
   'DELETE /api/v1/sessions/{id}': {
@@ -78,6 +89,11 @@ const TARGETS: Record<string, Target> = {
   'PATCH /api/v1/agents/{id}': { create: createAgent, body: { name: 'renamed' } },
   'DELETE /api/v1/agents/{id}': { create: createAgent },
   'POST /api/v1/agents/{id}/execute': { create: createAgent, body: { input: 'hi' } },
+  'GET /api/v1/flows/{id}': { create: createFlow },
+  'PATCH /api/v1/flows/{id}': { create: createFlow, body: { name: 'renamed' } },
+  'DELETE /api/v1/flows/{id}': { create: createFlow },
+  'POST /api/v1/flows/{id}/trigger': { create: createFlow, body: { input: 'hi' } },
+  'GET /api/v1/flows/{id}/executions': { create: createFlow },
   'GET /api/v1/executions/{id}': { create: createExecution },
   'GET /api/v1/executions/{id}/events': { create: createExecution },
   'POST /api/v1/executions/{id}/cancel': { create: createExecution },

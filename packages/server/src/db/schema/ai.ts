@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   check,
   index,
   integer,
@@ -11,6 +12,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import { bytea } from '../columns.js';
+import { flows } from './flows.js';
 import { users } from './identity.js';
 
 /**
@@ -37,7 +39,10 @@ export const agents = pgTable(
 );
 
 /**
- * Executions (`exe_…`): one run of an agent (later also of a flow). `status` goes `queued` → `running` →
+ * Executions (`exe_…`): one run of an agent, or of a flow. A flow run has `flowId` set, no `parentId`, and
+ * no model or provider; each step it runs is a child execution of an agent with `parentId` (the run),
+ * `flowId` and `step` (the step's name) set. A failed run names the step that failed in `failedStep`.
+ * `status` goes `queued` → `running` →
  * `succeeded` | `failed` | `cancelled`. Input and output are AES-256-GCM envelopes (src/lib/crypto.ts)
  * bound to `execution:<id>:input` / `execution:<id>:output`; `keyId` names the key that sealed them
  * (`fleece-server keys rotate` re-seals rows whose key is not the current one). `idempotencyKey` is the
@@ -52,10 +57,13 @@ export const executions = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     agentId: text().references(() => agents.id, { onDelete: 'set null' }),
-    flowId: text(),
+    flowId: text().references(() => flows.id, { onDelete: 'set null' }),
+    parentId: text().references((): AnyPgColumn => executions.id, { onDelete: 'cascade' }),
+    step: text(),
+    failedStep: text(),
     status: text({ enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] }).notNull(),
-    model: text().notNull(),
-    provider: text().notNull(),
+    model: text(),
+    provider: text(),
     keyId: text().notNull(),
     input: bytea().notNull(),
     output: bytea(),
@@ -72,6 +80,11 @@ export const executions = pgTable(
   (t) => [
     index('executions_user_id_idx').on(t.userId, t.createdAt),
     index('executions_agent_id_idx').on(t.agentId),
+    index('executions_flow_id_idx').on(t.flowId, t.createdAt),
+    index('executions_parent_id_idx').on(t.parentId),
+    uniqueIndex('executions_flow_active_run')
+      .on(t.flowId)
+      .where(sql`${t.parentId} is null and ${t.flowId} is not null and ${t.status} in ('queued', 'running')`),
     uniqueIndex('executions_idempotency_key').on(t.userId, t.idempotencyKey),
     check(
       'executions_status_check',

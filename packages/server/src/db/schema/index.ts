@@ -8,6 +8,7 @@ export * from './api-keys.js';
 export * from './audit.js';
 export * from './billing.js';
 export * from './consents.js';
+export * from './flows.js';
 export * from './identity.js';
 export * from './plans.js';
 export * from './webhooks.js';

@@ -5,7 +5,7 @@ import type {
   ExecutionStatus,
   ProviderId,
 } from '@fleece/sdk/contract';
-import { and, asc, desc, eq, gt, gte, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Db } from '../../db/client.js';
 import { executionEvents, executions } from '../../db/schema/ai.js';
@@ -45,6 +45,28 @@ export interface RunPlan {
   temperature: number | null;
   maxOutputTokens: number | null;
 }
+
+/** Where an agent execution sits in a flow run: the run (parent), its flow, and the step's name. */
+export interface FlowStepLink {
+  parentId: string;
+  flowId: string;
+  step: string;
+}
+
+/** How an execution ended, for {@link ExecutionService.finish}. */
+export interface Outcome {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  output?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+  finishReason?: string;
+  errorCode?: string;
+  /** A flow run that failed in a step: that step's name. */
+  failedStep?: string;
+}
+
+/** Called inside the final transaction of a flow run: see {@link ExecutionService.onFlowRunFinished}. */
+export type FlowRunFinishedHook = (tx: Db, run: Execution, userId: string) => Promise<void>;
 
 /** The outcome of {@link ExecutionService.start}. */
 export interface Started {
@@ -109,9 +131,11 @@ export class ExecutionService {
       id: row.id,
       agentId: row.agentId,
       flowId: row.flowId,
+      parentId: row.parentId,
+      step: row.step,
       status: row.status,
       model: row.model,
-      provider: row.provider as ProviderId,
+      provider: row.provider as ProviderId | null,
       input: this.open(row.id, row.input, 'input'),
       output: row.output ? this.open(row.id, row.output, 'output') : null,
       usage:
@@ -119,7 +143,13 @@ export class ExecutionService {
           ? null
           : { inputTokens: row.inputTokens, outputTokens: row.outputTokens },
       finishReason: row.finishReason,
-      error: row.errorCode ? { code: row.errorCode, message: errorMessage(row.errorCode) } : null,
+      error: row.errorCode
+        ? {
+            code: row.errorCode,
+            message: errorMessage(row.errorCode, row.failedStep),
+            ...(row.failedStep ? { step: row.failedStep } : {}),
+          }
+        : null,
       durationMs: row.durationMs,
       createdAt: row.createdAt.toISOString(),
       startedAt: row.startedAt?.toISOString() ?? null,
@@ -131,7 +161,7 @@ export class ExecutionService {
    * Starts an execution of agent `agentId` for `userId` with `input`: in one transaction, returns the
    * execution an `idempotencyKey` already names (no charge), or checks the model against the plan, counts
    * one unit of the monthly quota, inserts the execution (`queued`) and records `agent.executed`. Call
-   * {@link run} with the returned plan to run it.
+   * {@link run} with the returned plan to run it. With `link`, the execution is a step of a flow run.
    *
    * @throws {ProblemError} 404 `not_found` (no such agent of `userId`), 403 `plan_limit_reached`
    *   (`executionsPerMonth` or `premiumModels`), 400 `unknown_model`.
@@ -142,6 +172,7 @@ export class ExecutionService {
     agentId: string,
     input: string,
     idempotencyKey: string | undefined,
+    link?: FlowStepLink,
   ): Promise<Started> {
     try {
       return await withUser(this.db, userId, async (tx) => {
@@ -162,6 +193,7 @@ export class ExecutionService {
             id,
             userId,
             agentId,
+            ...(link ? { parentId: link.parentId, flowId: link.flowId, step: link.step } : {}),
             status: 'queued',
             model: model.id,
             provider: model.provider,
@@ -198,6 +230,62 @@ export class ExecutionService {
       }
       throw error;
     }
+  }
+
+  /**
+   * Inserts a flow run of `flowId` for `userId` inside `tx` (which the caller opened in the user's scope):
+   * a `queued` execution with no model, `input` sealed like any execution's. The run counts no quota (its
+   * steps do). @throws the unique violation of `executions_flow_active_run` when a run of the flow is
+   * already queued or running.
+   */
+  async createRun(tx: Db, userId: string, flowId: string, input: string): Promise<Execution> {
+    const id = newId('exe');
+    const key = this.keyring.current;
+    const [row] = await tx
+      .insert(executions)
+      .values({
+        id,
+        userId,
+        flowId,
+        status: 'queued',
+        keyId: key.id,
+        input: encrypt(key, input, executionAad(id, 'input')),
+        createdAt: this.clock.now(),
+      })
+      .returning();
+    return this.present(row!);
+  }
+
+  /**
+   * Moves execution `id` of `userId` from `queued` to `running` (event `execution.started`). Resolves
+   * `false` when it is not queued (cancelled meanwhile, or already begun).
+   */
+  async begin(userId: string, id: string, startedAt: Date = this.clock.now()): Promise<boolean> {
+    const started = await withUser(this.db, userId, async (tx) => {
+      const row = await this.lock(tx, userId, id);
+      if (row?.status !== 'queued') return false;
+      const [updated] = await tx
+        .update(executions)
+        .set({ status: 'running', startedAt })
+        .where(eq(executions.id, id))
+        .returning();
+      await this.append(tx, updated!, 'execution.started', this.present(updated!));
+      return true;
+    });
+    this.hub.poke(id);
+    return started;
+  }
+
+  /** The steps of flow run `parentId` of `userId`, oldest first. */
+  async children(userId: string, parentId: string): Promise<Execution[]> {
+    const rows = await withUser(this.db, userId, (tx) =>
+      tx
+        .select()
+        .from(executions)
+        .where(and(eq(executions.userId, userId), eq(executions.parentId, parentId)))
+        .orderBy(asc(executions.createdAt), asc(executions.id)),
+    );
+    return rows.map((r) => this.present(r));
   }
 
   /**
@@ -287,19 +375,9 @@ export class ExecutionService {
     const done = (async () => {
       const startedAt = this.clock.now();
       try {
-        const started = await withUser(this.db, userId, async (tx) => {
-          const row = await this.lock(tx, userId, id);
-          if (row?.status !== 'queued') return false;
-          const [updated] = await tx
-            .update(executions)
-            .set({ status: 'running', startedAt })
-            .where(eq(executions.id, id))
-            .returning();
-          await this.append(tx, updated!, 'execution.started', this.present(updated!));
-          return true;
-        });
-        this.hub.poke(id);
-        if (!started) return;
+        if (!(await this.begin(userId, id, startedAt))) return;
+        // Only a flow run has no model, and a flow run is never run here (src/modules/flows/runner.ts is).
+        if (!execution.provider || !execution.model) throw new Error('an execution without a model');
         const provider = this.providers.get(execution.provider);
         if (!provider) throw new ProviderError('provider_unavailable', execution.provider);
         const stream = provider.stream(plan.messages, {
@@ -351,25 +429,24 @@ export class ExecutionService {
     return done;
   }
 
-  /** Ends execution `id` unless it has ended already (a cancel won the race), with its last events. */
-  private async finish(
+  /**
+   * Ends execution `id` unless it has ended already (a cancel won the race), with its last events.
+   * `onFinished` runs inside the same transaction with the final execution (a flow run's webhook is
+   * enqueued there, so it exists exactly when the final state commits). Resolves `false` when the
+   * execution had already ended (nothing changed).
+   */
+  async finish(
     ctx: AuditContext,
     userId: string,
     id: string,
     startedAt: Date,
-    outcome: {
-      status: 'succeeded' | 'failed' | 'cancelled';
-      output?: string;
-      inputTokens?: number;
-      outputTokens?: number;
-      finishReason?: string;
-      errorCode?: string;
-    },
-    cancelReason?: 'cancel_route' | 'client_disconnected',
-  ): Promise<void> {
-    await withUser(this.db, userId, async (tx) => {
+    outcome: Outcome,
+    cancelReason?: 'cancel_route' | 'client_disconnected' | 'flow_run_cancelled',
+    onFinished?: (tx: Db, execution: Execution) => Promise<void>,
+  ): Promise<boolean> {
+    const finished = await withUser(this.db, userId, async (tx) => {
       const row = await this.lock(tx, userId, id);
-      if (!row || TERMINAL_STATUSES.includes(row.status)) return;
+      if (!row || TERMINAL_STATUSES.includes(row.status)) return false;
       const finishedAt = this.clock.now();
       const key = this.keyring.current;
       const [updated] = await tx
@@ -385,6 +462,7 @@ export class ExecutionService {
           outputTokens: outcome.outputTokens ?? null,
           finishReason: outcome.finishReason ?? null,
           errorCode: outcome.errorCode ?? null,
+          failedStep: outcome.failedStep ?? null,
           startedAt: row.startedAt ?? startedAt,
           finishedAt,
           durationMs: finishedAt.getTime() - (row.startedAt ?? startedAt).getTime(),
@@ -409,22 +487,71 @@ export class ExecutionService {
           metadata: { reason: cancelReason ?? 'cancel_route' },
         });
       }
+      await onFinished?.(tx, this.present(updated!));
+      return true;
     });
     this.hub.poke(id);
+    return finished;
   }
 
   /**
    * Cancels execution `id` of `userId` when it is queued or running (its provider call on this instance is
-   * aborted; `execution.cancelled` is audited). A finished execution is returned unchanged.
+   * aborted; `execution.cancelled` is audited). Cancelling a flow run cancels its step that is queued or
+   * running too (the worker running it, on any instance, sees the step end and stops). A finished execution
+   * is returned unchanged.
    * @returns `undefined` when `userId` has no execution `id`.
    */
   async cancel(ctx: AuditContext, userId: string, id: string): Promise<Execution | undefined> {
     const existing = await this.get(userId, id);
     if (!existing) return undefined;
     if (TERMINAL_STATUSES.includes(existing.status)) return existing;
-    await this.finish(ctx, userId, id, this.clock.now(), { status: 'cancelled' }, 'cancel_route');
+    await this.finish(
+      ctx,
+      userId,
+      id,
+      this.clock.now(),
+      { status: 'cancelled' },
+      'cancel_route',
+      this.runFinished(existing, userId),
+    );
     this.running.get(id)?.abort();
+    if (existing.flowId && !existing.parentId) {
+      for (const child of await this.children(userId, id)) {
+        if (TERMINAL_STATUSES.includes(child.status)) continue;
+        await this.finish(
+          ctx,
+          userId,
+          child.id,
+          this.clock.now(),
+          { status: 'cancelled' },
+          'flow_run_cancelled',
+        );
+        this.running.get(child.id)?.abort();
+      }
+    }
     return this.get(userId, id);
+  }
+
+  private readonly runHooks: FlowRunFinishedHook[] = [];
+
+  /**
+   * Adds a hook called inside the final transaction of every flow run (whether it succeeded, failed or
+   * was cancelled, here or by the runner), with the run's final execution and its owner. The webhook
+   * callback of a run is enqueued this way (src/modules/flows/plugin.ts). Register while the app is built.
+   */
+  onFlowRunFinished(hook: FlowRunFinishedHook): void {
+    this.runHooks.push(hook);
+  }
+
+  /** The `onFinished` of {@link finish} for `execution` of `userId`: the flow run hooks, for a flow run. */
+  runFinished(
+    execution: Pick<Execution, 'flowId' | 'parentId'>,
+    userId: string,
+  ): ((tx: Db, run: Execution) => Promise<void>) | undefined {
+    if (!execution.flowId || execution.parentId) return undefined;
+    return async (tx, run) => {
+      for (const hook of this.runHooks) await hook(tx, run, userId);
+    };
   }
 
   /**
@@ -449,9 +576,13 @@ export class ExecutionService {
 
   /**
    * One page of `userId`'s executions within the plan's history retention, newest first, filtered by agent,
-   * flow and status.
+   * flow (its runs and their steps), parent run and status; `runsOnly` leaves out flow steps.
    */
-  async list(userId: string, query: ExecutionListQuery): Promise<ExecutionPage> {
+  async list(
+    userId: string,
+    query: ExecutionListQuery,
+    options: { runsOnly?: boolean } = {},
+  ): Promise<ExecutionPage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'exe');
     const rows = await withUser(this.db, userId, async (tx) =>
       tx
@@ -463,6 +594,8 @@ export class ExecutionService {
             gte(executions.createdAt, await this.entitlements.retentionCutoff(tx, userId)),
             query.agentId === undefined ? undefined : eq(executions.agentId, query.agentId),
             query.flowId === undefined ? undefined : eq(executions.flowId, query.flowId),
+            query.parentId === undefined ? undefined : eq(executions.parentId, query.parentId),
+            options.runsOnly ? isNull(executions.parentId) : undefined,
             query.status === undefined ? undefined : eq(executions.status, query.status),
             after
               ? or(
@@ -513,9 +646,28 @@ export class ExecutionService {
   }
 }
 
-/** The message shown for a stored error code. */
-function errorMessage(code: string): string {
-  return code === 'internal_error'
-    ? 'The execution failed because of an internal error.'
-    : `The model provider call failed [${code}].`;
+/** The message shown for a stored error code (and, for a flow run, the step that failed). */
+function errorMessage(code: string, failedStep: string | null = null): string {
+  const message = ((): string => {
+    switch (code) {
+      case 'internal_error':
+        return 'The execution failed because of an internal error.';
+      case 'step_failed':
+        return `The flow run failed in step "${failedStep ?? '?'}"; that step's execution (its parentId is this run) says why.`;
+      case 'agent_not_found':
+        return "The step's agent no longer exists; change the flow to use another agent.";
+      case 'plan_limit_reached':
+        return "This month's execution quota was used up before the step could run.";
+      case 'unknown_model':
+        return "The step's agent names a model this deployment does not offer.";
+      case 'flow_deleted':
+        return 'The flow was deleted while this run was waiting or running.';
+      case 'worker_lost':
+        return 'The worker running this step stopped before it finished; the run ran the step again.';
+      default:
+        return `The model provider call failed [${code}].`;
+    }
+  })();
+  // A flow run that failed before a step could start names that step.
+  return failedStep && code !== 'step_failed' ? `Step "${failedStep}": ${message}` : message;
 }
