@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { LimitOverrides, PlanId } from '@fleece/sdk';
 import { buildApp, loadConfig } from '@fleece/server';
 
@@ -74,4 +78,40 @@ export async function startKeyServer(
     await app.close();
     throw error;
   }
+}
+
+/**
+ * {@link startKeyServer} in a child process (bench/lib/key-server-child.ts, run from the sources through
+ * tsx, as `pnpm bench` runs): resolves once it listens; `close()` ends it.
+ */
+export async function startKeyServerProcess(
+  options: Parameters<typeof startKeyServer>[0] = {},
+): Promise<Pick<KeyServer, 'url' | 'key' | 'close'>> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@fleece/source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./key-server-child.ts', import.meta.url)),
+      JSON.stringify(options),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = once(child, 'exit');
+  const [line] = (await Promise.race([
+    once(createInterface({ input: child.stdout! }), 'line'),
+    exited.then(([code]) => {
+      throw new Error(`the key server exited with ${code} before it was ready`);
+    }),
+  ])) as [string];
+  const { url, key } = JSON.parse(line) as { url: string; key: string };
+  return {
+    url,
+    key,
+    close: async () => {
+      child.stdin!.end();
+      await exited;
+    },
+  };
 }
