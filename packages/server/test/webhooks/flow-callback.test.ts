@@ -1,0 +1,212 @@
+import {
+  Agent,
+  CreatedFlow,
+  Execution,
+  verifyWebhookSignature,
+  WebhookDeliveryPage,
+  WebhookEvent,
+} from '@fleece/sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProviderError } from '../../src/modules/ai/providers/errors.js';
+import { MockProvider } from '../../src/modules/ai/providers/mock.js';
+import type {
+  ChatMessage,
+  ModelProvider,
+  ProviderStream,
+  StreamOptions,
+} from '../../src/modules/ai/providers/types.js';
+import { FLOW_RUN_JOB } from '../../src/modules/flows/service.js';
+import { WEBHOOK_DELIVER_JOB } from '../../src/modules/webhooks/service.js';
+import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { runJobs } from '../helpers/jobs.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+
+/** The mock provider, except that a prompt containing FAIL fails as an unavailable provider would. */
+class FailOnKeywordProvider implements ModelProvider {
+  readonly id = 'mock' as const;
+  private readonly inner = new MockProvider();
+  stream(messages: readonly ChatMessage[], options: StreamOptions): ProviderStream {
+    const last = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    if (!last.includes('FAIL')) return this.inner.stream(messages, options);
+    const error = new ProviderError('provider_unavailable', 'mock');
+    const result = Promise.reject(error);
+    result.catch(() => {});
+    return {
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+      result: () => result,
+    };
+  }
+}
+
+/**
+ * A flow's webhook callback from end to end (issue 6 "Webhook callbacks"): a flow saved with a callback URL
+ * gets its signing secret once; a triggered run, run by the worker, enqueues the callback in its final
+ * transaction; the delivery job POSTs it to a real receiver on 127.0.0.1 (loopback explicitly allowed), which
+ * verifies it with the SDK and the secret from the create answer.
+ */
+describe('flow run callbacks', () => {
+  let t: TestApp;
+  let ada: TestUser;
+  let receiver: Receiver;
+
+  afterEach(async () => {
+    await receiver?.close();
+    await t?.close();
+  });
+
+  async function flowWithCallback(steps: { name: string; input: string }[]): Promise<CreatedFlow> {
+    const agent = Agent.parse(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/agents',
+          headers: asSession(t, ada),
+          payload: { name: 'Helper', instructions: 'Answer briefly.' },
+        })
+      ).json(),
+    );
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/flows',
+      headers: asSession(t, ada),
+      payload: {
+        name: 'Report',
+        steps: steps.map((s) => ({ ...s, agentId: agent.id })),
+        callbackUrl: `${receiver.origin}/fleece`,
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return CreatedFlow.parse(res.json());
+  }
+
+  async function trigger(flowId: string, input: string): Promise<Execution> {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/flows/${flowId}/trigger`,
+      headers: asSession(t, ada),
+      payload: { input },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    return Execution.parse(res.json());
+  }
+
+  it('delivers flow.run.completed with the run output, verified with the secret shown at create', async () => {
+    t = await buildTestApp({ env: { FLEECE_WEBHOOK_ALLOW_LOOPBACK: 'true' } });
+    ada = await userOnPlan(t, 'ada@example.com', 'pro');
+    const verified: string[] = [];
+    let secret = '';
+    receiver = await startReceiver((req, res) => {
+      const event = verifyWebhookSignature(req.body, req.headers['fleece-signature'], secret, {
+        now: t.clock.now(),
+      });
+      verified.push(event.type);
+      res.writeHead(204).end();
+    });
+    const flow = await flowWithCallback([
+      { name: 'draft', input: 'Draft: {{input}}' },
+      { name: 'final', input: 'Polish: {{steps.draft.output}}' },
+    ]);
+    secret = flow.callbackSecret!;
+    expect(secret).toMatch(/^whsec_/);
+    const run = await trigger(flow.id, 'quarterly numbers');
+
+    expect((await runJobs(t.app, FLOW_RUN_JOB)).map((j) => j.outcome)).toEqual(['completed']);
+    expect(receiver.requests).toHaveLength(0); // the callback is a job of its own
+    expect((await runJobs(t.app, WEBHOOK_DELIVER_JOB)).map((j) => j.outcome)).toEqual(['completed']);
+
+    expect(verified).toEqual(['flow.run.completed']);
+    const finished = Execution.parse(
+      (await t.app.inject({ url: `/api/v1/executions/${run.id}`, headers: { cookie: ada.cookie } })).json(),
+    );
+    expect(finished.status).toBe('succeeded');
+    const event = WebhookEvent.parse(JSON.parse(receiver.requests[0]!.body.toString('utf8')));
+    expect(event.data).toEqual({
+      executionId: run.id,
+      flowId: flow.id,
+      status: 'succeeded',
+      output: finished.output,
+      error: null,
+      createdAt: finished.createdAt,
+      startedAt: finished.startedAt,
+      finishedAt: finished.finishedAt,
+      durationMs: finished.durationMs,
+    });
+
+    const attempts = WebhookDeliveryPage.parse(
+      (
+        await t.app.inject({
+          url: `/api/v1/executions/${run.id}/deliveries`,
+          headers: { cookie: ada.cookie },
+        })
+      ).json(),
+    );
+    expect(attempts.data.map((d) => [d.attempt, d.outcome, d.status, d.url])).toEqual([
+      [1, 'succeeded', 204, `${receiver.origin}/fleece`],
+    ]);
+  });
+
+  it('delivers flow.run.failed naming the failed step', async () => {
+    t = await buildTestApp({
+      env: { FLEECE_WEBHOOK_ALLOW_LOOPBACK: 'true' },
+      providers: { mock: new FailOnKeywordProvider() },
+    });
+    ada = await userOnPlan(t, 'ada@example.com', 'pro');
+    receiver = await startReceiver();
+    const flow = await flowWithCallback([
+      { name: 'draft', input: 'Draft: {{input}}' },
+      { name: 'check', input: 'FAIL on {{steps.draft.output}}' },
+    ]);
+    const run = await trigger(flow.id, 'anything');
+    await runJobs(t.app, FLOW_RUN_JOB);
+    await runJobs(t.app, WEBHOOK_DELIVER_JOB);
+
+    const [request] = receiver.requests;
+    const event = verifyWebhookSignature(
+      request!.body,
+      request!.headers['fleece-signature'],
+      flow.callbackSecret!,
+      {
+        now: t.clock.now(),
+      },
+    );
+    expect(event.type).toBe('flow.run.failed');
+    expect(event.data).toMatchObject({
+      executionId: run.id,
+      flowId: flow.id,
+      status: 'failed',
+      output: null,
+      error: { code: 'step_failed', step: 'check' },
+    });
+  });
+
+  it('sends nothing for a flow without a callback URL', async () => {
+    t = await buildTestApp({ env: { FLEECE_WEBHOOK_ALLOW_LOOPBACK: 'true' } });
+    ada = await userOnPlan(t, 'ada@example.com', 'pro');
+    receiver = await startReceiver();
+    const agent = Agent.parse(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/agents',
+          headers: asSession(t, ada),
+          payload: { name: 'Helper' },
+        })
+      ).json(),
+    );
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/flows',
+      headers: asSession(t, ada),
+      payload: { name: 'Quiet', steps: [{ name: 'only', agentId: agent.id, input: '{{input}}' }] },
+    });
+    const run = await trigger(CreatedFlow.parse(created.json()).id, 'hello');
+    await runJobs(t.app, FLOW_RUN_JOB);
+    expect(await runJobs(t.app, WEBHOOK_DELIVER_JOB)).toEqual([]);
+    const attempts = await t.app.inject({
+      url: `/api/v1/executions/${run.id}/deliveries`,
+      headers: { cookie: ada.cookie },
+    });
+    expect(attempts.json()).toEqual({ data: [], nextCursor: null });
+  });
+});
