@@ -1,6 +1,7 @@
 import { AccountDeletion } from '@fleece/sdk/contract';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { withUser } from '../../src/db/tenant.js';
 import { FRESH_AUTH_MAX_AGE_MS } from '../../src/modules/deletion/service.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
@@ -167,6 +168,18 @@ describe('account deletion: request, pending account, cancel', () => {
     const res = await verifyMagicToken(t, await requestMagicToken(t, ada.email));
     expect(res.statusCode).not.toBe(200);
     expect(setCookie(res, '__Host-fleece_session')?.value ?? '').toBe('');
+  });
+
+  it('starts no execution for a pending account, whatever asks (a flow schedule runs as a job, not a request)', async () => {
+    t = await buildTestApp();
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    expect((await requestDeletion(asSession(t, ada))).statusCode).toBe(202);
+    const consume = () =>
+      withUser(t.app.db, ada.userId, (tx) => t.app.entitlements.consumeExecution(tx, ada.userId));
+    await expect(consume()).rejects.toMatchObject({ code: 'account_pending_deletion', status: 403 });
+    const back = await signInAgain(ada);
+    expect((await cancel(asSession(t, back))).statusCode).toBe(200);
+    await expect(consume()).resolves.toMatchObject({ used: 1 });
   });
 
   it('cancels within the grace period: the account is active again, keys stay revoked, audited', async () => {

@@ -15,6 +15,8 @@ export interface AccountLimits {
   entitlements: Entitlements;
   /** The stored Enterprise overrides (applied only while the plan is `enterprise`); `null` when none. */
   overrides: Partial<Entitlements> | null;
+  /** The account's status: only an `active` account may start executions. */
+  status: 'active' | 'suspended' | 'pending_deletion';
 }
 
 /** Usage of a calendar-month metric: how much of `limit` is `used` in `period` (`YYYY-MM`, UTC). */
@@ -111,7 +113,7 @@ export class EntitlementsService {
 
   private async read(tx: Db, userId: string, lock: boolean): Promise<AccountLimits> {
     const query = tx
-      .select({ plan: users.plan, overrides: accountLimits.limits })
+      .select({ plan: users.plan, overrides: accountLimits.limits, status: users.status })
       .from(users)
       .leftJoin(accountLimits, eq(accountLimits.userId, users.id))
       .where(eq(users.id, userId));
@@ -119,7 +121,7 @@ export class EntitlementsService {
     if (!row) throw new ProblemError('not_found', 'This account no longer exists.');
     const plan = planOf(row.plan as PlanId);
     const overrides = (row.overrides as Partial<Entitlements> | null) ?? null;
-    return { plan, overrides, entitlements: effectiveEntitlements(plan, overrides) };
+    return { plan, overrides, entitlements: effectiveEntitlements(plan, overrides), status: row.status };
   }
 
   /** The plan and entitlements in force for `userId` (Enterprise overrides applied). */
@@ -165,12 +167,23 @@ export class EntitlementsService {
    * executions can never exceed the quota and a refused one counts nothing. Call it inside the transaction
    * that creates the execution, so a rollback gives the unit back.
    *
+   * An account that is not `active` starts nothing, whatever asks (a request, or a job such as a flow's
+   * schedule): the HTTP layer refuses such accounts already, jobs reach this check.
+   *
    * @returns the month's usage after this execution.
    * @throws {ProblemError} 403 `plan_limit_reached` (`limit: 'executionsPerMonth'`) when the month's quota
-   *   is used up.
+   *   is used up; 403 `account_pending_deletion` for an account scheduled for deletion, `forbidden` for a
+   *   suspended one.
    */
   async consumeExecution(tx: Db, userId: string): Promise<MonthlyUsage> {
     const limits = await this.limits(tx, userId);
+    if (limits.status === 'pending_deletion') {
+      throw new ProblemError(
+        'account_pending_deletion',
+        'This account is scheduled for deletion: nothing runs for it until the deletion is cancelled.',
+      );
+    }
+    if (limits.status === 'suspended') throw new ProblemError('forbidden', 'This account is suspended.');
     const max = limits.entitlements.executionsPerMonth;
     const { period, resetsAt } = calendarMonth(this.clock.now());
     const refused = () =>
