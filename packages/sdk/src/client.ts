@@ -31,6 +31,7 @@ import { Billing } from './resources/billing.js';
 import { Chat, Conversations } from './resources/chat.js';
 import { Executions } from './resources/executions.js';
 import { Export } from './resources/export.js';
+import { Flows } from './resources/flows.js';
 import { Health } from './resources/health.js';
 import { Me } from './resources/me.js';
 import { Models } from './resources/models.js';
@@ -183,6 +184,8 @@ export class Fleece {
   readonly conversations: Conversations;
   /** `/api/v1/executions`: list, get, stream (`events`) and cancel executions. */
   readonly executions: Executions;
+  /** `/api/v1/flows`: create, list, get, update and delete flows; trigger runs and list them. */
+  readonly flows: Flows;
   /** `GET /api/v1/me`: the caller's account, plan, entitlements and usage. */
   readonly me: Me;
   /** `GET /api/v1/models`: the models the server offers, and which of them the caller's plan allows. */
@@ -235,6 +238,7 @@ export class Fleece {
     this.apiKeys = new ApiKeys(this);
     this.admin = new Admin(this);
     this.executions = new Executions(this);
+    this.flows = new Flows(this);
     this.chat = new Chat(this);
     this.conversations = new Conversations(this);
     this.me = new Me(this);

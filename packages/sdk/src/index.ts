@@ -95,6 +95,7 @@ export { Auth } from './resources/auth.js';
 export { Billing } from './resources/billing.js';
 export { Chat, type ChatEvent, type ChatParams, Conversations } from './resources/chat.js';
 export { Executions } from './resources/executions.js';
+export { Flows } from './resources/flows.js';
 export {
   Export,
   type ExportDownload,

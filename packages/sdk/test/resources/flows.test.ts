@@ -1,0 +1,142 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BadRequestError, ConflictError, NotFoundError } from '../../src/index.js';
+import { BASE_URL, mswClient, problem } from '../helpers.js';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const AGENT_ID = 'agt_0123456789abcdefghijklmn';
+const STEPS = [
+  { name: 'draft', agentId: AGENT_ID, input: 'Draft: {{input}}' },
+  { name: 'polish', agentId: AGENT_ID, input: 'Polish: {{steps.draft.output}}' },
+];
+const FLOW = {
+  id: 'flw_0123456789abcdefghijklmn',
+  name: 'review',
+  description: '',
+  steps: STEPS,
+  schedule: '0 6 * * 1-5',
+  scheduleInput: 'morning',
+  callbackUrl: 'https://example.com/hook',
+  hasCallbackSecret: true,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+};
+const RUN = {
+  id: 'exe_0123456789abcdefghijklmn',
+  agentId: null,
+  flowId: FLOW.id,
+  parentId: null,
+  step: null,
+  status: 'queued',
+  model: null,
+  provider: null,
+  input: 'Summarise',
+  output: null,
+  usage: null,
+  finishReason: null,
+  error: null,
+  durationMs: null,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  startedAt: null,
+  finishedAt: null,
+};
+
+describe('client.flows', () => {
+  it('creates (secret once), lists, gets, updates and deletes flows', async () => {
+    const seen: string[] = [];
+    server.use(
+      http.post(`${BASE_URL}/api/v1/flows`, async ({ request }) => {
+        seen.push(`POST ${JSON.stringify(await request.json())}`);
+        return HttpResponse.json({ ...FLOW, callbackSecret: 'whsec_abc' }, { status: 201 });
+      }),
+      http.get(`${BASE_URL}/api/v1/flows`, ({ request }) => {
+        seen.push(`LIST ${new URL(request.url).search}`);
+        return HttpResponse.json({ data: [FLOW], nextCursor: null });
+      }),
+      http.get(`${BASE_URL}/api/v1/flows/:id`, ({ params }) => {
+        seen.push(`GET ${params.id}`);
+        return HttpResponse.json(FLOW);
+      }),
+      http.patch(`${BASE_URL}/api/v1/flows/:id`, async ({ request }) => {
+        seen.push(`PATCH ${JSON.stringify(await request.json())}`);
+        return HttpResponse.json({ ...FLOW, schedule: null });
+      }),
+      http.delete(`${BASE_URL}/api/v1/flows/:id`, () => new HttpResponse(null, { status: 204 })),
+    );
+    const client = mswClient();
+    const created = await client.flows.create({
+      name: 'review',
+      steps: STEPS,
+      schedule: '0 6 * * 1-5',
+      callbackUrl: 'https://example.com/hook',
+    });
+    expect(created).toEqual({ ...FLOW, callbackSecret: 'whsec_abc' });
+    const all = [];
+    for await (const flow of client.flows.list({ limit: 5 })) all.push(flow);
+    expect(all).toEqual([FLOW]);
+    await expect(client.flows.get(FLOW.id)).resolves.toEqual(FLOW);
+    await expect(client.flows.update(FLOW.id, { schedule: null })).resolves.toMatchObject({ schedule: null });
+    await client.flows.delete(FLOW.id);
+    expect(seen).toEqual([
+      `POST ${JSON.stringify({ name: 'review', steps: STEPS, schedule: '0 6 * * 1-5', callbackUrl: 'https://example.com/hook' })}`,
+      'LIST ?limit=5',
+      `GET ${FLOW.id}`,
+      'PATCH {"schedule":null}',
+    ]);
+  });
+
+  it('triggers a run (202) and lists runs as pages', async () => {
+    let body: unknown;
+    server.use(
+      http.post(`${BASE_URL}/api/v1/flows/:id/trigger`, async ({ request }) => {
+        body = await request.json();
+        return HttpResponse.json(RUN, { status: 202 });
+      }),
+      http.get(`${BASE_URL}/api/v1/flows/:id/executions`, ({ request }) => {
+        const cursor = new URL(request.url).searchParams.get('cursor');
+        return HttpResponse.json(
+          cursor
+            ? { data: [{ ...RUN, id: 'exe_zzzzzzzzzzzzzzzzzzzzzzzz' }], nextCursor: null }
+            : { data: [RUN], nextCursor: 'next' },
+        );
+      }),
+    );
+    const client = mswClient();
+    await expect(client.flows.trigger(FLOW.id, { input: 'Summarise' })).resolves.toEqual(RUN);
+    expect(body).toEqual({ input: 'Summarise' });
+    const ids = [];
+    for await (const run of client.flows.executions(FLOW.id)) ids.push(run.id);
+    expect(ids).toEqual([RUN.id, 'exe_zzzzzzzzzzzzzzzzzzzzzzzz']);
+  });
+
+  it('throws ConflictError for a running flow without retrying, and typed errors for bad flows', async () => {
+    let triggers = 0;
+    server.use(
+      http.post(`${BASE_URL}/api/v1/flows/:id/trigger`, () => {
+        triggers++;
+        return problem(409, 'flow_already_running', { executionId: RUN.id });
+      }),
+      http.post(`${BASE_URL}/api/v1/flows`, () =>
+        problem(400, 'validation_failed', {
+          errors: [{ path: 'steps[1].input', message: 'step "polish" refers to {{steps.nope.output}}' }],
+        }),
+      ),
+      http.get(`${BASE_URL}/api/v1/flows/:id`, () => problem(404, 'not_found')),
+    );
+    const client = mswClient();
+    const conflict = await client.flows.trigger(FLOW.id, { input: 'x' }).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(ConflictError);
+    expect((conflict as ConflictError).body).toMatchObject({
+      code: 'flow_already_running',
+      executionId: RUN.id,
+    });
+    expect(triggers).toBe(1);
+    await expect(client.flows.create({ name: 'x', steps: STEPS })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(client.flows.get(FLOW.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
