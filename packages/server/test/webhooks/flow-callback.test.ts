@@ -210,3 +210,62 @@ describe('flow run callbacks', () => {
     expect(attempts.json()).toEqual({ data: [], nextCursor: null });
   });
 });
+
+describe('flow callback URLs in production (claim C2)', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('refuses a plain-http callbackUrl on create and update, and accepts https', async () => {
+    t = await buildTestApp({
+      env: {
+        NODE_ENV: 'production',
+        FLEECE_SECRET: 'p'.repeat(48),
+        FLEECE_PUBLIC_URL: 'https://fleece.example.com',
+        FLEECE_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+      },
+    });
+    const app = t;
+    const ada = await userOnPlan(app, 'ada@example.com', 'pro');
+    const agent = Agent.parse(
+      (
+        await app.app.inject({
+          method: 'POST',
+          url: '/api/v1/agents',
+          headers: asSession(app, ada),
+          payload: { name: 'Helper' },
+        })
+      ).json(),
+    );
+    const steps = [{ name: 'only', agentId: agent.id, input: '{{input}}' }];
+    const create = (callbackUrl: string) =>
+      app.app.inject({
+        method: 'POST',
+        url: '/api/v1/flows',
+        headers: asSession(app, ada),
+        payload: { name: 'Report', steps, callbackUrl },
+      });
+
+    const refused = await create('http://hooks.example.com/fleece');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({
+      code: 'invalid_callback_url',
+      detail: 'callbackUrl must use https: production sends webhook callbacks over TLS only.',
+    });
+    const created = await create('https://hooks.example.com/fleece');
+    expect(created.statusCode, created.body).toBe(201);
+    const flow = CreatedFlow.parse(created.json());
+    expect(flow.callbackSecret).toMatch(/^whsec_/);
+
+    const update = await app.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/flows/${flow.id}`,
+      headers: asSession(app, ada),
+      payload: { callbackUrl: 'http://hooks.example.com/other' },
+    });
+    expect(update.statusCode).toBe(400);
+    expect(update.json().code).toBe('invalid_callback_url');
+  });
+});
