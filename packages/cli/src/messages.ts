@@ -233,4 +233,36 @@ export const messages = {
   // health
   serverDown: (server: string) => `${server} reports that it is down.`,
   serverDownHint: 'Check the server logs; `fleece doctor` checks the connection.',
+
+  // export
+  exportBadFormat: (format: string) => `--format must be ndjson or zip, not ${JSON.stringify(format)}.`,
+  exportBadFormatHint: 'Pass --format ndjson (the default) or --format zip.',
+  exportExists: (path: string) => `${path} already exists.`,
+  exportExistsHint: 'Choose another name with -o, or pass --force to replace it.',
+  exportProgress: (bytes: number, records: number | undefined) => {
+    const size = bytes < 1024 ? `${bytes} B` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+    return records === undefined
+      ? `Exporting… ${size}`
+      : `Exporting… ${size}, ${records.toLocaleString('en')} records`;
+  },
+  exportDone: (records: number, size: string, path: string) =>
+    `Exported ${records.toLocaleString('en')} records (${size}) to ${path}, checksum verified.`,
+  exportChecksum: (sha256: string) => `SHA-256 of the body (as in the trailer): ${sha256}`,
+  exportVerifyHint: 'Nothing was written under the target name. Run `fleece export` again.',
+
+  // consents
+  consentGranted: (version: string, at: string) => `granted (policy ${version}, ${at.slice(0, 10)})`,
+  consentRevoked: (at: string) => `not granted (revoked ${at.slice(0, 10)})`,
+  consentUndecided: 'not granted (never decided)',
+  consentOutdated: (version: string, current: string) =>
+    `not granted (granted for policy ${version}; the current policy is ${current})`,
+  consentChanged: (type: string, granted: boolean, version: string) =>
+    granted ? `Granted ${type} (policy ${version}).` : `Revoked ${type}.`,
+  consentAiHint:
+    'Running agents and chatting need ai_processing: grant it with `fleece account consent ai_processing --grant`.',
+  consentBothFlags: 'Pass either --grant or --revoke, not both.',
+  consentNeedsType: 'Name the consent to change: ai_processing, product_email or terms.',
+  consentUnknownType: (type: string) =>
+    `Unknown consent ${JSON.stringify(type)}: it is ai_processing, product_email or terms.`,
+  consentUsageHint: 'For example: `fleece account consent ai_processing --grant`.',
 } as const;

@@ -26,6 +26,9 @@ describe('with </dev/null and no credentials', () => {
     ['chat'],
     ['account', 'delete'],
     ['account', 'delete', '--cancel'],
+    ['export'],
+    ['account', 'consent'],
+    ['account', 'consent', 'ai_processing', '--grant'],
   ])('`fleece %s` exits 3 without prompting', async (...args) => {
     const result = await runCli([...args, '--server', SERVER], detached);
     expect(result.exitCode).toBe(3);

@@ -8,6 +8,7 @@ import chat from './chat/index.js';
 import completion from './completion/index.js';
 import doctor from './doctor/index.js';
 import executions from './executions/index.js';
+import exportCommand from './export/index.js';
 import health from './health/index.js';
 import keys from './keys/index.js';
 import login from './login/index.js';
@@ -28,6 +29,7 @@ export const commands: readonly CommandModule[] = [
   agents,
   executions,
   chat,
+  exportCommand,
   audit,
   account,
   billing,

@@ -1,4 +1,5 @@
 import { type CommandModule, lazyAction, withExamples } from '../../lib/command.js';
+import type { ConsentOptions } from './consent.js';
 
 /** Options of the `fleece account` subcommands (each takes the ones it declares). */
 export interface AccountOptions {
@@ -13,8 +14,28 @@ const account: CommandModule = {
   register(parent, ctx) {
     const group = parent
       .command('account')
-      .summary('your account: delete it, or cancel a pending deletion')
+      .summary('your account: consents; delete it, or cancel a pending deletion')
       .description('Manage your Fleece account itself.');
+    const consent = group
+      .command('consent')
+      .summary('show, grant or revoke your consents (AI processing, product email, terms)')
+      .description(
+        'Without a type, list your consents with the policy version each was decided against. With a type ' +
+          '(ai_processing, product_email or terms) and --grant or --revoke, change it. Executing agents, ' +
+          'chatting and triggering flows need ai_processing: prompts go to the AI provider for real-time ' +
+          'inference only, never for training. Changing a consent needs a login (`fleece login`); API keys ' +
+          'can only read them.',
+      )
+      .argument('[type]', 'ai_processing, product_email or terms')
+      .option('--grant', 'grant it (for the current policy version)')
+      .option('--revoke', 'revoke it')
+      .option('--json', 'print the consent(s) as JSON')
+      .action(lazyAction<ConsentOptions>(ctx, () => import('./consent.js')));
+    withExamples(consent, [
+      ['fleece account consent', 'your consents'],
+      ['fleece account consent ai_processing --grant', 'allow AI processing (needed to run agents and chat)'],
+      ['fleece account consent product_email --revoke', 'no more product news by email'],
+    ]);
     const remove = group
       .command('delete')
       .summary('delete your account after a grace period (or cancel that with --cancel)')

@@ -1,0 +1,40 @@
+import { type CommandModule, lazyAction, withExamples } from '../../lib/command.js';
+
+/** Options of `fleece export`. */
+export interface ExportOptions {
+  output?: string;
+  format?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** `fleece export`: download everything your account owns, verified, written atomically. */
+const exportCommand: CommandModule = {
+  register(parent, ctx) {
+    const command = parent
+      .command('export')
+      .summary('download everything your account owns (NDJSON or zip), verified')
+      .description(
+        'Download everything your account owns: profile, sign-in identities, API key metadata, sessions, ' +
+          'agents, flows, executions (input and output), conversations, consents and your audit log. The ' +
+          'file is NDJSON (one JSON record per line, each with its "type"; a header line, and a trailer with ' +
+          'per-type counts and the SHA-256 of the body), or a zip holding that file. It is written to a ' +
+          'temporary file beside the target and renamed into place only once complete and its checksum ' +
+          'verified, so an interrupted or corrupt export never leaves a partial file under the target name. ' +
+          'The file is created with mode 0600: it holds your personal data. On a terminal a progress line ' +
+          'shows bytes and records. The server allows 5 exports an hour; API keys need the `export` scope.',
+      )
+      .option('-o, --output <file>', 'where to write it (default: fleece-export-<time>.ndjson or .zip here)')
+      .option('--format <format>', 'ndjson or zip', 'ndjson')
+      .option('-f, --force', 'replace the output file if it exists')
+      .option('--json', 'print { path, format, bytes, records, counts, sha256 } as JSON when done')
+      .action(lazyAction<ExportOptions>(ctx, () => import('./run.js')));
+    withExamples(command, [
+      ['fleece export', 'fleece-export-<time>.ndjson in this directory'],
+      ['fleece export -o backup.zip --format zip', 'a zip archive'],
+      ['fleece export -o data.ndjson --force --json | jq .sha256', 'in a script'],
+    ]);
+  },
+};
+
+export default exportCommand;
