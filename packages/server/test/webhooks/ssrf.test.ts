@@ -1,6 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import type { LookupAddress } from 'node:dns';
-import type { LookupFunction } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo, LookupFunction } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { safeExcerpt, WebhookTransport } from '../../src/modules/webhooks/deliver.js';
 import { validateCallbackUrl } from '../../src/modules/webhooks/url.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -195,5 +200,86 @@ describe('webhook transport: SSRF refusals at connect time', () => {
     expect(result.responseExcerpt).toMatch(/^ ?\[31mboom x+$/);
     expect(result.responseExcerpt!.length).toBeLessThanOrEqual(256);
     expect(safeExcerpt(Buffer.from(''))).toBeNull();
+  });
+});
+
+describe('webhook transport: TLS and aborts', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'fleece-webhook-tls-'));
+    // A throwaway self-signed certificate, made for this run only: no trusted CA signed it.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('verifies the receiver certificate over https (claim C2): an untrusted one fails as tls_failed', async () => {
+    let requests = 0;
+    const server = https.createServer(
+      { cert: readFileSync(path.join(dir, 'cert.pem')), key: readFileSync(path.join(dir, 'key.pem')) },
+      (_, res) => {
+        requests++;
+        res.writeHead(204).end();
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const transport = new WebhookTransport({ allowLoopback: true });
+    try {
+      const result = await transport.post(new URL(`https://127.0.0.1:${port}/hook`), '{}', {}, 5_000);
+      expect(result).toMatchObject({
+        outcome: 'failed',
+        status: null,
+        errorCode: 'tls_failed',
+        retryable: true,
+      });
+      expect(requests).toBe(0);
+    } finally {
+      transport.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('gives up an attempt when its signal aborts (the job was stopped), as aborted', async () => {
+    const abort = new AbortController();
+    // The receiver never answers; the attempt ends when the signal aborts, not by any clock.
+    const receiver = await startReceiver(() => abort.abort());
+    const transport = new WebhookTransport({ allowLoopback: true });
+    try {
+      const result = await transport.post(new URL(`${receiver.origin}/hook`), '{}', {}, 60_000, abort.signal);
+      expect(result).toMatchObject({
+        outcome: 'failed',
+        status: null,
+        errorCode: 'aborted',
+        retryable: true,
+      });
+      expect(receiver.requests).toHaveLength(1);
+    } finally {
+      transport.close();
+      await receiver.close();
+    }
   });
 });
