@@ -26,17 +26,20 @@ export interface PageProblems {
   cspViolations: string[];
   /**
    * Declares that the test expects the page to receive HTTP `status` from the API at `path` (with its
-   * query): Chromium logs every failed load as a console error, and an expected refusal (a plan limit,
-   * billing switched off) is what such a test is about. Each declared load must happen exactly once.
+   * query), or a load of it to fail with Chromium's network error `status` (such as
+   * `ERR_BLOCKED_BY_RESPONSE.NotSameOrigin`): Chromium logs every failed load as a console error, and an
+   * expected refusal (a plan limit, billing switched off) is what such a test is about. Each declared load
+   * must happen exactly once.
    */
-  expectFailedLoad(path: string, status: number): void;
+  expectFailedLoad(path: string, status: number | string): void;
   /** Forgets what was recorded and declared so far (between tests). */
   reset(): void;
   /** Fails the test unless nothing but the declared failed loads was recorded. */
   expectNone(): void;
 }
 
-const FAILED_LOAD = /^Failed to load resource: the server responded with a status of (\d{3})/;
+const FAILED_LOAD =
+  /^Failed to load resource: (?:the server responded with a status of (\d{3})|net::(ERR_[A-Za-z_.]+))/;
 
 /** A headless Chromium with a new, empty profile, and the problems its pages report. */
 export interface TestBrowser {
@@ -96,7 +99,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       const url = message.location().url;
       if (failed && url) {
         const { pathname, search } = new URL(url);
-        failedLoads.push(`${failed[1]} ${pathname}${search}`);
+        failedLoads.push(`${failed[1] ?? failed[2]} ${pathname}${search}`);
       } else consoleErrors.push(`${page.url()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => consoleErrors.push(`${page.url()}: uncaught ${error.message}`));

@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Fleece } from '@fleece/sdk';
 import { HttpResponse, http, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
@@ -512,5 +515,49 @@ describe('plan & billing with Stripe configured (Stripe API mocked by msw, Check
     await expect
       .poll(() => page.locator('#page-status').textContent())
       .toBe('Checkout cancelled: nothing was charged and your plan is unchanged.');
+  });
+
+  it('refuses a cookie-carrying write from another origin of the same site (the Origin check, beyond SameSite)', async () => {
+    // Another port on the same host is same-site, so SameSite=Lax still sends the cookie from there.
+    const elsewhere = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Elsewhere</title>');
+    });
+    elsewhere.listen(0, '127.0.0.1');
+    await once(elsewhere, 'listening');
+    const { port } = elsewhere.address() as AddressInfo;
+    try {
+      await page.goto(`http://127.0.0.1:${port}/`);
+      // The server answers 403; Cross-Origin-Resource-Policy: same-origin then withholds even that.
+      browser.problems.expectFailedLoad('/api/auth/logout', 'ERR_BLOCKED_BY_RESPONSE.NotSameOrigin');
+      const sent = await page.evaluate(
+        `fetch(${JSON.stringify(`${billed.url}/api/auth/logout`)}, { method: 'POST', mode: 'no-cors', credentials: 'include' }).then(() => 'sent', (e) => 'failed: ' + e.message)`,
+      );
+      expect(sent).toBe('failed: Failed to fetch');
+      // The server log pairs the request (by its id) with its 403 answer.
+      const answered = () => {
+        const records = billed.logs.map(
+          (l) =>
+            JSON.parse(l) as {
+              reqId?: string;
+              req?: { method?: string; url?: string };
+              res?: { statusCode: number };
+            },
+        );
+        const ids = records
+          .filter((r) => r.req?.method === 'POST' && r.req?.url === '/api/auth/logout')
+          .map((r) => r.reqId);
+        return records.filter((r) => ids.includes(r.reqId) && r.res).map((r) => r.res!.statusCode);
+      };
+      await expect.poll(answered).toEqual([403]);
+      // Still signed in: the request was refused before it could sign the browser out.
+      const session = await page.request.get(`${billed.url}/api/auth/session`);
+      expect(await session.json()).toEqual({
+        signedIn: true,
+        user: { email: 'grace@example.test', name: null },
+      });
+    } finally {
+      elsewhere.closeAllConnections();
+      await new Promise((resolve) => elsewhere.close(resolve));
+    }
   });
 });
