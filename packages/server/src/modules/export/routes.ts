@@ -60,7 +60,9 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
           resolve(res.writableFinished);
         });
       });
-      const body = new PassThrough();
+      // NDJSON stays text from JSON.stringify to the socket (no Buffer per line); the zip encoder takes bytes.
+      const body =
+        format === 'zip' ? new PassThrough() : new PassThrough({ decodeStrings: false, encoding: 'utf8' });
       let out: Readable = body;
       if (format === 'zip') {
         const zip = new yazl.ZipFile();

@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { seedExecutions } from '../packages/server/test/helpers/seed.js';
+import { type BenchStore, openBenchApp } from './lib/export-db.js';
+import type { Benchmark, BenchRow } from './lib/types.js';
+
+/** Rows of the small and the large export, and the most their peak RSS may differ (issue 7). */
+const SMALL = 10_000;
+const LARGE = 200_000;
+const BOUND_MIB = 64;
+/** Characters of input per seeded execution. */
+const INPUT_BYTES = 256;
+
+interface PgClient {
+  connect(): Promise<void>;
+  query(text: string): Promise<unknown>;
+  end(): Promise<void>;
+}
+const pg = createRequire(new URL('../packages/server/package.json', import.meta.url))('pg') as {
+  Client: new (options: { connectionString: string }) => PgClient;
+};
+
+async function admin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+interface Measured {
+  /** RSS once seeded and collected, before the export. */
+  idleMiB: number;
+  /** Highest RSS sampled (every 5 ms) from then until the download finished. */
+  peakMiB: number;
+  bytes: number;
+  seconds: number;
+}
+
+/**
+ * Seeds `rows` executions into `store` from this process (the app opened here, the bench user signed in
+ * once so the account exists, then the bulk insert of the tests), then starts the server in a child process
+ * (bench/lib/export-server.ts) on the same store, downloads `GET /api/v1/export` here (discarding the bytes,
+ * checking the trailer's count), and returns the child's RSS figures.
+ */
+async function measure(store: BenchStore, rows: number): Promise<Measured> {
+  const seeding = await openBenchApp(store);
+  try {
+    const cookie = await seeding.signIn();
+    const me = await seeding.app.inject({ url: '/api/v1/me', headers: { cookie } });
+    const userId = (me.json() as { user: { id: string } }).user.id;
+    await seedExecutions(seeding.ownerQuery, seeding.app.config.encryption.current, userId, rows, {
+      inputBytes: INPUT_BYTES,
+    });
+  } finally {
+    await seeding.close();
+  }
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@fleece/source',
+      '--import',
+      'tsx',
+      '--expose-gc',
+      fileURLToPath(new URL('./lib/export-server.ts', import.meta.url)),
+    ],
+    {
+      env: { ...process.env, EXPORT_BENCH_STORE: JSON.stringify(store) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the export bench server exited early');
+    return JSON.parse(value) as Record<string, unknown>;
+  };
+  try {
+    const { ready } = (await next()) as { ready: { url: string; cookie: string; rssMiB: number } };
+    const started = performance.now();
+    const res = await fetch(`${ready.url}/api/v1/export`, { headers: { cookie: ready.cookie } });
+    if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+    let bytes = 0;
+    let tail = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body!) {
+      bytes += chunk.length;
+      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4_096);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const trailer = JSON.parse(tail.trimEnd().split('\n').at(-1)!) as { counts: { execution: number } };
+    if (trailer.counts.execution !== rows) {
+      throw new Error(`the export held ${trailer.counts.execution} executions, not ${rows}`);
+    }
+    child.stdin!.write('done\n');
+    const { peakRssMiB } = (await next()) as { peakRssMiB: number };
+    return { idleMiB: ready.rssMiB, peakMiB: peakRssMiB, bytes, seconds };
+  } finally {
+    child.kill();
+  }
+}
+
+function rowsFor(label: string, small: Measured, large: Measured): BenchRow[] {
+  const difference = large.peakMiB - small.peakMiB;
+  process.stderr.write(
+    `export ${label}: ${SMALL} rows peak ${small.peakMiB.toFixed(1)} MiB (idle ${small.idleMiB.toFixed(1)}, ${(small.bytes / 2 ** 20).toFixed(1)} MiB in ${small.seconds.toFixed(1)} s); ` +
+      `${LARGE} rows peak ${large.peakMiB.toFixed(1)} MiB (idle ${large.idleMiB.toFixed(1)}, ${(large.bytes / 2 ** 20).toFixed(1)} MiB in ${large.seconds.toFixed(1)} s); difference ${difference.toFixed(1)} MiB\n`,
+  );
+  return [
+    {
+      metric: `server peak RSS exporting ${LARGE.toLocaleString('en')} executions, ${label}`,
+      unit: 'MiB',
+      value: large.peakMiB,
+      baselineName: `${SMALL.toLocaleString('en')} executions`,
+      baseline: small.peakMiB,
+      ratio: large.peakMiB / small.peakMiB,
+    },
+    {
+      metric: `peak RSS difference (${LARGE.toLocaleString('en')} − ${SMALL.toLocaleString('en')} rows), ${label}`,
+      unit: 'MiB',
+      value: difference,
+      baselineName: 'allowed',
+      baseline: BOUND_MIB,
+      ratio: difference / BOUND_MIB,
+      target: `≤ ${BOUND_MIB} MiB`,
+      met: difference <= BOUND_MIB,
+    },
+  ];
+}
+
+/**
+ * Export memory bound (issue 7): the peak RSS of the server process while `GET /api/v1/export` streams
+ * 10,000 and then 200,000 executions (256 characters of input each, seeded by bulk insert) may differ by at
+ * most 64 MiB. Each size runs in a fresh server process on a store seeded beforehand by this process; the
+ * server's RSS is sampled every 5 ms from the moment it has signed in and collected its garbage until the
+ * download (by this process) has finished. Runs on
+ * PostgreSQL (`BENCH_DATABASE_URL` or `TEST_DATABASE_URL`, a superuser URL; a database is created and
+ * dropped per size) and on PGlite in a temporary directory.
+ */
+const benchmark: Benchmark = {
+  name: 'export',
+  async run() {
+    const rows: BenchRow[] = [];
+    const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+    if (adminUrl) {
+      const onPostgres = async (count: number) => {
+        const name = `fleece_bench_${randomBytes(6).toString('hex')}`;
+        await admin(adminUrl, `CREATE DATABASE ${name}`);
+        try {
+          const url = new URL(adminUrl);
+          url.pathname = `/${name}`;
+          return await measure({ postgres: url.toString() }, count);
+        } finally {
+          await admin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        }
+      };
+      rows.push(...rowsFor('PostgreSQL', await onPostgres(SMALL), await onPostgres(LARGE)));
+    }
+    if (process.env.EXPORT_BENCH_PGLITE !== '0') {
+      const onPglite = async (count: number) => {
+        const dir = await mkdtemp(join(tmpdir(), 'fleece-export-bench-'));
+        try {
+          return await measure({ pgliteDir: dir }, count);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      };
+      rows.push(...rowsFor('embedded PGlite (on disk)', await onPglite(SMALL), await onPglite(LARGE)));
+    }
+    return { rows };
+  },
+};
+
+export default benchmark;

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildCli,
+  cliAccessToken,
+  type RealServer,
+  runFleece,
+  setOwnPlan,
+  signInWithMagicLink,
+  startRealServer,
+  tempHome,
+} from './harness.js';
+
+let server: RealServer;
+let home: string;
+let cleanup: (() => Promise<void>) | undefined;
+/** The environment of a CLI logged in (an access token, as `fleece login` stores) to a Pro account. */
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  const [started, , temp] = await Promise.all([
+    startRealServer({ FLEECE_ADMIN_EMAILS: 'ops@example.test' }),
+    buildCli(),
+    tempHome(),
+  ]);
+  server = started;
+  home = temp.home;
+  cleanup = temp.cleanup;
+  const cookie = await signInWithMagicLink(server, 'ops@example.test');
+  await setOwnPlan(server, cookie, 'pro');
+  env = { FLEECE_TOKEN: await cliAccessToken(server, cookie), FLEECE_BASE_URL: server.url };
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  await cleanup?.();
+});
+
+describe('fleece account consent and fleece export against a real server (PGlite)', {
+  timeout: 90_000,
+}, () => {
+  it('grants ai_processing, then exports to a verified file (NDJSON and zip); a key without the export scope exits 4', async () => {
+    const granted = await runFleece(['account', 'consent', 'ai_processing', '--grant'], { home, env });
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(granted.stderr).toMatch(/^✓ Granted ai_processing \(policy \d{4}-\d{2}-\d{2}\)\.\n$/);
+    const listed = await runFleece(['account', 'consent', '--json'], { home, env });
+    const consents = JSON.parse(listed.stdout) as { data: { type: string; granted: boolean }[] };
+    expect(consents.data.map((c) => [c.type, c.granted])).toEqual([
+      ['ai_processing', true],
+      ['product_email', false],
+      ['terms', false],
+    ]);
+
+    const target = join(home, 'mine.ndjson');
+    const exported = await runFleece(['export', '-o', target, '--json'], { home, env });
+    expect(exported.code, exported.stderr).toBe(0);
+    const summary = JSON.parse(exported.stdout) as { path: string; sha256: string; records: number };
+    expect(summary.path).toBe(target);
+    const text = await readFile(target, 'utf8');
+    const lines = text.trimEnd().split('\n');
+    const trailer = JSON.parse(lines.at(-1)!) as {
+      sha256: string;
+      records: number;
+      counts: Record<string, number>;
+    };
+    const body = text.slice(0, text.length - Buffer.byteLength(`${lines.at(-1)}\n`));
+    expect(createHash('sha256').update(body).digest('hex')).toBe(trailer.sha256);
+    expect(summary).toMatchObject({ sha256: trailer.sha256, records: trailer.records });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'header', formatVersion: 1 });
+    expect(trailer.counts).toMatchObject({ profile: 1, consent: 3 });
+    expect(text).toContain('"type":"audit_event"');
+    expect((await stat(target)).mode & 0o777).toBe(0o600);
+
+    const zipTarget = join(home, 'mine.zip');
+    const zipped = await runFleece(['export', '--format', 'zip', '-o', zipTarget], { home, env });
+    expect(zipped.code, zipped.stderr).toBe(0);
+    expect(zipped.stderr).toContain('checksum verified');
+    expect((await readFile(zipTarget)).subarray(0, 2).toString('latin1')).toBe('PK');
+
+    const created = await runFleece(['keys', 'create', '--name', 'reader', '--scopes', 'read', '--json'], {
+      home,
+      env,
+    });
+    const { key } = JSON.parse(created.stdout) as { key: string };
+    const denied = await runFleece(['export', '-o', join(home, 'denied.ndjson')], {
+      home,
+      env: { FLEECE_API_KEY: key, FLEECE_BASE_URL: server.url },
+    });
+    expect(denied.code).toBe(4);
+    expect(denied.stderr).toContain('`export` scope');
+    expect((await readdir(home)).filter((f) => f.includes('denied'))).toEqual([]);
+  });
+});
