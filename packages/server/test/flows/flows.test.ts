@@ -3,36 +3,13 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { postgresDatabase } from '../../src/db/client.js';
 import { withUser } from '../../src/db/tenant.js';
-import { ProviderError } from '../../src/modules/ai/providers/errors.js';
-import { MockProvider, mockCompletion } from '../../src/modules/ai/providers/mock.js';
-import type {
-  ChatMessage,
-  ModelProvider,
-  ProviderStream,
-  StreamOptions,
-} from '../../src/modules/ai/providers/types.js';
+import { mockCompletion } from '../../src/modules/ai/providers/mock.js';
 import { FLOW_RUN_JOB, FLOW_SCHEDULE_JOB } from '../../src/modules/flows/service.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, createTestDatabase, type TestApp } from '../helpers/app.js';
 import { auditEvents } from '../helpers/identity.js';
 import { runJobs } from '../helpers/jobs.js';
-
-/** The mock provider, except that a prompt containing FAIL fails as an unavailable provider would. */
-class FailOnKeywordProvider implements ModelProvider {
-  readonly id = 'mock' as const;
-  private readonly inner = new MockProvider();
-  stream(messages: readonly ChatMessage[], options: StreamOptions): ProviderStream {
-    const last = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-    if (!last.includes('FAIL')) return this.inner.stream(messages, options);
-    const error = new ProviderError('provider_unavailable', 'mock');
-    const result = Promise.reject(error);
-    result.catch(() => {});
-    return {
-      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
-      result: () => result,
-    };
-  }
-}
+import { FailOnKeywordProvider } from '../helpers/providers.js';
 
 /** What the mock provider answers an agent with `instructions` to `input` (its output is derived from both). */
 function mockOutput(input: string, instructions = 'Answer briefly.'): string {

@@ -7,37 +7,13 @@ import {
   WebhookEvent,
 } from '@fleece/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProviderError } from '../../src/modules/ai/providers/errors.js';
-import { MockProvider } from '../../src/modules/ai/providers/mock.js';
-import type {
-  ChatMessage,
-  ModelProvider,
-  ProviderStream,
-  StreamOptions,
-} from '../../src/modules/ai/providers/types.js';
 import { FLOW_RUN_JOB } from '../../src/modules/flows/service.js';
 import { WEBHOOK_DELIVER_JOB } from '../../src/modules/webhooks/service.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { runJobs } from '../helpers/jobs.js';
+import { FailOnKeywordProvider } from '../helpers/providers.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-
-/** The mock provider, except that a prompt containing FAIL fails as an unavailable provider would. */
-class FailOnKeywordProvider implements ModelProvider {
-  readonly id = 'mock' as const;
-  private readonly inner = new MockProvider();
-  stream(messages: readonly ChatMessage[], options: StreamOptions): ProviderStream {
-    const last = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-    if (!last.includes('FAIL')) return this.inner.stream(messages, options);
-    const error = new ProviderError('provider_unavailable', 'mock');
-    const result = Promise.reject(error);
-    result.catch(() => {});
-    return {
-      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
-      result: () => result,
-    };
-  }
-}
 
 /**
  * A flow's webhook callback from end to end (issue 6 "Webhook callbacks"): a flow saved with a callback URL
