@@ -121,6 +121,10 @@ describe('the web pages in Chromium', () => {
     await page.goto(`${server.url}/`);
     await expect.poll(() => page.locator('#account').textContent()).toContain(`Signed in as ${EMAIL}.`);
     expect(await page.locator('#account a').getAttribute('href')).toBe('/settings');
+    await page.goto(`${server.url}/login`);
+    await expect
+      .poll(() => page.locator('#signed-in').textContent())
+      .toBe(`You are already signed in as ${EMAIL}. Continue or sign in with another account below.`);
   });
 
   it('a plan limit offers the upgrade: a Free account cannot create a key', async () => {

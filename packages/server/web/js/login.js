@@ -1,4 +1,4 @@
-import { detailOf, postJson, say } from './common.js';
+import { currentSession, detailOf, h, postJson, say } from './common.js';
 
 const MESSAGES = {
   state_missing: 'The sign-in took too long or was started elsewhere. Try again.',
@@ -54,3 +54,16 @@ document.getElementById('magic-form').addEventListener('submit', async (event) =
 });
 
 loadProviders();
+
+// Already signed in on this browser: say so, with the way on (signing in again switches accounts).
+currentSession().then((session) => {
+  if (!session.signedIn) return;
+  const target = returnTo.startsWith('/') && !returnTo.startsWith('//') ? returnTo : '/settings';
+  document
+    .getElementById('signed-in')
+    .replaceChildren(
+      `You are already signed in as ${session.user.email}. `,
+      h('a', { href: target }, 'Continue'),
+      ' or sign in with another account below.',
+    );
+});
