@@ -9,6 +9,7 @@ import completion from './completion/index.js';
 import doctor from './doctor/index.js';
 import executions from './executions/index.js';
 import exportCommand from './export/index.js';
+import flows from './flows/index.js';
 import health from './health/index.js';
 import keys from './keys/index.js';
 import login from './login/index.js';
@@ -27,6 +28,7 @@ export const commands: readonly CommandModule[] = [
   whoami,
   keys,
   agents,
+  flows,
   executions,
   chat,
   exportCommand,

@@ -14,8 +14,10 @@ export function printExecution(inv: Invocation, execution: Execution, json: bool
     [
       `id:       ${execution.id}`,
       `agent:    ${execution.agentId ?? '-'}`,
-      `status:   ${execution.status}${execution.error ? ` (${execution.error.code})` : ''}`,
-      `model:    ${execution.model}`,
+      ...(execution.flowId ? [`flow:     ${execution.flowId}`] : []),
+      ...(execution.parentId ? [`run:      ${execution.parentId} (step ${execution.step})`] : []),
+      `status:   ${execution.status}${execution.error ? ` (${execution.error.code}${execution.error.step ? `, step ${execution.error.step}` : ''})` : ''}`,
+      `model:    ${execution.model ?? (execution.flowId && !execution.parentId ? '- (a flow run: each step has its own)' : '-')}`,
       `tokens:   ${usage}`,
       `duration: ${execution.durationMs === null ? '-' : `${execution.durationMs} ms`}`,
       `created:  ${execution.createdAt}`,

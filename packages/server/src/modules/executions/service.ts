@@ -77,7 +77,8 @@ export interface Started {
   plan?: RunPlan;
 }
 
-function isUniqueViolation(error: unknown): boolean {
+/** Whether `error` (or one of its causes) is a PostgreSQL unique violation (SQLSTATE 23505). */
+export function isUniqueViolation(error: unknown): boolean {
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
     if ((e as { code?: unknown }).code === '23505') return true;
   }

@@ -20,7 +20,7 @@ import type { Clock } from '../../lib/clock.js';
 import { decrypt, encrypt, type Keyring } from '../../lib/crypto.js';
 import { decodeCursor, encodeCursor } from '../agents/service.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import type { ExecutionService } from '../executions/service.js';
+import { type ExecutionService, isUniqueViolation } from '../executions/service.js';
 import { newId } from '../identity/secrets.js';
 import type { EntitlementsService } from '../plans/entitlements.js';
 import { planLimitProblem } from '../plans/entitlements.js';
@@ -55,13 +55,6 @@ export function callbackSecretAad(flowId: string): string {
 }
 
 const notFound = () => new ProblemError('not_found', 'No such flow.');
-
-function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505') return true;
-  }
-  return false;
-}
 
 /** The wire form of a flow row (never its signing secret). */
 export function presentFlow(row: FlowRow): Flow {

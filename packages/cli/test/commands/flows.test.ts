@@ -1,0 +1,236 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { problem, runCli, SERVER } from '../helpers.js';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
+
+const AGENT_ID = 'agt_0123456789abcdefghijklmn';
+const STEPS = [
+  { name: 'draft', agentId: AGENT_ID, input: 'Draft a reply to: {{input}}' },
+  { name: 'polish', agentId: AGENT_ID, input: 'Polish: {{steps.draft.output}}' },
+];
+const FLOW = {
+  id: 'flw_0123456789abcdefghijklmn',
+  name: 'review',
+  description: '',
+  steps: STEPS,
+  schedule: null,
+  scheduleInput: '',
+  callbackUrl: null,
+  hasCallbackSecret: false,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+};
+const RUN = {
+  id: 'exe_0123456789abcdefghijklmn',
+  agentId: null,
+  flowId: FLOW.id,
+  parentId: null,
+  step: null,
+  status: 'queued',
+  model: null,
+  provider: null,
+  input: 'Hello',
+  output: null,
+  usage: null,
+  finishReason: null,
+  error: null,
+  durationMs: null,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  startedAt: null,
+  finishedAt: null,
+};
+
+/** The event stream of a run that ends as `final`. */
+function runEvents(final: Record<string, unknown>): HttpResponse<string> {
+  const events: [number, string, unknown][] = [
+    [1, 'execution.started', { ...RUN, status: 'running', startedAt: RUN.createdAt }],
+    [2, `execution.${final.status === 'succeeded' ? 'completed' : final.status}`, final],
+    [3, 'done', { status: final.status }],
+  ];
+  return new HttpResponse(
+    events
+      .map(([id, event, data]) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+      .join(''),
+    { headers: { 'content-type': 'text/event-stream' } },
+  );
+}
+
+describe('fleece flows', () => {
+  it('creates a flow from --step options (templates keep their colons) and prints it', async () => {
+    let body: unknown;
+    server.use(
+      http.post(`${SERVER}/api/v1/flows`, async ({ request }) => {
+        body = await request.json();
+        return HttpResponse.json(FLOW, { status: 201 });
+      }),
+    );
+    const result = await runCli(
+      [
+        'flows',
+        'create',
+        '--name',
+        'review',
+        '--step',
+        `draft:${AGENT_ID}:Draft a reply to: {{input}}`,
+        '--step',
+        `polish:${AGENT_ID}:Polish: {{steps.draft.output}}`,
+      ],
+      { env },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(body).toEqual({ name: 'review', steps: STEPS });
+    expect(result.stdout).toContain(`id:          ${FLOW.id}`);
+    expect(result.stdout).toContain(`  2. polish  ${AGENT_ID}  "Polish: {{steps.draft.output}}"`);
+  });
+
+  it('creates from a JSON file and shows the callback secret once, with a warning on stderr', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleece-flows-'));
+    try {
+      const file = join(dir, 'flow.json');
+      await writeFile(
+        file,
+        JSON.stringify({ name: 'cb', steps: STEPS, callbackUrl: 'https://example.com/h' }),
+      );
+      let body: unknown;
+      server.use(
+        http.post(`${SERVER}/api/v1/flows`, async ({ request }) => {
+          body = await request.json();
+          return HttpResponse.json(
+            {
+              ...FLOW,
+              callbackUrl: 'https://example.com/h',
+              hasCallbackSecret: true,
+              callbackSecret: 'whsec_x',
+            },
+            { status: 201 },
+          );
+        }),
+      );
+      const result = await runCli(['flows', 'create', '--file', file, '--schedule', '0 6 * * *'], { env });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(body).toEqual({
+        name: 'cb',
+        steps: STEPS,
+        callbackUrl: 'https://example.com/h',
+        schedule: '0 6 * * *',
+      });
+      expect(result.stdout).toContain('callback secret: whsec_x\n');
+      expect(result.stderr).toContain('not shown again');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a malformed --step and a missing name with exit 2, before any request', async () => {
+    const bad = await runCli(['flows', 'create', '--name', 'x', '--step', 'only-a-name'], { env });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--step must be name:agentId:template');
+    const noName = await runCli(['flows', 'create', '--step', `a:${AGENT_ID}:{{input}}`], { env });
+    expect(noName.exitCode).toBe(2);
+    expect(noName.stderr).toContain('a flow needs a name');
+  });
+
+  it('shows a 400 naming the step and the reference', async () => {
+    server.use(
+      http.post(`${SERVER}/api/v1/flows`, () =>
+        problem(400, 'validation_failed', {
+          detail:
+            'The flow is not valid: step "polish" refers to {{steps.nope.output}}, but the flow has no step named "nope".',
+          errors: [{ path: 'steps[1].input', message: 'step "polish" refers to {{steps.nope.output}}' }],
+        }),
+      ),
+    );
+    const result = await runCli(['flows', 'create', '--name', 'x', '--step', `a:${AGENT_ID}:{{input}}`], {
+      env,
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('{{steps.nope.output}}');
+  });
+
+  it('lists, gets and deletes flows', async () => {
+    server.use(
+      http.get(`${SERVER}/api/v1/flows`, () =>
+        HttpResponse.json({ data: [{ ...FLOW, schedule: '0 6 * * *' }], nextCursor: null }),
+      ),
+      http.get(`${SERVER}/api/v1/flows/:id`, () => HttpResponse.json(FLOW)),
+      http.delete(`${SERVER}/api/v1/flows/:id`, () => new HttpResponse(null, { status: 204 })),
+    );
+    const list = await runCli(['flows', 'list'], { env });
+    expect(list).toMatchObject({ exitCode: 0, stdout: `${FLOW.id}  review  2 steps  0 6 * * *\n` });
+    const get = await runCli(['flows', 'get', FLOW.id, '--json'], { env });
+    expect(JSON.parse(get.stdout)).toEqual(FLOW);
+    const del = await runCli(['flows', 'delete', FLOW.id], { env });
+    expect(del.exitCode).toBe(0);
+    expect(del.stderr).toContain(`Deleted flow ${FLOW.id}`);
+  });
+
+  it('triggers a run and prints its id; input from stdin; 409 while running exits 1 with the reason', async () => {
+    const inputs: unknown[] = [];
+    server.use(
+      http.post(`${SERVER}/api/v1/flows/${FLOW.id}/trigger`, async ({ request }) => {
+        inputs.push(await request.json());
+        return HttpResponse.json(RUN, { status: 202 });
+      }),
+      http.post(`${SERVER}/api/v1/flows/flw_busy/trigger`, () =>
+        problem(409, 'flow_already_running', {
+          detail: 'A run of this flow (exe_1) is queued or running.',
+          executionId: 'exe_1',
+        }),
+      ),
+    );
+    const queued = await runCli(['flows', 'trigger', FLOW.id, '--input', 'Hello'], { env });
+    expect(queued).toMatchObject({ exitCode: 0, stdout: `${RUN.id}\n` });
+    const piped = await runCli(['flows', 'trigger', FLOW.id], { env, stdin: 'From stdin\n' });
+    expect(piped.exitCode, piped.stderr).toBe(0);
+    expect(inputs).toEqual([{ input: 'Hello' }, { input: 'From stdin' }]);
+    const busy = await runCli(['flows', 'trigger', 'flw_busy', '--input', 'x'], { env });
+    expect(busy.exitCode).toBe(1);
+    expect(busy.stderr).toContain('queued or running');
+    const none = await runCli(['flows', 'trigger', FLOW.id], { env });
+    expect(none.exitCode).toBe(2);
+  });
+
+  it('--wait follows the run and prints its output; a failed run exits 1 naming the step', async () => {
+    const done = { ...RUN, status: 'succeeded', output: 'Polished.', finishedAt: RUN.createdAt };
+    const failed = {
+      ...RUN,
+      id: 'exe_zzzzzzzzzzzzzzzzzzzzzzzz',
+      status: 'failed',
+      error: { code: 'step_failed', step: 'polish', message: 'The flow run failed in step "polish".' },
+    };
+    server.use(
+      http.post(`${SERVER}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
+      http.post(`${SERVER}/api/v1/flows/flw_failing/trigger`, () =>
+        HttpResponse.json({ ...RUN, id: failed.id }, { status: 202 }),
+      ),
+      http.get(`${SERVER}/api/v1/executions/${RUN.id}/events`, () => runEvents(done)),
+      http.get(`${SERVER}/api/v1/executions/${failed.id}/events`, () => runEvents(failed)),
+    );
+    const ok = await runCli(['flows', 'trigger', FLOW.id, '--input', 'Hello', '--wait'], { env });
+    expect(ok).toMatchObject({ exitCode: 0, stdout: 'Polished.\n' });
+    const bad = await runCli(['flows', 'trigger', 'flw_failing', '--input', 'Hello', '--wait', '--json'], {
+      env,
+    });
+    expect(bad.exitCode).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ status: 'failed', error: { step: 'polish' } });
+    expect(bad.stderr).toContain('failed in step "polish"');
+  });
+
+  it('has --help examples for every subcommand', async () => {
+    for (const sub of ['list', 'get', 'create', 'delete', 'trigger']) {
+      const help = await runCli(['flows', sub, '--help']);
+      expect(help.exitCode).toBe(0);
+      expect(help.stdout).toContain('Examples:');
+    }
+  });
+});
