@@ -95,13 +95,13 @@ export { Auth } from './resources/auth.js';
 export { Billing } from './resources/billing.js';
 export { Chat, type ChatEvent, type ChatParams, Conversations } from './resources/chat.js';
 export { Executions } from './resources/executions.js';
-export { Flows } from './resources/flows.js';
 export {
   Export,
   type ExportDownload,
   type ExportDownloadOptions,
   type ExportProgress,
 } from './resources/export.js';
+export { Flows } from './resources/flows.js';
 export { Health } from './resources/health.js';
 export { Me } from './resources/me.js';
 export { Models } from './resources/models.js';
