@@ -266,6 +266,11 @@ export interface Config {
    * (or per IP when unauthenticated); API-key traffic has the plan's limits instead.
    */
   rateLimitPerMinute: number;
+  /**
+   * Deployment overrides of the named route limits' maximum (`FLEECE_ROUTE_LIMITS`), per the limit's own
+   * window; a name that is absent keeps the documented value of `ROUTE_LIMITS`.
+   */
+  routeLimits: Partial<Record<RouteLimitName, number>>;
   /** Root secret for signing (cookies, tokens). At least 32 characters in production. */
   secret: string;
   /**
@@ -356,11 +361,6 @@ export interface WebhookConfig {
 /** One AI provider's credential and endpoint. `baseURL` has no trailing slash. */
 export interface AiProviderConfig {
   apiKey: string;
-  /**
-   * Deployment overrides of the named route limits' maximum (`FLEECE_ROUTE_LIMITS`), per the limit's own
-   * window; a name that is absent keeps the documented value of `ROUTE_LIMITS`.
-   */
-  routeLimits: Partial<Record<RouteLimitName, number>>;
   baseURL: string;
 }
 
@@ -600,6 +600,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
     rateLimitPerMinute: e.FLEECE_RATE_LIMIT_PER_MINUTE,
+    routeLimits: Object.fromEntries(
+      e.FLEECE_ROUTE_LIMITS.map((entry) => {
+        const [name, max] = entry.split('=') as [RouteLimitName, string];
+        return [name, Number(max)];
+      }),
+    ),
     secret: e.FLEECE_SECRET ?? DEVELOPMENT_SECRET,
     encryption: new Keyring(
       encryptionKey(
@@ -682,9 +688,3 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : undefined,
   };
 }
-    routeLimits: Object.fromEntries(
-      e.FLEECE_ROUTE_LIMITS.map((entry) => {
-        const [name, max] = entry.split('=') as [RouteLimitName, string];
-        return [name, Number(max)];
-      }),
-    ),
