@@ -4,6 +4,7 @@ import { AuditEvent } from './audit.js';
 import { ConversationDetail } from './chat.js';
 import { Consent } from './consents.js';
 import { Execution } from './executions.js';
+import { Flow } from './flows.js';
 import { PlanId, User } from './identity.js';
 import { Session } from './sessions.js';
 
@@ -123,7 +124,7 @@ export const ExportDataRecord = z.discriminatedUnion('type', [
   z.object({ type: z.literal('api_key'), data: ExportApiKey }),
   z.object({ type: z.literal('session'), data: ExportSession }),
   z.object({ type: z.literal('agent'), data: Agent }),
-  z.object({ type: z.literal('flow'), data: z.looseObject({ id: z.string() }) }),
+  z.object({ type: z.literal('flow'), data: Flow }),
   z.object({ type: z.literal('execution'), data: Execution }),
   z.object({ type: z.literal('conversation'), data: ConversationDetail }),
   z.object({ type: z.literal('consent'), data: Consent }),

@@ -95,6 +95,14 @@ describe('data export (issue 7)', () => {
       headers: asSession(t, user),
       payload: { granted: true },
     });
+    const flow = (
+      await post(user, '/api/v1/flows', {
+        name: 'pipeline',
+        steps: [{ name: 'first', agentId: agent.id, input: '{{input}}' }],
+        callbackUrl: 'https://hooks.example.com/fleece',
+      })
+    ).json();
+    expect(flow.callbackSecret).toMatch(/^whsec_/);
     const key = await createKey(t, user, { name: 'ci', scopes: ['read', 'export'] });
     const tokens = await deviceTokens(t, user.cookie);
     await t.db.ownerQuery(
@@ -102,7 +110,7 @@ describe('data export (issue 7)', () => {
        values ($1, $2, 'github', $3, $4, true, now(), now())`,
       [`idn_${user.userId.slice(4)}`, user.userId, `gh-${user.userId}`, user.email],
     );
-    return { agent, execution, chat, key, tokens };
+    return { agent, execution, chat, key, tokens, flow };
   }
 
   it('streams everything the caller owns as NDJSON: header, records by type, trailer with counts and SHA-256', async () => {
@@ -156,11 +164,27 @@ describe('data export (issue 7)', () => {
     ]);
     const actions = of('audit_event').map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['agent.created', 'consent.granted', 'api_key.created']));
-    expect(of('flow')).toEqual([]);
-    expect(trailer.counts).toMatchObject({ profile: 1, identity: 1, api_key: 1, agent: 1, execution: 1 });
+    const { callbackSecret: _shownOnce, ...flow } = mine.flow;
+    expect(of('flow')).toEqual([flow]);
+    expect(of('flow')[0]!.hasCallbackSecret).toBe(true);
+    expect(trailer.counts).toMatchObject({
+      profile: 1,
+      identity: 1,
+      api_key: 1,
+      agent: 1,
+      flow: 1,
+      execution: 1,
+    });
 
     // Nothing of Bob's.
-    for (const id of [bob.userId, bob.email, theirs.agent.id, theirs.execution.id, theirs.key.id]) {
+    for (const id of [
+      bob.userId,
+      bob.email,
+      theirs.agent.id,
+      theirs.execution.id,
+      theirs.key.id,
+      theirs.flow.id,
+    ]) {
       expect(text).not.toContain(id);
     }
     expect(text).not.toContain(theirs.chat.conversationId);
@@ -176,6 +200,7 @@ describe('data export (issue 7)', () => {
       mine.tokens.access_token,
       mine.tokens.refresh_token!,
       ada.cookie.split('=')[1]!,
+      mine.flow.callbackSecret,
     ];
     for (const row of await t.db.ownerQuery<{ h: string }>(
       `select key_hash as h from api_keys union all select token_hash from refresh_tokens
@@ -186,7 +211,8 @@ describe('data export (issue 7)', () => {
     }
     for (const row of await t.db.ownerQuery<{ c: Buffer }>(
       `select input as c from executions union all select output from executions where output is not null
-       union all select content from chat_messages union all select data from execution_events`,
+       union all select content from chat_messages union all select data from execution_events
+       union all select callback_secret from flows where callback_secret is not null`,
     )) {
       const c = Buffer.from(row.c);
       secrets.push(c.toString('hex'), c.toString('base64'), c.subarray(17, 33).toString('base64'));

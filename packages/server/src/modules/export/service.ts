@@ -16,6 +16,7 @@ import type { Database, Db } from '../../db/client.js';
 import { agents, chatMessages, conversations, executions } from '../../db/schema/ai.js';
 import { apiKeys } from '../../db/schema/api-keys.js';
 import { auditEvents } from '../../db/schema/audit.js';
+import { flows } from '../../db/schema/flows.js';
 import { identities, sessions, users } from '../../db/schema/identity.js';
 import { enterScope, withUser } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
@@ -24,6 +25,7 @@ import type { AuditContext, AuditService } from '../audit/service.js';
 import type { ChatService } from '../chat/service.js';
 import { type ConsentService, presentConsents } from '../consents/service.js';
 import type { ExecutionService } from '../executions/service.js';
+import { presentFlow } from '../flows/service.js';
 import { toUser } from '../identity/users.service.js';
 
 /**
@@ -418,6 +420,17 @@ export class ExportService {
         .limit(limit),
     )) {
       for (const r of rows) await emit('agent', presentAgent(r));
+    }
+
+    for await (const rows of keyset(read, userId, flows, limit, (tx, where, order) =>
+      tx
+        .select()
+        .from(flows)
+        .where(where)
+        .orderBy(...order)
+        .limit(limit),
+    )) {
+      for (const r of rows) await emit('flow', presentFlow(r));
     }
 
     const executionLimit = EXPORT_BATCH_ROWS.execution;
