@@ -28,10 +28,11 @@ const PAYLOADS = [
 ];
 
 describe('SQL injection (claim C19)', () => {
-  it('builds no SQL from strings: no sql.raw, no unsafe queries, no interpolated query text', () => {
+  it('builds no SQL from strings: no sql.raw but of a constant, no unsafe queries, no interpolated query text', () => {
     const offending = sources().flatMap(({ path, text }) =>
       [
-        /\bsql\.raw\s*\(/g,
+        // sql.raw of anything but a module constant (an UPPER_CASE name, such as a schema name).
+        /\bsql\.raw\s*\((?!\s*[A-Z][A-Z0-9_]*\s*\))/g,
         /\.unsafe\s*\(/g,
         // A query method called with a template literal that interpolates (`query(\`… ${x}\`)`).
         /\.(?:query|exec|execute)\s*\(\s*`[^`]*\$\{/g,
