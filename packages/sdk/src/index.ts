@@ -58,6 +58,7 @@ export {
   ExportVerifier,
   type VerifiedExport,
 } from './lib/export-verifier.js';
+export { nodeFetch } from './lib/node-fetch.js';
 export { createPkcePair, createState, type PkcePair, pkceChallenge, verifyState } from './lib/pkce.js';
 export {
   computeWebhookSignature,

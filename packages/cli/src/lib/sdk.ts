@@ -11,6 +11,7 @@ import {
   FleeceError,
   InternalServerError,
   NotFoundError,
+  nodeFetch,
   PermissionDeniedError,
   RateLimitError,
   ResponseValidationError,
@@ -19,13 +20,12 @@ import { messages } from '../messages.js';
 import type { Context } from './context.js';
 import { CliError, InterruptedError, NotAuthenticatedError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { nodeFetch } from './http.js';
 import type { Output } from './output.js';
 import { proxySettings } from './proxy.js';
 
 /**
  * The `fetch` a command's client sends with: the context's (msw in tests) when it has one; else, without a
- * proxy variable, {@link nodeFetch} (`node:http`), which starts much faster than undici, the SDK's or the one
+ * proxy variable, the SDK's {@link nodeFetch} (`node:http`), which starts much faster than undici, the SDK's or the one
  * inside Node's `fetch` (a CLI process makes a request or two); with `HTTP(S)_PROXY` set, `undefined`, so
  * the SDK's undici `EnvHttpProxyAgent` honours the proxy and `NO_PROXY`.
  */

@@ -1,6 +1,6 @@
+import { nodeFetch } from '@fleece/sdk';
 import { describe, expect, it } from 'vitest';
 import type { Context } from '../../src/lib/context.js';
-import { nodeFetch } from '../../src/lib/http.js';
 import { fetchFor } from '../../src/lib/sdk.js';
 
 const ctx = (env: Record<string, string>, fetch?: Context['fetch']) => ({ env, fetch }) as unknown as Context;

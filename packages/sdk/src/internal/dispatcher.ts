@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { readEnv } from './env.js';
+import { readableResponse } from './response.js';
 
 const pools = new Map<string, Dispatcher>();
 
@@ -13,104 +13,6 @@ let undici: Promise<typeof import('undici')> | undefined;
 export function loadUndici(): Promise<typeof import('undici')> {
   undici ??= import('undici');
   return undici;
-}
-
-type BodyReadable = Awaited<ReturnType<typeof import('undici')['request']>>['body'];
-
-/**
- * Read-only `Headers` over undici's raw response headers (lower-case names; a repeated header as an
- * array), without copying them into a `Headers` object.
- */
-class RawHeaders {
-  readonly #raw: Record<string, string | string[] | undefined>;
-
-  constructor(raw: Record<string, string | string[] | undefined>) {
-    this.#raw = raw;
-  }
-
-  get(name: string): string | null {
-    const value = this.#raw[name.toLowerCase()];
-    if (value === undefined) return null;
-    return Array.isArray(value) ? value.join(', ') : value;
-  }
-
-  has(name: string): boolean {
-    return this.#raw[name.toLowerCase()] !== undefined;
-  }
-
-  getSetCookie(): string[] {
-    const value = this.#raw['set-cookie'];
-    return value === undefined ? [] : Array.isArray(value) ? [...value] : [value];
-  }
-
-  *entries(): IterableIterator<[string, string]> {
-    for (const name of Object.keys(this.#raw).sort()) {
-      const value = this.get(name);
-      if (value !== null) yield [name, value];
-    }
-  }
-
-  *keys(): IterableIterator<string> {
-    for (const [name] of this.entries()) yield name;
-  }
-
-  *values(): IterableIterator<string> {
-    for (const [, value] of this.entries()) yield value;
-  }
-
-  forEach(callback: (value: string, name: string, parent: Headers) => void): void {
-    for (const [name, value] of this.entries()) callback(value, name, this as unknown as Headers);
-  }
-
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.entries();
-  }
-}
-
-/**
- * The response of {@link undiciRequest}: the part of the WHATWG `Response` the SDK (and
- * `withResponse().response`) uses: `status`, `ok`, `statusText`, `headers`, `text()`, `json()`,
- * `arrayBuffer()` and `body` (a WHATWG `ReadableStream`, made on first use).
- */
-class DispatcherResponse {
-  readonly status: number;
-  readonly ok: boolean;
-  readonly statusText = '';
-  readonly headers: Headers;
-  readonly redirected = false;
-  readonly type = 'basic';
-  readonly url: string;
-  readonly #body: BodyReadable;
-  #web: ReadableStream<Uint8Array> | undefined;
-
-  constructor(url: string, status: number, headers: Headers, body: BodyReadable) {
-    this.url = url;
-    this.status = status;
-    this.ok = status >= 200 && status < 300;
-    this.headers = headers;
-    this.#body = body;
-  }
-
-  get body(): ReadableStream<Uint8Array> {
-    this.#web ??= Readable.toWeb(this.#body) as unknown as ReadableStream<Uint8Array>;
-    return this.#web;
-  }
-
-  get bodyUsed(): boolean {
-    return this.#body.bodyUsed;
-  }
-
-  text(): Promise<string> {
-    return this.#body.text();
-  }
-
-  json(): Promise<unknown> {
-    return this.#body.json();
-  }
-
-  arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#body.arrayBuffer();
-  }
 }
 
 /**
@@ -128,8 +30,7 @@ export async function undiciRequest(input: string, init: RequestInit): Promise<R
     signal: init.signal ?? undefined,
     dispatcher: (init as { dispatcher?: Dispatcher }).dispatcher,
   });
-  const responseHeaders = new RawHeaders(headers) as unknown as Headers;
-  return new DispatcherResponse(input, statusCode, responseHeaders, body) as unknown as Response;
+  return readableResponse(input, statusCode, '', headers, body);
 }
 
 /**

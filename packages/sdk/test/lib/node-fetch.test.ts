@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeFetch } from '../../src/lib/http.js';
+import { nodeFetch } from '../../src/lib/node-fetch.js';
 
 const servers: http.Server[] = [];
 afterEach(async () => {
