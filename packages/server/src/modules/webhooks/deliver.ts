@@ -1,9 +1,10 @@
+import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
-import { ALLOWED_LOOPBACK_ADDRESSES } from './url.js';
+import { ALLOWED_LOOPBACK_ADDRESSES, blockedRange } from './url.js';
 
 /**
  * The outbound HTTP of webhook callbacks, with SSRF filtering at connect time.
@@ -73,12 +74,17 @@ const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', '
 /** request-filtering-agent refuses an address with a plain Error whose message starts like this. */
 const BLOCKED = /^DNS lookup .+ is not allowed\b/;
 
-function classify(error: unknown, timedOut: boolean): DeliveryErrorCode {
+/**
+ * The safe code of a failed request. `refused` says whether the host, or an address it resolved to, is one
+ * the filter refuses: checked by Fleece's own ranges too, so the code does not hang on the library's
+ * message text alone.
+ */
+function classify(error: unknown, timedOut: boolean, refused: boolean): DeliveryErrorCode {
   const err = error as { code?: unknown; name?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' ? err.code : '';
   if (timedOut) return 'timeout';
   if (err?.name === 'AbortError' || code === 'ABORT_ERR') return 'aborted';
-  if (typeof err?.message === 'string' && BLOCKED.test(err.message)) return 'address_blocked';
+  if (refused || (typeof err?.message === 'string' && BLOCKED.test(err.message))) return 'address_blocked';
   if (DNS_CODES.has(code)) return 'dns_failed';
   if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/.test(code)) {
     return 'tls_failed';
@@ -144,8 +150,27 @@ export class WebhookTransport {
         settled = true;
         resolve({ ...result, durationMs: elapsed() });
       };
+      // Every address the host resolved to, as the filter saw it (a literal IP host resolves to itself).
+      const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+      const resolved: string[] = isIP(host) === 0 ? [] : [host];
+      const base = this.options.lookup ?? (dns.lookup as unknown as LookupFunction);
+      const lookup = ((
+        hostname: string,
+        options: dns.LookupOptions,
+        callback: (...args: unknown[]) => void,
+      ) => {
+        base(hostname, options, (err: NodeJS.ErrnoException | null, address: unknown, family?: number) => {
+          if (!err) {
+            if (Array.isArray(address))
+              for (const a of address as dns.LookupAddress[]) resolved.push(a.address);
+            else if (typeof address === 'string') resolved.push(address);
+          }
+          (callback as (...args: unknown[]) => void)(err, address, family);
+        });
+      }) as unknown as LookupFunction;
       const fail = (error: unknown) => {
-        const errorCode = classify(error, timeout.aborted);
+        const refused = resolved.some((a) => blockedRange(a, this.options.allowLoopback) !== undefined);
+        const errorCode = classify(error, timeout.aborted, refused);
         settle({
           outcome: 'failed',
           status: null,
@@ -163,7 +188,7 @@ export class WebhookTransport {
             agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
             headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
             signal: combined,
-            ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
+            lookup,
           },
           (response) => {
             const status = response.statusCode ?? 0;
