@@ -83,16 +83,21 @@ describe('examples/quickstart.sh through the built binaries', { timeout: 240_000
     expect(output.stdout).toMatch(/created key_\w+ \(the secret is shown once/);
   });
 
-  it('5: with only FLEECE_API_KEY: an agent, a streamed run, the flow (when served), the executions', () => {
+  it('5: with only FLEECE_API_KEY: an agent, a streamed run, a two-step flow waited for, the executions', () => {
     expect(output.stdout).toMatch(/^agent agt_\w+$/m);
     expect(output.stdout).toContain('Mock reply to "Fleece keeps every security claim');
-    expect(output.stdout).toMatch(
-      /^(\{"id":"exe_\w+","status":"succeeded"\}|flow run exe_\w+: succeeded|flows: this server answered 404 .*skipped)$/m,
+    expect(output.stdout).toMatch(/^flow flw_\w+$/m);
+    expect(output.stdout).toMatch(/^\{"id":"exe_\w+","status":"succeeded"\}$/m);
+    // The list shows the agent's run and the flow run's two steps, all succeeded.
+    const listed = output.stdout.slice(
+      output.stdout.indexOf('-- executions:'),
+      output.stdout.indexOf('== 6.'),
     );
-    expect(output.stdout).toMatch(/exe_\w+/);
+    expect(listed.match(/^exe_\w+\s+succeeded/gm)?.length).toBeGreaterThanOrEqual(3);
   });
 
-  it('6: exports the account with a trailer whose SHA-256 matches', () => {
+  it('6: exports the account to a file with a trailer whose SHA-256 matches', () => {
+    expect(output.stdout).toMatch(/^\{"format":"ndjson","bytes":\d+,"records":\d+\}$/m);
     expect(output.stdout).toMatch(/^export checksum ok: [0-9a-f]{64}$/m);
   });
 
@@ -101,7 +106,14 @@ describe('examples/quickstart.sh through the built binaries', { timeout: 240_000
       .split('\n')
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { action: string }).action);
-    for (const action of ['api_key.created', 'agent.created', 'agent.executed', 'data.exported']) {
+    for (const action of [
+      'api_key.created',
+      'agent.created',
+      'agent.executed',
+      'flow.created',
+      'flow.triggered',
+      'data.exported',
+    ]) {
       expect(tailed, action).toContain(action);
     }
     expect(output.stdout).toMatch(/^\{"valid":true,"checked":\d+\}$/m);
