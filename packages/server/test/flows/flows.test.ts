@@ -3,13 +3,61 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { postgresDatabase } from '../../src/db/client.js';
 import { withUser } from '../../src/db/tenant.js';
-import { mockCompletion } from '../../src/modules/ai/providers/mock.js';
+import { ProviderError } from '../../src/modules/ai/providers/errors.js';
+import { MockProvider, mockCompletion } from '../../src/modules/ai/providers/mock.js';
+import type {
+  ChatMessage,
+  ModelProvider,
+  ProviderStream,
+  StreamOptions,
+} from '../../src/modules/ai/providers/types.js';
 import { FLOW_RUN_JOB, FLOW_SCHEDULE_JOB } from '../../src/modules/flows/service.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, createTestDatabase, type TestApp } from '../helpers/app.js';
 import { auditEvents } from '../helpers/identity.js';
 import { runJobs } from '../helpers/jobs.js';
 import { FailOnKeywordProvider } from '../helpers/providers.js';
+
+/**
+ * The mock provider, except that a prompt containing HOLD sends one delta and then holds the call open until
+ * its signal aborts (then fails with `provider_cancelled`, as the real adapters do). `holding` resolves once
+ * such a call is held.
+ */
+class HoldProvider implements ModelProvider {
+  readonly id = 'mock' as const;
+  private readonly inner = new MockProvider();
+  private entered!: () => void;
+  /** Hold only the first such call (a retry then runs normally). */
+  constructor(private readonly once = false) {}
+  private held = false;
+  readonly holding = new Promise<void>((resolve) => {
+    this.entered = resolve;
+  });
+  stream(messages: readonly ChatMessage[], options: StreamOptions): ProviderStream {
+    const last = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    if (!last.includes('HOLD') || (this.once && this.held)) return this.inner.stream(messages, options);
+    this.held = true;
+    const self = this;
+    let fail!: (error: unknown) => void;
+    const result = new Promise<never>((_resolve, reject) => {
+      fail = reject;
+    });
+    result.catch(() => {});
+    async function* run(): AsyncGenerator<string> {
+      yield 'partial ';
+      self.entered();
+      await new Promise<void>((resolve) => {
+        if (options.signal?.aborted) resolve();
+        else options.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+      const error = new ProviderError('provider_cancelled', 'mock');
+      fail(error);
+      throw error;
+    }
+    const iterator = run();
+    return { [Symbol.asyncIterator]: () => iterator, result: () => result };
+  }
+}
 
 /** What the mock provider answers an agent with `instructions` to `input` (its output is derived from both). */
 function mockOutput(input: string, instructions = 'Answer briefly.'): string {
@@ -366,6 +414,84 @@ describe('flows: runs', () => {
     expect(
       ExecutionPage.parse((await get(t, ada, `/api/v1/executions?parentId=${run.id}`)).json()).data,
     ).toEqual([]);
+  });
+
+  it('cancels a running run: the step it is running is cancelled and the later steps never start', async () => {
+    const provider = new HoldProvider();
+    t = await buildTestApp({ providers: { mock: provider } });
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const agent = await createAgent(t, ada);
+    const flow = await createFlow(t, ada, {
+      name: 'held',
+      steps: [
+        { name: 'first', agentId: agent.id, input: '{{input}}' },
+        { name: 'second', agentId: agent.id, input: 'HOLD {{steps.first.output}}' },
+        { name: 'third', agentId: agent.id, input: '{{steps.second.output}}' },
+      ],
+    });
+    const run = Execution.parse(
+      (await post(t, ada, `/api/v1/flows/${flow.id}/trigger`, { input: 'x' })).json(),
+    );
+    const worker = runJobs(t.app, FLOW_RUN_JOB);
+    await provider.holding;
+    const cancelled = await post(t, ada, `/api/v1/executions/${run.id}/cancel`, {});
+    expect(cancelled.json()).toMatchObject({ id: run.id, status: 'cancelled' });
+    expect((await worker).map((j) => j.outcome)).toEqual(['completed']);
+    expect((await execution(t, ada, run.id)).status).toBe('cancelled');
+    const steps = ExecutionPage.parse((await get(t, ada, `/api/v1/executions?parentId=${run.id}`)).json());
+    expect(steps.data.map((s) => [s.step, s.status]).sort((x, y) => x[0]!.localeCompare(y[0]!))).toEqual([
+      ['first', 'succeeded'],
+      ['second', 'cancelled'],
+    ]);
+    const reasons = (await auditEvents(t))
+      .filter((e) => e.action === 'execution.cancelled')
+      .map((e) => [e.resource_id, e.metadata.reason]);
+    expect(reasons).toEqual([
+      [run.id, 'cancel_route'],
+      [steps.data.find((s) => s.step === 'second')!.id, 'flow_run_cancelled'],
+    ]);
+  });
+
+  it('resumes a run its worker stopped in the middle: finished steps are kept, the interrupted one runs again', async () => {
+    const provider = new HoldProvider(true);
+    t = await buildTestApp({ providers: { mock: provider } });
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const agent = await createAgent(t, ada);
+    const flow = await createFlow(t, ada, {
+      name: 'resumed',
+      steps: [
+        { name: 'first', agentId: agent.id, input: '{{input}}' },
+        { name: 'second', agentId: agent.id, input: 'HOLD {{steps.first.output}}' },
+        { name: 'third', agentId: agent.id, input: '{{steps.second.output}}' },
+      ],
+    });
+    const run = Execution.parse(
+      (await post(t, ada, `/api/v1/flows/${flow.id}/trigger`, { input: 'x' })).json(),
+    );
+    const worker = runJobs(t.app, FLOW_RUN_JOB);
+    await provider.holding;
+    // What a shutting-down instance does to the executions it runs (preClose): the held step is cancelled.
+    await t.app.executions.close();
+    const [interrupted] = await worker;
+    expect(interrupted).toMatchObject({ outcome: 'failed', error: expect.stringContaining('interrupted') });
+    expect((await execution(t, ada, run.id)).status).toBe('running');
+    // The job's retry (after its delay) resumes the run.
+    expect((await runJobs(t.app, FLOW_RUN_JOB, { includeDelayed: true })).map((j) => j.outcome)).toEqual([
+      'completed',
+    ]);
+    const done = await execution(t, ada, run.id);
+    expect(done.status).toBe('succeeded');
+    const steps = ExecutionPage.parse((await get(t, ada, `/api/v1/executions?parentId=${run.id}`)).json());
+    expect(steps.data.map((s) => [s.step, s.status]).sort((x, y) => `${x}`.localeCompare(`${y}`))).toEqual([
+      ['first', 'succeeded'],
+      ['second', 'cancelled'],
+      ['second', 'succeeded'],
+      ['third', 'succeeded'],
+    ]);
+    const first = steps.data.find((s) => s.step === 'first')!;
+    const second = steps.data.find((s) => s.step === 'second' && s.status === 'succeeded')!;
+    expect(second.input).toBe(`HOLD ${first.output}`);
+    expect(done.output).toBe(steps.data.find((s) => s.step === 'third')!.output);
   });
 
   it('refuses a trigger when fewer executions than steps are left this month', async () => {
