@@ -60,17 +60,18 @@ say "2. fleece login --device, approved in the 'browser' through the magic link 
 fleece login --device --insecure-storage 2>"$WORK/login.err" &
 login_pid=$!
 code=''
-for _ in $(seq 1 300); do
+for _ in $(seq 1 600); do
   code=$(grep -oE 'one-time code: [A-Z]{4}-[A-Z]{4}' "$WORK/login.err" | grep -oE '[A-Z]{4}-[A-Z]{4}' || true)
   [ -n "$code" ] && break
   sleep 0.1
 done
+[ -n "$code" ] || { cat "$WORK/login.err" >&2; exit 1; }
 echo "device code: $code"
 jar="$WORK/cookies"
 curl -fsS -o /dev/null -H 'Content-Type: application/json' -H "Origin: $BASE" \
   -X POST "$BASE/api/auth/magic-link" -d "{\"email\": \"$EMAIL\"}"
 link=''
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   link=$(grep '"outbox":"magic_link"' "$WORK/server.log" | jq -r 'select(.link) | .link' | tail -n 1)
   [ -n "$link" ] && break
   sleep 0.1
@@ -85,8 +86,14 @@ cat "$WORK/login.err"
 fleece whoami
 
 say "7a. a second process tails the audit log live from now on"
-"${CLI[@]}" --server "$BASE" audit tail --follow -n 0 --json >"$WORK/audit-tail.ndjson" 2>"$WORK/audit-tail.err" &
+# -n 1: it prints the latest event, then follows from exactly there (no gap); wait for that first line so
+# everything from step 3 on reaches it live.
+"${CLI[@]}" --server "$BASE" audit tail --follow -n 1 --json >"$WORK/audit-tail.ndjson" 2>"$WORK/audit-tail.err" &
 tail_pid=$!
+for _ in $(seq 1 300); do
+  [ -s "$WORK/audit-tail.ndjson" ] && break
+  sleep 0.1
+done
 
 say "3. grant AI-processing consent; the admin sets the plan to Pro (billing is off)"
 session=(-b "$jar" -H 'Content-Type: application/json' -H "Origin: $BASE")
@@ -126,7 +133,7 @@ echo "records: $(jq -c .counts <<<"$trailer")"
 [ "$actual" = "$expected" ] && echo "export checksum ok: $actual" || { echo "export checksum MISMATCH" >&2; exit 1; }
 
 say "7b. what the tail saw, and fleece audit verify"
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   grep -q '"data.exported"' "$WORK/audit-tail.ndjson" 2>/dev/null && break
   sleep 0.1
 done
