@@ -69,12 +69,9 @@ export const retentionPlugin = fp(
         app.log.info({ retention: report, purgesQueued: due.length }, 'daily data lifecycle job done');
         return { ...report, purgesQueued: due.length };
       },
-      { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 6 * 3600 },
+      // The schedule is stored when the queue starts (a start that fails does not fail the app's readiness).
+      { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 6 * 3600, schedule: DAILY_CRON },
     );
-
-    app.addHook('onReady', async () => {
-      await app.jobs.schedule(DAILY_JOB, DAILY_CRON);
-    });
   },
   {
     name: 'fleece-retention',
