@@ -16,7 +16,7 @@ import { backoffDelay, DEFAULT_MAX_RETRIES, isRetryableStatus, retryDelay } from
 import { type EventDecoder, Stream, type StreamConnection } from './core/streaming.js';
 import { defaultDispatcher, undiciRequest } from './internal/dispatcher.js';
 import { nonBlank, readEnv } from './internal/env.js';
-import { type HeadersLike, mergeHeaderRecord, mergeHeaders } from './internal/headers.js';
+import { type HeadersLike, mergeHeaderRecord } from './internal/headers.js';
 import { newIdempotencyKey, newRequestId } from './internal/ids.js';
 import { isStaleSocketError, parseBodyText } from './internal/network.js';
 import { timers } from './internal/timers.js';
@@ -450,7 +450,7 @@ export class Fleece {
           ...target,
           signal,
           ...(first ? {} : { maxRetries: 0 }),
-          headers: mergeHeaders(
+          headers: mergeHeaderRecord(
             target.headers,
             lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
           ),
@@ -497,7 +497,7 @@ export class Fleece {
   /** Fills in the idempotency key once per call, so every retry of the call sends the same one. */
   #prepare<T>(options: FinalRequestOptions<T>): FinalRequestOptions<T> {
     if (!NEEDS_IDEMPOTENCY_KEY.has(options.method)) return options;
-    const fromHeader = mergeHeaders(options.headers).get('idempotency-key') ?? undefined;
+    const fromHeader = mergeHeaderRecord(options.headers)['idempotency-key'];
     return {
       ...options,
       idempotencyKey: nonBlank(options.idempotencyKey) ?? fromHeader ?? newIdempotencyKey(),

@@ -1,7 +1,16 @@
-import { STATUS_CODES } from 'node:http';
 import type { z } from 'zod';
 import { Problem } from '../contract/problem.js';
 import { parseRetryAfter } from './retries.js';
+
+/**
+ * The reason phrase of `status` (`Not Found`), or `HTTP Error`. Read from the `node:http` module object only
+ * when an error is made: an ESM import of `node:http` evaluates its lazy `WebSocket` export, which loads
+ * Node's bundled undici into every process that imports the SDK.
+ */
+function statusText(status: number): string {
+  const { STATUS_CODES } = process.getBuiltinModule('node:http') as typeof import('node:http');
+  return STATUS_CODES[status] ?? 'HTTP Error';
+}
 
 /** Options shared by every SDK error. */
 export interface FleeceErrorOptions {
@@ -76,7 +85,7 @@ export class APIError extends FleeceError {
     const oauth = problem ? undefined : oauthError(body);
     const requestId = headers.get('x-request-id') ?? problem?.requestId ?? options.requestId;
     const code = problem?.code ?? oauth?.error;
-    const title = problem?.title ?? STATUS_CODES[status] ?? 'HTTP Error';
+    const title = problem?.title ?? statusText(status);
     const detail = problem?.detail ?? oauth?.description;
     const fieldErrors = problem?.errors?.map((e) => `${e.path}: ${e.message}`).join('; ');
     const message = [`${status} ${title}`, detail, fieldErrors].filter(Boolean).join(': ');

@@ -7,39 +7,21 @@ export type HeadersLike =
   | ReadonlyArray<readonly [string, string]>
   | Record<string, string | null | undefined>;
 
-/** Applies header layers in order onto one `Headers`: later layers win, `null` deletes. */
-export function mergeHeaders(...layers: ReadonlyArray<HeadersLike | undefined>): Headers {
-  const result = new Headers();
-  for (const layer of layers) {
-    if (!layer) continue;
-    if (layer instanceof Headers) {
-      for (const [name, value] of layer) result.set(name, value);
-    } else if (Array.isArray(layer)) {
-      for (const [name, value] of layer as ReadonlyArray<readonly [string, string]>) result.set(name, value);
-    } else {
-      for (const [name, value] of Object.entries(layer as Record<string, string | null | undefined>)) {
-        if (value === null) result.delete(name);
-        else if (value !== undefined) result.set(name, value);
-      }
-    }
-  }
-  return result;
-}
-
 /**
  * Applies header layers in order onto a plain record with lower-case names: later layers win, `null`
- * deletes. The same rules as {@link mergeHeaders}, without building a `Headers` (the request hot path).
+ * deletes a header set by an earlier layer. It never touches the global `Headers` unless a layer is one:
+ * that global loads Node's bundled undici, a cost a short-lived process should not pay for nothing.
  */
 export function mergeHeaderRecord(...layers: ReadonlyArray<HeadersLike | undefined>): Record<string, string> {
   const result: Record<string, string> = {};
   for (const layer of layers) {
     if (!layer) continue;
-    if (layer instanceof Headers) {
-      for (const [name, value] of layer) result[name] = value;
-    } else if (Array.isArray(layer)) {
+    if (Array.isArray(layer)) {
       for (const [name, value] of layer as ReadonlyArray<readonly [string, string]>) {
         result[name.toLowerCase()] = value;
       }
+    } else if (isHeadersObject(layer)) {
+      for (const [name, value] of layer) result[name.toLowerCase()] = value;
     } else {
       for (const name in layer as Record<string, string | null | undefined>) {
         const value = (layer as Record<string, string | null | undefined>)[name];
@@ -49,4 +31,10 @@ export function mergeHeaderRecord(...layers: ReadonlyArray<HeadersLike | undefin
     }
   }
   return result;
+}
+
+/** Whether `layer` is a `Headers` (or another iterable of pairs), not a plain record. */
+function isHeadersObject(layer: HeadersLike): layer is Headers {
+  const prototype = Object.getPrototypeOf(layer) as object | null;
+  return prototype !== Object.prototype && prototype !== null && Symbol.iterator in layer;
 }

@@ -16,7 +16,11 @@ import { readableResponse } from '../internal/response.js';
  */
 export async function nodeFetch(input: string, init: RequestInit): Promise<Response> {
   const url = new URL(input);
-  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  // The module object itself: an ESM `import('node:http')` evaluates every export for its namespace,
+  // including the lazy `WebSocket` getter, which loads Node's bundled undici, the cost this avoids.
+  const { request } = process.getBuiltinModule(
+    url.protocol === 'https:' ? 'node:https' : 'node:http',
+  ) as typeof import('node:http');
   return new Promise<Response>((resolve, reject) => {
     const req = request(
       url,

@@ -10,7 +10,7 @@ import type { PagePromise } from '../core/pagination.js';
 import type { RequestOptions } from '../core/request-options.js';
 import { APIResource } from '../core/resource.js';
 import { decodeEvents, type Stream, type TypedEvent } from '../core/streaming.js';
-import { mergeHeaders } from '../internal/headers.js';
+import { mergeHeaderRecord } from '../internal/headers.js';
 
 const AuditEventSchemas = { [AUDIT_STREAM_EVENT]: AuditEvent } as const;
 type RawAuditEvent = TypedEvent<typeof AuditEventSchemas>;
@@ -195,7 +195,9 @@ export class Audit extends APIResource {
       method: 'get',
       path: '/api/v1/audit-events/stream',
       headers:
-        anchor === undefined ? options?.headers : mergeHeaders(options?.headers, { 'last-event-id': anchor }),
+        anchor === undefined
+          ? options?.headers
+          : mergeHeaderRecord(options?.headers, { 'last-event-id': anchor }),
       decode: decodeEvents(AuditEventSchemas),
       terminalEvent: null,
       follow: true,
