@@ -304,7 +304,10 @@ describe('data export (issue 7)', () => {
     expect((await exportAs({ cookie: bob.cookie })).statusCode).toBe(200);
   });
 
-  it('stops when the client aborts mid-stream: nothing recorded as completed, one charge, server keeps serving', async () => {
+  // Seeds and streams megabytes (more than the loopback socket buffers hold): slower than most tests.
+  it('stops when the client aborts mid-stream: nothing recorded as completed, one charge, server keeps serving', {
+    timeout: 120_000,
+  }, async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
     await seedExecutions(t.db.ownerQuery.bind(t.db), t.app.config.encryption.current, ada.userId, 4_000, {
       inputBytes: 4_096,
@@ -364,7 +367,10 @@ describe('data export (issue 7)', () => {
     ]);
   });
 
-  it('reads one snapshot on PostgreSQL (a row written mid-export is not in it); per-batch reads on PGlite', async () => {
+  // Seeds and streams megabytes (more than the loopback socket buffers hold): slower than most tests.
+  it('reads one snapshot on PostgreSQL (a row written mid-export is not in it); per-batch reads on PGlite', {
+    timeout: 120_000,
+  }, async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
     const key = t.app.config.encryption.current;
     await seedExecutions(t.db.ownerQuery.bind(t.db), key, ada.userId, 3_000, { inputBytes: 4_096 });
