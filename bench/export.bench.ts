@@ -143,7 +143,10 @@ function rowsFor(label: string, small: Measured, large: Measured): BenchRow[] {
  * server's RSS is sampled every 5 ms from the moment it has signed in and collected its garbage until the
  * download (by this process) has finished. Runs on
  * PostgreSQL (`BENCH_DATABASE_URL` or `TEST_DATABASE_URL`, a superuser URL; a database is created and
- * dropped per size) and on PGlite in a temporary directory.
+ * dropped per size) and on PGlite in a temporary directory. The server process also prints (stderr) its peak
+ * heap and external memory while exporting and its RSS and heap after a forced GC at the end: equal heaps
+ * after GC for both sizes mean nothing is retained per row, and a larger peak is garbage not yet collected
+ * (on PostgreSQL: the socket and bytea Buffers, up to V8's external-memory soft limit, and old-space growth).
  */
 const benchmark: Benchmark = {
   name: 'export',
