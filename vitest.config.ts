@@ -45,7 +45,13 @@ export default defineConfig({
       {
         resolve,
         ssr,
-        test: { name: 'cli', include: ['packages/cli/test/**/*.test.ts'], testTimeout: 30_000 },
+        test: {
+          name: 'cli',
+          include: ['packages/cli/test/**/*.test.ts'],
+          // Builds the CLI once for the end-to-end tests, before any file runs.
+          globalSetup: ['packages/cli/test/e2e/global-setup.ts'],
+          testTimeout: 30_000,
+        },
       },
       serverProject('pglite'),
       {

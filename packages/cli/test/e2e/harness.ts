@@ -1,9 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { vi } from 'vitest';
 import { magicLinkFor, type RealServer } from '../../../server/test/helpers/real-server.js';
 
@@ -12,17 +11,18 @@ const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The built binary the end-to-end tests run. */
 export const BIN = join(CLI_DIR, 'dist', 'bin.js');
 
-let built: Promise<void> | undefined;
 /**
- * Builds the CLI (`tsup`, as `pnpm --filter @fleece/cli build` does) once per test run, so the tests
- * always exercise the binary of the current sources.
+ * Checks that the CLI binary exists. The `cli` project's global setup (`global-setup.ts`) builds it once
+ * before any test file runs; a file never rebuilds it, since tsup's clean step would delete `dist/` under
+ * another file that is running the binary.
+ * @throws Error naming the missing file and how to build it.
  */
-export function buildCli(): Promise<void> {
-  built ??= (async () => {
-    const tsup = join(CLI_DIR, '..', '..', 'node_modules', 'tsup', 'dist', 'cli-default.js');
-    await promisify(execFile)(process.execPath, [tsup, '--silent'], { cwd: CLI_DIR });
-  })();
-  return built;
+export async function buildCli(): Promise<void> {
+  await access(BIN).catch(() => {
+    throw new Error(
+      `${BIN} is missing: run the tests through vitest (its global setup builds it) or pnpm build`,
+    );
+  });
 }
 
 export { type RealServer, startRealServer } from '../../../server/test/helpers/real-server.js';
