@@ -65,6 +65,20 @@ describe('GET /api/health (claims C12, C24, C33)', () => {
     });
   });
 
+  it('is exempt from rate limiting: load balancers may poll it past the default /api/ limit', async () => {
+    t = await buildTestApp({ env: { FLEECE_RATE_LIMIT_PER_MINUTE: '3' } });
+    for (let i = 0; i < 10; i++) {
+      const res = await t.app.inject({ url: '/api/health', remoteAddress: '203.0.113.9' });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+    }
+    // Other /api/ routes keep the default limit.
+    const limited: number[] = [];
+    for (let i = 0; i < 4; i++)
+      limited.push((await t.app.inject({ url: '/api/v1/me', remoteAddress: '203.0.113.9' })).statusCode);
+    expect(limited).toEqual([401, 401, 401, 429]);
+  });
+
   it('counts uptime in whole seconds from the clock', async () => {
     t = await buildTestApp();
     t.clock.advance(65_400);

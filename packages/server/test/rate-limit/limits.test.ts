@@ -172,8 +172,11 @@ describe('rate limits (claims C17, C25)', () => {
     const res = await me();
     expect(res.statusCode).toBe(429);
     expect(res.json().code).toBe('rate_limited');
+    const anonymous = await t.app.inject({ url: '/api/v1/me', remoteAddress: randomIp() });
+    expect(limits(anonymous)).toEqual({ limit: '3', remaining: '2', reset: '60' });
+    // Health is exempt (load balancers poll it): no limit, no headers.
     const health = await t.app.inject({ url: '/api/health', remoteAddress: randomIp() });
-    expect(limits(health)).toEqual({ limit: '3', remaining: '2', reset: '60' });
+    expect(health.headers['x-ratelimit-limit']).toBeUndefined();
   });
 
   it('limits API keys per plan across all of a user’s keys: Pro 60 a minute, then 429 (never 401)', async () => {

@@ -4,13 +4,16 @@ import { HealthService } from './service.js';
 
 /**
  * `GET /api/health`: 200 with status `ok` or `degraded`, 503 with status `down`. Public, cached for 1 s,
- * and free of hostnames, connection strings and secrets.
+ * free of hostnames, connection strings and secrets, and exempt from rate limiting (no `X-RateLimit-*`
+ * headers, never 429), since load balancers poll it.
  */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   const health = new HealthService(app.database, app.clock, app.rateLimitStore);
   app.get(
     '/api/health',
     {
+      // Load balancers and uptime monitors poll this from a few addresses many times a minute: no limit.
+      config: { limit: false },
       schema: {
         tags: ['health'],
         summary: 'Service health for uptime monitoring',
