@@ -583,6 +583,40 @@ describe('flows: schedules', () => {
     expect(await t.app.jobs.schedules(FLOW_SCHEDULE_JOB)).toEqual([]);
   });
 
+  it('skips a scheduled run while ai_processing consent is revoked, and runs it again once granted', async () => {
+    t = await buildTestApp();
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const agent = await createAgent(t, ada);
+    const flow = await createFlow(t, ada, { name: 's', steps: threeSteps(agent.id), schedule: '0 6 * * *' });
+    const consent = (granted: boolean) =>
+      t.app.inject({
+        method: 'PUT',
+        url: '/api/v1/account/consents/ai_processing',
+        headers: asSession(t, ada),
+        payload: { granted },
+      });
+    expect((await consent(false)).statusCode).toBe(200);
+    await t.app.jobs.send(FLOW_SCHEDULE_JOB, { userId: ada.userId, flowId: flow.id });
+    expect((await runJobs(t.app)).map((j) => [j.name, j.outcome])).toEqual([
+      [FLOW_SCHEDULE_JOB, 'completed'],
+    ]);
+    expect(
+      ExecutionPage.parse((await get(t, ada, `/api/v1/flows/${flow.id}/executions`)).json()).data,
+    ).toEqual([]);
+    expect((await auditEvents(t)).filter((e) => e.action === 'flow.triggered')).toEqual([]);
+    expect((await t.app.jobs.schedules(FLOW_SCHEDULE_JOB)).map((s) => s.key)).toEqual([flow.id]);
+
+    expect((await consent(true)).statusCode).toBe(200);
+    await t.app.jobs.send(FLOW_SCHEDULE_JOB, { userId: ada.userId, flowId: flow.id });
+    expect((await runJobs(t.app)).map((j) => [j.name, j.outcome])).toEqual([
+      [FLOW_SCHEDULE_JOB, 'completed'],
+      [FLOW_RUN_JOB, 'completed'],
+    ]);
+    expect(
+      ExecutionPage.parse((await get(t, ada, `/api/v1/flows/${flow.id}/executions`)).json()).data,
+    ).toHaveLength(1);
+  });
+
   it.runIf(backend === 'postgres')(
     'keeps a schedule across a restart and fires it once with two workers',
     async () => {

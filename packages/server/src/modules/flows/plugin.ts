@@ -61,6 +61,12 @@ export const flowsPlugin = fp(
           await app.jobs.unschedule(FLOW_SCHEDULE_JOB, flowId);
           return;
         }
+        // No consent, no AI: the trigger route checks it per request; a schedule checks it when it fires,
+        // so revoking `ai_processing` stops scheduled runs too (the schedule stays, to run once granted).
+        if (!(await app.consents.has(userId, 'ai_processing'))) {
+          app.log.warn({ flowId, code: 'consent_required' }, 'scheduled flow run skipped');
+          return;
+        }
         try {
           await service.trigger(SYSTEM_AUDIT_CONTEXT, userId, flowId, flow.scheduleInput, 'schedule');
         } catch (error) {
@@ -99,6 +105,7 @@ export const flowsPlugin = fp(
       'fleece-plans',
       'fleece-executions',
       'fleece-webhooks',
+      'fleece-consents',
     ],
   },
 );
