@@ -184,25 +184,6 @@ export const messages = {
   chatReplyFailedHint: 'Try again in a moment; `fleece health` shows whether the AI provider is reachable.',
   chatConversation: (id: string) => `Conversation ${id} (continue it with --conversation ${id}).`,
 
-  // billing
-  billingOff: 'Billing is not enabled on this server (it has no Stripe keys).',
-  billingOffHint: 'An administrator sets plans on this server: ask yours to change your plan.',
-  billingProviderFailed: 'Stripe could not be reached or refused the request; nothing was charged.',
-  billingProviderFailedHint: 'Try again in a minute.',
-  billingAlreadySubscribed: 'You already have a subscription.',
-  billingPortalHint: 'Change or cancel it in the Stripe customer portal: `fleece billing portal`.',
-  billingNoAccount: 'You have no billing account yet.',
-  billingUpgradeHint: 'Subscribe to a paid plan with `fleece billing upgrade --plan pro|business`.',
-  billingBadPlan: (plan: string) => `--plan must be pro or business, not ${JSON.stringify(plan)}.`,
-  billingBadPlanHint:
-    'Enterprise is arranged with the operator of this server; Free needs no subscription (cancel in `fleece billing portal`).',
-  billingOpen: (page: 'Checkout' | 'portal', url: string, opened: boolean) =>
-    opened
-      ? `Opened the Stripe ${page} page in your browser: ${url}`
-      : `Open the Stripe ${page} page in your browser: ${url}`,
-  keyDisabled: 'disabled: over the plan’s key limit (see `fleece billing`)',
-  billingAfterCheckout: 'Your plan changes once Stripe confirms the payment; check with `fleece billing`.',
-
   // account deletion
   accountDeleteNeedsConfirm:
     'Not deleting the account: it needs a typed confirmation and there is no terminal to ask on.',
@@ -230,6 +211,25 @@ export const messages = {
   accountDeletionTooLate:
     'The grace period is over: the account is being deleted and can no longer be restored.',
 
+  // billing
+  billingOff: 'Billing is not enabled on this server (it has no Stripe keys).',
+  billingOffHint: 'An administrator sets plans on this server: ask yours to change your plan.',
+  billingProviderFailed: 'Stripe could not be reached or refused the request; nothing was charged.',
+  billingProviderFailedHint: 'Try again in a minute.',
+  billingAlreadySubscribed: 'You already have a subscription.',
+  billingPortalHint: 'Change or cancel it in the Stripe customer portal: `fleece billing portal`.',
+  billingNoAccount: 'You have no billing account yet.',
+  billingUpgradeHint: 'Subscribe to a paid plan with `fleece billing upgrade --plan pro|business`.',
+  billingBadPlan: (plan: string) => `--plan must be pro or business, not ${JSON.stringify(plan)}.`,
+  billingBadPlanHint:
+    'Enterprise is arranged with the operator of this server; Free needs no subscription (cancel in `fleece billing portal`).',
+  billingOpen: (page: 'Checkout' | 'portal', url: string, opened: boolean) =>
+    opened
+      ? `Opened the Stripe ${page} page in your browser: ${url}`
+      : `Open the Stripe ${page} page in your browser: ${url}`,
+  keyDisabled: 'disabled: over the plan’s key limit (see `fleece billing`)',
+  billingAfterCheckout: 'Your plan changes once Stripe confirms the payment; check with `fleece billing`.',
+
   // health
   serverDown: (server: string) => `${server} reports that it is down.`,
   serverDownHint: 'Check the server logs; `fleece doctor` checks the connection.',
@@ -239,6 +239,13 @@ export const messages = {
   exportBadFormatHint: 'Pass --format ndjson (the default) or --format zip.',
   exportExists: (path: string) => `${path} already exists.`,
   exportExistsHint: 'Choose another name with -o, or pass --force to replace it.',
+  exportFormatContradicts: (path: string, format: string) =>
+    `-o ${path} names a different format than --format ${format}.`,
+  exportFormatContradictsHint: (format: string) =>
+    `Give the file a .${format} name, or leave out --format (the extension of -o picks it).`,
+  exportCannotWrite: (path: string, reason: string) => `cannot write to ${path}: ${reason}.`,
+  exportCannotWriteHint:
+    'Pass -o with a file in an existing directory you can write to (create it first with mkdir -p); nothing was written.',
   exportProgress: (bytes: number, records: number | undefined) => {
     const size = bytes < 1024 ? `${bytes} B` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
     return records === undefined

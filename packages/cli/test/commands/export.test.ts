@@ -208,6 +208,48 @@ describe('fleece export', () => {
     expect(limited.exitCode).toBe(5);
     expect(await readdir(dir)).toEqual([]);
   });
+
+  it('refuses a target directory that does not exist (exit 2, one line and a hint, nothing requested)', async () => {
+    const formats = exportServer(() => ndjsonResponse(ndjson(RECORDS)));
+    const missing = join(dir, 'nonexistent-dir');
+    const result = await runCli(['export', '-o', join(missing, 'x.ndjson')], { env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(
+      `error: cannot write to ${missing}: no such directory.\n` +
+        'hint: Pass -o with a file in an existing directory you can write to (create it first with mkdir -p); nothing was written.\n',
+    );
+    expect(formats).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('refuses a target whose directory is a file (exit 2)', async () => {
+    await writeFile(join(dir, 'plain'), '');
+    const result = await runCli(['export', '-o', join(dir, 'plain', 'x.ndjson')], { env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`error: cannot write to ${join(dir, 'plain')}: not a directory.`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('takes the format from the extension of -o, and refuses a contradicting --format (exit 2)', async () => {
+    const text = ndjson(RECORDS);
+    const formats = exportServer(
+      () =>
+        new HttpResponse(storedZip('fleece-export.ndjson', Buffer.from(text)), {
+          headers: { 'content-type': 'application/zip' },
+        }),
+    );
+    const zip = await runCli(['export', '-o', join(dir, 'mine.zip'), '--json'], { env });
+    expect(zip.exitCode, zip.stderr).toBe(0);
+    expect(formats).toEqual(['zip']);
+    const contradiction = await runCli(['export', '-o', join(dir, 'x.ndjson'), '--format', 'zip'], { env });
+    expect(contradiction.exitCode).toBe(2);
+    expect(contradiction.stderr).toBe(
+      `error: -o ${join(dir, 'x.ndjson')} names a different format than --format zip.\n` +
+        'hint: Give the file a .zip name, or leave out --format (the extension of -o picks it).\n',
+    );
+    expect(formats).toEqual(['zip']);
+    expect(await readdir(dir)).toEqual(['mine.zip']);
+  });
 });
 
 describe('fleece account consent', () => {

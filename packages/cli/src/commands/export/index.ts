@@ -22,16 +22,20 @@ const exportCommand: CommandModule = {
           'temporary file beside the target and renamed into place only once complete and its checksum ' +
           'verified, so an interrupted or corrupt export never leaves a partial file under the target name. ' +
           'The file is created with mode 0600: it holds your personal data. On a terminal a progress line ' +
-          'shows bytes and records. The server allows 5 exports an hour; API keys need the `export` scope.',
+          'shows bytes and records. The server allows 5 exports an hour; API keys need the `export` scope. ' +
+          'The directory of -o must exist and be writable: it is checked before anything is requested.',
       )
       .option('-o, --output <file>', 'where to write it (default: fleece-export-<time>.ndjson or .zip here)')
-      .option('--format <format>', 'ndjson or zip', 'ndjson')
+      .option(
+        '--format <format>',
+        'ndjson or zip (default: the extension of -o, .zip or .ndjson; else ndjson)',
+      )
       .option('-f, --force', 'replace the output file if it exists')
       .option('--json', 'print { path, format, bytes, records, counts, sha256 } as JSON when done')
       .action(lazyAction<ExportOptions>(ctx, () => import('./run.js')));
     withExamples(command, [
       ['fleece export', 'fleece-export-<time>.ndjson in this directory'],
-      ['fleece export -o backup.zip --format zip', 'a zip archive'],
+      ['fleece export -o backup.zip', 'a zip archive (the extension picks the format)'],
       ['fleece export -o data.ndjson --force --json | jq .sha256', 'in a script'],
     ]);
   },

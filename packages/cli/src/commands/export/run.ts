@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { access, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import {
   EXPORT_FORMATS,
   EXPORT_ZIP_ENTRY,
@@ -80,6 +80,68 @@ async function verifyZip(path: string): Promise<VerifiedExport> {
   });
 }
 
+/** The file extensions that name a format, so `-o x.zip` means a zip and `-o x.ndjson` NDJSON. */
+const FORMAT_OF_EXTENSION: Record<string, ExportFormat> = {
+  '.zip': 'zip',
+  '.ndjson': 'ndjson',
+  '.jsonl': 'ndjson',
+};
+
+/**
+ * The export format: `--format` when given (exit 2 when it is unknown, or contradicts the extension of
+ * `-o`, as in `-o x.ndjson --format zip`); else the one the extension of `-o` names (`.zip`, `.ndjson`,
+ * `.jsonl`); else NDJSON.
+ */
+export function exportFormat(options: ExportOptions): ExportFormat {
+  const implied = options.output ? FORMAT_OF_EXTENSION[extname(options.output).toLowerCase()] : undefined;
+  const given = options.format;
+  if (given === undefined) return implied ?? 'ndjson';
+  if (!EXPORT_FORMATS.includes(given as ExportFormat)) {
+    throw new ValidationError(messages.exportBadFormat(given), { hint: messages.exportBadFormatHint });
+  }
+  if (implied !== undefined && implied !== given) {
+    throw new ValidationError(messages.exportFormatContradicts(options.output!, given), {
+      hint: messages.exportFormatContradictsHint(given),
+    });
+  }
+  return given as ExportFormat;
+}
+
+/**
+ * `cannot write to <path>: <reason>` for a file-system error, with what to do: exit 2 before anything was
+ * requested (a bad `-o`), exit 1 when writing failed midway (a full disk).
+ */
+function cannotWrite(path: string, error: unknown, midway = false): CliError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOENT'
+      ? 'no such directory'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'ENOTDIR'
+          ? 'not a directory'
+          : code === 'ENOSPC'
+            ? 'no space left on the device'
+            : code === 'EROFS'
+              ? 'read-only file system'
+              : ((error as Error).message ?? String(error));
+  const options = { hint: messages.exportCannotWriteHint, cause: error };
+  return midway
+    ? new CliError(messages.exportCannotWrite(path, reason), options)
+    : new ValidationError(messages.exportCannotWrite(path, reason), options);
+}
+
+/** Fails (exit 2, nothing requested) unless `dir` is an existing directory this process may write in. */
+async function checkWritableDirectory(dir: string): Promise<void> {
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw cannotWrite(dir, error);
+  }
+}
+
 /**
  * Runs `fleece export`: streams `GET /api/v1/export` into a temporary file beside the target (mode 0600),
  * verifies the trailer (NDJSON while it streams, a zip by reading its NDJSON entry afterwards), then renames
@@ -87,10 +149,7 @@ async function verifyZip(path: string): Promise<VerifiedExport> {
  * partial export.
  */
 export async function run(inv: Invocation, options: ExportOptions): Promise<void> {
-  const format = options.format ?? 'ndjson';
-  if (!EXPORT_FORMATS.includes(format as ExportFormat)) {
-    throw new ValidationError(messages.exportBadFormat(format), { hint: messages.exportBadFormatHint });
-  }
+  const format = exportFormat(options);
   const extension = format === 'zip' ? 'zip' : 'ndjson';
   const target = resolve(options.output ?? `fleece-export-${stamp(inv.ctx.now())}.${extension}`);
   if (!options.force) {
@@ -100,27 +159,38 @@ export async function run(inv: Invocation, options: ExportOptions): Promise<void
     );
     if (exists) throw new ValidationError(messages.exportExists(target), { hint: messages.exportExistsHint });
   }
+  await checkWritableDirectory(dirname(target));
   const session = await ApiSession.open(inv);
   const client = await session.client();
 
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.partial`);
+  // Opened (and awaited) before the request, so a file that cannot be created fails here, as a message,
+  // and the stream's errors are always listened to.
+  let handle: FileHandle;
+  try {
+    handle = await open(temporary, 'wx', PRIVATE_FILE_MODE);
+  } catch (error) {
+    throw cannotWrite(dirname(target), error);
+  }
+  const file = handle.createWriteStream();
+  let writeError: unknown;
+  file.on('error', (error) => {
+    writeError ??= error;
+  });
   const spinner = await inv.out.spinner(messages.exportProgress(0, format === 'ndjson' ? 0 : undefined));
   let drawn = 0;
   try {
     const started = performance.now();
-    const result = await client.export.download(
-      createWriteStream(temporary, { flags: 'wx', mode: PRIVATE_FILE_MODE }),
-      {
-        format: format as ExportFormat,
-        signal: inv.ctx.signal,
-        onProgress: ({ bytes, records }) => {
-          const now = performance.now();
-          if (now - drawn < PROGRESS_INTERVAL_MS) return;
-          drawn = now;
-          spinner.update(messages.exportProgress(bytes, records));
-        },
+    const result = await client.export.download(file, {
+      format,
+      signal: inv.ctx.signal,
+      onProgress: ({ bytes, records }) => {
+        const now = performance.now();
+        if (now - drawn < PROGRESS_INTERVAL_MS) return;
+        drawn = now;
+        spinner.update(messages.exportProgress(bytes, records));
       },
-    );
+    });
     const verified = result.trailer && result.header ? result : await verifyZip(temporary);
     await rename(temporary, target);
     spinner.stop();
@@ -143,7 +213,9 @@ export async function run(inv: Invocation, options: ExportOptions): Promise<void
     }
   } catch (error) {
     spinner.stop();
+    file.destroy();
     await unlink(temporary).catch(() => {});
+    if (writeError !== undefined) throw cannotWrite(target, writeError, true);
     if (error instanceof ExportVerificationError) {
       throw new CliError(error.message, { hint: messages.exportVerifyHint, cause: error });
     }
