@@ -129,7 +129,41 @@ describe('examples/ against a real server', { timeout: 120_000 }, () => {
   });
 
   it('examples/ci/github-actions.yml: every run step passes with only FLEECE_API_KEY, twice', async () => {
-    const workflow = parse(await readFile(join(ROOT, 'examples/ci/github-actions.yml'), 'utf8')) as {
+    const source = await readFile(join(ROOT, 'examples/ci/github-actions.yml'), 'utf8');
+    // The key is created as the header says (`fleece keys create ... --scopes <list>`), with exactly those
+    // scopes, for a fresh Pro account with no agent: the first round takes the "create" branch.
+    const documented = /fleece keys create [^`]*--scopes ([\w:,]+)/.exec(source)?.[1];
+    expect(documented).toBeDefined();
+    const scopes = documented!.split(',');
+    const adminCookie = await signInWithMagicLink(server, ADMIN);
+    const ciCookie = await signInWithMagicLink(server, 'ci-example@example.test');
+    const ciHeaders = { 'content-type': 'application/json', origin: server.url, cookie: ciCookie };
+    const ciUser = (await (await fetch(`${server.url}/api/v1/me`, { headers: ciHeaders })).json()) as {
+      user: { id: string };
+    };
+    const plan = await fetch(`${server.url}/api/v1/admin/users/${ciUser.user.id}`, {
+      method: 'PATCH',
+      headers: { ...ciHeaders, cookie: adminCookie },
+      body: JSON.stringify({ plan: 'pro' }),
+    });
+    expect(plan.status).toBe(200);
+    const consent = await fetch(`${server.url}/api/v1/account/consents/ai_processing`, {
+      method: 'PUT',
+      headers: ciHeaders,
+      body: JSON.stringify({ granted: true }),
+    });
+    expect(consent.status).toBe(200);
+    const created = await fetch(`${server.url}/api/v1/api-keys`, {
+      method: 'POST',
+      headers: ciHeaders,
+      body: JSON.stringify({ name: 'ci', scopes }),
+    });
+    expect(created.status).toBe(201);
+    const ciKey = (await created.json()) as { key: string; scopes: string[] };
+    expect(ciKey.scopes.toSorted()).toEqual(scopes.toSorted());
+    const none = await fetch(`${server.url}/api/v1/agents`, { headers: ciHeaders });
+    expect(((await none.json()) as { data: unknown[] }).data).toEqual([]);
+    const workflow = parse(source) as {
       permissions: Record<string, string>;
       jobs: Record<string, { env: Record<string, string>; steps: { name?: string; run?: string }[] }>;
     };
@@ -152,7 +186,7 @@ describe('examples/ against a real server', { timeout: 120_000 }, () => {
         PATH: `${bin}:${env.PATH}`,
         HOME: home,
         CI: 'true',
-        FLEECE_API_KEY: env.FLEECE_API_KEY!,
+        FLEECE_API_KEY: ciKey.key,
         FLEECE_BASE_URL: env.FLEECE_BASE_URL!,
         PR_TITLE: 'Export stalls after the first page',
         GITHUB_ENV: githubEnv,
