@@ -100,12 +100,35 @@ export const messages = {
   timedOut: (server: string) => `${server} did not answer in time.`,
   permissionDenied: 'Permission denied.',
   permissionHint: 'Use a credential that may do this, or ask an administrator.',
-  upgradeHint: 'A higher plan lifts this limit: upgrade on the Fleece web app.',
+  upgradeHint:
+    'A higher plan lifts this limit: run `fleece billing upgrade` (on a server without billing an administrator sets plans: `fleece-server admin set-plan <email> <plan>`).',
+  accountPendingDeletionHint:
+    'Keep the account with `fleece account delete --cancel`; until then nothing runs for it.',
+  flowAlreadyRunning: (id: string | undefined) =>
+    `A run of this flow${id ? ` (${id})` : ''} is already queued or running.`,
+  flowAlreadyRunningHint: (id: string | undefined) =>
+    `Wait for it to finish (\`fleece executions get ${id ?? '<id>'}\`), or cancel it with \`fleece executions cancel ${id ?? '<id>'}\`, then trigger again.`,
+  seeHelp: (command: string) => ` (\`${command} --help\` says what each takes)`,
+  badFlagsHint: (flags: string[], help: string) => `Check the value of ${flags.join(', ')}${help}.`,
+  badValuesHint: (help: string) => `Check the values you passed${help}.`,
+  unknownModelHint: 'Pass one of the models the server offers to --model: `GET /api/v1/models` lists them.',
+  loopbackCallbackHint:
+    'For local development the server can allow callbacks to this machine: start it with FLEECE_WEBHOOK_ALLOW_LOOPBACK=true (never in production).',
   rateLimited: 'Rate limited by the server.',
   rateLimitedHint: (seconds: number | undefined) =>
     seconds === undefined ? 'Wait a moment and try again.' : `Wait ${seconds} s and try again.`,
   notFound: 'Not found.',
-  notFoundHint: 'Check the name or id.',
+  notFoundHint: 'Check the id: the list command of that resource shows them.',
+  agentNotFoundHint: 'Check the agent id or name: `fleece agents list` shows them.',
+  flowNotFoundHint: 'Check the flow id or name: `fleece flows list` shows them.',
+  executionNotFoundHint: 'Check the execution id: `fleece executions list` shows them.',
+  keyNotFoundHint: 'Check the key id: `fleece keys list` shows them.',
+  noneNamed: (kind: string, name: string) => `No ${kind} is named ${JSON.stringify(name)}.`,
+  noneNamedHint: (kind: string) =>
+    `Give the ${kind}'s id or exact name: \`fleece ${kind}s list\` shows them.`,
+  ambiguousName: (kind: string, name: string, ids: string[]) =>
+    `${ids.length} ${kind}s are named ${JSON.stringify(name)}: ${ids.join(', ')}.`,
+  ambiguousNameHint: (kind: string) => `Pass the id of the ${kind} you mean instead of its name.`,
   serverFailed: (status: number) => `The server failed (HTTP ${status}).`,
   serverFailedHint: 'Try again later; if it persists, report it with the request id.',
   badResponse: (path: string) =>
@@ -123,7 +146,7 @@ export const messages = {
     'This API key is shown only once and cannot be retrieved again: store it now (for example in your CI secrets).',
   badExpiresIn: (value: string) => `Invalid --expires-in ${JSON.stringify(value)}.`,
   badExpiresInHint:
-    'Give days from 1 to 365 (30d or 30), a date such as 2026-06-30, or a time such as 2026-06-30T12:00:00Z.',
+    'Give days from 1 to 365 (30d or 30), or a future date or time such as 2027-06-30 or 2027-06-30T12:00:00Z.',
   badScopes: (which: string) => `Unknown scope ${JSON.stringify(which)} in --scopes.`,
   badScopesHint: (all: string) => `Give a comma-separated list of: ${all}.`,
   badLimit: (value: string) => `Invalid --limit ${JSON.stringify(value)}.`,
@@ -137,6 +160,42 @@ export const messages = {
   revokeConfirm: (id: string) => `Revoke API key ${id}? Everything using it will be refused from now on.`,
   revokeDeclined: 'Nothing was revoked.',
   keyRevoked: (id: string) => `Revoked API key ${id}.`,
+
+  // agents and flows
+  deleteNeedsYes: (kind: string, value: string) =>
+    `Not deleting ${kind} ${value}: confirmation is needed and there is no terminal to ask on.`,
+  deleteNeedsYesHint: (kind: string, value: string) =>
+    `Pass --yes to delete without asking: ${q(`fleece ${kind}s delete ${value} --yes`)}.`,
+  deleteConfirm: (kind: string, id: string) =>
+    kind === 'agent'
+      ? `Delete agent ${id}? Its executions stay; flows whose steps use it will fail.`
+      : `Delete flow ${id} and its schedule? Its runs stay.`,
+  deleteDeclined: 'Nothing was deleted.',
+  deleted: (kind: string, id: string) =>
+    kind === 'agent' ? `Deleted agent ${id}.` : `Deleted flow ${id} and its schedule.`,
+  updateNeedsField: 'Nothing to change: name at least one field.',
+  updateNeedsFieldHint: (command: string) =>
+    `For example ${q(`${command} --description "…"`)}; ${q(`${command} --help`)} lists the fields.`,
+  runNeedsInput: 'The run needs an input, and there is no terminal to ask on.',
+  runNeedsInputHint: (command: string) =>
+    `Pass --input <text>, or pipe it: ${q(`echo "Hello" | ${command} -`)}.`,
+  runEmptyInput: 'Nothing to send: standard input was empty.',
+  runTwoInputs: 'Give the input once: as --input, or as the argument after the id, not both.',
+  runTwoInputsHint: 'Use --input <text>, or --input - to read it from standard input.',
+  cannotReadFile: (path: string, reason: string) => `cannot read --file ${path}: ${reason}.`,
+  cannotReadFileHint: 'Check the path (or pass --file - to read the JSON from standard input).',
+
+  // executions
+  badStatus: (value: string) => `Invalid --status ${JSON.stringify(value)}.`,
+  badStatusHint: 'Give one of: queued, running, succeeded, failed, cancelled.',
+  badParent: (value: string) => `Invalid --parent ${JSON.stringify(value)}: it takes a flow run's id.`,
+  badParentHint: 'Give the exe_… id of a flow run (`fleece executions list --flow <flow>` shows them).',
+  moreExecutions: (cursor: string) => `More executions exist: add --cursor ${cursor} to see the next page.`,
+  waitingForExecution: (id: string) => `Waiting for ${id} to finish (Ctrl+C stops waiting)…`,
+  executionEnded: (id: string, status: string) => `Execution ${id} ${status}.`,
+  stepsHint: (id: string) => `See its steps: ${q(`fleece executions list --parent ${id}`)}.`,
+  queuedRun: (id: string) =>
+    `Queued run ${id}. Follow it with ${q(`fleece executions get ${id} --wait`)} (or trigger with --wait).`,
 
   // audit
   badTime: (flag: string, value: string) => `Invalid ${flag} ${JSON.stringify(value)}.`,
@@ -191,6 +250,8 @@ export const messages = {
     'Pass both flags to delete without asking: `fleece account delete --yes --confirm <your email>`.',
   accountDeleteConfirmMismatch: (email: string) =>
     `--confirm does not match the account's email address (${email}); nothing was deleted.`,
+  accountDeleteConfirmMismatchHint:
+    'Pass the email address of the account you are logged in as (`fleece whoami` shows it) to --confirm.',
   accountDeletePrompt: (email: string) =>
     `This deletes ${email} and everything it owns, permanently, after a grace period. Type your email address or "delete my account" to confirm`,
   accountDeleteDeclined: 'The confirmation did not match; nothing was deleted.',

@@ -43,8 +43,8 @@ export function buildProgram(ctx: Context): Command {
     'after',
     '\nEnvironment: FLEECE_API_KEY or FLEECE_TOKEN (override stored credentials), FLEECE_BASE_URL,\n' +
       'FLEECE_PROFILE, NO_COLOR, FORCE_COLOR, CI, BROWSER (the program that opens URLs).\n' +
-      'Exit codes: 0 ok, 1 error, 2 usage, 3 not authenticated, 4 permission or plan limit,\n' +
-      '5 rate limited, 6 not found, 130 interrupted (see docs/cli.md).\n',
+      'Exit codes: 0 ok, 1 error, 2 usage or a refused value, 3 not authenticated, 4 permission or plan\n' +
+      'limit, 5 rate limited, 6 not found, 7 audit log tampered with, 130 interrupted (see docs/cli.md).\n',
   );
   return program;
 }

@@ -12,7 +12,10 @@ describe('fleece', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('Usage: fleece [options] [command]');
     expect(result.stdout).toContain('login');
-    expect(result.stdout).toContain('Exit codes: 0 ok, 1 error, 2 usage, 3 not authenticated');
+    expect(result.stdout).toContain(
+      'Exit codes: 0 ok, 1 error, 2 usage or a refused value, 3 not authenticated, 4 permission or plan\n' +
+        'limit, 5 rate limited, 6 not found, 7 audit log tampered with, 130 interrupted (see docs/cli.md).\n',
+    );
     expect(result.stderr).toBe('');
   });
 

@@ -6,6 +6,15 @@ import type { Invocation } from './invocation.js';
 export interface CommandImplementation<Options> {
   /** Runs the command; throws a `CliError` (or an SDK error) to fail. */
   run(inv: Invocation, options: Options, args: string[]): Promise<void>;
+  /** The hint for a 404 (HTTP) of this command: which resource, and where its ids are listed. */
+  notFoundHint?: string;
+}
+
+/** `fleece agents create`: the command as typed, from the root program down. */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 /**
@@ -29,7 +38,12 @@ export function lazyAction<Options>(
         (s) => s.url,
         () => 'the server',
       );
-      throw fromSdkError(error, server) ?? error;
+      throw (
+        fromSdkError(error, server, {
+          command: commandPath(command),
+          notFoundHint: implementation.notFoundHint,
+        }) ?? error
+      );
     }
   };
 }

@@ -11,10 +11,16 @@ import type { Invocation } from './invocation.js';
  */
 export async function confirmDestructive(
   inv: Invocation,
-  options: { yes: boolean | undefined; question: string; needsYes: () => ValidationError },
+  options: {
+    yes: boolean | undefined;
+    question: string;
+    needsYes: () => ValidationError;
+    /** What the refusal says when the user answers no. @default "Nothing was revoked." */
+    declined?: string;
+  },
 ): Promise<void> {
   if (options.yes) return;
   if (!inv.out.interactive) throw options.needsYes();
   const sure = await inv.ctx.prompts.confirm({ message: options.question, default: false }, inv.ctx.signal);
-  if (!sure) throw new CliError(messages.revokeDeclined);
+  if (!sure) throw new CliError(options.declined ?? messages.revokeDeclined);
 }

@@ -18,7 +18,7 @@ import {
 } from '@fleece/sdk';
 import { messages } from '../messages.js';
 import type { Context } from './context.js';
-import { CliError, InterruptedError, NotAuthenticatedError } from './errors.js';
+import { CliError, InterruptedError, NotAuthenticatedError, ValidationError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { proxySettings } from './proxy.js';
@@ -78,22 +78,84 @@ function detailOf(error: APIError): string | undefined {
   return typeof body?.error_description === 'string' ? body.error_description : undefined;
 }
 
+/** What a command tells {@link fromSdkError} so its hints can name the command and its flags. */
+export interface SdkErrorContext {
+  /** The command as typed, such as `fleece agents create`, for "see `… --help`" hints. */
+  command?: string | undefined;
+  /** The hint for a 404 of this command (which resource, id or name, and where to see them). */
+  notFoundHint?: string | undefined;
+}
+
+/** Request fields whose flag is not their kebab-case name. */
+const FLAG_OF_FIELD: Record<string, string> = {
+  agentId: '--agent',
+  flowId: '--flow',
+  parentId: '--parent',
+  steps: '--step',
+};
+
+/**
+ * The flags that the field paths of a 400 problem's `errors[]` name: `body.temperature` → `--temperature`,
+ * `query.agentId` → `--agent`, `steps.0.agentId` → `--step`. Paths of the URL (`params.…`) name no flag.
+ */
+export function flagsOf(problem: { errors?: { path: string }[] | undefined } | undefined): string[] {
+  const flags = new Set<string>();
+  for (const { path } of problem?.errors ?? []) {
+    const parts = path
+      .replace(/\[\d+\]/g, '')
+      .split('.')
+      .filter((part) => part !== '' && !/^\d+$/.test(part));
+    if (parts[0] === 'params') continue;
+    const field = ['body', 'query'].includes(parts[0] ?? '') ? parts[1] : parts[0];
+    if (!field) continue;
+    flags.add(FLAG_OF_FIELD[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  }
+  return [...flags];
+}
+
+/** Problem codes of a 400 that mean a value the user passed was refused: exit 2 (usage), as in docs/cli.md. */
+const INPUT_PROBLEMS = new Set([
+  'validation_failed',
+  'bad_request',
+  'malformed_json',
+  'invalid_cursor',
+  'unknown_model',
+  'invalid_callback_url',
+]);
+
+/** The hint for a refused value: the flags `errors[]` names, the loopback switch for local callbacks. */
+function inputHint(error: APIError, context: SdkErrorContext): string {
+  const help = context.command ? messages.seeHelp(context.command) : '';
+  if (error.code === 'invalid_callback_url' && /this machine|loopback/i.test(detailOf(error) ?? '')) {
+    return messages.loopbackCallbackHint;
+  }
+  if (error.code === 'unknown_model') return messages.unknownModelHint;
+  const flags = flagsOf(error.problem);
+  return flags.length > 0 ? messages.badFlagsHint(flags, help) : messages.badValuesHint(help);
+}
+
 /**
  * Turns an SDK error into the {@link CliError} the user sees, with its exit code (3 for 401, 4 for 403,
- * 5 for 429, 6 for 404, 130 for an abort, 1 otherwise). `undefined` for errors that are not the SDK's.
+ * 5 for 429, 6 for 404, 2 for a 400 refusing a value the user passed, 130 for an abort, 1 otherwise).
+ * Connection failures carry no request id (the request never reached the server). `undefined` for errors
+ * that are not the SDK's.
  */
-export function fromSdkError(error: unknown, server: string): CliError | undefined {
+export function fromSdkError(
+  error: unknown,
+  server: string,
+  context: SdkErrorContext = {},
+): CliError | undefined {
   if (!(error instanceof FleeceError)) return undefined;
   const requestId = error.requestId;
   const base = { requestId, cause: error };
   if (error instanceof APIUserAbortError) return new InterruptedError(base);
   if (error instanceof APIConnectionTimeoutError) {
-    return new CliError(messages.timedOut(server), { ...base, hint: messages.connectionFailedHint });
+    return new CliError(messages.timedOut(server), { cause: error, hint: messages.connectionFailedHint });
   }
   if (error instanceof APIConnectionError) {
     const reason = withoutRequestId(error.message).replace(/^Connection error: /, '');
     return new CliError(messages.connectionFailed(server, reason), {
-      ...base,
+      cause: error,
       hint: messages.connectionFailedHint,
     });
   }
@@ -110,7 +172,14 @@ export function fromSdkError(error: unknown, server: string): CliError | undefin
     return new CliError(detailOf(error) ?? messages.permissionDenied, {
       ...base,
       exitCode: ExitCode.PERMISSION,
-      hint: error.upgrade ? messages.upgradeHint : messages.permissionHint,
+      hint:
+        error.code === 'account_pending_deletion'
+          ? messages.accountPendingDeletionHint
+          : error.code === 'consent_required'
+            ? messages.consentAiHint
+            : error.upgrade || error.code === 'plan_limit_reached'
+              ? messages.upgradeHint
+              : messages.permissionHint,
     });
   }
   if (error instanceof RateLimitError) {
@@ -124,18 +193,27 @@ export function fromSdkError(error: unknown, server: string): CliError | undefin
     return new CliError(detailOf(error) ?? messages.notFound, {
       ...base,
       exitCode: ExitCode.NOT_FOUND,
-      hint: messages.notFoundHint,
+      hint: context.notFoundHint ?? messages.notFoundHint,
     });
   }
   if (error instanceof InternalServerError) {
     return new CliError(messages.serverFailed(error.status), { ...base, hint: messages.serverFailedHint });
   }
   if (error instanceof APIError) {
+    if (error.code === 'flow_already_running') {
+      const running = (error.problem as { executionId?: unknown } | undefined)?.executionId;
+      const id = typeof running === 'string' ? running : undefined;
+      return new CliError(messages.flowAlreadyRunning(id), {
+        ...base,
+        hint: messages.flowAlreadyRunningHint(id),
+      });
+    }
     const title = error.problem?.title ?? withoutRequestId(error.message).replace(/^\d+ /, '');
-    return new CliError(detailOf(error) ?? messages.requestFailed(error.status, title), {
-      ...base,
-      hint: messages.requestFailedHint,
-    });
+    const message = detailOf(error) ?? messages.requestFailed(error.status, title);
+    if (error.status === 400 && error.code !== undefined && INPUT_PROBLEMS.has(error.code)) {
+      return new ValidationError(message, { ...base, hint: inputHint(error, context) });
+    }
+    return new CliError(message, { ...base, hint: messages.requestFailedHint });
   }
   return new CliError(withoutRequestId(error.message), { ...base, hint: messages.unexpectedHint });
 }

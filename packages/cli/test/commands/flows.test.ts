@@ -153,8 +153,11 @@ describe('fleece flows', () => {
     const result = await runCli(['flows', 'create', '--name', 'x', '--step', `a:${AGENT_ID}:{{input}}`], {
       env,
     });
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('{{steps.nope.output}}');
+    expect(result.stderr).toContain(
+      'hint: Check the value of --step (`fleece flows create --help` says what each takes).\n',
+    );
   });
 
   it('lists, gets and deletes flows', async () => {
@@ -169,7 +172,7 @@ describe('fleece flows', () => {
     expect(list).toMatchObject({ exitCode: 0, stdout: `${FLOW.id}  review  2 steps  0 6 * * *\n` });
     const get = await runCli(['flows', 'get', FLOW.id, '--json'], { env });
     expect(JSON.parse(get.stdout)).toEqual(FLOW);
-    const del = await runCli(['flows', 'delete', FLOW.id], { env });
+    const del = await runCli(['flows', 'delete', FLOW.id, '--yes'], { env });
     expect(del.exitCode).toBe(0);
     expect(del.stderr).toContain(`Deleted flow ${FLOW.id}`);
   });

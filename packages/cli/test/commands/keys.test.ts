@@ -85,7 +85,7 @@ describe('fleece keys create', () => {
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toBe(
         `error: Invalid --expires-in ${JSON.stringify(flag)}.\n` +
-          'hint: Give days from 1 to 365 (30d or 30), a date such as 2026-06-30, or a time such as 2026-06-30T12:00:00Z.\n',
+          'hint: Give days from 1 to 365 (30d or 30), or a future date or time such as 2027-06-30 or 2027-06-30T12:00:00Z.\n',
       );
       expect(bodies).toEqual([]);
     },
@@ -123,7 +123,7 @@ describe('fleece keys create', () => {
       stdout: '',
       stderr:
         'error: The Free plan allows no API keys. Upgrade to a higher plan for more.\n' +
-        'hint: A higher plan lifts this limit: upgrade on the Fleece web app.\n' +
+        'hint: A higher plan lifts this limit: run `fleece billing upgrade` (on a server without billing an administrator sets plans: `fleece-server admin set-plan <email> <plan>`).\n' +
         'request id: req_plan_limit_reached\n',
     });
   });

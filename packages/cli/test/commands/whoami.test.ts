@@ -104,7 +104,7 @@ describe('fleece whoami', () => {
       exitCode: 4,
       stderr:
         'error: The Free plan allows 1 agent.\n' +
-        'hint: A higher plan lifts this limit: upgrade on the Fleece web app.\n' +
+        'hint: A higher plan lifts this limit: run `fleece billing upgrade` (on a server without billing an administrator sets plans: `fleece-server admin set-plan <email> <plan>`).\n' +
         'request id: req_plan_limit_reached\n',
     });
   });

@@ -46,7 +46,9 @@ export async function run(inv: Invocation, options: AccountOptions): Promise<voi
   }
   if (options.confirm !== undefined) {
     if (options.confirm.trim().toLowerCase() !== email.toLowerCase()) {
-      throw new ValidationError(messages.accountDeleteConfirmMismatch(email));
+      throw new ValidationError(messages.accountDeleteConfirmMismatch(email), {
+        hint: messages.accountDeleteConfirmMismatchHint,
+      });
     }
   }
   if (!(options.yes && options.confirm)) {

@@ -11,6 +11,8 @@ export interface AgentsOptions {
   temperature?: string;
   maxOutputTokens?: string;
   stream?: boolean;
+  input?: string;
+  yes?: boolean;
 }
 
 /** `fleece agents`: list, create, get, update, delete and run agents. */
@@ -44,7 +46,7 @@ const agents: CommandModule = {
     const get = group
       .command('get')
       .summary('show an agent')
-      .argument('<id>', 'the agent id (agt_…)')
+      .argument('<id|name>', 'the agent id (agt_…) or exact name')
       .option('--json', 'print the agent as JSON')
       .action(lazyAction<AgentsOptions>(ctx, () => import('./get.js')));
     withExamples(get, [['fleece agents get agt_123', 'the agent’s settings']]);
@@ -52,31 +54,48 @@ const agents: CommandModule = {
       group
         .command('update')
         .summary('change an agent')
-        .argument('<id>', 'the agent id (agt_…)')
+        .argument('<id|name>', 'the agent id (agt_…) or exact name')
         .option('--name <name>', 'a new name'),
     ).action(lazyAction<AgentsOptions>(ctx, () => import('./update.js')));
     withExamples(update, [['fleece agents update agt_123 --temperature 0.2', 'change one setting']]);
     const remove = group
       .command('delete')
       .summary('delete an agent (its executions stay)')
-      .argument('<id>', 'the agent id (agt_…)')
+      .description(
+        'Delete an agent. Its executions stay. On a terminal it asks first; without one (CI, a pipe) pass ' +
+          '--yes, or it exits 2 and sends nothing.',
+      )
+      .argument('<id|name>', 'the agent id (agt_…) or exact name')
+      .option('-y, --yes', 'delete without asking')
       .action(lazyAction<AgentsOptions>(ctx, () => import('./delete.js')));
-    withExamples(remove, [['fleece agents delete agt_123', 'delete it']]);
+    withExamples(remove, [
+      ['fleece agents delete agt_123', 'asks, then deletes it'],
+      ['fleece agents delete triage --yes', 'by name, without a prompt (CI)'],
+    ]);
     const run = group
       .command('run')
       .summary('run an agent on an input and print its output')
-      .argument('<id>', 'the agent id (agt_…)')
-      .argument('<input>', 'the message the agent answers')
+      .description(
+        'Run an agent on an input and print its output. The agent is its id or its exact name (a name ' +
+          'several agents share exits 2, listing their ids). The input is --input <text>, or the argument ' +
+          'after the agent; `-` (for either), or no input with stdin piped, reads standard input. Ctrl+C ' +
+          'cancels the execution on the server.',
+      )
+      .argument('<id|name>', 'the agent id (agt_…) or exact name')
+      .argument('[input]', 'the message the agent answers (same as --input; - reads stdin)')
+      .option('--input <text>', 'the message the agent answers; - reads it from stdin')
       .option('--stream', 'print the output as it is generated')
       .option('--json', 'print the finished execution as JSON')
       .action(lazyAction<AgentsOptions>(ctx, () => import('./run.js')));
     withExamples(run, [
-      ['fleece agents run agt_123 "Summarise this"', 'the output'],
+      ['fleece agents run agt_123 --input "Summarise this"', 'the output'],
+      ['fleece agents run summariser - < notes.txt', 'by name, the input from a file'],
+      ['git log -5 | fleece agents run summariser', 'piped input'],
       ['fleece agents run agt_123 "Hi" --stream', 'the output as it is generated'],
     ]);
     withExamples(group, [
       ['fleece agents create --name triage', 'create an agent'],
-      ['fleece agents run agt_123 "Hello"', 'run it'],
+      ['fleece agents run triage --input "Hello"', 'run it'],
     ]);
   },
 };

@@ -3,8 +3,9 @@ import type { CreateFlowRequest, FlowStep } from '@fleece/sdk';
 import { ValidationError } from '../../lib/errors.js';
 import type { Invocation } from '../../lib/invocation.js';
 import { ApiSession } from '../../lib/session.js';
+import { messages } from '../../messages.js';
 import type { FlowsOptions } from './index.js';
-import { printFlow, readStdin } from './shared.js';
+import { printCreatedFlow, readStdin } from './shared.js';
 
 /** Parses `--step name:agentId:template` (the template may contain colons). */
 function parseStep(value: string): FlowStep {
@@ -22,11 +23,39 @@ function parseStep(value: string): FlowStep {
   };
 }
 
-/** The create body: the JSON of `--file` (or stdin for `-`), with the options given on top. */
-async function body(inv: Invocation, options: FlowsOptions): Promise<CreateFlowRequest> {
+/** Reads `--file` (`-` for stdin); a file that cannot be read exits 2 with what was wrong. */
+async function readFlowFile(inv: Invocation, file: string): Promise<string> {
+  if (file === '-') return readStdin(inv);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (error as Error).message;
+    throw new ValidationError(messages.cannotReadFile(file, reason), {
+      hint: messages.cannotReadFileHint,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The flow fields given: the JSON of `--file` (or stdin for `-`), with the options given on top
+ * (`--no-schedule` and `--no-callback-url` send `null`, removing them).
+ */
+export async function flowFields(
+  inv: Invocation,
+  options: FlowsOptions,
+): Promise<Partial<CreateFlowRequest>> {
   let base: Partial<CreateFlowRequest> = {};
   if (options.file !== undefined) {
-    const text = options.file === '-' ? await readStdin(inv) : await readFile(options.file, 'utf8');
+    const text = await readFlowFile(inv, options.file);
     try {
       base = JSON.parse(text) as Partial<CreateFlowRequest>;
     } catch (error) {
@@ -37,9 +66,17 @@ async function body(inv: Invocation, options: FlowsOptions): Promise<CreateFlowR
   if (options.name !== undefined) fields.name = options.name;
   if (options.description !== undefined) fields.description = options.description;
   if (options.step?.length) fields.steps = options.step.map(parseStep);
-  if (options.schedule !== undefined) fields.schedule = options.schedule;
+  if (options.schedule !== undefined) fields.schedule = options.schedule === false ? null : options.schedule;
   if (options.scheduleInput !== undefined) fields.scheduleInput = options.scheduleInput;
-  if (options.callbackUrl !== undefined) fields.callbackUrl = options.callbackUrl;
+  if (options.callbackUrl !== undefined) {
+    fields.callbackUrl = options.callbackUrl === false ? null : options.callbackUrl;
+  }
+  return fields;
+}
+
+/** The create body: {@link flowFields}, which must include a name and at least one step (exit 2 otherwise). */
+async function body(inv: Invocation, options: FlowsOptions): Promise<CreateFlowRequest> {
+  const fields = await flowFields(inv, options);
   if (!fields.name) throw new ValidationError('a flow needs a name: pass --name (or "name" in --file)');
   if (!fields.steps?.length) {
     throw new ValidationError(
@@ -56,9 +93,5 @@ export async function run(inv: Invocation, options: FlowsOptions): Promise<void>
   const flow = await session.call('POST /api/v1/flows', (client) =>
     client.flows.create(request, { signal: inv.ctx.signal }),
   );
-  printFlow(inv, flow, options.json);
-  if (flow.callbackSecret && !options.json) {
-    inv.out.data(`callback secret: ${flow.callbackSecret}`);
-    inv.out.warn('Save the callback secret now: it signs the callbacks and is not shown again.');
-  }
+  printCreatedFlow(inv, flow, options.json);
 }

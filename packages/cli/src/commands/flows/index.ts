@@ -7,9 +7,12 @@ export interface FlowsOptions {
   name?: string;
   description?: string;
   step?: string[];
-  schedule?: string;
+  /** A cron expression, or `false` for `--no-schedule` (update). */
+  schedule?: string | false;
   scheduleInput?: string;
-  callbackUrl?: string;
+  /** A URL, or `false` for `--no-callback-url` (update). */
+  callbackUrl?: string | false;
+  yes?: boolean;
   file?: string;
   input?: string;
   wait?: boolean;
@@ -22,7 +25,7 @@ const flows: CommandModule = {
   register(parent, ctx) {
     const group = parent
       .command('flows')
-      .summary('manage and run flows: list, get, create, delete, trigger')
+      .summary('manage and run flows: list, get, create, update, delete, trigger')
       .description(
         'Manage your flows (ordered steps, each an agent with an input template using {{input}} and\n' +
           '{{steps.<name>.output}}) and trigger runs of them.',
@@ -37,25 +40,28 @@ const flows: CommandModule = {
     const get = group
       .command('get')
       .summary('show a flow and its steps')
-      .argument('<id>', 'the flow id (flw_…)')
+      .argument('<id|name>', 'the flow id (flw_…) or exact name')
       .option('--json', 'print the flow as JSON')
       .action(lazyAction<FlowsOptions>(ctx, () => import('./get.js')));
     withExamples(get, [['fleece flows get flw_123', 'its steps, schedule and callback']]);
-    const create = group
-      .command('create')
-      .summary('create a flow from --step options or a JSON file')
-      .option('--name <name>', 'the flow’s name')
-      .option('--description <text>', 'what the flow is for')
-      .option(
-        '--step <name:agent:template>',
-        'a step, in order (repeat): its name, agent id and input template, separated by the first two colons',
-        collect,
-      )
-      .option('--schedule <cron>', 'run on this 5-field cron schedule, in UTC (e.g. "0 6 * * 1-5")')
-      .option('--schedule-input <text>', 'the {{input}} of scheduled runs')
-      .option('--callback-url <url>', 'POST each run’s signed result here (https)')
+    const fields = (command: ReturnType<typeof group.command>) =>
+      command
+        .option('--name <name>', 'the flow’s name')
+        .option('--description <text>', 'what the flow is for')
+        .option(
+          '--step <name:agent:template>',
+          'a step, in order (repeat): its name, agent id and input template, separated by the first two colons',
+          collect,
+        )
+        .option(
+          '--schedule <cron>',
+          "run on this cron schedule of 5 fields (minute hour day month weekday), in UTC, e.g. '0 6 * * 1-5'",
+        )
+        .option('--schedule-input <text>', 'the {{input}} of scheduled runs')
+        .option('--callback-url <url>', 'POST each run’s signed result here (https)')
+        .option('--json', 'print the flow as JSON');
+    const create = fields(group.command('create').summary('create a flow from --step options or a JSON file'))
       .option('--file <path>', 'read the flow as JSON (the API’s create body) from a file, or - for stdin')
-      .option('--json', 'print the flow as JSON')
       .action(lazyAction<FlowsOptions>(ctx, () => import('./create.js')));
     withExamples(create, [
       [
@@ -64,16 +70,38 @@ const flows: CommandModule = {
       ],
       ['fleece flows create --file flow.json', 'from a JSON definition'],
     ]);
+    const update = fields(
+      group
+        .command('update')
+        .summary('change a flow (only the fields given; --step replaces every step)')
+        .argument('<id|name>', 'the flow id (flw_…) or exact name'),
+    )
+      .option('--no-schedule', 'remove the schedule')
+      .option('--no-callback-url', 'remove the callback')
+      .option('--file <path>', 'read the fields to change as JSON (the API’s update body), or - for stdin')
+      .action(lazyAction<FlowsOptions>(ctx, () => import('./update.js')));
+    withExamples(update, [
+      ['fleece flows update flw_123 --schedule "0 6 * * 1-5"', 'weekdays at 06:00 UTC'],
+      ['fleece flows update review --no-schedule', 'by name: stop scheduled runs'],
+    ]);
     const remove = group
       .command('delete')
       .summary('delete a flow and its schedule (its runs stay)')
-      .argument('<id>', 'the flow id (flw_…)')
+      .description(
+        'Delete a flow and its schedule. Its runs stay. On a terminal it asks first; without one (CI, a ' +
+          'pipe) pass --yes, or it exits 2 and sends nothing.',
+      )
+      .argument('<id|name>', 'the flow id (flw_…) or exact name')
+      .option('-y, --yes', 'delete without asking')
       .action(lazyAction<FlowsOptions>(ctx, () => import('./delete.js')));
-    withExamples(remove, [['fleece flows delete flw_123', 'delete it']]);
+    withExamples(remove, [
+      ['fleece flows delete flw_123', 'asks, then deletes it'],
+      ['fleece flows delete review --yes', 'by name, without a prompt (CI)'],
+    ]);
     const trigger = group
       .command('trigger')
       .summary('queue a run of a flow; with --wait, wait for it and print its output')
-      .argument('<id>', 'the flow id (flw_…)')
+      .argument('<id|name>', 'the flow id (flw_…) or exact name')
       .option('--input <text>', 'the run’s {{input}} (default: read from stdin when it is not a terminal)')
       .option('--wait', 'follow the run until it ends; exit 1 when it fails or is cancelled')
       .option('--json', 'print the run (with --wait, the finished run) as JSON')

@@ -1,6 +1,7 @@
 import type { CreatedFlow, Execution, Flow } from '@fleece/sdk';
 import { CliError } from '../../lib/errors.js';
 import type { Invocation } from '../../lib/invocation.js';
+import { messages } from '../../messages.js';
 
 /** Reads all of stdin as text. */
 export async function readStdin(inv: Invocation): Promise<string> {
@@ -28,12 +29,19 @@ export function printFlow(inv: Invocation, flow: Flow | CreatedFlow, json: boole
   );
 }
 
+/** Prints a created or updated flow, and its new callback signing secret once, with a warning on stderr. */
+export function printCreatedFlow(inv: Invocation, flow: CreatedFlow, json: boolean | undefined): void {
+  printFlow(inv, flow, json);
+  if (flow.callbackSecret && !json) {
+    inv.out.data(`callback secret: ${flow.callbackSecret}`);
+    inv.out.warn('Save the callback secret now: it signs the callbacks and is not shown again.');
+  }
+}
+
 /** The error for a run that ended without succeeding, naming the failed step. */
 export function runFailed(run: Execution): CliError {
   const reason = run.error ? `: ${run.error.message}` : '';
   return new CliError(`Flow run ${run.id} ${run.status}${reason}`, {
-    hint: run.error?.step
-      ? `See the step's execution: fleece executions list --json | jq '.data[] | select(.parentId == "${run.id}")'`
-      : undefined,
+    hint: run.error?.step ? messages.stepsHint(run.id) : undefined,
   });
 }

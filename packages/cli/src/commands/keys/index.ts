@@ -31,7 +31,7 @@ const keys: CommandModule = {
       .requiredOption('--name <name>', 'what the key is for (1–100 characters)')
       .option(
         '--expires-in <when>',
-        'days until it expires (30d or 30, at most 365d), or a date or time such as 2026-06-30',
+        'days until it expires (30d or 30, at most 365d), or a future date or time such as 2027-06-30',
       )
       .option(
         '--scopes <list>',

@@ -5,6 +5,9 @@ import { ApiSession } from '../../lib/session.js';
 import { messages } from '../../messages.js';
 import type { KeysOptions } from './index.js';
 
+/** A 404 names the key id and where to see them. */
+export const notFoundHint = messages.keyNotFoundHint;
+
 /**
  * Runs `fleece keys revoke <id>`: asks first on a terminal; without one (CI, a pipe) `--yes` is required,
  * and its absence fails with exit 2 before anything is sent.

@@ -24,7 +24,7 @@ export async function run(inv: Invocation, options: LoginOptions): Promise<void>
   const { ctx, out } = inv;
   const env = credentialFromEnv(ctx);
   if (env)
-    throw new CliError(messages.envOverridesLogin(env.name), {
+    throw new ValidationError(messages.envOverridesLogin(env.name), {
       hint: messages.envOverridesLoginHint(env.name),
     });
   if (options.withToken && options.device) {

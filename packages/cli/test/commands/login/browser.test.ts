@@ -235,10 +235,10 @@ describe('fleece login (browser, loopback + PKCE)', () => {
     );
   });
 
-  it('refuses while FLEECE_API_KEY is set, explaining why', async () => {
+  it('refuses while FLEECE_API_KEY is set, explaining why (exit 2, usage)', async () => {
     const result = await runCli(['login', '--server', SERVER], { env: { FLEECE_API_KEY: 'flc_x' } });
     expect(result).toMatchObject({
-      exitCode: 1,
+      exitCode: 2,
       stderr:
         'error: FLEECE_API_KEY is set: it overrides stored credentials, so a login would not be used.\n' +
         'hint: Unset FLEECE_API_KEY to log in with stored credentials (`unset FLEECE_API_KEY`).\n',
