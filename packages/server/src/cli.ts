@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { DatabaseLockedError } from './db/client.js';
-import { openDatabase } from './db/open.js';
+import { databaseConnectionAdvice, openDatabase } from './db/open.js';
 import { VERSION } from './lib/package.js';
 import { AdminService } from './modules/admin/service.js';
 import { SYSTEM_AUDIT_CONTEXT } from './modules/audit/context.js';
@@ -13,6 +13,7 @@ import { startServer, startWorker } from './server.js';
 const USAGE = `Usage: fleece-server [command]
 
 Commands:
+  help      Show this help
   start     Migrate the database, then serve the API (default)
   migrate   Apply pending database migrations and exit
   worker    Run only the background job workers (flow runs, schedules, purges); no HTTP
@@ -68,6 +69,17 @@ export async function main(
     return 0;
   }
   const command = parsed.positionals.join(' ') || 'start';
+  if (command === 'help') {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const [first, action, , plan] = parsed.positionals;
+  if (first === 'admin' && action === 'set-plan' && plan !== undefined && !Object.hasOwn(PLANS, plan)) {
+    io.stderr(
+      `fleece-server: unknown plan "${plan}": the plan must be one of ${Object.keys(PLANS).join(', ')}.\n${USAGE}`,
+    );
+    return 2;
+  }
   const admin = adminCommand(parsed.positionals);
   if (parsed.values.help || (!['start', 'worker', 'migrate', 'keys rotate'].includes(command) && !admin)) {
     if (parsed.values.help) {
@@ -77,8 +89,9 @@ export async function main(
     io.stderr(`fleece-server: unknown command "${parsed.positionals.join(' ')}"\n${USAGE}`);
     return 2;
   }
+  let config: Config | undefined;
   try {
-    const config = loadConfig(env);
+    config = loadConfig(env);
     if (command === 'migrate') {
       const database = await openDatabase(config, { migrate: true });
       await database.close();
@@ -105,12 +118,39 @@ export async function main(
     await startServer(config);
     return undefined;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof DatabaseLockedError) {
+    if (error instanceof DatabaseLockedError) {
+      io.stderr(`fleece-server: ${lockedAdvice(error, admin ? 'admin' : command)}`);
+      return 1;
+    }
+    if (error instanceof ConfigError) {
       io.stderr(`fleece-server: ${error.message}`);
+      return 1;
+    }
+    const advice = config?.databaseUrl ? databaseConnectionAdvice(error, config.databaseUrl) : undefined;
+    if (advice) {
+      io.stderr(`fleece-server: ${advice}`);
       return 1;
     }
     throw error;
   }
+}
+
+/**
+ * What to do when the embedded database of `error` is locked by another process, for `command` (`start`,
+ * `migrate`, `worker`, `keys rotate` or `admin`): the generic advice suits `start` and `migrate`.
+ */
+function lockedAdvice(error: DatabaseLockedError, command: string): string {
+  const busy = `The embedded database at ${error.dir} is in use by another Fleece process`;
+  if (command === 'admin') {
+    return `${busy}, most likely the running server. Either stop the server and run this again, or leave it running and use the admin API: list your address in FLEECE_ADMIN_EMAILS, sign in, and PATCH /api/v1/admin/users/<id> with {"plan": "pro"} (see "Plans without billing" in the README).`;
+  }
+  if (command === 'worker') {
+    return `${busy}. The embedded database cannot be shared, so a separate worker needs PostgreSQL: set the same DATABASE_URL for the server and its workers (see "Background jobs" in docs/operations.md). On the embedded database the server runs its own workers (FLEECE_WORKERS=inline); no worker process is needed.`;
+  }
+  if (command === 'keys rotate') {
+    return `${busy}, most likely the running server. Stop the server, run this again, then start the server (see "Key rotation" in docs/operations.md).`;
+  }
+  return error.message;
 }
 
 /** An `admin …` command line, parsed; `undefined` when `positionals` is not one. */

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { ConfigError, DEVELOPMENT_SECRET, loadConfig } from '../src/config.js';
+import { openPglite } from '../src/db/client.js';
 
 function captureIo() {
   const out: string[] = [];
@@ -140,6 +144,70 @@ describe('fleece-server command line', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('prints usage for `help`, and names the plans when set-plan is given another', async () => {
+    const a = captureIo();
+    expect(await main(['help'], {}, a.io)).toBe(0);
+    expect(a.out[0]).toMatch(/^Usage: fleece-server \[command\]/);
+    const b = captureIo();
+    expect(await main(['admin', 'set-plan', 'x@example.com', 'gold'], {}, b.io)).toBe(2);
+    expect(b.err[0]!.split('\n')[0]).toBe(
+      'fleece-server: unknown plan "gold": the plan must be one of free, pro, business, enterprise.',
+    );
+  });
+
+  it('says what to do per sub-command when the embedded database is locked', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fleece-data-'));
+    const { pglite, release } = await openPglite(dir);
+    const env = { FLEECE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
+    try {
+      const a = captureIo();
+      expect(await main(['admin', 'set-plan', 'x@example.com', 'pro'], env, a.io)).toBe(1);
+      expect(a.err).toEqual([
+        `fleece-server: The embedded database at ${dir} is in use by another Fleece process, most likely the running server. Either stop the server and run this again, or leave it running and use the admin API: list your address in FLEECE_ADMIN_EMAILS, sign in, and PATCH /api/v1/admin/users/<id> with {"plan": "pro"} (see "Plans without billing" in the README).`,
+      ]);
+      const b = captureIo();
+      expect(await main(['worker'], env, b.io)).toBe(1);
+      expect(b.err).toEqual([
+        `fleece-server: The embedded database at ${dir} is in use by another Fleece process. The embedded database cannot be shared, so a separate worker needs PostgreSQL: set the same DATABASE_URL for the server and its workers (see "Background jobs" in docs/operations.md). On the embedded database the server runs its own workers (FLEECE_WORKERS=inline); no worker process is needed.`,
+      ]);
+    } finally {
+      await pglite.close();
+      await release();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says what to do when PostgreSQL is not listening', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const { io, err } = captureIo();
+    const url = `postgres://fleece:secret@127.0.0.1:${port}/fleece`;
+    expect(await main(['migrate'], { DATABASE_URL: url, LOG_LEVEL: 'silent' }, io)).toBe(1);
+    expect(err).toEqual([
+      `fleece-server: Cannot connect to PostgreSQL at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}). Check that PostgreSQL is running and listening there, and that DATABASE_URL names the right host and port. See "PostgreSQL roles" in docs/operations.md.`,
+    ]);
+    expect(err.join('')).not.toContain('secret');
+  });
+
+  it.runIf(process.env.TEST_DATABASE_URL)('says to create a missing database or role', async () => {
+    const base = new URL(process.env.TEST_DATABASE_URL!);
+    base.pathname = '/fleece_missing_db';
+    const a = captureIo();
+    expect(await main(['migrate'], { DATABASE_URL: base.toString(), LOG_LEVEL: 'silent' }, a.io)).toBe(1);
+    expect(a.err).toEqual([
+      `fleece-server: PostgreSQL at ${base.hostname}:${base.port || '5432'} has no database "fleece_missing_db" (database "fleece_missing_db" does not exist). Create it (\`createdb fleece_missing_db\`, or CREATE DATABASE as a superuser), or fix the database name in DATABASE_URL. See "PostgreSQL roles" in docs/operations.md.`,
+    ]);
+    const role = new URL(process.env.TEST_DATABASE_URL!);
+    role.username = 'fleece_missing_role';
+    const b = captureIo();
+    expect(await main(['migrate'], { DATABASE_URL: role.toString(), LOG_LEVEL: 'silent' }, b.io)).toBe(1);
+    expect(b.err).toEqual([
+      `fleece-server: PostgreSQL at ${role.hostname}:${role.port || '5432'} refused the connection (role "fleece_missing_role" does not exist). Create the role (\`createuser fleece_missing_role\`, or CREATE ROLE … LOGIN as a superuser), or fix the user in DATABASE_URL. See "PostgreSQL roles" in docs/operations.md.`,
+    ]);
   });
 
   it('migrates an embedded database and exits 0', async () => {

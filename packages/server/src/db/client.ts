@@ -15,9 +15,18 @@ export const APP_ROLE = 'fleece_app';
 /** A drizzle database over either driver; services only ever see this type. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-/** Thrown when a PGlite data directory is already open in another process. */
+/**
+ * Thrown when a PGlite data directory is already open in another process; `dir` is its absolute path (the
+ * command line words its advice per sub-command from it).
+ */
 export class DatabaseLockedError extends Error {
   override name = 'DatabaseLockedError';
+  constructor(
+    message: string,
+    readonly dir: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Options of {@link Database.listen}. */
@@ -98,6 +107,7 @@ export async function openPglite(dataDir: string): Promise<{ pglite: PGlite; rel
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
       throw new DatabaseLockedError(
         `The embedded database at ${dir} is in use by another Fleece process. Stop that process (if it crashed, its lock lapses within 15 s), or give this one its own FLEECE_DATA_DIR, or point both at PostgreSQL with DATABASE_URL.`,
+        dir,
       );
     }
     throw error;
