@@ -107,7 +107,7 @@ export const messages = {
   flowAlreadyRunning: (id: string | undefined) =>
     `A run of this flow${id ? ` (${id})` : ''} is already queued or running.`,
   flowAlreadyRunningHint: (id: string | undefined) =>
-    `Wait for it to finish (\`fleece executions get ${id ?? '<id>'}\`), or cancel it with \`fleece executions cancel ${id ?? '<id>'}\`, then trigger again.`,
+    `Wait for it to finish (\`fleece executions get ${id ?? '<id>'} --wait\`), or cancel it with \`fleece executions cancel ${id ?? '<id>'}\`, then trigger again.`,
   seeHelp: (command: string) => ` (\`${command} --help\` says what each takes)`,
   badFlagsHint: (flags: string[], help: string) => `Check the value of ${flags.join(', ')}${help}.`,
   badValuesHint: (help: string) => `Check the values you passed${help}.`,
