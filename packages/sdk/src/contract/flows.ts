@@ -49,10 +49,22 @@ export const FlowStep = z.strictObject({
 export type FlowStep = z.infer<typeof FlowStep>;
 
 /**
- * A cron expression of five fields (minute hour day-of-month month day-of-week), read in UTC, such as
- * `0 6 * * 1-5` (weekdays at 06:00 UTC). Checked with cron-parser when the flow is saved.
+ * What every refused schedule says, first (an empty one, a long one, a wrong number of fields, a field out
+ * of range), so that a user sees one clear sentence whatever was wrong.
  */
-export const FlowSchedule = z.string().trim().min(9).max(100);
+export const FLOW_SCHEDULE_EXPECTED =
+  "expected a cron expression of 5 fields (minute hour day month weekday), e.g. '0 6 * * 1-5'";
+
+/**
+ * A cron expression of five fields (minute hour day-of-month month day-of-week), read in UTC, such as
+ * `0 6 * * 1-5` (weekdays at 06:00 UTC); at most 100 characters. The server checks it with cron-parser
+ * when the flow is saved; every refusal starts with {@link FLOW_SCHEDULE_EXPECTED}.
+ */
+export const FlowSchedule = z
+  .string()
+  .trim()
+  .min(1, FLOW_SCHEDULE_EXPECTED)
+  .max(100, `${FLOW_SCHEDULE_EXPECTED} (at most 100 characters)`);
 
 const fields = {
   /** 1–100 characters. */

@@ -8,6 +8,7 @@ import type {
   FlowStep,
   UpdateFlowRequest,
 } from '@fleece/sdk/contract';
+import { FLOW_SCHEDULE_EXPECTED } from '@fleece/sdk/contract';
 import { CronExpressionParser } from 'cron-parser';
 import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
@@ -73,19 +74,21 @@ export function presentFlow(row: FlowRow): Flow {
 }
 
 /**
- * Checks a 5-field cron expression with cron-parser (the parser pg-boss evaluates schedules with).
+ * Checks a 5-field cron expression with cron-parser (the parser pg-boss evaluates schedules with). Every
+ * refusal starts with the same {@link FLOW_SCHEDULE_EXPECTED} sentence, then says what was wrong.
  * @throws {ProblemError} 400 `validation_failed` naming `schedule`.
  */
 export function checkSchedule(schedule: string): string {
   const expression = schedule.trim().replace(/\s+/g, ' ');
+  const fields = expression === '' ? 0 : expression.split(' ').length;
   let reason: string | undefined;
-  if (expression.split(' ').length !== 5) {
-    reason = `expected a cron expression of 5 fields (minute hour day-of-month month day-of-week), such as "0 6 * * 1-5"; got ${expression.split(' ').length}`;
+  if (fields !== 5) {
+    reason = `${FLOW_SCHEDULE_EXPECTED}; got ${fields} field${fields === 1 ? '' : 's'}`;
   } else {
     try {
       CronExpressionParser.parse(expression, { tz: 'UTC', strict: false });
     } catch (error) {
-      reason = `not a valid cron expression: ${(error as Error).message}`;
+      reason = `${FLOW_SCHEDULE_EXPECTED}; ${(error as Error).message}`;
     }
   }
   if (reason) {
