@@ -42,6 +42,8 @@ export const PROBLEMS = {
   invalid_webhook_signature: { status: 400, title: 'Invalid Webhook Signature' },
   // AI models
   unknown_model: { status: 400, title: 'Unknown Model' },
+  // agents (an agent a flow's steps use cannot be deleted; the problem names the flows in `flows`)
+  agent_in_use: { status: 409, title: 'Agent In Use' },
   // flows
   flow_already_running: { status: 409, title: 'Flow Already Running' },
   // webhook callbacks (a flow's callbackUrl)

@@ -1,7 +1,8 @@
 import type { Agent, AgentPage, CreateAgentRequest, UpdateAgentRequest } from '@fleece/sdk/contract';
-import { and, count, desc, eq, lt, or } from 'drizzle-orm';
+import { and, count, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { agents } from '../../db/schema/ai.js';
+import { flows } from '../../db/schema/flows.js';
 import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
@@ -202,10 +203,35 @@ export class AgentService {
 
   /**
    * Deletes agent `id` of `userId` and records `agent.deleted`. Its executions stay (with `agentId: null`).
+   * An agent that a step of one of the user's flows runs is not deleted (every run of that flow would fail):
+   * the agent row is locked, then the flows are looked up in the same transaction.
    * @returns `false` when `userId` has no agent `id`.
+   * @throws {ProblemError} 409 `agent_in_use` with `flows` (`{ id, name }[]`, oldest first) naming the flows
+   * whose steps use it; change or delete them first.
    */
   async delete(ctx: AuditContext, userId: string, id: string): Promise<boolean> {
     return withUser(this.db, userId, async (tx) => {
+      const [locked] = await tx
+        .select({ id: agents.id })
+        .from(agents)
+        .where(and(eq(agents.id, id), eq(agents.userId, userId)))
+        .for('update');
+      if (!locked) return false;
+      const using = await tx
+        .select({ id: flows.id, name: flows.name })
+        .from(flows)
+        .where(
+          and(eq(flows.userId, userId), sql`${flows.steps} @> ${JSON.stringify([{ agentId: id }])}::jsonb`),
+        )
+        .orderBy(flows.createdAt, flows.id);
+      if (using.length > 0) {
+        const named = using.map((f) => f.id).join(', ');
+        throw new ProblemError(
+          'agent_in_use',
+          `Agent ${id} is used by ${using.length === 1 ? 'flow' : `${using.length} flows`} ${named}. Change their steps to another agent (PATCH /api/v1/flows/:id) or delete those flows, then delete the agent.`,
+          { flows: using },
+        );
+      }
       const deleted = await tx
         .delete(agents)
         .where(and(eq(agents.id, id), eq(agents.userId, userId)))
