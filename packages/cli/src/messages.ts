@@ -108,6 +108,8 @@ export const messages = {
     `A run of this flow${id ? ` (${id})` : ''} is already queued or running.`,
   flowAlreadyRunningHint: (id: string | undefined) =>
     `Wait for it to finish (\`fleece executions get ${id ?? '<id>'} --wait\`), or cancel it with \`fleece executions cancel ${id ?? '<id>'}\`, then trigger again.`,
+  agentInUseHint: (flow: string) =>
+    `Point those steps at another agent (\`fleece flows update ${flow} --step …\`) or delete the flows (\`fleece flows delete ${flow}\`), then delete the agent.`,
   seeHelp: (command: string) => ` (\`${command} --help\` says what each takes)`,
   badFlagsHint: (flags: string[], help: string) => `Check the value of ${flags.join(', ')}${help}.`,
   badValuesHint: (help: string) => `Check the values you passed${help}.`,
@@ -168,7 +170,7 @@ export const messages = {
     `Pass --yes to delete without asking: ${q(`fleece ${kind}s delete ${value} --yes`)}.`,
   deleteConfirm: (kind: string, id: string) =>
     kind === 'agent'
-      ? `Delete agent ${id}? Its executions stay; flows whose steps use it will fail.`
+      ? `Delete agent ${id}? Its executions stay.`
       : `Delete flow ${id} and its schedule? Its runs stay.`,
   deleteDeclined: 'Nothing was deleted.',
   deleted: (kind: string, id: string) =>

@@ -208,6 +208,16 @@ export function fromSdkError(
         hint: messages.flowAlreadyRunningHint(id),
       });
     }
+    if (error.code === 'agent_in_use') {
+      const flows = (error.problem as { flows?: unknown } | undefined)?.flows;
+      const first = Array.isArray(flows) ? (flows[0] as { id?: unknown } | undefined)?.id : undefined;
+      // The detail's first sentence names the flows; the rest names the HTTP route, replaced by the hint.
+      const named = detailOf(error)?.split(/(?<=\.) /)[0];
+      return new CliError(named ?? messages.requestFailed(error.status, 'Agent In Use'), {
+        ...base,
+        hint: messages.agentInUseHint(typeof first === 'string' ? first : '<flow>'),
+      });
+    }
     const title = error.problem?.title ?? withoutRequestId(error.message).replace(/^\d+ /, '');
     const message = detailOf(error) ?? messages.requestFailed(error.status, title);
     if (error.status === 400 && error.code !== undefined && INPUT_PROBLEMS.has(error.code)) {

@@ -130,6 +130,26 @@ describe('hints and exit codes of server refusals', () => {
     });
   });
 
+  it('agent_in_use (409) names the flows and points at fleece flows update/delete, not the HTTP route', async () => {
+    const agentId = 'agt_0123456789abcdefghijklmn';
+    server.use(
+      http.delete(`${SERVER}/api/v1/agents/:id`, () =>
+        problem(409, 'agent_in_use', {
+          detail: `Agent ${agentId} is used by flow review (${FLOW_ID}). Change their steps to another agent (PATCH /api/v1/flows/:id) or delete those flows, then delete the agent.`,
+          flows: [{ id: FLOW_ID, name: 'review' }],
+        }),
+      ),
+    );
+    const result = await runCli(['agents', 'delete', agentId, '--yes'], { env });
+    expect(result).toMatchObject({
+      exitCode: 1,
+      stderr:
+        `error: Agent ${agentId} is used by flow review (${FLOW_ID}).\n` +
+        `hint: Point those steps at another agent (\`fleece flows update ${FLOW_ID} --step …\`) or delete the flows (\`fleece flows delete ${FLOW_ID}\`), then delete the agent.\n` +
+        'request id: req_agent_in_use\n',
+    });
+  });
+
   it('account delete --confirm with the wrong address prints a hint line', async () => {
     server.use(
       http.get(`${SERVER}/api/v1/me`, () =>

@@ -203,9 +203,7 @@ describe('fleece agents delete and fleece flows delete', () => {
       answers: [false],
     });
     expect(declined.exitCode).toBe(1);
-    expect(declined.asked).toEqual([
-      `Delete agent ${SUMMARISER.id}? Its executions stay; flows whose steps use it will fail.`,
-    ]);
+    expect(declined.asked).toEqual([`Delete agent ${SUMMARISER.id}? Its executions stay.`]);
     expect(declined.stderr).toContain('Nothing was deleted.');
     expect(deleted).toEqual([]);
     const confirmed = await runCli(['flows', 'delete', 'review'], {
