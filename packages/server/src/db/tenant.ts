@@ -15,6 +15,9 @@ import type { Db } from './client.js';
  * - `identity` (`app.identity`): `<provider>:<subject>` asserted by an OAuth provider: that `identities` row.
  * - `admin` (`app.admin = 'on'`): every `users` row (and every pending account deletion); only the admin
  *   module, `fleece-server admin` and the system jobs (account purge, retention) set it.
+ * - `cleanup` (`app.cleanup = 'on'`): read and delete (never insert or change) magic-link tokens, device
+ *   authorizations, authorization codes and refresh tokens; only the daily data job sets it, to delete
+ *   expired ones (drizzle/0017_cleanup.sql).
  *
  * A query outside any scope sees no tenant row at all. Services still scope every query by owner in SQL;
  * the policies are the second, independent lock.
@@ -25,6 +28,7 @@ export interface Scope {
   email?: string;
   identity?: string;
   admin?: boolean;
+  cleanup?: boolean;
 }
 
 const SETTINGS: Record<keyof Scope, string> = {
@@ -33,6 +37,7 @@ const SETTINGS: Record<keyof Scope, string> = {
   email: 'app.email',
   identity: 'app.identity',
   admin: 'app.admin',
+  cleanup: 'app.cleanup',
 };
 
 /**

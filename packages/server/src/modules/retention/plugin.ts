@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { cleanupExpired } from './cleanup.js';
 import { RetentionService } from './service.js';
 
 declare module 'fastify' {
@@ -24,7 +25,8 @@ export const PURGE_JOB = 'account.purge';
  * - `account.purge` (`{ deletionId }`): purges one account whose deletion grace period is over; sent by
  *   the deletion request with `startAfter` = the purge date; retried with backoff (every step is
  *   idempotent);
- * - `data.daily` (cron {@link DAILY_CRON}): applies history retention to every account, then queues the
+ * - `data.daily` (cron {@link DAILY_CRON}): applies history retention to every account, deletes expired
+ *   sign-in artifacts and old Stripe event ids ({@link cleanupExpired}), then queues the
  *   purge of every deletion that is overdue (one whose own job was lost), so no account outlives its
  *   purge date by more than a day.
  */
@@ -64,10 +66,14 @@ export const retentionPlugin = fp(
       DAILY_JOB,
       async () => {
         const report = await retention.run();
+        const cleaned = await cleanupExpired(app.db, app.clock.now());
         const due = await deletion.due();
         for (const id of due) await queuePurge(id);
-        app.log.info({ retention: report, purgesQueued: due.length }, 'daily data lifecycle job done');
-        return { ...report, purgesQueued: due.length };
+        app.log.info(
+          { retention: report, cleanup: cleaned, purgesQueued: due.length },
+          'daily data lifecycle job done',
+        );
+        return { ...report, cleanup: cleaned, purgesQueued: due.length };
       },
       // The schedule is stored when the queue starts (a start that fails does not fail the app's readiness).
       { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 6 * 3600, schedule: DAILY_CRON },
