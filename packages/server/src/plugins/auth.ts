@@ -2,6 +2,7 @@ import type { ApiKeyScope } from '@fleece/sdk/contract';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type ProblemCode, ProblemError } from '../errors.js';
+import type { AuthFailure } from './authenticate.js';
 
 /**
  * Who is making a request. Authentication (sessions, access tokens, API keys) attaches one to the request;
@@ -98,6 +99,17 @@ const FAILURES: Record<string, { code: ProblemCode; detail: string }> = {
       'This API key is disabled: a plan change left more keys than the plan allows, and the newest were disabled (GET /api/v1/billing lists them). Upgrade the plan to enable it again, or use an older key.',
   },
 };
+
+/** The result of checking a presented credential: the principal it stands for, or why it is refused. */
+export type CredentialCheck = { ok: true; principal: Principal } | { ok: false; failure: AuthFailure };
+
+/**
+ * The problem code and detail (what a 401 answer carries) for a credential refused for `failure`; used by
+ * the open streams that end when their credential stops being valid (src/plugins/live-streams.ts).
+ */
+export function credentialProblem(failure: AuthFailure): { code: ProblemCode; detail: string } {
+  return FAILURES[failure] ?? FAILURES.invalid!;
+}
 
 /** The method-based default scope of a route: `read` for GET and HEAD, `write` otherwise. */
 export function defaultScope(method: string): ApiKeyScope {

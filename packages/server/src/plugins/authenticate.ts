@@ -4,8 +4,10 @@ import fp from 'fastify-plugin';
 import { ProblemError } from '../errors.js';
 import { ApiKeyService } from '../modules/api-keys/service.js';
 import { auditContext } from '../modules/audit/context.js';
-import { SessionService } from '../modules/identity/sessions.service.js';
+import { SessionService, type SessionState } from '../modules/identity/sessions.service.js';
 import { TokenService } from '../modules/identity/tokens.js';
+import type { CredentialCheck } from './auth.js';
+import { LiveStreams } from './live-streams.js';
 
 /** Name of the browser session cookie. `__Host-`: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2). */
 export const SESSION_COOKIE = '__Host-fleece_session';
@@ -41,12 +43,24 @@ declare module 'fastify' {
     setSessionCookie(reply: FastifyReply, sub: string, sid: string, absoluteExpiresAt: Date): Promise<void>;
     /** Clears the session cookie. */
     clearSessionCookie(reply: FastifyReply): void;
+    /**
+     * The open Server-Sent Event streams of this instance, each ending when the credential that opened it
+     * stops being valid: call `app.liveStreams.track(request, reply)` once a stream's headers are sent.
+     */
+    liveStreams: LiveStreams;
   }
   interface FastifyRequest {
     /** Why a presented credential was refused, when it was. */
     authFailure: AuthFailure | null;
     /** `true` when the principal came from the session cookie (so the Origin check applies). */
     authViaCookie: boolean;
+    /**
+     * Checks the request's credential again (the same API key, access token or session cookie), for the
+     * streams that must end when it stops being valid; `null` without a principal.
+     */
+    recheckCredential: (() => Promise<CredentialCheck>) | null;
+    /** The {@link LiveStreams} invalidation epoch when authentication began. */
+    authEpoch: number;
   }
 }
 
@@ -90,6 +104,11 @@ export const authenticatePlugin = fp(
     app.decorate('tokens', tokens);
     app.decorate('sessions', sessions);
     app.decorate('apiKeys', apiKeys);
+    const liveStreams = new LiveStreams(app.invalidations, app.log);
+    app.decorate('liveStreams', liveStreams);
+    app.addHook('onClose', async () => {
+      liveStreams.close();
+    });
 
     const setSessionCookie = async (
       reply: FastifyReply,
@@ -111,6 +130,88 @@ export const authenticatePlugin = fp(
     app.decorate('clearSessionCookie', clearSessionCookie);
     app.decorateRequest('authFailure', null);
     app.decorateRequest('authViaCookie', false);
+    app.decorateRequest('recheckCredential', null);
+    app.decorateRequest('authEpoch', 0);
+
+    /**
+     * The principal of session `sid` of user `sub` (a `kind` session), or why there is none. Shared by
+     * first authentication and the re-checks of open streams.
+     */
+    async function sessionPrincipal(
+      sid: string,
+      sub: string,
+      kind: 'cli' | 'browser',
+    ): Promise<CredentialCheck & { state?: SessionState }> {
+      const state = await sessions.state(sid, sub);
+      if (!state || state.userId !== sub || state.kind !== kind) return { ok: false, failure: 'invalid' };
+      const verdict = sessions.verdict(state);
+      if (verdict !== 'ok') {
+        return { ok: false, failure: verdict === 'user_inactive' ? 'inactive' : 'revoked' };
+      }
+      return {
+        ok: true,
+        state,
+        principal: {
+          type: 'session',
+          userId: state.userId,
+          role: state.role,
+          sessionId: state.sessionId,
+          ...(state.userStatus === 'pending_deletion' ? { pendingDeletion: true } : {}),
+        },
+      };
+    }
+
+    /** Checks a CLI access token (a JWT, `aud` `fleece:cli`) and its session; its expiry ends it. */
+    async function checkCliToken(token: string): Promise<CredentialCheck> {
+      const result = await tokens.verifyAccessToken(token, 'cli');
+      if (!result.ok) return { ok: false, failure: result.reason };
+      const { state: _state, ...check } = await sessionPrincipal(result.claims.sid, result.claims.sub, 'cli');
+      return check;
+    }
+
+    /**
+     * Checks a browser access token (the session cookie) and its session. An expired JWT of a live session
+     * still passes (the sliding session issues the next one): `expired` says so, `state` is the session's.
+     */
+    async function checkCookie(
+      value: string,
+    ): Promise<CredentialCheck & { state?: SessionState; expired?: boolean }> {
+      const result = await tokens.verifyAccessToken(value, 'browser');
+      if (!result.ok && result.reason === 'invalid') return { ok: false, failure: 'invalid' };
+      const claims = result.claims!;
+      return { ...(await sessionPrincipal(claims.sid, claims.sub, 'browser')), expired: !result.ok };
+    }
+
+    /** Checks an API key without side effects; `expiredState` names the key when it has expired. */
+    async function checkApiKey(
+      key: string,
+    ): Promise<CredentialCheck & { expiredState?: { keyId: string; userId: string } }> {
+      const verdict = await apiKeys.verify(key);
+      if (verdict.ok) {
+        const { state } = verdict;
+        return {
+          ok: true,
+          principal: {
+            type: 'api_key',
+            userId: state.userId,
+            role: state.role,
+            apiKeyId: state.keyId,
+            scopes: state.scopes,
+            apiLimits: state.apiLimits,
+          },
+        };
+      }
+      if (verdict.reason === 'expired') {
+        return { ok: false, failure: 'api_key_expired', expiredState: verdict.state };
+      }
+      const failure =
+        verdict.reason === 'inactive'
+          ? 'inactive'
+          : verdict.reason === 'disabled'
+            ? 'api_key_disabled'
+            : 'invalid_api_key';
+      return { ok: false, failure };
+    }
 
     async function fromBearer(request: FastifyRequest, header: string): Promise<void> {
       const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/.exec(header);
@@ -123,48 +224,29 @@ export const authenticatePlugin = fp(
         await fromApiKey(request, token);
         return;
       }
-      const result = await tokens.verifyAccessToken(token, 'cli');
-      if (!result.ok) {
-        request.authFailure = result.reason;
+      const check = await checkCliToken(token);
+      if (!check.ok) {
+        request.authFailure = check.failure;
         return;
       }
-      const state = await sessions.state(result.claims.sid, result.claims.sub);
-      if (!state || state.userId !== result.claims.sub || state.kind !== 'cli') {
-        request.authFailure = 'invalid';
-        return;
-      }
-      const verdict = sessions.verdict(state);
-      if (verdict !== 'ok') {
-        request.authFailure = verdict === 'user_inactive' ? 'inactive' : 'revoked';
-        return;
-      }
-      request.principal = {
-        type: 'session',
-        userId: state.userId,
-        role: state.role,
-        sessionId: state.sessionId,
-        ...(state.userStatus === 'pending_deletion' ? { pendingDeletion: true } : {}),
-      };
+      request.principal = check.principal;
+      request.recheckCredential = () => checkCliToken(token);
     }
 
     async function fromApiKey(request: FastifyRequest, key: string): Promise<void> {
-      const verdict = await apiKeys.verify(key);
-      if (verdict.ok) {
-        const { state } = verdict;
-        request.principal = {
-          type: 'api_key',
-          userId: state.userId,
-          role: state.role,
-          apiKeyId: state.keyId,
-          scopes: state.scopes,
-          apiLimits: state.apiLimits,
+      const check = await checkApiKey(key);
+      if (check.ok) {
+        request.principal = check.principal;
+        request.recheckCredential = async () => {
+          const { expiredState: _expired, ...again } = await checkApiKey(key);
+          return again;
         };
-        apiKeys.lastUsed.touch(state.keyId, state.userId, request.ip);
+        apiKeys.lastUsed.touch(check.principal.apiKeyId!, check.principal.userId, request.ip);
         return;
       }
-      if (verdict.reason === 'expired') {
-        request.authFailure = 'api_key_expired';
-        const { keyId, userId } = verdict.state;
+      request.authFailure = check.failure;
+      if (check.expiredState) {
+        const { keyId, userId } = check.expiredState;
         await app.audit.recordDetached(
           { ...auditContext(request), actor: { type: 'api_key', userId, apiKeyId: keyId } },
           {
@@ -176,52 +258,32 @@ export const authenticatePlugin = fp(
           },
           { throttleKey: `api_key.expired_rejected:${keyId}`, windowMs: 60_000 },
         );
-        return;
       }
-      request.authFailure =
-        verdict.reason === 'inactive'
-          ? 'inactive'
-          : verdict.reason === 'disabled'
-            ? 'api_key_disabled'
-            : 'invalid_api_key';
     }
 
     async function fromCookie(request: FastifyRequest, reply: FastifyReply, value: string): Promise<void> {
-      const result = await tokens.verifyAccessToken(value, 'browser');
-      if (!result.ok && result.reason === 'invalid') {
-        request.authFailure = 'invalid';
+      const check = await checkCookie(value);
+      if (!check.ok) {
+        request.authFailure = check.failure;
         clearSessionCookie(reply);
         return;
       }
-      const claims = result.claims!;
-      const state = await sessions.state(claims.sid, claims.sub);
-      if (!state || state.userId !== claims.sub || state.kind !== 'browser') {
-        request.authFailure = 'invalid';
-        clearSessionCookie(reply);
-        return;
-      }
-      const verdict = sessions.verdict(state);
-      if (verdict !== 'ok') {
-        request.authFailure = verdict === 'user_inactive' ? 'inactive' : 'revoked';
-        clearSessionCookie(reply);
-        return;
-      }
-      if (!result.ok) {
+      const state = check.state!;
+      if (check.expired) {
         // Sliding session: the short-lived JWT expired but the session is live; issue the next one.
         await sessions.touch(state.sessionId, state.userId);
         await setSessionCookie(reply, state.userId, state.sessionId, new Date(state.absoluteExpiresAt));
       }
-      request.principal = {
-        type: 'session',
-        userId: state.userId,
-        role: state.role,
-        sessionId: state.sessionId,
-        ...(state.userStatus === 'pending_deletion' ? { pendingDeletion: true } : {}),
+      request.principal = check.principal;
+      request.recheckCredential = async () => {
+        const { state: _state, expired: _expired, ...again } = await checkCookie(value);
+        return again;
       };
       request.authViaCookie = true;
     }
 
     app.addHook('onRequest', async (request, reply) => {
+      request.authEpoch = liveStreams.currentEpoch;
       const header = request.headers.authorization;
       if (header !== undefined) {
         await fromBearer(request, header);

@@ -107,7 +107,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
           tags,
           summary: admin ? 'Live stream of every audit event' : 'Live stream of your audit events',
           description:
-            'Server-Sent Events. Send `Last-Event-ID` to replay what came after that event first; an id that is not one of yours replays the last 24 hours. A `: ping` comment every 15 s keeps the connection open.',
+            'Server-Sent Events. Send `Last-Event-ID` to replay what came after that event first; an id that is not one of yours replays the last 24 hours. A `: ping` comment every 15 s keeps the connection open. When the credential that opened the stream stops being valid (API key revoked, disabled or expired; session ended; access token expired; account suspended or scheduled for deletion), the stream sends a last `event: error` whose data is the problem a new request would get, and ends.',
           security: [{ bearer: [] }, { session: [] }],
           querystring: AuditEmptyQuery,
           headers: StreamHeaders,
@@ -119,6 +119,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
         await accessed(request, scope, 'stream');
         const start = await app.audit.streamStart(scope, request.headers['last-event-id']);
         await serveEventStream(reply, app.audit.stream, start.scope, start.afterId);
+        app.liveStreams.track(request, reply);
       },
     );
   }

@@ -85,6 +85,8 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
     reply.hijack();
     sink.head();
     res.flushHeaders();
+    // Ends the stream (not the execution) when the credential that opened it stops being valid.
+    app.liveStreams.track(request, reply, sink.end);
   }
 
   app.post(
