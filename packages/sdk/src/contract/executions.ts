@@ -28,9 +28,15 @@ export type ExecutionStatus = z.infer<typeof ExecutionStatus>;
 export const ExecutionParams = z.strictObject({ id: z.string().min(1).max(100) });
 export type ExecutionParams = z.infer<typeof ExecutionParams>;
 
+/**
+ * Most characters (UTF-16 code units, as JavaScript's `String.length` counts them) an execution's input may
+ * have: the execute route's limit, and the limit of a flow step's input after its template is filled.
+ */
+export const EXECUTION_INPUT_MAX_CHARS = 100_000;
+
 /** Body of `POST /api/v1/agents/:id/execute`: the user message (1–100,000 characters), and streaming. */
 export const ExecuteAgentRequest = z.strictObject({
-  input: z.string().min(1).max(100_000),
+  input: z.string().min(1).max(EXECUTION_INPUT_MAX_CHARS),
   stream: z.boolean().optional(),
 });
 export type ExecuteAgentRequest = z.infer<typeof ExecuteAgentRequest>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentId } from './agents.js';
-import { Execution } from './executions.js';
+import { EXECUTION_INPUT_MAX_CHARS, Execution } from './executions.js';
 import { pageOf } from './pagination.js';
 
 /**
@@ -38,13 +38,23 @@ export const FlowStepName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'a step name: 1–64 letters, digits, _ or -');
 
 /**
+ * Most `{{…}}` placeholders one step's input template may have (checked when the flow is saved: 400
+ * `validation_failed` naming the step). The filled-in input is limited too, to
+ * {@link EXECUTION_INPUT_MAX_CHARS}: a run whose step input would be longer fails with
+ * `step_input_too_large`.
+ */
+export const FLOW_TEMPLATE_MAX_PLACEHOLDERS = 100;
+
+/**
  * One step: its `name` (what later templates refer to), the agent it runs, and its input template
- * (1–100,000 characters; `{{input}}` and `{{steps.<name>.output}}` are replaced at run time).
+ * (1–100,000 characters; `{{input}}` and `{{steps.<name>.output}}` are replaced at run time, at most
+ * {@link FLOW_TEMPLATE_MAX_PLACEHOLDERS} of them; the filled-in input may have at most
+ * {@link EXECUTION_INPUT_MAX_CHARS} characters).
  */
 export const FlowStep = z.strictObject({
   name: FlowStepName,
   agentId: AgentId,
-  input: z.string().min(1).max(100_000),
+  input: z.string().min(1).max(EXECUTION_INPUT_MAX_CHARS),
 });
 export type FlowStep = z.infer<typeof FlowStep>;
 
@@ -76,7 +86,7 @@ const fields = {
   /** A {@link FlowSchedule}; `null` for none. */
   schedule: FlowSchedule.nullable(),
   /** The `{{input}}` of scheduled runs, up to 100,000 characters. */
-  scheduleInput: z.string().max(100_000),
+  scheduleInput: z.string().max(EXECUTION_INPUT_MAX_CHARS),
   /**
    * Where Fleece POSTs the signed result of each run (`https` in production; public addresses only);
    * `null` for none. Setting a new URL issues a new signing secret.
@@ -129,7 +139,7 @@ export const FlowPage = pageOf(Flow);
 export type FlowPage = z.infer<typeof FlowPage>;
 
 /** Body of `POST /api/v1/flows/:id/trigger`: the run's `{{input}}` (1–100,000 characters). */
-export const TriggerFlowRequest = z.strictObject({ input: z.string().min(1).max(100_000) });
+export const TriggerFlowRequest = z.strictObject({ input: z.string().min(1).max(EXECUTION_INPUT_MAX_CHARS) });
 export type TriggerFlowRequest = z.infer<typeof TriggerFlowRequest>;
 
 /** One page of a flow's runs (executions without a parent), newest first. */

@@ -67,8 +67,10 @@ export type WebhookEvent = z.infer<typeof WebhookEvent>;
  * Fleece never follows redirects, so a callback cannot be bounced to an internal address), `timeout`,
  * `connection_failed`, `dns_failed`, `tls_failed`, `address_blocked` (the host resolved to a private,
  * loopback, link-local or metadata address), `invalid_callback_url` (the URL no longer passes the checks a
- * flow's callbackUrl gets), `flow_unavailable` (the flow or its signing secret was deleted; nothing sent).
- * `address_blocked`, `invalid_callback_url` and `flow_unavailable` are not retried.
+ * flow's callbackUrl gets), `flow_unavailable` (the flow or its signing secret was deleted; nothing sent),
+ * `callback_changed` (the flow's callbackUrl changed or was removed after the event was made; nothing sent,
+ * neither to the old URL nor to the new one). `address_blocked`, `invalid_callback_url`, `flow_unavailable`
+ * and `callback_changed` are not retried.
  * `responseExcerpt` is at most the first 256 characters of the answer's body, printable text only.
  * `nextAttemptAt` says when the retry is due, `null` after the last attempt or a success.
  */

@@ -297,7 +297,7 @@ describe('flows: CRUD and validation', () => {
     );
     expect(row!.secret.includes(Buffer.from(created.callbackSecret!))).toBe(false);
     const secret = await withUser(t.app.db, ada.userId, (tx) =>
-      t!.app.flows.signingSecret(tx, ada.userId, created.id),
+      t!.app.flows.signingSecret(tx, ada.userId, created.id, 'https://example.com/hook'),
     );
     expect(secret).toBe(created.callbackSecret);
     const same = await t.app.inject({

@@ -6,8 +6,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /**
      * Stripe billing (src/modules/billing/service.ts): `status`, `checkout`, `portal`, `handleWebhook`, and
-     * `cancelSubscription(userId)` for account deletion (a no-op when billing is off or there is no
-     * subscription).
+     * `cancelSubscription(userId)` for account deletion and `deleteCustomer(userId)` for its purge (no-ops
+     * when billing is off or there is no subscription / customer).
      */
     billing: BillingService;
   }

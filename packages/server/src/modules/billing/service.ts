@@ -73,7 +73,8 @@ function periodEnd(sub: Stripe.Subscription): Date | null {
  *   nothing. Plan changes lock the account row, set `users.plan`, make the API keys fit the new plan (newest
  *   disabled first, see {@link ApiKeyService.enforceLimit}), record `billing.plan_changed` (system actor) and
  *   announce `u:<userId>` so every instance drops its cached view of the account;
- * - {@link cancelSubscription} cancels at once (account deletion).
+ * - {@link cancelSubscription} cancels at once (account deletion), and {@link deleteCustomer} deletes the
+ *   Stripe customer (the account purge).
  *
  * Without Stripe configuration (`config` undefined) every entry point but {@link cancelSubscription} throws
  * 503 `billing_not_configured`; admins set plans instead.
@@ -310,6 +311,31 @@ export class BillingService {
         .where(eq(billingCustomers.userId, userId)),
     );
     return { cancelled: true, subscriptionId: id };
+  }
+
+  /**
+   * Deletes the Stripe customer of `userId` (`DELETE /v1/customers/:id`), for the account purge: Stripe then
+   * no longer holds the customer's email or the `fleece_user_id` metadata (deleting a customer also ends
+   * its subscriptions at once). A no-op when billing is off or the user never had a customer; a customer
+   * Stripe no longer knows (404 `resource_missing`: an earlier purge attempt deleted it) counts as deleted,
+   * so a purge can run again. Call it outside any transaction (it calls Stripe); the stored customer row
+   * goes with the user row.
+   *
+   * @returns whether a customer was deleted (or found already gone), and its id.
+   * @throws {ProblemError} 502 `billing_provider_error` when Stripe fails (retry: the purge does).
+   */
+  async deleteCustomer(userId: string): Promise<{ deleted: boolean; customerId?: string }> {
+    if (!this.stripe) return { deleted: false };
+    const row = await withUser(this.db, userId, (tx) => this.customerOf(tx, userId));
+    const id = row?.stripeCustomerId;
+    if (!id) return { deleted: false };
+    try {
+      await this.stripe.customers.del(id);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'resource_missing') throw this.providerError(error, 'delete the customer');
+    }
+    return { deleted: true, customerId: id };
   }
 
   /**

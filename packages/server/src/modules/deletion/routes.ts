@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../errors.js';
 import { auditContext } from '../audit/context.js';
-import { AccountDeletionService, type CancelSubscription } from './service.js';
+import { AccountDeletionService, type CancelSubscription, type DeleteBillingCustomer } from './service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +18,14 @@ function billingCancel(app: FastifyInstance): CancelSubscription | undefined {
   if (!app.hasDecorator('billing')) return undefined;
   return async (userId) => {
     await app.billing.cancelSubscription(userId);
+  };
+}
+
+/** The billing module's Stripe customer deletion (`app.billing`), when that module is registered. */
+function billingDeleteCustomer(app: FastifyInstance): DeleteBillingCustomer | undefined {
+  if (!app.hasDecorator('billing')) return undefined;
+  return async (userId) => {
+    await app.billing.deleteCustomer(userId);
   };
 }
 
@@ -40,6 +48,7 @@ export const deletionPlugin = fp(
         log: app.log,
         graceDays: app.config.deletionGraceDays,
         cancelSubscription: () => billingCancel(app),
+        deleteBillingCustomer: () => billingDeleteCustomer(app),
       }),
     );
   },

@@ -36,7 +36,8 @@ const DAY_MS = 86_400_000;
  * failed attempt) starts again from the first and finds the finished steps with nothing left to do.
  *
  * - `start`: marks the deletion as started (from then on it cannot be cancelled);
- * - `billing`: cancels the Stripe subscription, if any (again: the request already tried);
+ * - `billing`: cancels the Stripe subscription, if any (again: the request already tried), then deletes the
+ *   Stripe customer, if any, so Stripe keeps no email or user id of the account (404 there: already gone);
  * - `executions`: deletes the user's executions in batches (their stored events go with them);
  * - `conversations`: deletes the user's conversations in batches (their messages go with them);
  * - `account`: one transaction: records `account.deleted`, deletes the audit subject mapping
@@ -51,6 +52,9 @@ export type PurgeOutcome = 'purged' | 'not_found' | 'not_due';
 
 /** Cancels the Stripe subscription of a user, if there is one; a no-op when billing is off. */
 export type CancelSubscription = (userId: string) => Promise<void>;
+
+/** Deletes the Stripe customer of a user, if there is one; a no-op when billing is off. */
+export type DeleteBillingCustomer = (userId: string) => Promise<void>;
 
 /** Queues the purge of a deletion to run at `startAfter` (the pg-boss job). */
 export type SchedulePurge = (deletionId: string, startAfter: Date) => Promise<void>;
@@ -68,6 +72,8 @@ export interface AccountDeletionOptions {
   graceDays: number;
   /** Resolved when called: the billing module may be registered after this service. */
   cancelSubscription?: () => CancelSubscription | undefined;
+  /** Resolved when called, like `cancelSubscription`: used by the purge only. */
+  deleteBillingCustomer?: () => DeleteBillingCustomer | undefined;
 }
 
 /** The caller of a deletion request: a session principal. */
@@ -303,6 +309,7 @@ export class AccountDeletionService {
     await done('start');
 
     await this.o.cancelSubscription?.()?.(userId);
+    await this.o.deleteBillingCustomer?.()?.(userId);
     await done('billing');
 
     await deleteHistory(this.o.db, 'executions', userId, undefined, PURGE_BATCH);

@@ -665,6 +665,14 @@ function errorMessage(code: string, failedStep: string | null = null): string {
         return 'The flow was deleted while this run was waiting or running.';
       case 'worker_lost':
         return 'The worker running this step stopped before it finished; the run ran the step again.';
+      case 'step_input_too_large':
+        return "The step's input, with its template filled in, is longer than the 100,000 characters an execution may have; use fewer placeholders or shorter inputs and outputs.";
+      case 'consent_required':
+        return 'The ai_processing consent was withdrawn, so the step was not run; grant it again and trigger a new run.';
+      case 'account_pending_deletion':
+        return 'The account is scheduled for deletion, so nothing runs for it until the deletion is cancelled.';
+      case 'forbidden':
+        return 'The account is suspended, so nothing runs for it.';
       default:
         return `The model provider call failed [${code}].`;
     }

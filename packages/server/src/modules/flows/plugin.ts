@@ -25,12 +25,13 @@ declare module 'fastify' {
  * - `flow.run` runs one flow run ({@link FlowRunner}); one run at a time per worker process, up to an hour,
  *   retried twice after an infrastructure failure (the retry resumes after the last finished step);
  * - `flow.scheduled` is what a flow's cron schedule sends: it triggers a run with the flow's
- *   `scheduleInput` (skipped, with a warning, while a run is active or the quota is short; a schedule whose
+ *   `scheduleInput` (skipped, with a warning, while a run is active, the quota is short, the
+ *   `ai_processing` consent is withdrawn or the account is not active: no run, no callback; a schedule whose
  *   flow is gone is removed).
  *
  * It also connects runs to webhook callbacks: the signing secret of a flow comes from here, and when a run
  * with a `callbackUrl` ends, its callback is enqueued in the run's final transaction
- * (`onFlowRunFinished`).
+ * (`onFlowRunFinished`), except for a run stopped because the account is not active.
  */
 export const flowsPlugin = fp(
   async (app) => {
@@ -44,7 +45,7 @@ export const flowsPlugin = fp(
       app.jobs,
       app.config,
     );
-    const runner = new FlowRunner(service, app.executions, app.clock, app.log);
+    const runner = new FlowRunner(service, app.executions, app.consents, app.clock, app.log);
     app.decorate('flows', service);
 
     app.jobs.register<FlowRunJob>(FLOW_RUN_JOB, (data, job) => runner.run(data, job.signal), {
@@ -78,7 +79,9 @@ export const flowsPlugin = fp(
     );
 
     // Webhook callbacks of flow runs (src/modules/webhooks/): the secret to sign with, and the enqueue.
-    app.webhooks.useSigningSecrets((tx, userId, flowId) => service.signingSecret(tx, userId, flowId));
+    app.webhooks.useSigningSecrets((tx, userId, flowId, url) =>
+      service.signingSecret(tx, userId, flowId, url),
+    );
     app.executions.onFlowRunFinished(async function onFlowRunFinished(tx, run, userId) {
       if (!run.flowId) return;
       const [flow] = await tx
@@ -86,6 +89,9 @@ export const flowsPlugin = fp(
         .from(flows)
         .where(and(eq(flows.id, run.flowId), eq(flows.userId, userId)));
       if (!flow?.callbackUrl) return;
+      // A run stopped because the account is no longer active (scheduled for deletion, or suspended) sends
+      // nothing out: no callback.
+      if (run.error?.code === 'account_pending_deletion' || run.error?.code === 'forbidden') return;
       await app.webhooks.enqueue(tx, {
         userId,
         executionId: run.id,

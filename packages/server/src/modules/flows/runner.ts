@@ -1,8 +1,9 @@
-import type { Execution } from '@fleece/sdk/contract';
+import { EXECUTION_INPUT_MAX_CHARS, type Execution } from '@fleece/sdk/contract';
 import type { FastifyBaseLogger } from 'fastify';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { SYSTEM_AUDIT_CONTEXT } from '../audit/context.js';
+import type { ConsentService } from '../consents/service.js';
 import type { ExecutionService } from '../executions/service.js';
 import { type Outcome, TERMINAL_STATUSES } from '../executions/service.js';
 import type { FlowRunJob, FlowService } from './service.js';
@@ -21,6 +22,13 @@ export class FlowRunInterrupted extends Error {
  * (`error.code: step_failed` and `error.step`; or the step's agent gone, or the quota used up, with the
  * step named), or `cancelled` when the run was cancelled (its current step is cancelled with it).
  *
+ * Before each step starts, the owner's `ai_processing` consent is checked again (a run queued, retried or
+ * resumed after the consent was revoked fails with `consent_required`, naming the step, and sends nothing
+ * to a provider), and the step's filled-in input is measured before it is built: longer than
+ * `EXECUTION_INPUT_MAX_CHARS` (the execute route's limit), the run fails with `step_input_too_large`,
+ * naming the step. An account that is no longer active fails the step's start (`account_pending_deletion`
+ * or `forbidden`).
+ *
  * Delivered at least once: a run picked up again after a worker died resumes. Steps that succeeded keep
  * their outputs, a step left queued or running by the dead worker is failed as `worker_lost`, and that step
  * runs again (counting quota again).
@@ -29,6 +37,7 @@ export class FlowRunner {
   constructor(
     private readonly flows: FlowService,
     private readonly executions: ExecutionService,
+    private readonly consents: Pick<ConsentService, 'has'>,
     private readonly clock: Clock,
     private readonly log: FastifyBaseLogger,
   ) {}
@@ -85,7 +94,31 @@ export class FlowRunner {
             errorCode: 'worker_lost',
           });
         }
-        const input = renderTemplate(step.input, run.input, outputs);
+        const failStep = (errorCode: string) =>
+          this.end(run, userId, startedAt, { status: 'failed', errorCode, failedStep: step.name });
+        if (!(await this.consents.has(userId, 'ai_processing'))) {
+          this.log.warn(
+            { executionId: run.id, step: step.name },
+            'flow run stopped: no ai_processing consent',
+          );
+          await failStep('consent_required');
+          return;
+        }
+        const rendered = renderTemplate(step.input, run.input, outputs, EXECUTION_INPUT_MAX_CHARS);
+        if ('tooLarge' in rendered) {
+          this.log.warn(
+            {
+              executionId: run.id,
+              step: step.name,
+              chars: rendered.tooLarge,
+              limit: EXECUTION_INPUT_MAX_CHARS,
+            },
+            'flow run stopped: step input too large',
+          );
+          await failStep('step_input_too_large');
+          return;
+        }
+        const input = rendered.text;
         let started: Awaited<ReturnType<ExecutionService['start']>>;
         try {
           started = await this.executions.start(
@@ -103,8 +136,7 @@ export class FlowRunner {
         } catch (error) {
           if (!(error instanceof ProblemError)) throw error;
           // The step could not start: its agent is gone, the quota is used up, or its model is not allowed.
-          const errorCode = error.code === 'not_found' ? 'agent_not_found' : error.code;
-          await this.end(run, userId, startedAt, { status: 'failed', errorCode, failedStep: step.name });
+          await failStep(error.code === 'not_found' ? 'agent_not_found' : error.code);
           return;
         }
         await this.executions.run(SYSTEM_AUDIT_CONTEXT, started.execution, userId, started.plan!, signal);

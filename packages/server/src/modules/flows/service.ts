@@ -24,7 +24,8 @@ import type { AuditContext, AuditService } from '../audit/service.js';
 import { type ExecutionService, isUniqueViolation } from '../executions/service.js';
 import { newId } from '../identity/secrets.js';
 import type { EntitlementsService } from '../plans/entitlements.js';
-import { planLimitProblem } from '../plans/entitlements.js';
+import { assertAccountActive, planLimitProblem } from '../plans/entitlements.js';
+import type { SigningSecretAnswer } from '../webhooks/service.js';
 import { type CallbackUrlConfig, createSigningSecret, validateCallbackUrl } from '../webhooks/url.js';
 import { checkSteps } from './templates.js';
 
@@ -346,7 +347,8 @@ export class FlowService {
    *
    * @returns the queued run.
    * @throws {ProblemError} 404 `not_found`, 409 `flow_already_running` (with `executionId` of the active
-   *   run), 403 `plan_limit_reached` (`limit: 'executionsPerMonth'`).
+   *   run), 403 `plan_limit_reached` (`limit: 'executionsPerMonth'`), 403 `account_pending_deletion` or
+   *   `forbidden` for an account that is not active (a schedule firing then creates no run).
    */
   async trigger(
     ctx: AuditContext,
@@ -373,6 +375,8 @@ export class FlowService {
           .limit(1);
         if (active) throw alreadyRunning(active.id);
         const limits = await this.entitlements.limits(tx, userId);
+        // A schedule fires for an account scheduled for deletion too: it starts nothing (no run, no callback).
+        assertAccountActive(limits);
         const usage = await this.entitlements.executions(tx, userId, limits);
         if (usage.limit - usage.used < flow.steps.length) {
           throw planLimitProblem(
@@ -419,12 +423,16 @@ export class FlowService {
   }
 
   /**
-   * The plaintext signing secret of flow `flowId` of `userId`, opened inside `tx`; `undefined` when the
-   * flow or its secret is gone. The webhooks module signs callbacks with it.
+   * The plaintext signing secret of flow `flowId` of `userId` for callbacks to `url`, opened inside `tx`:
+   * `undefined` when the flow or its secret is gone, `{ refused: 'callback_changed' }` when the flow's
+   * callback URL is no longer `url` (each URL has its own secret, never used for another). The webhooks
+   * module signs callbacks with it.
    */
-  async signingSecret(tx: Db, userId: string, flowId: string): Promise<string | undefined> {
+  async signingSecret(tx: Db, userId: string, flowId: string, url: string): Promise<SigningSecretAnswer> {
     const row = await this.row(tx, userId, flowId);
-    if (!row?.callbackSecret) return undefined;
+    if (!row) return undefined;
+    if (row.callbackUrl !== url) return { refused: 'callback_changed' };
+    if (!row.callbackSecret) return undefined;
     return decrypt(this.keyring, row.callbackSecret, callbackSecretAad(flowId)).toString('utf8');
   }
 }

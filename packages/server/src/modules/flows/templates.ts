@@ -1,4 +1,4 @@
-import type { ProblemFieldError } from '@fleece/sdk/contract';
+import { FLOW_TEMPLATE_MAX_PLACEHOLDERS, type ProblemFieldError } from '@fleece/sdk/contract';
 
 /** A `{{…}}` placeholder of a step's input template, with optional spaces inside the braces. */
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -42,7 +42,15 @@ export function checkSteps(steps: readonly { name: string; input: string }[]): P
       });
   });
   steps.forEach((step, i) => {
-    for (const ref of templateReferences(step.input)) {
+    const refs = templateReferences(step.input);
+    if (refs.length > FLOW_TEMPLATE_MAX_PLACEHOLDERS) {
+      errors.push({
+        path: `steps[${i}].input`,
+        message: `step "${step.name}" has ${refs.length} placeholders; a step's input template may have at most ${FLOW_TEMPLATE_MAX_PLACEHOLDERS}`,
+      });
+      return;
+    }
+    for (const ref of refs) {
       if (ref.kind === 'input') continue;
       let message: string | undefined;
       if (ref.kind === 'unknown') {
@@ -61,9 +69,27 @@ export function checkSteps(steps: readonly { name: string; input: string }[]): P
   return errors;
 }
 
+/** The value a placeholder (`inner`: the text between the braces, trimmed) is filled with. */
+function placeholderValue(
+  text: string,
+  inner: string,
+  input: string,
+  outputs: ReadonlyMap<string, string>,
+): string {
+  if (inner === 'input') return input;
+  const step = STEP_OUTPUT.exec(inner);
+  const value = step ? outputs.get(step[1]!) : undefined;
+  if (value === undefined) throw new Error(`template reference ${text} has no value`);
+  return value;
+}
+
 /**
  * Fills a checked template: `{{input}}` with `input`, `{{steps.<name>.output}}` with that step's output.
  * One pass, so text inserted from an input or output is never expanded again.
+ *
+ * The length of the result (in UTF-16 code units, as `String.length` counts) is worked out from the
+ * template and the values' lengths first, without building anything: when it would exceed `maxChars`,
+ * nothing is rendered and the result is `{ tooLarge: length }`.
  *
  * @throws {Error} for a reference with no value (a template that {@link checkSteps} did not pass).
  */
@@ -71,12 +97,16 @@ export function renderTemplate(
   template: string,
   input: string,
   outputs: ReadonlyMap<string, string>,
-): string {
-  return template.replace(PLACEHOLDER, (text, inner: string) => {
-    if (inner === 'input') return input;
-    const step = STEP_OUTPUT.exec(inner);
-    const value = step ? outputs.get(step[1]!) : undefined;
-    if (value === undefined) throw new Error(`template reference ${text} has no value`);
-    return value;
-  });
+  maxChars: number = Number.POSITIVE_INFINITY,
+): { text: string } | { tooLarge: number } {
+  let length = template.length;
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    length += placeholderValue(match[0], match[1]!, input, outputs).length - match[0].length;
+  }
+  if (length > maxChars) return { tooLarge: length };
+  return {
+    text: template.replace(PLACEHOLDER, (text, inner: string) =>
+      placeholderValue(text, inner, input, outputs),
+    ),
+  };
 }

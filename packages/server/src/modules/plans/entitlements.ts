@@ -19,6 +19,21 @@ export interface AccountLimits {
   status: 'active' | 'suspended' | 'pending_deletion';
 }
 
+/**
+ * Refuses to start anything for an account that is not `active`.
+ * @throws {ProblemError} 403 `account_pending_deletion` for an account scheduled for deletion, 403
+ *   `forbidden` for a suspended one.
+ */
+export function assertAccountActive(limits: Pick<AccountLimits, 'status'>): void {
+  if (limits.status === 'pending_deletion') {
+    throw new ProblemError(
+      'account_pending_deletion',
+      'This account is scheduled for deletion: nothing runs for it until the deletion is cancelled.',
+    );
+  }
+  if (limits.status === 'suspended') throw new ProblemError('forbidden', 'This account is suspended.');
+}
+
 /** Usage of a calendar-month metric: how much of `limit` is `used` in `period` (`YYYY-MM`, UTC). */
 export interface MonthlyUsage {
   used: number;
@@ -177,13 +192,7 @@ export class EntitlementsService {
    */
   async consumeExecution(tx: Db, userId: string): Promise<MonthlyUsage> {
     const limits = await this.limits(tx, userId);
-    if (limits.status === 'pending_deletion') {
-      throw new ProblemError(
-        'account_pending_deletion',
-        'This account is scheduled for deletion: nothing runs for it until the deletion is cancelled.',
-      );
-    }
-    if (limits.status === 'suspended') throw new ProblemError('forbidden', 'This account is suspended.');
+    assertAccountActive(limits);
     const max = limits.entitlements.executionsPerMonth;
     const { period, resetsAt } = calendarMonth(this.clock.now());
     const refused = () =>

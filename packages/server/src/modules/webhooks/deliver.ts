@@ -42,7 +42,9 @@ export type DeliveryErrorCode =
   /** The URL no longer passes `validateCallbackUrl` (for example the server now runs in production). */
   | 'invalid_callback_url'
   /** The flow, or its signing secret, is gone: nothing was sent. */
-  | 'flow_unavailable';
+  | 'flow_unavailable'
+  /** The flow's callback URL changed (or was removed) after the event was made: nothing was sent. */
+  | 'callback_changed';
 
 /** The outcome of one POST. `durationMs` runs from the request until the answer was read (or failed). */
 export interface DeliveryResult {

@@ -47,10 +47,23 @@ export interface WebhookJob {
 }
 
 /**
- * Where a flow's signing secret comes from: the flows module opens its sealed `callback_secret` inside
- * `tx` (the user's row-level security scope). `undefined` when the flow or its secret no longer exists.
+ * What a {@link SigningSecretSource} answers: the plaintext secret; `undefined` when the flow or its secret
+ * no longer exists; or `{ refused: 'callback_changed' }` when the flow's callback URL is no longer the URL
+ * the event was made for (changed or removed since), so that URL must not be called.
  */
-export type SigningSecretSource = (tx: Db, userId: string, flowId: string) => Promise<string | undefined>;
+export type SigningSecretAnswer = string | undefined | { refused: 'callback_changed' };
+
+/**
+ * Where a flow's signing secret comes from: the flows module opens its sealed `callback_secret` inside
+ * `tx` (the user's row-level security scope), but only while the flow's current callback URL is `url`:
+ * a secret is only ever used for the URL it was issued with.
+ */
+export type SigningSecretSource = (
+  tx: Db,
+  userId: string,
+  flowId: string,
+  url: string,
+) => Promise<SigningSecretAnswer>;
 
 /** The finished flow run {@link WebhookService.enqueue} makes an event of. */
 export interface FinishedRun {
@@ -200,6 +213,9 @@ export class WebhookService {
    * Runs one attempt of `job` (the `webhook.deliver` handler): POSTs the signed event, records the attempt,
    * and on a retryable failure enqueues the next attempt after its backoff, in the same transaction. An
    * execution that no longer exists (deleted, or past the plan's retention) ends the delivery silently.
+   * When the flow's callback URL is no longer the event's (changed or removed since the run finished),
+   * nothing is sent and the attempt is recorded as `callback_changed`, not retried; a flow that is gone
+   * records `flow_unavailable`.
    *
    * @throws whatever the database throws; pg-boss then retries the job itself.
    */
@@ -239,12 +255,16 @@ export class WebhookService {
     } else {
       const flowId = job.flowId;
       const source = this.secrets;
+      // Read at delivery, with the flow's current callback URL: a retry after the URL changed is not sent
+      // to the old URL (nor signed with the new URL's secret).
       const secret =
         flowId && source
-          ? await withUser(this.db, job.userId, (tx) => source(tx, job.userId, flowId))
+          ? await withUser(this.db, job.userId, (tx) => source(tx, job.userId, flowId, job.url))
           : undefined;
       if (secret === undefined) {
         result = this.refused('flow_unavailable');
+      } else if (typeof secret !== 'string') {
+        result = this.refused(secret.refused);
       } else {
         const body = JSON.stringify(this.event(job, execution));
         const timestamp = Math.floor(attemptedAt.getTime() / 1000);
@@ -313,7 +333,9 @@ export class WebhookService {
   }
 
   /** A failed attempt that sent nothing and will not be retried. */
-  private refused(errorCode: 'invalid_callback_url' | 'flow_unavailable'): DeliveryResult {
+  private refused(
+    errorCode: 'invalid_callback_url' | 'flow_unavailable' | 'callback_changed',
+  ): DeliveryResult {
     return {
       outcome: 'failed',
       status: null,
