@@ -6,6 +6,7 @@ import {
   APIConnectionTimeoutError,
   type AuditEvent,
   AuditEventStream,
+  AuthenticationError,
   Fleece,
   FleeceError,
   NotFoundError,
@@ -267,6 +268,48 @@ describe('client.audit.stream', () => {
     expect(ids).toEqual([]);
     expect(stream.requestId).toBe('req_newest');
     expect(() => stream[Symbol.asyncIterator]()).toThrow(FleeceError);
+  });
+
+  it('ends with AuthenticationError, without reconnecting again, when the server ends the stream because the key was revoked', async () => {
+    useFakeClock();
+    const sleeps = observeSleeps();
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const lastEventIds: (string | null)[] = [];
+    const revoked = {
+      type: 'https://fleece.dev/problems/invalid_api_key',
+      title: 'Invalid API Key',
+      status: 401,
+      detail: 'The API key is not valid.',
+      code: 'invalid_api_key',
+      requestId: 'req_stream',
+    };
+    server.use(
+      http.get(`${BASE_URL}/api/v1/audit-events/stream`, ({ request }) => {
+        lastEventIds.push(request.headers.get('last-event-id'));
+        // The server's last word on a revoked credential: `event: error` with the problem, then the end.
+        if (lastEventIds.length === 1) {
+          return sseResponse([
+            frame(EVENTS[0] as AuditEvent),
+            `event: error\ndata: ${JSON.stringify(revoked)}\n\n`,
+          ]);
+        }
+        return problem(401, 'invalid_api_key');
+      }),
+    );
+    const stream = await mswClient().audit.stream({ lastEventId: 'evt_10' });
+    const ids: string[] = [];
+    const outcome = runClock(
+      (async () => {
+        for await (const event of stream) ids.push(event.id);
+      })(),
+      sleeps,
+    );
+    await expect(outcome).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(outcome).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
+    expect(ids).toEqual(['evt_11']);
+    // One reconnection, refused: no loop.
+    expect(lastEventIds).toEqual(['evt_10', 'evt_11']);
+    expect(sleeps.delays).toEqual([500]);
   });
 
   it('rejects with the API error when the stream is refused', async () => {
