@@ -137,6 +137,25 @@ export class ApiSession {
     }
   }
 
+  /**
+   * Handles a 401 in the middle of a long-lived call (a followed stream the server ended because its
+   * credential stopped being valid): refreshes a refreshable stored credential, so the caller can resume
+   * with a new {@link client}.
+   *
+   * @param refresh `false` when the credential was just refreshed and was still refused: no new attempt.
+   * @throws {NotAuthenticatedError} (exit 3) when the credential cannot be refreshed (an API key, an
+   *   environment token, a revoked session) or `refresh` is `false`.
+   */
+  async reauthenticate(error: AuthenticationError, refresh = true): Promise<void> {
+    const source = this.#source;
+    if (refresh && source.kind === 'store' && source.credential.refreshToken) {
+      this.inv.out.debug('The access token was refused: refreshing it.');
+      await this.#refresh(true);
+      return;
+    }
+    throw this.#refused(error);
+  }
+
   #refused(error: AuthenticationError): NotAuthenticatedError {
     const at = where(this.server, this.inv.profile);
     const source = this.#source;

@@ -3,7 +3,8 @@ import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { driveClock, until, useFakeClock } from '../clock.js';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { storeCredentials } from '../credentials.js';
+import { oauthCredential, problem, runCli, SERVER, tempConfigHome } from '../helpers.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
@@ -162,6 +163,94 @@ describe('fleece audit tail', () => {
         .map((l) => JSON.parse(l)),
     ).toEqual([E2, E4]);
     expect(outcome.stderr).toContain('Following new events (Ctrl+C to stop)…\n');
+    expect(outcome.exitCode).toBe(130);
+  });
+
+  it('exits 3, after one refused reconnection, when the server ends the tail because the key was revoked', async () => {
+    useFakeClock();
+    const lastEventIds: (string | null)[] = [];
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
+      http.get(`${SERVER}/api/v1/audit-events/stream`, ({ request }) => {
+        lastEventIds.push(request.headers.get('last-event-id'));
+        if (lastEventIds.length > 1) return problem(401, 'invalid_api_key');
+        // The server's last word on a revoked key: `event: error` with the problem, then the end.
+        const revoked = { status: 401, code: 'invalid_api_key', detail: 'The API key is not valid.' };
+        return new HttpResponse(`${frame(E3)}event: error\ndata: ${JSON.stringify(revoked)}\n\n`, {
+          headers: { 'content-type': 'text/event-stream' },
+        });
+      }),
+    );
+    const outcome = await driveClock(runCli(['audit', 'tail', '--follow', '-n', '1', '--json'], { env }));
+    expect(lastEventIds).toEqual(['evt_2', 'evt_3']);
+    expect(
+      outcome.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([E2, E3]);
+    expect(outcome.stderr).toContain('FLEECE_API_KEY was refused by');
+    expect(outcome.exitCode).toBe(3);
+  });
+
+  it('refreshes a stored login whose access token the server stopped accepting mid-tail, and resumes after the last event', async () => {
+    useFakeClock();
+    const home = await tempConfigHome();
+    await storeCredentials(home, oauthCredential());
+    const seen: [string | null, string | null][] = [];
+    const refreshes: string[] = [];
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
+      http.post(`${SERVER}/api/auth/token`, async ({ request }) => {
+        refreshes.push(((await request.json()) as { refresh_token: string }).refresh_token);
+        return HttpResponse.json({
+          access_token: 'at_2',
+          token_type: 'Bearer',
+          expires_in: 3600,
+          refresh_token: 'rt_2',
+        });
+      }),
+      http.get(`${SERVER}/api/v1/audit-events/stream`, ({ request }) => {
+        const auth = request.headers.get('authorization');
+        seen.push([auth, request.headers.get('last-event-id')]);
+        if (auth === 'Bearer at_2') {
+          return new HttpResponse(`${frame(E4)}: ping\n\n`, {
+            headers: { 'content-type': 'text/event-stream' },
+          });
+        }
+        if (seen.length > 1) return problem(401, 'unauthenticated');
+        // The access token expired: the server ends the stream with its problem.
+        const expired = { status: 401, code: 'unauthenticated', detail: 'The access token has expired.' };
+        return new HttpResponse(`${frame(E3)}event: error\ndata: ${JSON.stringify(expired)}\n\n`, {
+          headers: { 'content-type': 'text/event-stream' },
+        });
+      }),
+    );
+    const controller = new AbortController();
+    let stopped = false;
+    const result = driveClock(
+      runCli(['audit', 'tail', '--follow', '-n', '1', '--json', '--server', SERVER], {
+        configHome: home,
+        signal: controller.signal,
+      }).finally(() => {
+        stopped = true;
+      }),
+    );
+    await until(() => seen.length >= 3 || stopped);
+    controller.abort(new Error('Interrupted'));
+    const outcome = await result;
+    expect(seen).toEqual([
+      ['Bearer at_1', 'evt_2'],
+      ['Bearer at_1', 'evt_3'],
+      ['Bearer at_2', 'evt_3'],
+    ]);
+    expect(refreshes).toEqual(['rt_1']);
+    expect(
+      outcome.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([E2, E3, E4]);
     expect(outcome.exitCode).toBe(130);
   });
 

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@fleece/sdk';
+import { type AuditEvent, type AuditEventStream, AuthenticationError } from '@fleece/sdk';
 import { ValidationError } from '../../lib/errors.js';
 import type { Invocation } from '../../lib/invocation.js';
 import { ApiSession } from '../../lib/session.js';
@@ -39,9 +39,29 @@ export async function run(inv: Invocation, options: AuditOptions): Promise<void>
   }
   if (!options.follow) return;
 
-  const client = await session.client();
-  const stream = await client.audit.stream({ action, lastEventId }, { signal, maxRetries: TAIL_MAX_RETRIES });
-  inv.out.debug(`GET /api/v1/audit-events/stream → 200 (request id ${stream.requestId})`);
-  inv.out.info(messages.auditFollowing);
-  for await (const event of stream) print(event);
+  // The server ends a followed stream when its credential stops being valid (revoked, or an access token
+  // that expired): a refreshable login resumes after the last event printed; anything else exits 3.
+  let announced = false;
+  let refreshedWithoutProgress = false;
+  for (;;) {
+    let stream: AuditEventStream | undefined;
+    try {
+      const client = await session.client();
+      stream = await client.audit.stream({ action, lastEventId }, { signal, maxRetries: TAIL_MAX_RETRIES });
+      inv.out.debug(`GET /api/v1/audit-events/stream → 200 (request id ${stream.requestId})`);
+      if (!announced) inv.out.info(messages.auditFollowing);
+      announced = true;
+      for await (const event of stream) {
+        refreshedWithoutProgress = false;
+        print(event);
+      }
+      return;
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      lastEventId = stream?.lastEventId ?? lastEventId;
+      // A login refreshed a moment ago and refused again without an event in between is not retried.
+      await session.reauthenticate(error, !refreshedWithoutProgress);
+      refreshedWithoutProgress = true;
+    }
+  }
 }
