@@ -1,17 +1,11 @@
 import { Agent, Execution, ExecutionPage } from '@fleece/sdk/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProviderError } from '../../src/modules/ai/providers/errors.js';
 import { mockCompletion } from '../../src/modules/ai/providers/mock.js';
-import type {
-  ChatMessage,
-  ModelProvider,
-  ProviderStream,
-  StreamOptions,
-} from '../../src/modules/ai/providers/types.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents } from '../helpers/identity.js';
+import { GatedProvider } from '../helpers/providers.js';
 import { SseClient } from '../helpers/sse.js';
 
 /** One SSE event parsed from a whole response body. */
@@ -33,81 +27,6 @@ function parseSse(body: string): Parsed[] {
       }
       return { id: fields.id, event: fields.event, json: fields.data ? JSON.parse(fields.data) : undefined };
     });
-}
-
-/**
- * A provider standing in for `mock`: sends `first`, then holds the call open until `release()` (then sends
- * `rest`) or until its signal aborts (then rejects with `provider_cancelled`, as the real adapters do).
- */
-class GatedProvider implements ModelProvider {
-  readonly id = 'mock' as const;
-  aborted = 0;
-  calls = 0;
-  private releaseGate!: () => void;
-  private readonly gate = new Promise<void>((resolve) => {
-    this.releaseGate = resolve;
-  });
-  private firstSent!: () => void;
-  /** Resolves once the first delta has been handed out. */
-  readonly started = new Promise<void>((resolve) => {
-    this.firstSent = resolve;
-  });
-
-  constructor(
-    private readonly first = 'Hello ',
-    private readonly rest = 'world.',
-  ) {}
-
-  release(): void {
-    this.releaseGate();
-  }
-
-  stream(_messages: readonly ChatMessage[], options: StreamOptions): ProviderStream {
-    this.calls++;
-    const self = this;
-    let text = '';
-    let settle!: {
-      resolve: (v: Awaited<ReturnType<ProviderStream['result']>>) => void;
-      reject: (e: unknown) => void;
-    };
-    const result = new Promise<Awaited<ReturnType<ProviderStream['result']>>>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    result.catch(() => {});
-    async function* run(): AsyncGenerator<string> {
-      try {
-        text += self.first;
-        yield self.first;
-        self.firstSent();
-        await new Promise<void>((resolve, reject) => {
-          if (options.signal?.aborted) return reject(new ProviderError('provider_cancelled', 'mock'));
-          options.signal?.addEventListener('abort', () => {
-            self.aborted++;
-            reject(new ProviderError('provider_cancelled', 'mock'));
-          });
-          void self.gate.then(resolve);
-        });
-        text += self.rest;
-        yield self.rest;
-        settle.resolve({
-          provider: 'mock',
-          model: options.model,
-          text,
-          usage: { inputTokens: 7, outputTokens: 3 },
-          finishReason: 'stop',
-          attempts: 1,
-        });
-      } catch (error) {
-        settle.reject(error);
-        throw error;
-      } finally {
-        // Leaving the loop early cancels the call, as with the real adapters.
-        settle.reject(new ProviderError('provider_cancelled', 'mock'));
-      }
-    }
-    const iterator = run();
-    return { [Symbol.asyncIterator]: () => iterator, result: () => result };
-  }
 }
 
 describe('agents and executions (issue 6)', () => {
@@ -323,6 +242,78 @@ describe('agents and executions (issue 6)', () => {
     ]);
   });
 
+  /** Opens the streaming execute of `agentId` over real HTTP. */
+  const executeStream = async (user: TestUser, agentId: string, input: string) => {
+    const url = await t!.app.listen({ host: '127.0.0.1', port: 0 });
+    const live = await SseClient.open(
+      `${url}/api/v1/agents/${agentId}/execute`,
+      { ...asSession(t!, user), 'content-type': 'application/json' },
+      { method: 'POST', body: JSON.stringify({ input, stream: true }) },
+    );
+    return { url, live };
+  };
+  const shape = (events: { id?: string; event?: string; json: unknown }[]) =>
+    events.map((e) => ({ id: e.id, event: e.event, json: e.json }));
+
+  it('lets a client switch from the live execute stream to replay with Last-Event-ID: same ids, no gap, no duplicate', async () => {
+    const provider = new GatedProvider('Hello ', 'world.');
+    t = await buildTestApp({ providers: { mock: provider } });
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const agent = await createAgent(ada);
+    const { url, live } = await executeStream(ada, agent.id, 'long');
+    // Served from the run in memory as produced (the delta may not be stored yet).
+    await live.waitForEvents(2);
+    const id = (live.events[0]!.json as { id: string }).id;
+    live.close();
+    // The client went away (the execution is cancelled); it comes back with the last id it saw.
+    const replay = await SseClient.open(`${url}/api/v1/executions/${id}/events`, {
+      cookie: ada.cookie,
+      'last-event-id': live.events.at(-1)!.id!,
+    });
+    await replay.ended;
+    expect([...live.events, ...replay.events].map((e) => [e.id, e.event])).toEqual([
+      ['1', 'execution.started'],
+      ['2', 'output.delta'],
+      ['3', 'execution.cancelled'],
+      ['4', 'done'],
+    ]);
+    // What the live stream sent is exactly what is stored under the same ids.
+    const full = await SseClient.open(`${url}/api/v1/executions/${id}/events`, { cookie: ada.cookie });
+    await full.ended;
+    expect(shape(full.events)).toEqual(shape([...live.events, ...replay.events]));
+    expect(live.events[1]!.json).toEqual({ text: 'Hello ' });
+  });
+
+  it('stores every event before execution.completed goes out, so a replay equals the live stream', async () => {
+    const provider = new GatedProvider('Hello ', 'world.');
+    provider.release();
+    t = await buildTestApp({ providers: { mock: provider } });
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const agent = await createAgent(ada);
+    const { url, live } = await executeStream(ada, agent.id, 'short');
+    await live.waitForEvents(4);
+    expect(live.events[3]!.event).toBe('execution.completed');
+    const id = (live.events[0]!.json as { id: string }).id;
+    const stored = await t.db.ownerQuery<{ seq: number; type: string }>(
+      'select seq, type from execution_events where execution_id = $1 and seq <= 4 order by seq',
+      [id],
+    );
+    expect(stored.map((r) => [String(r.seq), r.type])).toEqual(
+      live.events.slice(0, 4).map((e) => [e.id, e.event]),
+    );
+    await live.ended;
+    const replay = await SseClient.open(`${url}/api/v1/executions/${id}/events`, { cookie: ada.cookie });
+    await replay.ended;
+    expect(shape(replay.events)).toEqual(shape(live.events));
+    expect(live.events.map((e) => e.event)).toEqual([
+      'execution.started',
+      'output.delta',
+      'output.delta',
+      'execution.completed',
+      'done',
+    ]);
+  });
+
   it('makes retries with one Idempotency-Key safe: same execution, one run, one quota unit', async () => {
     const provider = new GatedProvider();
     provider.release();
@@ -454,6 +445,8 @@ describe('agents and executions (issue 6)', () => {
     const pending = execute(ada, agent.id, { input: 'long' });
     await provider.started;
     const id = (await t.db.ownerQuery<{ id: string }>('select id from executions'))[0]!.id;
+    // Deltas are stored behind the stream: wait until the first one is.
+    await t.app.executions.flushed(id);
     // What a cancel on another instance leaves behind: the row cancelled, the run here not told.
     await t.db.ownerQuery("update executions set status = 'cancelled' where id = $1", [id]);
     provider.release();

@@ -29,10 +29,18 @@ export class SseClient {
     this.ended = this.read(response);
   }
 
-  /** Opens `url` with `headers`; resolves once the response headers arrived. */
-  static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  /**
+   * Opens `url` with `headers` (a GET, or `init.method` with `init.body`, e.g. a streaming POST);
+   * resolves once the response headers arrived.
+   */
+  static async open(
+    url: string,
+    headers: Record<string, string> = {},
+    init: { method?: string; body?: string } = {},
+  ): Promise<SseClient> {
     const controller = new AbortController();
     const response = await fetch(url, {
+      ...init,
       headers: { accept: 'text/event-stream', ...headers },
       signal: controller.signal,
     });

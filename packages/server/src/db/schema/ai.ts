@@ -76,9 +76,14 @@ export const executions = pgTable(
     startedAt: timestamp({ withTimezone: true, mode: 'date' }),
     finishedAt: timestamp({ withTimezone: true, mode: 'date' }),
     durationMs: integer(),
+    /** Until when the instance running it holds it; a sweep fails it as `instance_lost` after that. */
+    leaseExpiresAt: timestamp({ withTimezone: true, mode: 'date' }),
   },
   (t) => [
     index('executions_user_id_idx').on(t.userId, t.createdAt),
+    index('executions_unfinished_idx')
+      .on(t.status, t.leaseExpiresAt)
+      .where(sql`${t.status} in ('queued', 'running')`),
     index('executions_agent_id_idx').on(t.agentId),
     index('executions_flow_id_idx').on(t.flowId, t.createdAt),
     index('executions_parent_id_idx').on(t.parentId),

@@ -3,6 +3,9 @@ import { AgentService } from '../agents/service.js';
 import { ChatService } from '../chat/service.js';
 import { ExecutionService } from './service.js';
 
+/** The job that fails executions whose instance died ({@link ExecutionService.sweepLost}). */
+export const SWEEP_JOB = 'executions.sweep';
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** Agents: CRUD within the plan's agent count (src/modules/agents/service.ts). */
@@ -15,8 +18,9 @@ declare module 'fastify' {
 }
 
 /**
- * Decorates the app with `agents`, `executions` and `chat`, adds the agent count to `/api/v1/me`, and on close
- * cancels the executions this instance runs and ends its streams.
+ * Decorates the app with `agents`, `executions` and `chat`, adds the agent count to `/api/v1/me`, sweeps
+ * executions of lost instances (the {@link SWEEP_JOB} job every minute, and at start-up where jobs run), and
+ * on close cancels the executions this instance runs and ends its streams.
  */
 export const executionsPlugin = fp(
   async (app) => {
@@ -50,9 +54,29 @@ export const executionsPlugin = fp(
     app.addHook('preClose', async () => {
       await executions.close();
     });
+    // Executions whose instance died (claim C32): swept every minute where jobs run, and once at start-up.
+    app.jobs.register(SWEEP_JOB, async () => ({ failed: (await executions.sweepLost()).length }), {
+      retryLimit: 0,
+      expireInSeconds: 300,
+      policy: 'singleton',
+      schedule: '* * * * *',
+    });
+    app.addHook('onReady', async () => {
+      if (app.config.workers === 'off') return;
+      await executions.sweepLost().catch((error: unknown) => {
+        app.log.warn({ err: error }, 'the start-up sweep of lost executions failed; the job retries it');
+      });
+    });
   },
   {
     name: 'fleece-executions',
-    dependencies: ['fleece-config', 'fleece-database', 'fleece-audit', 'fleece-plans', 'fleece-ai'],
+    dependencies: [
+      'fleece-config',
+      'fleece-database',
+      'fleece-jobs',
+      'fleece-audit',
+      'fleece-plans',
+      'fleece-ai',
+    ],
   },
 );

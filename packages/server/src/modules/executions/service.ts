@@ -5,7 +5,7 @@ import type {
   ExecutionStatus,
   ProviderId,
 } from '@fleece/sdk/contract';
-import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Db } from '../../db/client.js';
 import { executionEvents, executions } from '../../db/schema/ai.js';
@@ -19,12 +19,21 @@ import type { ModelService } from '../ai/models/service.js';
 import { ProviderError } from '../ai/providers/errors.js';
 import type { ProviderRegistry } from '../ai/providers/registry.js';
 import type { ChatMessage } from '../ai/providers/types.js';
+import { SYSTEM_AUDIT_CONTEXT } from '../audit/context.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
 import { newId } from '../identity/secrets.js';
 import type { EntitlementsService } from '../plans/entitlements.js';
 import { DONE_EVENT, EXECUTION_CHANNEL, ExecutionStreamHub, type StoredEvent } from './stream.js';
 
 type ExecutionRow = typeof executions.$inferSelect;
+
+/**
+ * How long the instance running an execution holds it without renewing, in ms: it renews every third of
+ * this while the execution runs, and {@link ExecutionService.sweepLost} fails an execution whose lease
+ * expired (its instance died) as `instance_lost`. A queued agent execution that has not begun this long
+ * after it was created is failed the same way.
+ */
+export const EXECUTION_LEASE_MS = 60_000;
 
 /** The statuses an execution ends in. */
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -86,9 +95,55 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
+ * The events of an execution this instance is running, held in memory from `execution.started` on while it
+ * runs. Ids are assigned here (continuing the stored ones: 1, 2, … per execution), streams on this instance
+ * read the events at once, and the events are stored behind in batches ({@link ExecutionService} `flush`):
+ * a stream that reconnects elsewhere with `Last-Event-ID` continues from the same ids.
+ */
+class LiveRun {
+  /** Every event of the run from the first (`execution.started`) on, stored or not, in id order. */
+  readonly events: StoredEvent[] = [];
+  /** Events produced and not yet in a batch being written. */
+  pending: StoredEvent[] = [];
+  /** The highest id committed to the database. */
+  stored = 0;
+  /** The batch being written, when one is. */
+  writing: Promise<void> | undefined;
+  /**
+   * Set when a batch found the execution ended elsewhere (a cancel on another instance) or could not be
+   * written: nothing more is stored, and unstored events are dropped.
+   */
+  stopped = false;
+  /** Why a batch could not be written, when that stopped the run. */
+  failure: unknown;
+
+  constructor(readonly userId: string) {}
+
+  /** The id the next event gets. */
+  get nextSeq(): number {
+    return (this.events.at(-1)?.seq ?? this.stored) + 1;
+  }
+
+  /**
+   * Up to `limit` events with an id above `afterSeq`: none before the run began, `undefined` when they
+   * start before the memory does (the stored events come first).
+   */
+  after(afterSeq: number, limit: number): StoredEvent[] | undefined {
+    const first = this.events[0]?.seq;
+    if (first === undefined) return [];
+    if (afterSeq < first - 1) return undefined;
+    const from = afterSeq - first + 1;
+    return this.events.slice(from, from + limit);
+  }
+}
+
+/**
  * Executions of agents: started atomically with the monthly quota (one transaction: idempotency lookup,
  * model check, quota unit, insert, `agent.executed`), run in process against the model provider, every
- * stream event stored (encrypted) for replay and announced on {@link EXECUTION_CHANNEL}; cancelled by the
+ * stream event stored (encrypted) for replay and announced on {@link EXECUTION_CHANNEL}; while an execution
+ * runs, its events are served to streams on this instance from memory as they are produced and stored
+ * behind in batches (one transaction and one notification per batch, see {@link LiveRun}), and its final
+ * event is stored only after all the others; cancelled by the
  * cancel route or by the client of a streaming execute going away (the provider call is aborted).
  *
  * Input, output and stored events are AES-256-GCM envelopes under the key from `FLEECE_ENCRYPTION_KEY`
@@ -98,6 +153,8 @@ export class ExecutionService {
   /** Live and replayed event streams served by this instance. */
   readonly hub: ExecutionStreamHub;
   private readonly running = new Map<string, AbortController>();
+  private readonly live = new Map<string, LiveRun>();
+  private renewal: NodeJS.Timeout | undefined;
   private readonly runs = new Set<Promise<void>>();
 
   constructor(
@@ -261,20 +318,33 @@ export class ExecutionService {
    * Moves execution `id` of `userId` from `queued` to `running` (event `execution.started`). Resolves
    * `false` when it is not queued (cancelled meanwhile, or already begun).
    */
-  async begin(userId: string, id: string, startedAt: Date = this.clock.now()): Promise<boolean> {
-    const started = await withUser(this.db, userId, async (tx) => {
+  async begin(
+    userId: string,
+    id: string,
+    startedAt: Date = this.clock.now(),
+    live?: LiveRun,
+  ): Promise<boolean> {
+    const event = await withUser(this.db, userId, async (tx) => {
       const row = await this.lock(tx, userId, id);
-      if (row?.status !== 'queued') return false;
+      if (row?.status !== 'queued') return undefined;
       const [updated] = await tx
         .update(executions)
-        .set({ status: 'running', startedAt })
+        .set({
+          status: 'running',
+          startedAt,
+          // Held by this instance while it runs it (a flow run is held by its pg-boss job instead).
+          ...(live ? { leaseExpiresAt: new Date(this.clock.now().getTime() + EXECUTION_LEASE_MS) } : {}),
+        })
         .where(eq(executions.id, id))
         .returning();
-      await this.append(tx, updated!, 'execution.started', this.present(updated!));
-      return true;
+      return this.append(tx, updated!, 'execution.started', this.present(updated!));
     });
+    if (event && live) {
+      live.events.push(event);
+      live.stored = event.seq;
+    }
     this.hub.poke(id);
-    return started;
+    return event !== undefined;
   }
 
   /** The steps of flow run `parentId` of `userId`, oldest first. */
@@ -322,23 +392,103 @@ export class ExecutionService {
     row: Pick<ExecutionRow, 'id' | 'userId'>,
     type: string,
     data: unknown,
-  ): Promise<void> {
-    const key = this.keyring.current;
+  ): Promise<StoredEvent> {
     const [{ next } = { next: 1 }] = (await tx
       .select({ next: sql<number>`coalesce(max(${executionEvents.seq}), 0) + 1` })
       .from(executionEvents)
       .where(eq(executionEvents.executionId, row.id))) as { next: number }[];
-    const seq = Number(next);
-    await tx.insert(executionEvents).values({
-      executionId: row.id,
-      seq,
-      userId: row.userId,
-      type,
-      keyId: key.id,
-      data: encrypt(key, JSON.stringify(data), eventAad(row.id, seq)),
-      createdAt: this.clock.now(),
-    });
+    const event: StoredEvent = { seq: Number(next), type, data };
+    await this.store(tx, row, [event]);
+    return event;
+  }
+
+  /**
+   * Inserts `events` of execution `row` inside `tx` (which holds the row's lock) in one statement, each
+   * `data` sealed under the current key and bound to its execution and id, then notifies the streams of
+   * other instances once.
+   */
+  private async store(
+    tx: Db,
+    row: Pick<ExecutionRow, 'id' | 'userId'>,
+    events: readonly StoredEvent[],
+  ): Promise<void> {
+    const key = this.keyring.current;
+    const createdAt = this.clock.now();
+    await tx.insert(executionEvents).values(
+      events.map((e) => ({
+        executionId: row.id,
+        seq: e.seq,
+        userId: row.userId,
+        type: e.type,
+        keyId: key.id,
+        data: encrypt(key, JSON.stringify(e.data), eventAad(row.id, e.seq)),
+        createdAt,
+      })),
+    );
     await tx.execute(sql`select pg_notify(${EXECUTION_CHANNEL}, ${row.id})`);
+  }
+
+  /**
+   * Adds event `type` of the execution `live` runs: served to this instance's streams at once, stored by
+   * {@link flush}.
+   */
+  private produce(id: string, live: LiveRun, type: string, data: unknown): void {
+    const event: StoredEvent = { seq: live.nextSeq, type, data };
+    live.events.push(event);
+    live.pending.push(event);
+    this.hub.poke(id);
+    void this.flush(id, live);
+  }
+
+  /**
+   * Stores the pending events of `live` (execution `id`) behind the stream: one transaction per batch
+   * (row lock, status check, one insert, one notification); the next batch is whatever was produced while
+   * the previous one was written. A batch that finds the execution no longer `running` (ended by a cancel
+   * elsewhere) or cannot be written stops the run's storing ({@link LiveRun.stopped}). Never rejects.
+   */
+  private flush(id: string, live: LiveRun): Promise<void> {
+    if (live.writing) return live.writing;
+    const writing = (async () => {
+      while (live.pending.length > 0 && !live.stopped) {
+        const batch = live.pending;
+        live.pending = [];
+        try {
+          const stored = await withUser(this.db, live.userId, async (tx) => {
+            const row = await this.lock(tx, live.userId, id);
+            if (row?.status !== 'running') return false;
+            await this.store(tx, row, batch);
+            return true;
+          });
+          if (stored) live.stored = batch.at(-1)!.seq;
+          else live.stopped = true;
+        } catch (error) {
+          live.stopped = true;
+          live.failure = error;
+        }
+      }
+      if (live.stopped) live.pending = [];
+    })();
+    live.writing = writing.finally(() => {
+      live.writing = undefined;
+      // Produced after the last batch was taken and before this write ended: the next batch.
+      if (live.pending.length > 0 && !live.stopped) void this.flush(id, live);
+    });
+    return live.writing;
+  }
+
+  /**
+   * Resolves when every event this instance's run of execution `id` has produced so far is stored (at
+   * once when the execution is not running here), or its storing stopped. Never rejects.
+   */
+  async flushed(id: string): Promise<void> {
+    const live = this.live.get(id);
+    if (live) await this.settle(id, live);
+  }
+
+  /** Resolves when every event `live` has produced so far is stored (or storing stopped). */
+  private async settle(id: string, live: LiveRun): Promise<void> {
+    const target = live.nextSeq - 1;
+    while (live.stored < target && !live.stopped) await this.flush(id, live);
   }
 
   private async lock(tx: Db, userId: string, id: string): Promise<ExecutionRow | undefined> {
@@ -373,10 +523,18 @@ export class ExecutionService {
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
     const id = execution.id;
+    const live = new LiveRun(userId);
+    this.live.set(id, live);
+    this.renewal ??= setInterval(() => void this.renewLeases(), EXECUTION_LEASE_MS / 3).unref();
     const done = (async () => {
       const startedAt = this.clock.now();
+      // The final event is stored after every event before it.
+      const end = async (outcome: Outcome, cancelReason?: 'cancel_route' | 'client_disconnected') => {
+        await this.settle(id, live);
+        await this.finish(ctx, userId, id, startedAt, outcome, cancelReason);
+      };
       try {
-        if (!(await this.begin(userId, id, startedAt))) return;
+        if (!(await this.begin(userId, id, startedAt, live))) return;
         // Only a flow run has no model, and a flow run is never run here (src/modules/flows/runner.ts is).
         if (!execution.provider || !execution.model) throw new Error('an execution without a model');
         const provider = this.providers.get(execution.provider);
@@ -388,21 +546,18 @@ export class ExecutionService {
           signal: controller.signal,
         });
         for await (const text of stream) {
-          const live = await withUser(this.db, userId, async (tx) => {
+          if (live.stopped) {
+            if (live.failure) throw live.failure;
             // A cancel (possibly on another instance) ended the row: stop the provider call here.
-            const row = await this.lock(tx, userId, id);
-            if (row?.status !== 'running') return false;
-            await this.append(tx, row, 'output.delta', { text });
-            return true;
-          });
-          if (!live) {
             controller.abort();
             break;
           }
-          this.hub.poke(id);
+          this.produce(id, live, 'output.delta', { text });
         }
         const result = await stream.result();
-        await this.finish(ctx, userId, id, startedAt, {
+        await this.settle(id, live);
+        if (live.failure) throw live.failure;
+        await end({
           status: 'succeeded',
           output: result.text,
           inputTokens: result.usage.inputTokens,
@@ -411,16 +566,24 @@ export class ExecutionService {
         });
       } catch (error) {
         if (controller.signal.aborted) {
-          await this.finish(ctx, userId, id, startedAt, { status: 'cancelled' }, reason ?? 'cancel_route');
+          await end({ status: 'cancelled' }, reason ?? 'cancel_route');
         } else {
           const code = error instanceof ProviderError ? error.code : 'internal_error';
           if (!(error instanceof ProviderError))
             this.log.error({ err: error, executionId: id }, 'execution failed');
-          await this.finish(ctx, userId, id, startedAt, { status: 'failed', errorCode: code });
+          await end({ status: 'failed', errorCode: code });
         }
       } finally {
         signal?.removeEventListener('abort', onAbort);
         this.running.delete(id);
+        this.live.delete(id);
+        if (this.live.size === 0) {
+          clearInterval(this.renewal);
+          this.renewal = undefined;
+        }
+        // Streams here that were sent events which were then dropped read the stored ones from there on.
+        if (live.stopped) this.hub.rewind(id, live.stored);
+        this.hub.poke(id);
       }
     })().catch((error: unknown) => {
       this.log.error({ err: error, executionId: id }, 'execution could not be finished');
@@ -506,6 +669,9 @@ export class ExecutionService {
     const existing = await this.get(userId, id);
     if (!existing) return undefined;
     if (TERMINAL_STATUSES.includes(existing.status)) return existing;
+    // Running here: what its streams were sent is stored first, so the cancel event follows it.
+    const live = this.live.get(id);
+    if (live) await this.settle(id, live);
     await this.finish(
       ctx,
       userId,
@@ -616,8 +782,14 @@ export class ExecutionService {
     };
   }
 
-  /** Stored events of execution `id` of `userId` with `seq` above `afterSeq`, in order, decrypted. */
+  /**
+   * Events of execution `id` of `userId` with `seq` above `afterSeq`, in order: from memory while this
+   * instance runs it (stored or not yet), else the stored events, decrypted.
+   */
   async events(userId: string, id: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const live = this.live.get(id);
+    const held = live?.userId === userId ? live.after(afterSeq, limit) : undefined;
+    if (held) return held;
     const rows = await withUser(this.db, userId, (tx) =>
       tx
         .select()
@@ -639,10 +811,87 @@ export class ExecutionService {
     }));
   }
 
+  /**
+   * Renews the lease of every execution this instance is running ({@link EXECUTION_LEASE_MS} from now);
+   * called every third of the lease while any runs. Resolves to how many leases were renewed; a failure is
+   * logged (the next renewal tries again).
+   */
+  async renewLeases(): Promise<number> {
+    const byUser = new Map<string, string[]>();
+    for (const [id, live] of this.live) byUser.set(live.userId, [...(byUser.get(live.userId) ?? []), id]);
+    let renewed = 0;
+    const leaseExpiresAt = new Date(this.clock.now().getTime() + EXECUTION_LEASE_MS);
+    for (const [userId, ids] of byUser) {
+      try {
+        const rows = await withUser(this.db, userId, (tx) =>
+          tx
+            .update(executions)
+            .set({ leaseExpiresAt })
+            .where(
+              and(
+                eq(executions.userId, userId),
+                inArray(executions.id, ids),
+                eq(executions.status, 'running'),
+              ),
+            )
+            .returning({ id: executions.id }),
+        );
+        renewed += rows.length;
+      } catch (error) {
+        this.log.warn({ err: error }, 'execution leases could not be renewed; retrying at the next renewal');
+      }
+    }
+    return renewed;
+  }
+
+  /**
+   * Fails every execution whose instance died (claim C32): a running agent execution whose lease expired,
+   * or a queued agent execution that never began within {@link EXECUTION_LEASE_MS} of its creation, ends
+   * `failed` with error code `instance_lost` and its final events (so streams following it end). No quota
+   * is charged (the unit was counted once, when it started). Executions this instance runs are never
+   * touched; flow runs are left to their pg-boss job, which resumes them. Run at start-up and every minute
+   * by the `executions.sweep` job. Resolves to the ids it failed.
+   */
+  async sweepLost(): Promise<string[]> {
+    const now = this.clock.now();
+    const queuedBefore = new Date(now.getTime() - EXECUTION_LEASE_MS);
+    const lost = await this.db.transaction(async (t) => {
+      const tx = t as unknown as Db;
+      await tx.execute(sql`select set_config('app.lease_sweep', 'on', true)`);
+      return tx
+        .select({ id: executions.id, userId: executions.userId, startedAt: executions.startedAt })
+        .from(executions)
+        .where(
+          and(
+            isNotNull(executions.model),
+            or(
+              and(eq(executions.status, 'running'), lt(executions.leaseExpiresAt, now)),
+              and(eq(executions.status, 'queued'), lt(executions.createdAt, queuedBefore)),
+            ),
+          ),
+        )
+        .orderBy(asc(executions.createdAt))
+        .limit(1000);
+    });
+    const failed: string[] = [];
+    for (const row of lost) {
+      if (this.live.has(row.id)) continue;
+      const ended = await this.finish(SYSTEM_AUDIT_CONTEXT, row.userId, row.id, row.startedAt ?? now, {
+        status: 'failed',
+        errorCode: 'instance_lost',
+      });
+      if (ended) failed.push(row.id);
+    }
+    if (failed.length > 0) this.log.warn({ executionIds: failed }, 'executions of a lost instance failed');
+    return failed;
+  }
+
   /** Cancels every run of this instance and waits for them to settle (server shutdown). */
   async close(): Promise<void> {
     for (const controller of this.running.values()) controller.abort();
     await Promise.allSettled([...this.runs]);
+    clearInterval(this.renewal);
+    this.renewal = undefined;
     await this.hub.close();
   }
 }
@@ -663,6 +912,8 @@ function errorMessage(code: string, failedStep: string | null = null): string {
         return "The step's agent names a model this deployment does not offer.";
       case 'flow_deleted':
         return 'The flow was deleted while this run was waiting or running.';
+      case 'instance_lost':
+        return 'The server instance running this execution stopped before it finished; run it again.';
       case 'worker_lost':
         return 'The worker running this step stopped before it finished; the run ran the step again.';
       case 'step_input_too_large':

@@ -6,10 +6,12 @@ import type { StreamSink } from '../audit/stream.js';
 /**
  * Live execution streams across instances, built like the audit stream (src/modules/audit/stream.ts): the
  * events are rows of `execution_events`, and a notification on {@link EXECUTION_CHANNEL} (payload: the
- * execution id) only says "look again". A stream reads what follows the last id it sent from the database,
- * so a lost notification delays an event until the next one or the heartbeat, and can neither lose nor
- * duplicate it. The instance running an execution also pokes its own streams directly ({@link
- * ExecutionStreamHub.poke}) after each committed event.
+ * execution id) only says "look again". A stream reads what follows the last id it sent through its
+ * {@link EventLoader}, so a lost notification delays an event until the next one or the heartbeat, and can
+ * neither lose nor duplicate it. On the instance running an execution the loader answers from that run's
+ * events in memory (ids assigned there, stored behind in batches; src/modules/executions/service.ts), and
+ * the run pokes its streams ({@link ExecutionStreamHub.poke}) as each event is produced; elsewhere it reads
+ * the database, poked by the notification of each stored batch.
  */
 
 /** The notification channel of execution events. */
@@ -108,6 +110,15 @@ class Subscription {
     }
   }
 
+  /**
+   * Moves the position back to `seq` when it is past it: events the instance running the execution sent
+   * from memory and then could not store (the execution was ended elsewhere first) are replaced by what the
+   * database holds from `seq` on.
+   */
+  rewind(seq: number): void {
+    if (this.lastSent > seq) this.lastSent = seq;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -177,6 +188,11 @@ export class ExecutionStreamHub {
   /** Tells the streams of `executionId` on this instance that new events are committed. */
   poke(executionId: string): void {
     for (const s of this.subscriptions) if (s.executionId === executionId) s.pump();
+  }
+
+  /** Rewinds the streams of `executionId` on this instance to `seq` ({@link Subscription.rewind}). */
+  rewind(executionId: string, seq: number): void {
+    for (const s of this.subscriptions) if (s.executionId === executionId) s.rewind(seq);
   }
 
   private listen(): Promise<unknown> {
