@@ -60,6 +60,19 @@ describe('flow runs: guards before each step', () => {
     return Execution.parse(res.json());
   }
 
+  /** A two-step flow (`first`, then `second` on its output), triggered: the queued run. */
+  async function twoStepRun(): Promise<Execution> {
+    const agent = await setUp();
+    const flow = await createFlow({
+      name: 'Two',
+      steps: [
+        { name: 'first', agentId: agent.id, input: '{{input}}' },
+        { name: 'second', agentId: agent.id, input: '{{steps.first.output}}' },
+      ],
+    });
+    return trigger(flow.id, 'Summarise.');
+  }
+
   async function execution(id: string): Promise<Execution> {
     return Execution.parse(
       (await t.app.inject({ url: `/api/v1/executions/${id}`, headers: { cookie: ada.cookie } })).json(),
@@ -153,15 +166,7 @@ describe('flow runs: guards before each step', () => {
   });
 
   it('fails a queued run with consent_required when ai_processing is revoked before it runs, sending nothing', async () => {
-    const agent = await setUp();
-    const flow = await createFlow({
-      name: 'Two',
-      steps: [
-        { name: 'first', agentId: agent.id, input: '{{input}}' },
-        { name: 'second', agentId: agent.id, input: '{{steps.first.output}}' },
-      ],
-    });
-    const run = await trigger(flow.id, 'Summarise.');
+    const run = await twoStepRun();
     const revoke = await t.app.inject({
       method: 'PUT',
       url: '/api/v1/account/consents/ai_processing',
@@ -185,15 +190,7 @@ describe('flow runs: guards before each step', () => {
   });
 
   it('stops a run between steps when the consent is revoked while a step runs', async () => {
-    const agent = await setUp();
-    const flow = await createFlow({
-      name: 'Two',
-      steps: [
-        { name: 'first', agentId: agent.id, input: '{{input}}' },
-        { name: 'second', agentId: agent.id, input: '{{steps.first.output}}' },
-      ],
-    });
-    const run = await trigger(flow.id, 'Summarise.');
+    const run = await twoStepRun();
     // The first step's provider call withdraws the consent (as the user would, in another tab).
     const inner = provider.stream.bind(provider);
     provider.stream = (messages, options) => {
