@@ -129,7 +129,7 @@ export class LiveStreams implements InvalidationListener {
     }) as typeof res.end;
     this.entries.add(entry);
     res.once('close', () => this.forget(entry));
-    this.timer ??= setInterval(() => void this.sweep(), this.recheckMs);
+    this.timer ??= setInterval(() => void this.sweep().catch((e) => this.failed(e)), this.recheckMs);
     this.timer.unref?.();
     if (request.authEpoch !== this.epoch) {
       entry.held = true;
@@ -158,21 +158,28 @@ export class LiveStreams implements InvalidationListener {
     const matched = [...this.entries].filter(named);
     for (const entry of matched) entry.held = true;
     // After this dispatch: every credential cache has dropped its entries by then.
-    if (matched.length > 0) queueMicrotask(() => void Promise.all(matched.map((e) => this.check(e))));
+    if (matched.length > 0) {
+      queueMicrotask(() => void Promise.all(matched.map((e) => this.check(e))).catch((e) => this.failed(e)));
+    }
   }
 
   reset(): void {
     this.epoch++;
     for (const entry of this.entries) entry.held = true;
-    queueMicrotask(() => void this.sweep());
+    queueMicrotask(() => void this.sweep().catch((e) => this.failed(e)));
   }
 
-  /** Ends every tracked stream's tracking (the app closes; the streams end with it). */
+  /** Stops tracking (the app closes, and its streams end with it); what is held back is sent first. */
   close(): void {
     this.unsubscribe();
     clearInterval(this.timer);
     this.timer = undefined;
+    for (const entry of this.entries) this.release(entry);
     this.entries.clear();
+  }
+
+  private failed(error: unknown): void {
+    this.log.warn({ err: error }, 'could not end a stream whose credential stopped being valid');
   }
 
   private forget(entry: Entry): void {
