@@ -584,15 +584,16 @@ describe('flows: schedules', () => {
   });
 
   it('skips a scheduled run while ai_processing consent is revoked, and runs it again once granted', async () => {
-    t = await buildTestApp();
+    const app = await buildTestApp();
+    t = app;
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
     const agent = await createAgent(t, ada);
     const flow = await createFlow(t, ada, { name: 's', steps: threeSteps(agent.id), schedule: '0 6 * * *' });
     const consent = (granted: boolean) =>
-      t.app.inject({
+      app.app.inject({
         method: 'PUT',
         url: '/api/v1/account/consents/ai_processing',
-        headers: asSession(t, ada),
+        headers: asSession(app, ada),
         payload: { granted },
       });
     expect((await consent(false)).statusCode).toBe(200);
