@@ -189,6 +189,34 @@ describe('streams end when their credential stops being valid', { timeout: 120_0
     expect(t.app.liveStreams.size).toBe(0);
   });
 
+  it('ends the stream of a key a plan downgrade disabled (403 api_key_disabled), and no other', async () => {
+    const { t, url } = await start({ env: { FLEECE_ADMIN_EMAILS: 'root@example.test' } });
+    const admin = await userOnPlan(t, 'root@example.test', 'business');
+    const user = await userOnPlan(t, 'shrink@example.test', 'business');
+    const keys: { key: string; id: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      t.clock.advance(1_000);
+      keys.push(await createKey(t, user, { name: `k${i}` }));
+    }
+    const newest = await auditStream(url, bearer(keys[5]!.key));
+    const oldest = await auditStream(url, bearer(keys[0]!.key));
+    const adminTail = await open(url, '/api/v1/admin/audit-events/stream', { cookie: admin.cookie });
+    await vi.waitUntil(() => t.app.liveStreams.size === 3);
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/admin/users/${user.userId}`,
+      headers: asSession(t, admin),
+      payload: { plan: 'pro' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    await endedWith(newest, 'api_key_disabled', 403);
+    // The admin's own stream and the user's older key go on, and see what followed.
+    const later = await record(t.app, user.userId, 'agt_after');
+    await vi.waitUntil(() => oldest.events.some((e) => e.id === later), { timeout: 20_000 });
+    await vi.waitUntil(() => adminTail.events.some((e) => e.id === later), { timeout: 20_000 });
+    expect(t.app.liveStreams.size).toBe(2);
+  });
+
   it('ends an execution events stream when its key is revoked, without cancelling the execution', async () => {
     const provider = new GatedProvider('Hello ', 'world.');
     const { t, url, ada } = await start({ providers: { mock: provider } });
