@@ -45,7 +45,7 @@ export function formatExecutionEvent(event: StoredEvent): string {
 }
 
 class Subscription {
-  private pumping: Promise<void> | undefined;
+  private pumping = false;
   private again = false;
   private closed = false;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -76,22 +76,27 @@ class Subscription {
       this.again = true;
       return;
     }
-    this.pumping = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.drain();
-        } catch (error) {
-          this.log.warn(
-            { err: error },
-            'execution stream could not read events; retrying on the next signal',
-          );
-          return;
-        }
-      } while (this.again && !this.closed);
-    })().finally(() => {
-      this.pumping = undefined;
-    });
+    this.pumping = true;
+    void (async () => {
+      // `pumping` is cleared in the same step as the last `again` check: a signal arriving after that
+      // check starts a new pump instead of being lost until the heartbeat.
+      try {
+        do {
+          this.again = false;
+          try {
+            await this.drain();
+          } catch (error) {
+            this.log.warn(
+              { err: error },
+              'execution stream could not read events; retrying on the next signal',
+            );
+            return;
+          }
+        } while (this.again && !this.closed);
+      } finally {
+        this.pumping = false;
+      }
+    })();
   }
 
   private async drain(): Promise<void> {
