@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { seedExecutions } from '../packages/server/test/helpers/seed.js';
+import { benchAdminUrl, withFreshDatabase } from './lib/database.js';
 import { type BenchStore, openBenchApp } from './lib/export-db.js';
 import type { Benchmark, BenchRow } from './lib/types.js';
 
@@ -16,25 +15,6 @@ const LARGE = 200_000;
 const BOUND_MIB = 64;
 /** Characters of input per seeded execution. */
 const INPUT_BYTES = 256;
-
-interface PgClient {
-  connect(): Promise<void>;
-  query(text: string): Promise<unknown>;
-  end(): Promise<void>;
-}
-const pg = createRequire(new URL('../packages/server/package.json', import.meta.url))('pg') as {
-  Client: new (options: { connectionString: string }) => PgClient;
-};
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 interface Measured {
   /** RSS once seeded and collected, before the export. */
@@ -152,19 +132,10 @@ const benchmark: Benchmark = {
   name: 'export',
   async run() {
     const rows: BenchRow[] = [];
-    const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+    const adminUrl = benchAdminUrl();
     if (adminUrl) {
-      const onPostgres = async (count: number) => {
-        const name = `fleece_bench_${randomBytes(6).toString('hex')}`;
-        await admin(adminUrl, `CREATE DATABASE ${name}`);
-        try {
-          const url = new URL(adminUrl);
-          url.pathname = `/${name}`;
-          return await measure({ postgres: url.toString() }, count);
-        } finally {
-          await admin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        }
-      };
+      const onPostgres = (count: number) =>
+        withFreshDatabase(adminUrl, (postgres) => measure({ postgres }, count));
       rows.push(...rowsFor('PostgreSQL', await onPostgres(SMALL), await onPostgres(LARGE)));
     }
     if (process.env.EXPORT_BENCH_PGLITE !== '0') {

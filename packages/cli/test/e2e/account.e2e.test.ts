@@ -1,27 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildCli,
-  cliAccessToken,
-  type RealServer,
-  runFleece,
-  signInWithMagicLink,
-  startRealServer,
-  tempHome,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { cliAccessToken, type RealServer, runFleece, signInWithMagicLink, useRealServer } from './harness.js';
 
 let server: RealServer;
 let home: string;
-let cleanup: (() => Promise<void>) | undefined;
 
-beforeAll(async () => {
-  const [started, , temp] = await Promise.all([startRealServer({}), buildCli(), tempHome()]);
-  server = started;
-  home = temp.home;
-  cleanup = temp.cleanup;
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
-  await cleanup?.();
+useRealServer({}, (setup) => {
+  ({ server, home } = setup);
 });
 
 describe('fleece account delete against a real server (PGlite)', { timeout: 90_000 }, () => {

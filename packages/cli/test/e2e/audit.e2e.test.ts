@@ -1,47 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildCli,
-  cliAccessToken,
-  type RealServer,
-  runFleece,
-  setOwnPlan,
-  signInWithMagicLink,
-  startFleece,
-  startRealServer,
-  tempHome,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { type RealServer, runFleece, startFleece, useRealServer } from './harness.js';
 
 const EMAIL = 'auditor@example.test';
 
 let server: RealServer;
 let home: string;
-let cleanup: (() => Promise<void>) | undefined;
 /** The signed-in CLI (an OAuth access token). */
 let token: string;
 /** An API key of the same account, which the tail runs with. */
 let key: string;
 
-beforeAll(async () => {
-  const [started, , temp] = await Promise.all([
-    startRealServer({ FLEECE_ADMIN_EMAILS: EMAIL }),
-    buildCli(),
-    tempHome(),
-  ]);
-  server = started;
-  home = temp.home;
-  cleanup = temp.cleanup;
-  const cookie = await signInWithMagicLink(server, EMAIL);
-  await setOwnPlan(server, cookie, 'pro');
-  token = await cliAccessToken(server, cookie);
-  const created = await runFleece(['keys', 'create', '--name', 'tail', '--json'], {
-    home,
-    env: { FLEECE_TOKEN: token, FLEECE_BASE_URL: server.url },
-  });
+useRealServer({ signIn: { email: EMAIL, plan: 'pro' } }, async (setup) => {
+  ({ server, home, token } = setup);
+  const created = await runFleece(['keys', 'create', '--name', 'tail', '--json'], { home, env: setup.env });
   key = (JSON.parse(created.stdout) as { key: string }).key;
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
-  await cleanup?.();
 });
 
 describe('fleece audit against a real server (PGlite)', { timeout: 90_000 }, () => {

@@ -1,40 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildCli,
-  cliAccessToken,
-  type RealServer,
-  runFleece,
-  setOwnPlan,
-  signInWithMagicLink,
-  startRealServer,
-  tempHome,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { type RealServer, runFleece, useRealServer } from './harness.js';
 
 let server: RealServer;
 let home: string;
-let cleanup: (() => Promise<void>) | undefined;
 /** The environment of a CLI logged in (an access token, as `fleece login` stores) to a Pro account. */
 let env: Record<string, string>;
 
-beforeAll(async () => {
-  const [started, , temp] = await Promise.all([
-    startRealServer({ FLEECE_ADMIN_EMAILS: 'ops@example.test' }),
-    buildCli(),
-    tempHome(),
-  ]);
-  server = started;
-  home = temp.home;
-  cleanup = temp.cleanup;
-  const cookie = await signInWithMagicLink(server, 'ops@example.test');
-  await setOwnPlan(server, cookie, 'pro');
-  env = { FLEECE_TOKEN: await cliAccessToken(server, cookie), FLEECE_BASE_URL: server.url };
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
-  await cleanup?.();
+useRealServer({ signIn: { email: 'ops@example.test', plan: 'pro' } }, (setup) => {
+  ({ server, home, env } = setup);
 });
 
 describe('fleece account consent and fleece export against a real server (PGlite)', {

@@ -3,8 +3,8 @@ import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { vi } from 'vitest';
-import { magicLinkFor, type RealServer } from '../../../server/test/helpers/real-server.js';
+import { afterAll, beforeAll, vi } from 'vitest';
+import { magicLinkFor, type RealServer, startRealServer } from '../../../server/test/helpers/real-server.js';
 
 const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -185,6 +185,70 @@ export async function setOwnPlan(server: RealServer, cookie: string, plan: strin
     body: JSON.stringify({ plan }),
   });
   if (patched.status !== 200) throw new Error(`plan change: ${patched.status} ${await patched.text()}`);
+}
+
+/** What {@link useRealServer} sets up for one end-to-end file. */
+export interface E2eSetup {
+  /** The running server (PGlite). */
+  server: RealServer;
+  /** A fresh, empty home directory for the file's runs. */
+  home: string;
+}
+
+/** {@link E2eSetup} with a CLI signed in. */
+export interface SignedInE2eSetup extends E2eSetup {
+  /** An OAuth access token of the signed-in account, as `fleece login` stores it. */
+  token: string;
+  /** The environment of a CLI logged in with `token`: `FLEECE_TOKEN` and `FLEECE_BASE_URL`. */
+  env: Record<string, string>;
+}
+
+/**
+ * Registers one file's `beforeAll` (120 s) and `afterAll`: starts a real server (PGlite) and a fresh home
+ * while checking the built binary; with `signIn`, makes `signIn.email` an admin (`FLEECE_ADMIN_EMAILS`),
+ * signs it in by magic link, puts its own account on `signIn.plan` and signs the CLI in (device flow).
+ * `ready` receives the set-up (and may add to it) before the first test; `afterAll` closes the server and
+ * removes the home.
+ */
+export function useRealServer(
+  options: { signIn?: undefined },
+  ready: (setup: E2eSetup) => void | Promise<void>,
+): void;
+export function useRealServer(
+  options: { signIn: { email: string; plan: string } },
+  ready: (setup: SignedInE2eSetup) => void | Promise<void>,
+): void;
+export function useRealServer(
+  options: { signIn?: { email: string; plan: string } },
+  ready: (setup: SignedInE2eSetup) => void | Promise<void>,
+): void {
+  let server: RealServer | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const { signIn } = options;
+    const [started, , temp] = await Promise.all([
+      startRealServer(signIn ? { FLEECE_ADMIN_EMAILS: signIn.email } : {}),
+      buildCli(),
+      tempHome(),
+    ]);
+    server = started;
+    cleanup = temp.cleanup;
+    // Without `signIn`, the first overload applies: `ready` takes the plain set-up.
+    if (!signIn) return (ready as (setup: E2eSetup) => void | Promise<void>)({ server, home: temp.home });
+    const cookie = await signInWithMagicLink(server, signIn.email);
+    await setOwnPlan(server, cookie, signIn.plan);
+    const token = await cliAccessToken(server, cookie);
+    return ready({
+      server,
+      home: temp.home,
+      token,
+      env: { FLEECE_TOKEN: token, FLEECE_BASE_URL: server.url },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+    await cleanup?.();
+  });
 }
 
 /** Approves (or denies) the device showing `userCode`, through the server's `/device` page endpoint. */

@@ -1,38 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildCli,
-  cliAccessToken,
-  type RealServer,
-  runFleece,
-  setOwnPlan,
-  signInWithMagicLink,
-  startRealServer,
-  tempHome,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { type RealServer, runFleece, useRealServer } from './harness.js';
 
 let server: RealServer;
 let home: string;
-let cleanup: (() => Promise<void>) | undefined;
 /** An access token of a Pro account, as `fleece login` would store it. */
 let token: string;
 
-beforeAll(async () => {
-  const [started, , temp] = await Promise.all([
-    startRealServer({ FLEECE_ADMIN_EMAILS: 'ops@example.test' }),
-    buildCli(),
-    tempHome(),
-  ]);
-  server = started;
-  home = temp.home;
-  cleanup = temp.cleanup;
-  // The admin puts their own account on Pro (billing is off), then logs the CLI in.
-  const cookie = await signInWithMagicLink(server, 'ops@example.test');
-  await setOwnPlan(server, cookie, 'pro');
-  token = await cliAccessToken(server, cookie);
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
-  await cleanup?.();
+// The admin puts their own account on Pro (billing is off), then logs the CLI in.
+useRealServer({ signIn: { email: 'ops@example.test', plan: 'pro' } }, (setup) => {
+  ({ server, home, token } = setup);
 });
 
 describe('fleece keys against a real server (PGlite)', { timeout: 90_000 }, () => {

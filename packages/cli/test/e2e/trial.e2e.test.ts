@@ -1,38 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildCli,
-  cliAccessToken,
-  type RealServer,
-  runFleece,
-  setOwnPlan,
-  signInWithMagicLink,
-  startRealServer,
-  tempHome,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { runFleece, useRealServer } from './harness.js';
 
-let server: RealServer;
 let home: string;
-let cleanup: (() => Promise<void>) | undefined;
 let env: Record<string, string>;
 
-beforeAll(async () => {
-  const [started, , temp] = await Promise.all([
-    startRealServer({ FLEECE_ADMIN_EMAILS: 'trial@example.test' }),
-    buildCli(),
-    tempHome(),
-  ]);
-  server = started;
-  home = temp.home;
-  cleanup = temp.cleanup;
-  const cookie = await signInWithMagicLink(server, 'trial@example.test');
-  await setOwnPlan(server, cookie, 'pro');
-  env = { FLEECE_TOKEN: await cliAccessToken(server, cookie), FLEECE_BASE_URL: server.url };
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
-  await cleanup?.();
+useRealServer({ signIn: { email: 'trial@example.test', plan: 'pro' } }, (setup) => {
+  ({ home, env } = setup);
 });
 
 describe('what a new-user trial ran into, with the built binary against a real server (PGlite)', {
