@@ -120,7 +120,7 @@ describe('fleece audit tail', () => {
       }),
     );
     const result = await runCli(['audit', 'tail', '-n', '3'], { env });
-    expect(result).toMatchObject({ exitCode: 0, stdout: [E2, E3, E4].map(line).join('\n') + '\n' });
+    expect(result).toMatchObject({ exitCode: 0, stdout: `${[E2, E3, E4].map(line).join('\n')}\n` });
     expect(searches).toEqual(['?limit=3']);
   });
 

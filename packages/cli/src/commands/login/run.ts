@@ -3,7 +3,7 @@ import { noBrowserReason } from '../../lib/browser.js';
 import { setProfileServer } from '../../lib/config.js';
 import type { CredentialStore, StoredCredential } from '../../lib/credentials/index.js';
 import { credentialFromEnv } from '../../lib/env.js';
-import { CliError, ValidationError } from '../../lib/errors.js';
+import { ValidationError } from '../../lib/errors.js';
 import { parseDuration } from '../../lib/format.js';
 import type { Invocation } from '../../lib/invocation.js';
 import { withLock } from '../../lib/lock.js';
