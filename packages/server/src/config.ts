@@ -208,6 +208,8 @@ const EnvSchema = z
     FLEECE_PROVIDER_IDLE_TIMEOUT_MS: integer(60_000, 10, 600_000),
     FLEECE_WEBHOOK_ALLOW_LOOPBACK: boolean(false),
     FLEECE_WEBHOOK_TIMEOUT_MS: integer(10_000, 100, 60_000),
+    FLEECE_EXPORT_STALL_TIMEOUT_MS: integer(30_000, 10, 600_000),
+    FLEECE_EXPORT_CONCURRENCY: integer(2, 1, 100),
     STRIPE_SECRET_KEY: z.preprocess(
       blankToUndefined,
       z
@@ -318,6 +320,8 @@ export interface Config {
   ai: AiConfig;
   /** Outbound webhook callbacks (src/modules/webhooks/). */
   webhooks: WebhookConfig;
+  /** Data export (src/modules/export/): how long a client may stall, how many run at once. */
+  exports: ExportConfig;
   /** Stripe billing; `undefined` (billing off: every billing route answers 503) unless all four are set. */
   billing: BillingConfig | undefined;
 }
@@ -356,6 +360,23 @@ export interface BillingConfig {
 export interface WebhookConfig {
   allowLoopback: boolean;
   timeoutMs: number;
+}
+
+/**
+ * Data export (`GET /api/v1/export`; src/modules/export/).
+ *
+ * - `stallTimeoutMs` (`FLEECE_EXPORT_STALL_TIMEOUT_MS`, default 30,000, 10 to 600,000): how long one write
+ *   may wait for the client's connection to drain, in ms. A client that stops reading for longer has its
+ *   export aborted: the response is destroyed, the snapshot transaction rolled back and its pooled
+ *   connection returned, and a failed `data.exported` recorded. Twice this value is also the export
+ *   transaction's `idle_in_transaction_session_timeout` on PostgreSQL (the database-side backstop);
+ * - `concurrency` (`FLEECE_EXPORT_CONCURRENCY`, default 2, 1 to 100): exports running at once on this
+ *   instance; more answer 503 `export_busy` with `Retry-After`. Keep it well below `DATABASE_POOL_MAX`: on
+ *   PostgreSQL each running export holds one pooled connection.
+ */
+export interface ExportConfig {
+  stallTimeoutMs: number;
+  concurrency: number;
 }
 
 /** One AI provider's credential and endpoint. `baseURL` has no trailing slash. */
@@ -674,6 +695,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhooks: {
       allowLoopback: e.FLEECE_WEBHOOK_ALLOW_LOOPBACK,
       timeoutMs: e.FLEECE_WEBHOOK_TIMEOUT_MS,
+    },
+    exports: {
+      stallTimeoutMs: e.FLEECE_EXPORT_STALL_TIMEOUT_MS,
+      concurrency: e.FLEECE_EXPORT_CONCURRENCY,
     },
     billing:
       e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET && e.STRIPE_PRICE_PRO && e.STRIPE_PRICE_BUSINESS

@@ -51,6 +51,8 @@ export const PROBLEMS = {
   // server side
   internal_error: { status: 500, title: 'Internal Server Error' },
   service_unavailable: { status: 503, title: 'Service Unavailable' },
+  // data export: this instance already runs its maximum of exports (FLEECE_EXPORT_CONCURRENCY)
+  export_busy: { status: 503, title: 'Export Busy' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 /** A stable problem code from {@link PROBLEMS}. */

@@ -12,6 +12,7 @@ declare module 'fastify' {
 export const exportPlugin = fp(
   async (app) => {
     const exports = new ExportService(
+      app.config.exports,
       app.database,
       app.clock,
       app.audit,

@@ -19,7 +19,8 @@ function stamp(date: Date): string {
  * Data export (issue 7): `GET /api/v1/export[?format=zip]`, scope `export`, 5 per hour per user. The body
  * streams as it is read (see {@link ExportService}); the response is `application/x-ndjson`, or
  * `application/zip` holding one file, `fleece-export.ndjson`, with the same bytes. A client that goes away
- * stops the export at its next write.
+ * stops the export at its next write; one that stops reading for `FLEECE_EXPORT_STALL_TIMEOUT_MS` has it
+ * aborted; at most `FLEECE_EXPORT_CONCURRENCY` run at once per instance (503 `export_busy` otherwise).
  */
 export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -48,6 +49,9 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      // Refused before anything streams: 503 export_busy with Retry-After when this instance runs its
+      // maximum of exports (each holds a database connection on PostgreSQL).
+      app.exports.reserve();
       const userId = request.principal!.userId;
       const format = request.query.format ?? 'ndjson';
       const startedAt = app.clock.now();
@@ -77,6 +81,7 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
       void app.exports.run(auditContext(request), userId, body, {
         format,
         signal: abort.signal,
+        response: res,
         delivered,
       });
       return reply

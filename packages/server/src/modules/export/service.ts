@@ -9,9 +9,10 @@ import {
   type ExportRecordType,
   type ExportTrailer,
 } from '@fleece/sdk/contract';
-import { and, asc, eq, gt, gte, inArray, max, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, max, or, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { FastifyBaseLogger } from 'fastify';
+import type { ExportConfig } from '../../config.js';
 import type { Database, Db } from '../../db/client.js';
 import { agents, chatMessages, conversations, executions } from '../../db/schema/ai.js';
 import { apiKeys } from '../../db/schema/api-keys.js';
@@ -19,6 +20,7 @@ import { auditEvents } from '../../db/schema/audit.js';
 import { flows } from '../../db/schema/flows.js';
 import { identities, sessions, users } from '../../db/schema/identity.js';
 import { enterScope, withUser } from '../../db/tenant.js';
+import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { presentAgent } from '../agents/service.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
@@ -39,10 +41,25 @@ export const EXPORT_BATCH_ROWS = {
   audit_event: 500,
 } as const;
 
-/** Thrown into the export when its client went away; the export stops and records the attempt. */
+/** Why an export stopped before delivering everything, as recorded in `data.exported`'s `reason`. */
+export type ExportFailure = 'client_closed' | 'client_stalled' | 'server_error';
+
+/**
+ * Thrown into the export when its client went away (`client_closed`) or stopped reading for longer than the
+ * stall timeout (`client_stalled`); the export stops and records the attempt.
+ */
 export class ExportAborted extends Error {
   override name = 'ExportAborted';
+  constructor(
+    readonly reason: 'client_closed' | 'client_stalled',
+    message: string,
+  ) {
+    super(message);
+  }
 }
+
+/** Seconds a client refused with `export_busy` is told to wait (`Retry-After`). */
+export const EXPORT_BUSY_RETRY_AFTER_SECONDS = 30;
 
 /** What a finished export wrote: the trailer's figures. */
 export interface ExportSummary {
@@ -58,6 +75,11 @@ export interface ExportRun {
   /** Aborted when the client goes away: the export stops at its next write. */
   signal: AbortSignal;
   /**
+   * The client's connection (the HTTP response), destroyed when the export stops early (stall, failure) so
+   * the client sees a truncated download instead of a connection left open. Defaults to the output stream.
+   */
+  response?: Writable;
+  /**
    * Resolves `true` once the whole response (trailer included) has been handed to the client's connection,
    * `false` when the connection closed first. Only a delivered export is recorded as completed.
    */
@@ -66,8 +88,9 @@ export interface ExportRun {
 
 /**
  * Writes NDJSON lines to a stream with backpressure: each write waits while the stream's buffer is full,
- * and throws {@link ExportAborted} once `signal` is aborted. It hashes and counts what it writes: the body of
- * the checksum is every byte written before the trailer.
+ * throws {@link ExportAborted} (`client_closed`) once `signal` is aborted, and (`client_stalled`) when the
+ * stream has not drained within `stallTimeoutMs` ms. It hashes and counts what it writes: the body of the
+ * checksum is every byte written before the trailer.
  */
 class LineWriter {
   readonly hash: Hash = createHash('sha256');
@@ -75,10 +98,11 @@ class LineWriter {
   constructor(
     private readonly out: Writable,
     private readonly signal: AbortSignal,
+    private readonly stallTimeoutMs: number,
   ) {}
 
   async write(value: unknown, hashed = true): Promise<void> {
-    if (this.signal.aborted) throw new ExportAborted('The client closed the connection.');
+    if (this.signal.aborted) throw new ExportAborted('client_closed', 'The client closed the connection.');
     // Written as a string: an NDJSON response stream that keeps strings (see the route) hands them to the
     // socket without a Buffer copy per line, which keeps external memory low on large exports.
     const line = `${JSON.stringify(value)}\n`;
@@ -87,10 +111,16 @@ class LineWriter {
       this.bytes += Buffer.byteLength(line, 'utf8');
     }
     if (!this.out.write(line)) {
+      const stalled = AbortSignal.timeout(this.stallTimeoutMs);
       try {
-        await once(this.out, 'drain', { signal: this.signal });
+        await once(this.out, 'drain', { signal: AbortSignal.any([this.signal, stalled]) });
       } catch {
-        throw new ExportAborted('The client closed the connection.');
+        if (!this.signal.aborted && stalled.aborted)
+          throw new ExportAborted(
+            'client_stalled',
+            `The client read nothing for ${this.stallTimeoutMs} ms (FLEECE_EXPORT_STALL_TIMEOUT_MS).`,
+          );
+        throw new ExportAborted('client_closed', 'The client closed the connection.');
       }
     }
   }
@@ -162,9 +192,17 @@ async function* keyset<R extends Cursor>(
  *   a record (execution input and output, chat messages are decrypted).
  *
  * Recording (`data.exported`): when the response has been completely handed to the client's connection,
- * `outcome: success` with the format and trailer figures; when the client went away first (or the export
- * failed), `outcome: failure` with `completed: false` and the bytes sent. Nothing is written to the user's
- * data either way, and the rate limit (5/hour) was charged once, when the request arrived.
+ * `outcome: success` with the format and trailer figures; when the client went away first, stalled, or the
+ * export failed, `outcome: failure` with `completed: false`, `reason` (`client_closed`, `client_stalled`,
+ * `server_error`) and the bytes sent. Nothing is written to the user's data either way, and the rate limit
+ * (5/hour) was charged once, when the request arrived.
+ *
+ * Connection budget (a client that stops reading must not hold database connections): at most
+ * `config.concurrency` exports run at once per instance ({@link ExportService.reserve} refuses more with
+ * 503 `export_busy`); a write that does not drain within `config.stallTimeoutMs` aborts the export, which
+ * destroys the response and rolls back the snapshot transaction, returning its connection; and the snapshot
+ * transaction carries `idle_in_transaction_session_timeout` (twice the stall timeout) and
+ * `statement_timeout` as a database-side backstop.
  */
 export class ExportService {
   private readonly running = new Set<Promise<void>>();
@@ -172,6 +210,7 @@ export class ExportService {
   private readonly closing = new AbortController();
 
   constructor(
+    private readonly config: ExportConfig,
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly audit: AuditService,
@@ -186,9 +225,31 @@ export class ExportService {
    * throws: failures are logged and recorded. Returns when the attempt is recorded.
    */
   run(ctx: AuditContext, userId: string, out: Writable, options: ExportRun): Promise<void> {
+    this.reserve();
     const task = this.execute(ctx, userId, out, options).finally(() => this.running.delete(task));
     this.running.add(task);
     return task;
+  }
+
+  /** How many exports are running on this instance now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Throws {@link ProblemError} 503 `export_busy` with `Retry-After` when this instance already runs
+   * `config.concurrency` exports. {@link run} checks it too; a route calls it before answering so the refusal
+   * is a problem response, not a broken stream. Synchronous: the check and the start of the export happen in
+   * the same turn of the event loop, so two requests cannot both take the last slot.
+   */
+  reserve(): void {
+    if (this.running.size < this.config.concurrency) return;
+    throw new ProblemError(
+      'export_busy',
+      `This server is already running its maximum of ${this.config.concurrency} data exports at once. Nothing was exported; try again in ${EXPORT_BUSY_RETRY_AFTER_SECONDS} seconds.`,
+      { retryAfter: EXPORT_BUSY_RETRY_AFTER_SECONDS },
+      { 'retry-after': String(EXPORT_BUSY_RETRY_AFTER_SECONDS) },
+    );
   }
 
   /** Resolves when every export running on this instance has finished and been recorded (tests, shutdown). */
@@ -204,17 +265,26 @@ export class ExportService {
 
   private async execute(ctx: AuditContext, userId: string, out: Writable, options: ExportRun): Promise<void> {
     const signal = AbortSignal.any([options.signal, this.closing.signal]);
-    const writer = new LineWriter(out, signal);
+    const writer = new LineWriter(out, signal, this.config.stallTimeoutMs);
     let summary: ExportSummary | undefined;
-    let failure: 'client_closed' | 'server_error' | undefined;
+    let failure: ExportFailure | undefined;
     try {
       summary = await this.write(userId, writer);
       out.end();
-      if (!(await options.delivered)) failure = 'client_closed';
+      // What is left after the trailer is at most the output buffers (a few highWaterMarks): a client that
+      // does not take it within the stall timeout is stalled, and must not keep its export slot.
+      if (!(await this.deliveredWithin(options.delivered)))
+        throw signal.aborted
+          ? new ExportAborted('client_closed', 'The client closed the connection.')
+          : new ExportAborted('client_stalled', 'The client did not read the end of the export.');
     } catch (error) {
-      failure = error instanceof ExportAborted || signal.aborted ? 'client_closed' : 'server_error';
+      failure =
+        error instanceof ExportAborted ? error.reason : signal.aborted ? 'client_closed' : 'server_error';
       if (failure === 'server_error') this.log.error({ err: error }, 'data export failed');
+      if (failure === 'client_stalled')
+        this.log.warn({ userId }, 'data export aborted: the client stopped reading');
       out.destroy(failure === 'server_error' ? (error as Error) : undefined);
+      if (options.response && options.response !== out) options.response.destroy();
     }
     try {
       if (summary && !failure) {
@@ -246,6 +316,22 @@ export class ExportService {
       }
     } catch (error) {
       this.log.error({ err: error }, 'recording a data export failed');
+    }
+  }
+
+  /**
+   * `delivered`, or `false` when it has not settled within the stall timeout (the client stopped reading
+   * the last bytes) or once the client closed.
+   */
+  private async deliveredWithin(delivered: Promise<boolean>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.config.stallTimeoutMs);
+    });
+    try {
+      return await Promise.race([delivered, stalled]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -306,14 +392,29 @@ export class ExportService {
       await fn((query) => withUser(db, userId, query));
       return;
     }
-    await db.transaction(
-      async (t) => {
-        const tx = t as unknown as Db;
-        await enterScope(tx, { userId });
-        await fn((query) => query(tx));
-      },
-      { isolationLevel: 'repeatable read', accessMode: 'read only' },
-    );
+    let cleanup = () => {};
+    await db
+      .transaction(
+        async (t) => {
+          const tx = t as unknown as Db;
+          // Database-side backstop: a snapshot left idle (its export waiting on a client) longer than twice
+          // the stall timeout is ended by the server, which returns the connection; no statement may run
+          // longer than that either.
+          const backstop = `${Math.max(2 * this.config.stallTimeoutMs, EXPORT_BACKSTOP_MIN_MS)}ms`;
+          // If the backstop ever ends the session while no query runs, node-postgres emits `error` on the
+          // checked-out client, which has no listener of its own: absorb it (the next read fails instead).
+          const client = (t as unknown as { session?: { client?: NodeJS.EventEmitter } }).session?.client;
+          client?.on('error', ignore);
+          cleanup = () => client?.off('error', ignore);
+          await tx.execute(
+            sql`select set_config('idle_in_transaction_session_timeout', ${backstop}, true), set_config('statement_timeout', ${backstop}, true)`,
+          );
+          await enterScope(tx, { userId });
+          await fn((query) => query(tx));
+        },
+        { isolationLevel: 'repeatable read', accessMode: 'read only' },
+      )
+      .finally(() => cleanup());
   }
 
   /** Every data record but audit events, in {@link EXPORT_RECORD_TYPES} order. */
@@ -485,6 +586,14 @@ export class ExportService {
     for (const consent of presentConsents(consentRows)) await emit('consent', consent);
   }
 }
+
+/**
+ * The least `idle_in_transaction_session_timeout` / `statement_timeout` of the snapshot transaction, in ms:
+ * the backstop is twice the stall timeout but never below this, so it cannot fire before the stall timeout.
+ */
+export const EXPORT_BACKSTOP_MIN_MS = 60_000;
+
+function ignore(): void {}
 
 function iso(date: Date): string {
   return date.toISOString();
