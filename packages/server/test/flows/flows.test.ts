@@ -1,4 +1,4 @@
-import { Agent, CreatedFlow, Execution, ExecutionPage, Flow, FlowPage } from '@fleece/sdk/contract';
+import { Execution, ExecutionPage, Flow, FlowPage } from '@fleece/sdk/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { postgresDatabase } from '../../src/db/client.js';
@@ -14,6 +14,7 @@ import type {
 import { FLOW_RUN_JOB, FLOW_SCHEDULE_JOB } from '../../src/modules/flows/service.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, createTestDatabase, type TestApp } from '../helpers/app.js';
+import { createAgent, createFlow } from '../helpers/flows.js';
 import { auditEvents } from '../helpers/identity.js';
 import { runJobs } from '../helpers/jobs.js';
 import { FailOnKeywordProvider } from '../helpers/providers.js';
@@ -76,17 +77,6 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function createAgent(app: TestApp, user: TestUser, name = 'Helper'): Promise<Agent> {
-  const res = await app.app.inject({
-    method: 'POST',
-    url: '/api/v1/agents',
-    headers: asSession(app, user),
-    payload: { name, instructions: 'Answer briefly.' },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return Agent.parse(res.json());
-}
-
 function post(app: TestApp, user: TestUser, url: string, payload: unknown): Promise<LightMyRequestResponse> {
   return app.app.inject({ method: 'POST', url, headers: asSession(app, user), payload: payload as object });
 }
@@ -108,16 +98,33 @@ function threeSteps(agentId: string) {
   ];
 }
 
-async function createFlow(app: TestApp, user: TestUser, body: Record<string, unknown>): Promise<CreatedFlow> {
-  const res = await post(app, user, '/api/v1/flows', body);
-  expect(res.statusCode, res.body).toBe(201);
-  return CreatedFlow.parse(res.json());
-}
-
 async function execution(app: TestApp, user: TestUser, id: string): Promise<Execution> {
   const res = await get(app, user, `/api/v1/executions/${id}`);
   expect(res.statusCode, res.body).toBe(200);
   return Execution.parse(res.json());
+}
+
+/** Triggers `flowId` for `user` with `input` and returns the run (its status is the caller's to check). */
+async function triggerRun(app: TestApp, user: TestUser, flowId: string, input: string): Promise<Execution> {
+  return Execution.parse((await post(app, user, `/api/v1/flows/${flowId}/trigger`, { input })).json());
+}
+
+/**
+ * Signs ada in (Pro) on `app` and triggers a flow `name` of three steps whose second one's input starts with
+ * HOLD (held by a {@link HoldProvider}), with input `x`.
+ */
+async function triggerHeldRun(app: TestApp, name: string): Promise<{ ada: TestUser; run: Execution }> {
+  const ada = await userOnPlan(app, 'ada@example.test', 'pro');
+  const agent = await createAgent(app, ada);
+  const flow = await createFlow(app, ada, {
+    name,
+    steps: [
+      { name: 'first', agentId: agent.id, input: '{{input}}' },
+      { name: 'second', agentId: agent.id, input: 'HOLD {{steps.first.output}}' },
+      { name: 'third', agentId: agent.id, input: '{{steps.second.output}}' },
+    ],
+  });
+  return { ada, run: await triggerRun(app, ada, flow.id, 'x') };
 }
 
 /** Asserts the finished three-step run: each step's input is its template filled with earlier outputs. */
@@ -374,9 +381,7 @@ describe('flows: runs', () => {
         { name: 'third', agentId: agent.id, input: '{{steps.second.output}}' },
       ],
     });
-    const run = Execution.parse(
-      (await post(t, ada, `/api/v1/flows/${flow.id}/trigger`, { input: 'hello' })).json(),
-    );
+    const run = await triggerRun(t, ada, flow.id, 'hello');
     await runJobs(t.app, FLOW_RUN_JOB);
     const failed = await execution(t, ada, run.id);
     expect(failed).toMatchObject({
@@ -404,9 +409,7 @@ describe('flows: runs', () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
     const agent = await createAgent(t, ada);
     const flow = await createFlow(t, ada, { name: 'c', steps: threeSteps(agent.id) });
-    const run = Execution.parse(
-      (await post(t, ada, `/api/v1/flows/${flow.id}/trigger`, { input: 'x' })).json(),
-    );
+    const run = await triggerRun(t, ada, flow.id, 'x');
     const cancelled = await post(t, ada, `/api/v1/executions/${run.id}/cancel`, {});
     expect(cancelled.json().status).toBe('cancelled');
     await runJobs(t.app, FLOW_RUN_JOB);
@@ -419,19 +422,7 @@ describe('flows: runs', () => {
   it('cancels a running run: the step it is running is cancelled and the later steps never start', async () => {
     const provider = new HoldProvider();
     t = await buildTestApp({ providers: { mock: provider } });
-    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    const agent = await createAgent(t, ada);
-    const flow = await createFlow(t, ada, {
-      name: 'held',
-      steps: [
-        { name: 'first', agentId: agent.id, input: '{{input}}' },
-        { name: 'second', agentId: agent.id, input: 'HOLD {{steps.first.output}}' },
-        { name: 'third', agentId: agent.id, input: '{{steps.second.output}}' },
-      ],
-    });
-    const run = Execution.parse(
-      (await post(t, ada, `/api/v1/flows/${flow.id}/trigger`, { input: 'x' })).json(),
-    );
+    const { ada, run } = await triggerHeldRun(t, 'held');
     const worker = runJobs(t.app, FLOW_RUN_JOB);
     await provider.holding;
     const cancelled = await post(t, ada, `/api/v1/executions/${run.id}/cancel`, {});
@@ -455,19 +446,7 @@ describe('flows: runs', () => {
   it('resumes a run its worker stopped in the middle: finished steps are kept, the interrupted one runs again', async () => {
     const provider = new HoldProvider(true);
     t = await buildTestApp({ providers: { mock: provider } });
-    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    const agent = await createAgent(t, ada);
-    const flow = await createFlow(t, ada, {
-      name: 'resumed',
-      steps: [
-        { name: 'first', agentId: agent.id, input: '{{input}}' },
-        { name: 'second', agentId: agent.id, input: 'HOLD {{steps.first.output}}' },
-        { name: 'third', agentId: agent.id, input: '{{steps.second.output}}' },
-      ],
-    });
-    const run = Execution.parse(
-      (await post(t, ada, `/api/v1/flows/${flow.id}/trigger`, { input: 'x' })).json(),
-    );
+    const { ada, run } = await triggerHeldRun(t, 'resumed');
     const worker = runJobs(t.app, FLOW_RUN_JOB);
     await provider.holding;
     // What a shutting-down instance does to the executions it runs (preClose): the held step is cancelled.
@@ -519,9 +498,7 @@ describe('flows: runs', () => {
       steps: [{ name: 'a', agentId: agent.id, input: '{{input}}' }],
       callbackUrl: 'https://example.com/hook',
     });
-    const run = Execution.parse(
-      (await post(t, ada, `/api/v1/flows/${flow.id}/trigger`, { input: 'x' })).json(),
-    );
+    const run = await triggerRun(t, ada, flow.id, 'x');
     await runJobs(t.app, FLOW_RUN_JOB);
     // The delivery itself is the webhooks module's (and would leave the machine): only check the job.
     const jobs = await t.db.ownerQuery<{ data: Record<string, unknown> }>(
@@ -681,9 +658,7 @@ describe('flows: a real worker', () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
     const agent = await createAgent(t, ada);
     const flow = await createFlow(t, ada, { name: 'Review', steps: threeSteps(agent.id) });
-    const run = Execution.parse(
-      (await post(t, ada, `/api/v1/flows/${flow.id}/trigger`, { input: 'Why is grass green?' })).json(),
-    );
+    const run = await triggerRun(t, ada, flow.id, 'Why is grass green?');
     await vi.waitFor(async () => expect((await execution(t!, ada, run.id)).status).toBe('succeeded'), {
       timeout: 30_000,
       interval: 200,

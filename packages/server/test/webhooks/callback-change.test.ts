@@ -1,9 +1,10 @@
-import { Agent, CreatedFlow, Execution, verifyWebhookSignature, WebhookDeliveryPage } from '@fleece/sdk';
+import { CreatedFlow, Execution, verifyWebhookSignature, WebhookDeliveryPage } from '@fleece/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLOW_RUN_JOB } from '../../src/modules/flows/service.js';
 import { WEBHOOK_DELIVER_JOB, WEBHOOK_MAX_ATTEMPTS } from '../../src/modules/webhooks/service.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { createAgent, createFlow } from '../helpers/flows.js';
 import { runJobs } from '../helpers/jobs.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
@@ -28,28 +29,12 @@ describe('webhook retries after the callback URL changed', () => {
     // The old receiver fails the first attempt, so a retry is queued for its URL.
     const old = await startReceiver((_req, res) => res.writeHead(503).end());
     receivers.push(old);
-    const agent = Agent.parse(
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/v1/agents',
-          headers: asSession(t, ada),
-          payload: { name: 'Helper' },
-        })
-      ).json(),
-    );
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/flows',
-      headers: asSession(t, ada),
-      payload: {
-        name: 'Report',
-        steps: [{ name: 'only', agentId: agent.id, input: '{{input}}' }],
-        callbackUrl: `${old.origin}/old`,
-      },
+    const agent = await createAgent(t, ada, { name: 'Helper' });
+    const flow = await createFlow(t, ada, {
+      name: 'Report',
+      steps: [{ name: 'only', agentId: agent.id, input: '{{input}}' }],
+      callbackUrl: `${old.origin}/old`,
     });
-    expect(created.statusCode, created.body).toBe(201);
-    const flow = CreatedFlow.parse(created.json());
     const triggered = await t.app.inject({
       method: 'POST',
       url: `/api/v1/flows/${flow.id}/trigger`,

@@ -1,5 +1,4 @@
 import {
-  Agent,
   CreatedFlow,
   Execution,
   verifyWebhookSignature,
@@ -11,6 +10,7 @@ import { FLOW_RUN_JOB } from '../../src/modules/flows/service.js';
 import { WEBHOOK_DELIVER_JOB } from '../../src/modules/webhooks/service.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { createAgent, createFlow } from '../helpers/flows.js';
 import { runJobs } from '../helpers/jobs.js';
 import { FailOnKeywordProvider } from '../helpers/providers.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -32,28 +32,12 @@ describe('flow run callbacks', () => {
   });
 
   async function flowWithCallback(steps: { name: string; input: string }[]): Promise<CreatedFlow> {
-    const agent = Agent.parse(
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/v1/agents',
-          headers: asSession(t, ada),
-          payload: { name: 'Helper', instructions: 'Answer briefly.' },
-        })
-      ).json(),
-    );
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/flows',
-      headers: asSession(t, ada),
-      payload: {
-        name: 'Report',
-        steps: steps.map((s) => ({ ...s, agentId: agent.id })),
-        callbackUrl: `${receiver.origin}/fleece`,
-      },
+    const agent = await createAgent(t, ada);
+    return createFlow(t, ada, {
+      name: 'Report',
+      steps: steps.map((s) => ({ ...s, agentId: agent.id })),
+      callbackUrl: `${receiver.origin}/fleece`,
     });
-    expect(res.statusCode, res.body).toBe(201);
-    return CreatedFlow.parse(res.json());
   }
 
   async function trigger(flowId: string, input: string): Promise<Execution> {
@@ -160,23 +144,12 @@ describe('flow run callbacks', () => {
     t = await buildTestApp({ env: { FLEECE_WEBHOOK_ALLOW_LOOPBACK: 'true' } });
     ada = await userOnPlan(t, 'ada@example.com', 'pro');
     receiver = await startReceiver();
-    const agent = Agent.parse(
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/v1/agents',
-          headers: asSession(t, ada),
-          payload: { name: 'Helper' },
-        })
-      ).json(),
-    );
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/flows',
-      headers: asSession(t, ada),
-      payload: { name: 'Quiet', steps: [{ name: 'only', agentId: agent.id, input: '{{input}}' }] },
+    const agent = await createAgent(t, ada, { name: 'Helper' });
+    const flow = await createFlow(t, ada, {
+      name: 'Quiet',
+      steps: [{ name: 'only', agentId: agent.id, input: '{{input}}' }],
     });
-    const run = await trigger(CreatedFlow.parse(created.json()).id, 'hello');
+    const run = await trigger(flow.id, 'hello');
     await runJobs(t.app, FLOW_RUN_JOB);
     expect(await runJobs(t.app, WEBHOOK_DELIVER_JOB)).toEqual([]);
     const attempts = await t.app.inject({
@@ -205,16 +178,7 @@ describe('flow callback URLs in production (claim C2)', () => {
     });
     const app = t;
     const ada = await userOnPlan(app, 'ada@example.com', 'pro');
-    const agent = Agent.parse(
-      (
-        await app.app.inject({
-          method: 'POST',
-          url: '/api/v1/agents',
-          headers: asSession(app, ada),
-          payload: { name: 'Helper' },
-        })
-      ).json(),
-    );
+    const agent = await createAgent(app, ada, { name: 'Helper' });
     const steps = [{ name: 'only', agentId: agent.id, input: '{{input}}' }];
     const create = (callbackUrl: string) =>
       app.app.inject({
