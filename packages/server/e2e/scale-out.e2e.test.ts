@@ -214,16 +214,30 @@ describe.runIf(process.env.FLEECE_SCALE_OUT === '1')('scale-out on real parts (c
       origin: nginx.url,
       'x-forwarded-for': '203.0.113.9',
     };
+    const seen = { a: a!.lines.length, b: b!.lines.length };
     const asked = await fetch(`${nginx.url}/api/auth/magic-link`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ email }),
     });
     expect(asked.status).toBe(202);
-    const line = [...a!.lines, ...b!.lines].findLast(
-      (l) => l.includes('"outbox":"magic_link"') && l.includes(email),
-    );
-    const token = new URL((JSON.parse(line!) as { link: string }).link).searchParams.get('token');
+    // The outbox line can reach the log just after the 202: wait for it in either instance's new lines.
+    const line = await new Promise<string>((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        clearInterval(poll);
+        reject(new Error(`neither instance logged a magic link for ${email}`));
+      }, 10_000);
+      const poll = setInterval(() => {
+        const found = [...a!.lines.slice(seen.a), ...b!.lines.slice(seen.b)].find(
+          (l) => l.includes('"outbox":"magic_link"') && l.includes(email),
+        );
+        if (!found) return;
+        clearInterval(poll);
+        clearTimeout(deadline);
+        resolve(found);
+      }, 20);
+    });
+    const token = new URL((JSON.parse(line) as { link: string }).link).searchParams.get('token');
     const verified = await fetch(`${nginx.url}/api/auth/magic-link/verify`, {
       method: 'POST',
       headers,
