@@ -116,6 +116,9 @@ const ENV = {
   FLEECE_DATA_DIR: 'memory://',
   // The default limit stays on for the session path; high enough not to refuse the load.
   FLEECE_RATE_LIMIT_PER_MINUTE: '100000000',
+  // The write count is about the request path: background jobs (pg-boss's own upkeep, the lease sweep, the daily
+  // data job) write on their own schedule whatever the traffic, and run in `fleece-server worker` when scaled out.
+  FLEECE_WORKERS: 'off',
 };
 
 /**
