@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from './helpers/app.js';
+import { selfSignedCertificate } from './helpers/certificate.js';
 
 function handshake(port: number, options: tls.ConnectionOptions): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -24,28 +24,7 @@ describe('native TLS (claim C1)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'fleece-tls-'));
-    // A throwaway self-signed certificate, made for this run only.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(dir);
     t = await buildTestApp({
       env: { FLEECE_TLS_CERT: path.join(dir, 'cert.pem'), FLEECE_TLS_KEY: path.join(dir, 'key.pem') },
     });

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import type { LookupAddress } from 'node:dns';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -8,6 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { safeExcerpt, WebhookTransport } from '../../src/modules/webhooks/deliver.js';
 import { validateCallbackUrl } from '../../src/modules/webhooks/url.js';
+import { selfSignedCertificate } from '../helpers/certificate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 /**
@@ -208,30 +208,7 @@ describe('webhook transport: TLS and aborts', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'fleece-webhook-tls-'));
-    // A throwaway self-signed certificate, made for this run only: no trusted CA signed it.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(dir);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
