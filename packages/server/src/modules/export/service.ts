@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import {
   EXPORT_FORMAT_VERSION,
@@ -91,6 +90,11 @@ export interface ExportRun {
  * throws {@link ExportAborted} (`client_closed`) once `signal` is aborted, and (`client_stalled`) when the
  * stream has not drained within `stallTimeoutMs` ms. It hashes and counts what it writes: the body of the
  * checksum is every byte written before the trailer.
+ *
+ * A wait for `drain` holds one timer, cleared the moment the stream drains, and one listener on `signal`,
+ * removed with it: nothing outlives the wait. (A fresh `AbortSignal.timeout` per wait would keep its timer,
+ * and everything composed with it, alive for the whole stall timeout: thousands of waits per large export,
+ * retained for 30 s each.)
  */
 class LineWriter {
   readonly hash: Hash = createHash('sha256');
@@ -110,19 +114,36 @@ class LineWriter {
       this.hash.update(line, 'utf8');
       this.bytes += Buffer.byteLength(line, 'utf8');
     }
-    if (!this.out.write(line)) {
-      const stalled = AbortSignal.timeout(this.stallTimeoutMs);
-      try {
-        await once(this.out, 'drain', { signal: AbortSignal.any([this.signal, stalled]) });
-      } catch {
-        if (!this.signal.aborted && stalled.aborted)
-          throw new ExportAborted(
-            'client_stalled',
-            `The client read nothing for ${this.stallTimeoutMs} ms (FLEECE_EXPORT_STALL_TIMEOUT_MS).`,
-          );
-        throw new ExportAborted('client_closed', 'The client closed the connection.');
-      }
-    }
+    if (!this.out.write(line)) await this.drained();
+  }
+
+  /** Resolves on the stream's next `drain`; rejects when `signal` aborts or the stall timeout passes first. */
+  private drained(): Promise<void> {
+    if (this.signal.aborted)
+      return Promise.reject(new ExportAborted('client_closed', 'The client closed the connection.'));
+    return new Promise((resolve, reject) => {
+      const settle = (error?: ExportAborted) => {
+        clearTimeout(timer);
+        this.out.off('drain', onDrain);
+        this.signal.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onDrain = () => settle();
+      const onAbort = () => settle(new ExportAborted('client_closed', 'The client closed the connection.'));
+      const timer = setTimeout(
+        () =>
+          settle(
+            new ExportAborted(
+              'client_stalled',
+              `The client read nothing for ${this.stallTimeoutMs} ms (FLEECE_EXPORT_STALL_TIMEOUT_MS).`,
+            ),
+          ),
+        this.stallTimeoutMs,
+      );
+      this.out.on('drain', onDrain);
+      this.signal.addEventListener('abort', onAbort);
+    });
   }
 }
 
