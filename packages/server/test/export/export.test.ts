@@ -8,12 +8,30 @@ import {
   ExportHeader,
   ExportTrailer,
 } from '@fleece/sdk/contract';
+import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
+import { executions } from '../../src/db/schema/ai.js';
+import { withUser } from '../../src/db/tenant.js';
+import { EXPORT_BATCH_ROWS, EXPORT_PLANNER_SETTINGS, keysetBatch } from '../../src/modules/export/service.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents, deviceTokens, signIn } from '../helpers/identity.js';
 import { seedExecutions, seededText } from '../helpers/seed.js';
+
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  'Actual Rows'?: number;
+  Plans?: PlanNode[];
+}
+
+/** The top plan node of `EXPLAIN (FORMAT JSON)` output (PostgreSQL returns JSON; PGlite may return text). */
+function planOf(value: unknown): PlanNode {
+  const parsed = (typeof value === 'string' ? JSON.parse(value) : value) as { Plan: PlanNode }[];
+  return parsed[0]!.Plan;
+}
 
 /** An export split into its lines, checked for shape, order, counts and checksum. */
 function parseExport(body: Buffer) {
@@ -80,6 +98,9 @@ describe('data export (issue 7)', () => {
   };
   const post = (user: TestUser, url: string, payload: Record<string, unknown>) =>
     t.app.inject({ method: 'POST', url, headers: asSession(t, user), payload });
+  /** Bulk-inserts `count` executions of `user` (test/helpers/seed.ts); returns their ids in creation order. */
+  const seed = (user: TestUser, count: number, options?: Parameters<typeof seedExecutions>[4]) =>
+    seedExecutions(t.db.ownerQuery.bind(t.db), t.app.config.encryption.current, user.userId, count, options);
 
   /** Gives `user` one of everything: agent, execution, conversation, consents, key, CLI session, identity. */
   async function populate(user: TestUser) {
@@ -309,9 +330,7 @@ describe('data export (issue 7)', () => {
     timeout: 120_000,
   }, async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    await seedExecutions(t.db.ownerQuery.bind(t.db), t.app.config.encryption.current, ada.userId, 4_000, {
-      inputBytes: 4_096,
-    });
+    await seed(ada, 4_000, { inputBytes: 4_096 });
     const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;
     const firstLine = await new Promise<string>((resolve, reject) => {
@@ -372,8 +391,7 @@ describe('data export (issue 7)', () => {
     timeout: 120_000,
   }, async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    const key = t.app.config.encryption.current;
-    await seedExecutions(t.db.ownerQuery.bind(t.db), key, ada.userId, 3_000, { inputBytes: 4_096 });
+    await seed(ada, 3_000, { inputBytes: 4_096 });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;
     const body = await new Promise<Buffer>((resolve, reject) => {
@@ -393,9 +411,7 @@ describe('data export (issue 7)', () => {
           // Executions are being read: write a newer one while the export is still streaming.
           inserted = true;
           res.pause();
-          seedExecutions(t.db.ownerQuery.bind(t.db), key, ada.userId, 1, {
-            since: new Date('2027-01-01'),
-          }).then(() => res.resume(), reject);
+          seed(ada, 1, { since: new Date('2027-01-01') }).then(() => res.resume(), reject);
         });
         res.on('end', () => resolve(Buffer.concat(chunks)));
       });
@@ -406,15 +422,48 @@ describe('data export (issue 7)', () => {
 
   it('pages through many rows in creation order (keyset batches)', async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    const ids = await seedExecutions(
-      t.db.ownerQuery.bind(t.db),
-      t.app.config.encryption.current,
-      ada.userId,
-      1_234,
-    );
+    const ids = await seed(ada, 1_234);
     const { of } = parseExport((await exportAs({ cookie: ada.cookie })).rawPayload);
     expect(of('execution').map((e) => e.id)).toEqual(ids);
     expect(of('execution').map((e) => e.input)).toEqual(ids.map((_, i) => seededText(i, 64).input));
+  });
+
+  it('reads each batch by an index range scan from the last row, never a sort of the rest (no statistics needed)', async () => {
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const ids = await seed(ada, 2_000);
+    const rows = await t.db.ownerQuery<{ created_at: Date }>(
+      'select created_at from executions where id = $1',
+      [ids[999]],
+    );
+    const cursor = { createdAt: rows[0]!.created_at, id: ids[999]! };
+    const limit = EXPORT_BATCH_ROWS.execution;
+    const { where, orderBy } = keysetBatch(executions, ada.userId, cursor);
+    const explained = await withUser(t.app.db, ada.userId, async (tx) => {
+      await tx.execute(EXPORT_PLANNER_SETTINGS);
+      const batch = tx
+        .select()
+        .from(executions)
+        .where(where)
+        .orderBy(...orderBy)
+        .limit(limit);
+      const selected = await batch;
+      const explain = await tx.execute(sql`explain (analyze, format json) ${batch}`);
+      const [row] = (explain as unknown as { rows: { 'QUERY PLAN': unknown }[] }).rows;
+      return { selected, plan: planOf(row!['QUERY PLAN']) };
+    });
+    // The batch after the 1,000th row, in order.
+    expect(explained.selected.map((r) => r.id)).toEqual(ids.slice(1_000, 1_000 + limit));
+    // Limit over an index scan of (user_id, created_at, id) starting at the cursor, which read exactly one
+    // batch of rows: no Sort, Incremental Sort or Bitmap Heap Scan anywhere in the plan.
+    const { Plans: [scan] = [], ...limitNode } = explained.plan;
+    expect(limitNode['Node Type']).toBe('Limit');
+    expect(scan).toMatchObject({
+      'Node Type': 'Index Scan',
+      'Index Name': 'executions_user_id_idx',
+      'Actual Rows': limit,
+    });
+    expect(scan!['Index Cond']).toContain('ROW(created_at, id) > ROW(');
+    expect(scan!.Plans).toBeUndefined();
   });
 
   it('refuses nothing for consent: an export needs no AI consent', async () => {

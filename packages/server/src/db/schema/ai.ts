@@ -35,7 +35,7 @@ export const agents = pgTable(
     createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
     updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [index('agents_user_id_idx').on(t.userId, t.createdAt)],
+  (t) => [index('agents_user_id_idx').on(t.userId, t.createdAt, t.id)],
 );
 
 /**
@@ -80,7 +80,7 @@ export const executions = pgTable(
     leaseExpiresAt: timestamp({ withTimezone: true, mode: 'date' }),
   },
   (t) => [
-    index('executions_user_id_idx').on(t.userId, t.createdAt),
+    index('executions_user_id_idx').on(t.userId, t.createdAt, t.id),
     index('executions_unfinished_idx')
       .on(t.status, t.leaseExpiresAt)
       .where(sql`${t.status} in ('queued', 'running')`),
@@ -137,7 +137,10 @@ export const conversations = pgTable(
     createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
     updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [index('conversations_user_id_idx').on(t.userId, t.updatedAt)],
+  (t) => [
+    index('conversations_user_id_idx').on(t.userId, t.updatedAt),
+    index('conversations_user_created_idx').on(t.userId, t.createdAt, t.id),
+  ],
 );
 
 /**

@@ -37,7 +37,7 @@ export const apiKeys = pgTable(
   },
   (t) => [
     uniqueIndex('api_keys_key_hash_key').on(t.keyHash),
-    index('api_keys_user_id_idx').on(t.userId, t.createdAt),
+    index('api_keys_user_id_idx').on(t.userId, t.createdAt, t.id),
     check('api_keys_key_hash_check', sql`${t.keyHash} ~ '^[0-9a-f]{64}$'`),
   ],
 );

@@ -35,5 +35,5 @@ export const flows = pgTable(
     createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
     updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [index('flows_user_id_idx').on(t.userId, t.createdAt)],
+  (t) => [index('flows_user_id_idx').on(t.userId, t.createdAt, t.id)],
 );

@@ -59,7 +59,7 @@ export const identities = pgTable(
   },
   (t) => [
     uniqueIndex('identities_provider_subject_key').on(t.provider, t.subject),
-    index('identities_user_id_idx').on(t.userId),
+    index('identities_user_id_idx').on(t.userId, t.createdAt, t.id),
   ],
 );
 
@@ -92,7 +92,7 @@ export const sessions = pgTable(
     revokedReason: text(),
   },
   (t) => [
-    index('sessions_user_id_idx').on(t.userId, t.createdAt),
+    index('sessions_user_id_idx').on(t.userId, t.createdAt, t.id),
     check('sessions_kind_check', sql`${t.kind} in ('browser', 'cli')`),
   ],
 );

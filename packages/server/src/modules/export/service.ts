@@ -8,7 +8,7 @@ import {
   type ExportRecordType,
   type ExportTrailer,
 } from '@fleece/sdk/contract';
-import { and, asc, eq, gt, gte, inArray, max, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, max, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExportConfig } from '../../config.js';
@@ -151,22 +151,48 @@ class LineWriter {
 type Reader = <T>(query: (tx: Db) => Promise<T>) => Promise<T>;
 
 /** A row position in `createdAt, id` order. */
-interface Cursor {
+export interface Cursor {
   createdAt: Date;
   id: string;
 }
 
 /** The columns keyset pagination of a user's table needs. */
-interface KeyedTable {
+export interface KeyedTable {
   userId: PgColumn;
   createdAt: PgColumn;
   id: PgColumn;
 }
 
 /**
- * Keyset pagination over `table`'s rows of `userId` in `createdAt, id` order: yields one batch (at most
- * `limit` rows, each batch its own read) after another until a short batch. `query` selects one batch
- * with the `where` and `orderBy` given.
+ * Where the batch after `cursor` of `userId`'s rows of `table` starts, and its order: a range of the
+ * table's `(user_id, created_at, id)` index, `(created_at, id) > (c, i)` in `created_at, id` order (the
+ * first batch has no lower bound). Read with {@link EXPORT_PLANNER_SETTINGS}, it is a scan of that index
+ * from the cursor which stops after the batch, whatever the table's statistics say.
+ */
+export function keysetBatch(
+  table: KeyedTable,
+  userId: string,
+  cursor?: Cursor,
+): { where: SQL | undefined; orderBy: SQL[] } {
+  const after = cursor
+    ? sql`(${table.createdAt}, ${table.id}) > (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id})`
+    : undefined;
+  return { where: and(eq(table.userId, userId), after), orderBy: [asc(table.createdAt), asc(table.id)] };
+}
+
+/**
+ * Planner settings for the export's reads, local to their transaction: no explicit sort, incremental sort or
+ * bitmap scan, so a batch is read by an ordered index scan that stops at the batch's `LIMIT`. With stale
+ * statistics (rows just bulk-loaded; PGlite never runs autovacuum) PostgreSQL otherwise estimates a handful
+ * of rows and plans a bitmap scan of all the user's remaining rows plus a sort for every batch: quadratic in
+ * the size of the export. Every export query has an index in its order (drizzle/0018_export_order_indexes.sql).
+ */
+export const EXPORT_PLANNER_SETTINGS = sql`select set_config('enable_sort', 'off', true), set_config('enable_incremental_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)`;
+
+/**
+ * Keyset pagination over `table`'s rows of `userId` in `createdAt, id` order ({@link keysetBatch}): yields
+ * one batch (at most `limit` rows, each batch its own read) after another until a short batch. `query`
+ * selects one batch with the `where` and `orderBy` given.
  */
 async function* keyset<R extends Cursor>(
   read: Reader,
@@ -175,19 +201,9 @@ async function* keyset<R extends Cursor>(
   limit: number,
   query: (tx: Db, where: SQL | undefined, orderBy: SQL[]) => Promise<R[]>,
 ): AsyncGenerator<R[]> {
-  const orderBy = [asc(table.createdAt), asc(table.id)];
   for (let cursor: Cursor | undefined; ; ) {
-    const position = cursor;
-    // `createdAt >= c AND (createdAt > c OR id > i)`: the first term bounds the index range scan on
-    // `(user_id, created_at)`, so each batch starts where the last one ended (a bare OR would scan from the
-    // start every time: quadratic in the number of rows).
-    const after = position
-      ? and(
-          gte(table.createdAt, position.createdAt),
-          or(gt(table.createdAt, position.createdAt), gt(table.id, position.id)),
-        )
-      : undefined;
-    const rows = await read((tx) => query(tx, and(eq(table.userId, userId), after), orderBy));
+    const { where, orderBy } = keysetBatch(table, userId, cursor);
+    const rows = await read((tx) => query(tx, where, orderBy));
     if (rows.length > 0) yield rows;
     if (rows.length < limit) return;
     cursor = rows.at(-1);
@@ -200,8 +216,10 @@ async function* keyset<R extends Cursor>(
  * of the body) into a writable stream, with flat memory:
  *
  * - every table is read in small batches by keyset pagination (`createdAt, id` ascending;
- *   {@link EXPORT_BATCH_ROWS}), each batch written before the next is read, and each write waits for the
- *   stream to drain (backpressure from the client's connection);
+ *   {@link EXPORT_BATCH_ROWS}), each batch an index range scan from the last one ({@link keysetBatch},
+ *   {@link EXPORT_PLANNER_SETTINGS}: the time per batch does not grow with the size of the export), each
+ *   batch written before the next is read, and each write waits for the stream to drain (backpressure from
+ *   the client's connection);
  * - on PostgreSQL all reads run in one `REPEATABLE READ READ ONLY` transaction, so the export is one
  *   consistent snapshot even while the user keeps working; on PGlite (one connection for the whole server)
  *   a transaction held for the length of a download would stall every other request, so each batch is its
@@ -410,7 +428,12 @@ export class ExportService {
   private async snapshot(userId: string, fn: (read: Reader) => Promise<void>): Promise<void> {
     const db = this.database.db;
     if (this.database.kind === 'pglite') {
-      await fn((query) => withUser(db, userId, query));
+      await fn((query) =>
+        withUser(db, userId, async (tx) => {
+          await tx.execute(EXPORT_PLANNER_SETTINGS);
+          return query(tx);
+        }),
+      );
       return;
     }
     let cleanup = () => {};
@@ -430,6 +453,7 @@ export class ExportService {
           await tx.execute(
             sql`select set_config('idle_in_transaction_session_timeout', ${backstop}, true), set_config('statement_timeout', ${backstop}, true)`,
           );
+          await tx.execute(EXPORT_PLANNER_SETTINGS);
           await enterScope(tx, { userId });
           await fn((query) => query(tx));
         },
