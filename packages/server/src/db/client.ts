@@ -155,11 +155,39 @@ export async function pgliteDatabase(
 }
 
 /**
- * Opens a `pg` pool whose every connection runs as the app role.
+ * node-postgres's `Client` whose promise form of `query` (no callback: what drizzle calls inside a
+ * transaction) runs on the callback form, as `pg.Pool#query` already does. The library's own promise form
+ * builds the `Query` first and attaches its callback afterwards; measured on node-postgres 8.23 and Node 24,
+ * a transaction that reads many rows that way keeps most of each result alive through V8's young-generation
+ * collections (about 80% of what it allocated survived each scavenge, and was promoted to the old
+ * generation, when reading 200,000 rows in batches of 100), so memory grows with the rows read until a full
+ * collection. Handing the callback to `query` up front, results die young (under 1% survived). Everything
+ * else (the result, errors, queries with a `submit` method such as cursors) is the library's.
+ */
+export class CallbackQueryClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: node-postgres's overloads, passed through unchanged
+  override query(config: any, values?: any, callback?: any): any {
+    if (
+      typeof callback === 'function' ||
+      typeof values === 'function' ||
+      typeof (config as { submit?: unknown } | null)?.submit === 'function'
+    )
+      return super.query(config, values, callback);
+    return new Promise((resolve, reject) => {
+      super.query(config, values, (error: Error | null, result: unknown) =>
+        error ? reject(error) : resolve(result),
+      );
+    });
+  }
+}
+
+/**
+ * Opens a `pg` pool whose every connection runs as the app role, with {@link CallbackQueryClient} clients.
  * `poolMax` bounds the connections (default 10).
  */
 export function postgresDatabase(url: string, poolMax = 10): Database {
   const pool = new pg.Pool({
+    Client: CallbackQueryClient,
     connectionString: url,
     max: poolMax,
     connectionTimeoutMillis: 5_000,
