@@ -50,6 +50,8 @@ async function measure(store: BenchStore, rows: number): Promise<Measured> {
       '--import',
       'tsx',
       '--expose-gc',
+      // Extra V8/Node flags for investigating the server's memory, e.g. `--trace-gc`.
+      ...(process.env.EXPORT_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean),
       fileURLToPath(new URL('./lib/export-server.ts', import.meta.url)),
     ],
     {
@@ -58,10 +60,13 @@ async function measure(store: BenchStore, rows: number): Promise<Measured> {
     },
   );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error('the export bench server exited early');
-    return JSON.parse(value) as Record<string, unknown>;
+  const next = async (): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const { value, done } = await lines.next();
+      if (done) throw new Error('the export bench server exited early');
+      if (value.startsWith('{')) return JSON.parse(value) as Record<string, unknown>;
+      process.stderr.write(`${value}\n`); // V8's own output, e.g. --trace-gc
+    }
   };
   try {
     const { ready } = (await next()) as { ready: { url: string; cookie: string; rssMiB: number } };
@@ -125,8 +130,10 @@ function rowsFor(label: string, small: Measured, large: Measured): BenchRow[] {
  * PostgreSQL (`BENCH_DATABASE_URL` or `TEST_DATABASE_URL`, a superuser URL; a database is created and
  * dropped per size) and on PGlite in a temporary directory. The server process also prints (stderr) its peak
  * heap and external memory while exporting and its RSS and heap after a forced GC at the end: equal heaps
- * after GC for both sizes mean nothing is retained per row, and a larger peak is garbage not yet collected
- * (on PostgreSQL: the socket and bytea Buffers, up to V8's external-memory soft limit, and old-space growth).
+ * after GC for both sizes mean nothing is retained per row, and a larger peak is garbage not yet collected.
+ * `EXPORT_BENCH_SERVER_FLAGS` passes extra flags to the server process (e.g. `--trace-gc-nvp`: per
+ * scavenge, `new_space_survived` and `promoted` show how much of each batch outlives the young generation;
+ * see `CallbackQueryClient` in packages/server/src/db/client.ts for why that was most of it on PostgreSQL).
  */
 const benchmark: Benchmark = {
   name: 'export',

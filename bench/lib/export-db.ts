@@ -14,6 +14,7 @@ import { buildApp, loadConfig } from '../../packages/server/src/index.js';
 interface PgClient {
   connect(): Promise<void>;
   query(text: string, params?: unknown[]): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): void;
   end(): Promise<void>;
 }
 const pg = createRequire(new URL('../../packages/server/package.json', import.meta.url))('pg') as {
@@ -44,6 +45,7 @@ export async function openBenchApp(store: BenchStore): Promise<BenchApp> {
     database = postgresDatabase(store.postgres, 5);
     const owner = new pg.Client({ connectionString: store.postgres });
     await owner.connect();
+    owner.on('error', () => {}); // the bench drops its database with FORCE when done
     ownerQuery = (text, params) => owner.query(text, params);
     closeOwner = () => owner.end();
   } else {
