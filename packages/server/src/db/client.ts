@@ -162,21 +162,29 @@ export async function pgliteDatabase(
  * collections (about 80% of what it allocated survived each scavenge, and was promoted to the old
  * generation, when reading 200,000 rows in batches of 100), so memory grows with the rows read until a full
  * collection. Handing the callback to `query` up front, results die young (under 1% survived). Everything
- * else (the result, errors, queries with a `submit` method such as cursors) is the library's.
+ * else is the library's: the result, the errors (their stack re-captured at the caller, as the library
+ * does), and the callback form, queries with a `submit` method (cursors) and configs carrying a `callback`,
+ * which are passed through.
  */
 export class CallbackQueryClient extends pg.Client {
   // biome-ignore lint/suspicious/noExplicitAny: node-postgres's overloads, passed through unchanged
   override query(config: any, values?: any, callback?: any): any {
+    const shape = config as { submit?: unknown; callback?: unknown } | null;
     if (
       typeof callback === 'function' ||
       typeof values === 'function' ||
-      typeof (config as { submit?: unknown } | null)?.submit === 'function'
+      typeof shape?.submit === 'function' ||
+      typeof shape?.callback === 'function'
     )
       return super.query(config, values, callback);
     return new Promise((resolve, reject) => {
       super.query(config, values, (error: Error | null, result: unknown) =>
         error ? reject(error) : resolve(result),
       );
+    }).catch((error: Error) => {
+      // As node-postgres does: the stack leads back to the code that made the query, not to the socket.
+      Error.captureStackTrace(error);
+      throw error;
     });
   }
 }

@@ -22,14 +22,17 @@ describe.runIf(backend === 'postgres')('CallbackQueryClient (node-postgres clien
     expect(byConfig.rows).toEqual([[8]]);
   });
 
-  it("rejects with the server's error, and the connection goes on serving", async () => {
+  it("rejects with the server's error, its stack at the caller, and the connection goes on serving", async () => {
     const failed = client.query('select * from no_such_table');
     await expect(failed).rejects.toBeInstanceOf(pg.DatabaseError);
     await expect(failed).rejects.toMatchObject({ code: '42P01' });
+    // As node-postgres does: the stack leads back to the code that made the query, not only to the socket.
+    const error = await failed.catch((e: Error) => e);
+    expect(error.stack).toContain('pg-client.test.ts');
     expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
   });
 
-  it('passes the callback form and submittable queries through to node-postgres unchanged', async () => {
+  it('passes the callback form (as an argument or in the config) and submittable queries through unchanged', async () => {
     const viaCallback = await new Promise<unknown[]>((resolve, reject) => {
       const returned = client.query('select 2 as two', (error: Error | null, result: pg.QueryResult) =>
         error ? reject(error) : resolve(result.rows),
@@ -37,6 +40,15 @@ describe.runIf(backend === 'postgres')('CallbackQueryClient (node-postgres clien
       expect(returned).toBeUndefined();
     });
     expect(viaCallback).toEqual([{ two: 2 }]);
+    const viaConfig = await new Promise<unknown[]>((resolve, reject) => {
+      const config = {
+        text: 'select 4 as four',
+        callback: (error: Error | null, result: pg.QueryResult) =>
+          error ? reject(error) : resolve(result.rows),
+      };
+      expect(client.query(config as pg.QueryConfig)).toBeUndefined();
+    });
+    expect(viaConfig).toEqual([{ four: 4 }]);
     const submittable = new pg.Query('select 3 as three');
     const rows = new Promise((resolve) => submittable.on('end', (result) => resolve(result.rows)));
     expect(client.query(submittable)).toBe(submittable);
