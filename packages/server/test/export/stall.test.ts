@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, type TestApp } from '../helpers/app.js';
@@ -121,5 +122,47 @@ describe('data export: stalled clients and the concurrency cap', () => {
     expect(next.status).toBe(200);
     expect((await next.text()).trimEnd().split('\n').at(-1)).toContain('"type":"trailer"');
     await t.app.exports.settled();
+  });
+});
+
+describe('data export: the output failing while the export waits for it to drain', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    // A stall timeout far beyond the test's own: only the stream's failure can end the wait in time.
+    t = await buildTestApp({ env: { FLEECE_EXPORT_STALL_TIMEOUT_MS: '600000' } });
+  });
+  afterEach(() => t.close());
+
+  it('ends the export at once as client_closed, not after the stall timeout', async () => {
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    await seedExecutions(t.db.ownerQuery.bind(t.db), t.app.config.encryption.current, ada.userId, 200, {
+      inputBytes: 4_096,
+    });
+    // An output nobody reads: the export fills it and waits for `drain`.
+    const out = new PassThrough();
+    out.on('error', () => {});
+    const run = t.app.exports.run({ actor: { type: 'user', userId: ada.userId } }, ada.userId, out, {
+      format: 'ndjson',
+      signal: new AbortController().signal,
+      delivered: new Promise<boolean>(() => {}),
+    });
+    await vi.waitFor(() => expect(out.writableNeedDrain).toBe(true));
+    out.destroy(new Error('connection reset by peer'));
+    await run;
+    expect(t.app.exports.active).toBe(0);
+    const exported = (await auditEvents(t)).filter((e) => e.action === 'data.exported');
+    expect(exported).toEqual([
+      {
+        action: 'data.exported',
+        outcome: 'failure',
+        resource_id: expect.any(String),
+        metadata: {
+          format: 'ndjson',
+          completed: false,
+          reason: 'client_closed',
+          bytesSent: expect.any(Number),
+        },
+      },
+    ]);
   });
 });

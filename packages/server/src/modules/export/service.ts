@@ -91,8 +91,9 @@ export interface ExportRun {
  * stream has not drained within `stallTimeoutMs` ms. It hashes and counts what it writes: the body of the
  * checksum is every byte written before the trailer.
  *
- * A wait for `drain` holds one timer, cleared the moment the stream drains, and one listener on `signal`,
- * removed with it: nothing outlives the wait. (A fresh `AbortSignal.timeout` per wait would keep its timer,
+ * A wait for `drain` holds one timer, cleared the moment the stream drains, and listeners on `signal` and on
+ * the stream's `close` and `error` (which end the wait as `client_closed`), removed with it: nothing
+ * outlives the wait. (A fresh `AbortSignal.timeout` per wait would keep its timer,
  * and everything composed with it, alive for the whole stall timeout: thousands of waits per large export,
  * retained for 30 s each.)
  */
@@ -125,11 +126,14 @@ class LineWriter {
       const settle = (error?: ExportAborted) => {
         clearTimeout(timer);
         this.out.off('drain', onDrain);
+        this.out.off('close', onAbort);
+        this.out.off('error', onAbort);
         this.signal.removeEventListener('abort', onAbort);
         if (error) reject(error);
         else resolve();
       };
       const onDrain = () => settle();
+      // The stream closing or failing while we wait ends the export as the client going away would.
       const onAbort = () => settle(new ExportAborted('client_closed', 'The client closed the connection.'));
       const timer = setTimeout(
         () =>
@@ -142,6 +146,8 @@ class LineWriter {
         this.stallTimeoutMs,
       );
       this.out.on('drain', onDrain);
+      this.out.on('close', onAbort);
+      this.out.on('error', onAbort);
       this.signal.addEventListener('abort', onAbort);
     });
   }
