@@ -11,14 +11,16 @@
 -- The new indexes are built first under new names (CREATE INDEX blocks writes to its table, not reads), and
 -- only then are the old ones dropped and the new ones renamed: DROP INDEX locks its table against reads too,
 -- and the migration is one transaction, so the drops come last, where they hold those locks for a moment,
--- not for the length of every build.
-CREATE INDEX "executions_user_id_idx_new" ON "executions" USING btree ("user_id","created_at","id");--> statement-breakpoint
-CREATE INDEX "sessions_user_id_idx_new" ON "sessions" USING btree ("user_id","created_at","id");--> statement-breakpoint
-CREATE INDEX "api_keys_user_id_idx_new" ON "api_keys" USING btree ("user_id","created_at","id");--> statement-breakpoint
-CREATE INDEX "agents_user_id_idx_new" ON "agents" USING btree ("user_id","created_at","id");--> statement-breakpoint
-CREATE INDEX "flows_user_id_idx_new" ON "flows" USING btree ("user_id","created_at","id");--> statement-breakpoint
-CREATE INDEX "identities_user_id_idx_new" ON "identities" USING btree ("user_id","created_at","id");--> statement-breakpoint
-CREATE INDEX "conversations_user_created_idx" ON "conversations" USING btree ("user_id","created_at","id");--> statement-breakpoint
+-- not for the length of every build. IF NOT EXISTS lets an operator of a large database build the `_new`
+-- indexes beforehand with CREATE INDEX CONCURRENTLY (docs/operations.md, "Upgrading"), so that this migration
+-- only drops and renames.
+CREATE INDEX IF NOT EXISTS "executions_user_id_idx_new" ON "executions" USING btree ("user_id","created_at","id");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "sessions_user_id_idx_new" ON "sessions" USING btree ("user_id","created_at","id");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "api_keys_user_id_idx_new" ON "api_keys" USING btree ("user_id","created_at","id");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "agents_user_id_idx_new" ON "agents" USING btree ("user_id","created_at","id");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "flows_user_id_idx_new" ON "flows" USING btree ("user_id","created_at","id");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "identities_user_id_idx_new" ON "identities" USING btree ("user_id","created_at","id");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "conversations_user_created_idx" ON "conversations" USING btree ("user_id","created_at","id");--> statement-breakpoint
 DROP INDEX "executions_user_id_idx";--> statement-breakpoint
 DROP INDEX "sessions_user_id_idx";--> statement-breakpoint
 DROP INDEX "api_keys_user_id_idx";--> statement-breakpoint
