@@ -93,9 +93,8 @@ export interface ExportRun {
  *
  * A wait for `drain` holds one timer, cleared the moment the stream drains, and listeners on `signal` and on
  * the stream's `close` and `error` (which end the wait as `client_closed`), removed with it: nothing
- * outlives the wait. (A fresh `AbortSignal.timeout` per wait would keep its timer,
- * and everything composed with it, alive for the whole stall timeout: thousands of waits per large export,
- * retained for 30 s each.)
+ * outlives the wait. (A fresh `AbortSignal.timeout` per wait would keep its timer, and everything composed
+ * with it, alive for the whole stall timeout: thousands of waits per large export, retained for 30 s each.)
  */
 class LineWriter {
   readonly hash: Hash = createHash('sha256');
@@ -156,7 +155,11 @@ class LineWriter {
 /** Reads with a transaction scoped to the exporting user: the snapshot one, or a short one per batch. */
 type Reader = <T>(query: (tx: Db) => Promise<T>) => Promise<T>;
 
-/** A row position in `createdAt, id` order. */
+/**
+ * A row position in `createdAt, id` order. `createdAt` has millisecond precision, as every `created_at` the
+ * app writes does (from its clock); a value with microseconds (written by SQL's `now()`) would be read again
+ * in the next batch.
+ */
 export interface Cursor {
   createdAt: Date;
   id: string;
