@@ -16,8 +16,9 @@ import { withUser } from '../../src/db/tenant.js';
 import { EXPORT_BATCH_ROWS, EXPORT_PLANNER_SETTINGS, keysetBatch } from '../../src/modules/export/service.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, type TestApp } from '../helpers/app.js';
-import { auditEvents, deviceTokens, signIn } from '../helpers/identity.js';
-import { seedExecutions, seededText } from '../helpers/seed.js';
+import { exportedEvents, seedUserExecutions, stoppedExport } from '../helpers/export.js';
+import { deviceTokens, signIn } from '../helpers/identity.js';
+import { seededText } from '../helpers/seed.js';
 
 interface PlanNode {
   'Node Type': string;
@@ -98,9 +99,6 @@ describe('data export (issue 7)', () => {
   };
   const post = (user: TestUser, url: string, payload: Record<string, unknown>) =>
     t.app.inject({ method: 'POST', url, headers: asSession(t, user), payload });
-  /** Bulk-inserts `count` executions of `user` (test/helpers/seed.ts); returns their ids in creation order. */
-  const seed = (user: TestUser, count: number, options?: Parameters<typeof seedExecutions>[4]) =>
-    seedExecutions(t.db.ownerQuery.bind(t.db), t.app.config.encryption.current, user.userId, count, options);
 
   /** Gives `user` one of everything: agent, execution, conversation, consents, key, CLI session, identity. */
   async function populate(user: TestUser) {
@@ -274,7 +272,7 @@ describe('data export (issue 7)', () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
     const res = await exportAs({ cookie: ada.cookie });
     const { trailer } = parseExport(res.rawPayload);
-    const exported = (await auditEvents(t)).filter((e) => e.action === 'data.exported');
+    const exported = await exportedEvents(t);
     expect(exported).toEqual([
       {
         action: 'data.exported',
@@ -330,7 +328,7 @@ describe('data export (issue 7)', () => {
     timeout: 120_000,
   }, async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    await seed(ada, 4_000, { inputBytes: 4_096 });
+    await seedUserExecutions(t, ada, 4_000, { inputBytes: 4_096 });
     const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;
     const firstLine = await new Promise<string>((resolve, reject) => {
@@ -354,20 +352,8 @@ describe('data export (issue 7)', () => {
     expect(JSON.parse(firstLine).type).toBe('header');
     await t.app.exports.settled();
 
-    const exported = (await auditEvents(t)).filter((e) => e.action === 'data.exported');
-    expect(exported).toEqual([
-      {
-        action: 'data.exported',
-        outcome: 'failure',
-        resource_id: expect.any(String),
-        metadata: {
-          format: 'ndjson',
-          completed: false,
-          reason: 'client_closed',
-          bytesSent: expect.any(Number),
-        },
-      },
-    ]);
+    const exported = await exportedEvents(t);
+    expect(exported).toEqual([stoppedExport('client_closed')]);
     expect(exported[0]!.metadata.bytesSent).toBeLessThan(4_000 * 4_096);
 
     // The server still serves, and the aborted attempt cost exactly one of the five.
@@ -380,10 +366,7 @@ describe('data export (issue 7)', () => {
     expect(full.trailer.counts.execution).toBe(4_000);
     expect(full.of('execution')[3_999]!.input).toBe(seededText(3_999, 4_096).input);
     await t.app.exports.settled();
-    expect((await auditEvents(t)).filter((e) => e.action === 'data.exported').map((e) => e.outcome)).toEqual([
-      'failure',
-      'success',
-    ]);
+    expect((await exportedEvents(t)).map((e) => e.outcome)).toEqual(['failure', 'success']);
   });
 
   // Seeds and streams megabytes (more than the loopback socket buffers hold): slower than most tests.
@@ -391,7 +374,7 @@ describe('data export (issue 7)', () => {
     timeout: 120_000,
   }, async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    await seed(ada, 3_000, { inputBytes: 4_096 });
+    await seedUserExecutions(t, ada, 3_000, { inputBytes: 4_096 });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;
     const body = await new Promise<Buffer>((resolve, reject) => {
@@ -411,7 +394,7 @@ describe('data export (issue 7)', () => {
           // Executions are being read: write a newer one while the export is still streaming.
           inserted = true;
           res.pause();
-          seed(ada, 1, { since: new Date('2027-01-01') }).then(() => res.resume(), reject);
+          seedUserExecutions(t, ada, 1, { since: new Date('2027-01-01') }).then(() => res.resume(), reject);
         });
         res.on('end', () => resolve(Buffer.concat(chunks)));
       });
@@ -422,7 +405,7 @@ describe('data export (issue 7)', () => {
 
   it('pages through many rows in creation order (keyset batches)', async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    const ids = await seed(ada, 1_234);
+    const ids = await seedUserExecutions(t, ada, 1_234);
     const { of } = parseExport((await exportAs({ cookie: ada.cookie })).rawPayload);
     expect(of('execution').map((e) => e.id)).toEqual(ids);
     expect(of('execution').map((e) => e.input)).toEqual(ids.map((_, i) => seededText(i, 64).input));
@@ -430,7 +413,7 @@ describe('data export (issue 7)', () => {
 
   it('reads each batch by an index range scan from the last row, never a sort of the rest (no statistics needed)', async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    const ids = await seed(ada, 2_000);
+    const ids = await seedUserExecutions(t, ada, 2_000);
     const rows = await t.db.ownerQuery<{ created_at: Date }>(
       'select created_at from executions where id = $1',
       [ids[999]],

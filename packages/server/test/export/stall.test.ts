@@ -4,8 +4,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, type TestApp } from '../helpers/app.js';
-import { auditEvents } from '../helpers/identity.js';
-import { seedExecutions } from '../helpers/seed.js';
+import { exportedEvents, seedUserExecutions, stoppedExport } from '../helpers/export.js';
 
 /**
  * Security review (HIGH): a client that keeps an export's connection open but never reads must not hold a
@@ -37,9 +36,7 @@ describe('data export: stalled clients and the concurrency cap', () => {
   }, async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
     const bob = await userOnPlan(t, 'bob@example.test', 'pro');
-    await seedExecutions(t.db.ownerQuery.bind(t.db), t.app.config.encryption.current, ada.userId, 1_500, {
-      inputBytes: 4_096,
-    });
+    await seedUserExecutions(t, ada, 1_500, { inputBytes: 4_096 });
     const baseline = backend === 'postgres' ? await idleInTransaction() : 0;
     const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;
@@ -97,20 +94,8 @@ describe('data export: stalled clients and the concurrency cap', () => {
     expect(tail).not.toContain('"type":"trailer"');
     expect(t.app.exports.active).toBe(0);
     expect(received).toBeLessThan(1_500 * 4_096);
-    const exported = (await auditEvents(t)).filter((e) => e.action === 'data.exported');
-    expect(exported).toEqual([
-      {
-        action: 'data.exported',
-        outcome: 'failure',
-        resource_id: expect.any(String),
-        metadata: {
-          format: 'ndjson',
-          completed: false,
-          reason: 'client_stalled',
-          bytesSent: expect.any(Number),
-        },
-      },
-    ]);
+    const exported = await exportedEvents(t);
+    expect(exported).toEqual([stoppedExport('client_stalled')]);
     // Stopped mid-stream (inside the snapshot on PostgreSQL), not after the trailer.
     expect((exported[0]!.metadata as { bytesSent: number }).bytesSent).toBeLessThan(1_500 * 4_096);
     // Its pooled connection is back: no session left idle in transaction.
@@ -135,9 +120,7 @@ describe('data export: the output failing while the export waits for it to drain
 
   it('ends the export at once as client_closed, not after the stall timeout', async () => {
     const ada = await userOnPlan(t, 'ada@example.test', 'pro');
-    await seedExecutions(t.db.ownerQuery.bind(t.db), t.app.config.encryption.current, ada.userId, 200, {
-      inputBytes: 4_096,
-    });
+    await seedUserExecutions(t, ada, 200, { inputBytes: 4_096 });
     // An output nobody reads: the export fills it and waits for `drain`.
     const out = new PassThrough();
     out.on('error', () => {});
@@ -150,19 +133,7 @@ describe('data export: the output failing while the export waits for it to drain
     out.destroy(new Error('connection reset by peer'));
     await run;
     expect(t.app.exports.active).toBe(0);
-    const exported = (await auditEvents(t)).filter((e) => e.action === 'data.exported');
-    expect(exported).toEqual([
-      {
-        action: 'data.exported',
-        outcome: 'failure',
-        resource_id: expect.any(String),
-        metadata: {
-          format: 'ndjson',
-          completed: false,
-          reason: 'client_closed',
-          bytesSent: expect.any(Number),
-        },
-      },
-    ]);
+    const exported = await exportedEvents(t);
+    expect(exported).toEqual([stoppedExport('client_closed')]);
   });
 });
