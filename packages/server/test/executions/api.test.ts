@@ -1,9 +1,10 @@
-import { Agent, Execution, ExecutionPage } from '@fleece/sdk/contract';
+import { Execution, ExecutionPage } from '@fleece/sdk/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockCompletion } from '../../src/modules/ai/providers/mock.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { createAgent as postAgent } from '../helpers/flows.js';
 import { auditEvents } from '../helpers/identity.js';
 import { GatedProvider } from '../helpers/providers.js';
 import { SseClient } from '../helpers/sse.js';
@@ -33,16 +34,8 @@ describe('agents and executions (issue 6)', () => {
   let t: TestApp;
   afterEach(() => t.close());
 
-  const createAgent = async (user: TestUser, body: Record<string, unknown> = { name: 'Helper' }) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/agents',
-      headers: asSession(t, user),
-      payload: body,
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return Agent.parse(res.json());
-  };
+  const createAgent = (user: TestUser, body: Record<string, unknown> = { name: 'Helper' }) =>
+    postAgent(t, user, body);
   const execute = (
     user: TestUser,
     agentId: string,

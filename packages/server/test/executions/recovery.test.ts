@@ -1,10 +1,10 @@
-import { Agent } from '@fleece/sdk/contract';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SYSTEM_AUDIT_CONTEXT } from '../../src/modules/audit/context.js';
 import { SWEEP_JOB } from '../../src/modules/executions/plugin.js';
 import { EXECUTION_LEASE_MS } from '../../src/modules/executions/service.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { createAgent as postAgent } from '../helpers/flows.js';
 import { GatedProvider } from '../helpers/providers.js';
 import { SseClient } from '../helpers/sse.js';
 
@@ -12,16 +12,7 @@ describe('executions of a lost instance (claim C32)', () => {
   let t: TestApp;
   afterEach(() => t.close());
 
-  const createAgent = async (user: TestUser) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/agents',
-      headers: asSession(t, user),
-      payload: { name: 'Helper' },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return Agent.parse(res.json());
-  };
+  const createAgent = (user: TestUser) => postAgent(t, user, { name: 'Helper' });
   const usage = async (userId: string) =>
     (
       await t.db.ownerQuery<{ count: number }>(

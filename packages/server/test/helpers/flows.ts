@@ -4,14 +4,14 @@ import { asSession, type TestUser } from './accounts.js';
 import type { TestApp } from './app.js';
 
 /**
- * Creates an agent for `user` through `POST /api/v1/agents` (by default "Helper", answering briefly) and
- * returns it.
+ * Creates an agent for `user` through `POST /api/v1/agents` with `payload` (by default "Helper", answering
+ * briefly) and returns it.
  * @throws (a failed expectation) when the answer is not 201.
  */
 export async function createAgent(
   app: TestApp,
   user: TestUser,
-  payload: { name: string; instructions?: string } = { name: 'Helper', instructions: 'Answer briefly.' },
+  payload: Record<string, unknown> = { name: 'Helper', instructions: 'Answer briefly.' },
 ): Promise<Agent> {
   const res = await app.app.inject({
     method: 'POST',

@@ -1,4 +1,3 @@
-import { Agent } from '@fleece/sdk/contract';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { postgresDatabase } from '../../src/db/client.js';
@@ -6,6 +5,7 @@ import { CLI_ACCESS_TOKEN_TTL_S, CLOCK_TOLERANCE_S } from '../../src/modules/ide
 import { LIVE_STREAM_RECHECK_MS } from '../../src/plugins/live-streams.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, LogCapture, type TestApp, testConfig } from '../helpers/app.js';
+import { createAgent } from '../helpers/flows.js';
 import { deviceTokens, signIn } from '../helpers/identity.js';
 import { GatedProvider } from '../helpers/providers.js';
 import { SseClient } from '../helpers/sse.js';
@@ -220,13 +220,7 @@ describe('streams end when their credential stops being valid', { timeout: 120_0
   it('ends an execution events stream when its key is revoked, without cancelling the execution', async () => {
     const provider = new GatedProvider('Hello ', 'world.');
     const { t, url, ada } = await start({ providers: { mock: provider } });
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/agents',
-      headers: asSession(t, ada),
-      payload: { name: 'Helper' },
-    });
-    const agent = Agent.parse(created.json());
+    const agent = await createAgent(t, ada, { name: 'Helper' });
     const pending = t.app.inject({
       method: 'POST',
       url: `/api/v1/agents/${agent.id}/execute`,

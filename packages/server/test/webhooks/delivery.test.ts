@@ -1,5 +1,4 @@
 import {
-  Agent,
   Execution,
   verifyWebhookSignature,
   WEBHOOK_RETRY_SCHEDULE_SECONDS,
@@ -13,6 +12,7 @@ import { WEBHOOK_DELIVER_JOB } from '../../src/modules/webhooks/service.js';
 import { createSigningSecret } from '../../src/modules/webhooks/url.js';
 import { asSession, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { createAgent } from '../helpers/flows.js';
 import { runJobs } from '../helpers/jobs.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
@@ -36,13 +36,7 @@ describe('webhook callbacks', () => {
       flowId === 'flw_webhooktest' ? secret : undefined,
     );
     ada = await userOnPlan(t, 'ada@example.com', 'pro');
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/agents',
-      headers: asSession(t, ada),
-      payload: { name: 'Helper' },
-    });
-    const agent = Agent.parse(created.json());
+    const agent = await createAgent(t, ada, { name: 'Helper' });
     const run = await t.app.inject({
       method: 'POST',
       url: `/api/v1/agents/${agent.id}/execute`,
