@@ -16,6 +16,14 @@ export const APP_ROLE = 'fleece_app';
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /**
+ * The rows of a raw statement's result (`db.execute(sql…)`), typed as `T`. Both drivers answer with
+ * `{ rows }` (node-postgres's `QueryResult`, PGlite's `Results`); drizzle's type for it is per driver.
+ */
+export function rowsOf<T>(result: unknown): T[] {
+  return (result as { rows: T[] }).rows;
+}
+
+/**
  * Thrown when a PGlite data directory is already open in another process; `dir` is its absolute path (the
  * command line words its advice per sub-command from it).
  */

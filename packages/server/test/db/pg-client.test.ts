@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallbackQueryClient, type Database, postgresDatabase } from '../../src/db/client.js';
+import { CallbackQueryClient, type Database, postgresDatabase, rowsOf } from '../../src/db/client.js';
 import { backend } from '../helpers/app.js';
 
 // node-postgres only: PGlite has no client of this kind.
@@ -66,7 +66,7 @@ describe.runIf(backend === 'postgres')('CallbackQueryClient (node-postgres clien
       const seen = await database.db.transaction(async (tx) => {
         const session = (tx as unknown as { session: { client: unknown } }).session;
         const result = await tx.execute('select current_user as role');
-        return { client: session.client, rows: (result as unknown as { rows: unknown[] }).rows };
+        return { client: session.client, rows: rowsOf(result) };
       });
       expect(seen.client).toBeInstanceOf(CallbackQueryClient);
       expect(seen.rows).toEqual([{ role: 'fleece_app' }]);

@@ -11,6 +11,7 @@ import {
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
+import { rowsOf } from '../../src/db/client.js';
 import { executions } from '../../src/db/schema/ai.js';
 import { withUser } from '../../src/db/tenant.js';
 import { EXPORT_BATCH_ROWS, EXPORT_PLANNER_SETTINGS, keysetBatch } from '../../src/modules/export/service.js';
@@ -430,8 +431,9 @@ describe('data export (issue 7)', () => {
         .orderBy(...orderBy)
         .limit(limit);
       const selected = await batch;
-      const explain = await tx.execute(sql`explain (analyze, format json) ${batch}`);
-      const [row] = (explain as unknown as { rows: { 'QUERY PLAN': unknown }[] }).rows;
+      const [row] = rowsOf<{ 'QUERY PLAN': unknown }>(
+        await tx.execute(sql`explain (analyze, format json) ${batch}`),
+      );
       return { selected, plan: planOf(row!['QUERY PLAN']) };
     });
     // The batch after the 1,000th row, in order.

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
+import { type Db, rowsOf } from '../../src/db/client.js';
 import { withScope, withUser } from '../../src/db/tenant.js';
 import { generateApiKey } from '../../src/modules/api-keys/format.js';
 import { createKey, userOnPlan } from '../helpers/accounts.js';
@@ -24,7 +24,7 @@ const SEEDED = [
 ];
 
 async function rows<T>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
-  return ((await db.execute(query)) as unknown as { rows: T[] }).rows;
+  return rowsOf<T>(await db.execute(query));
 }
 
 describe('row-level security (claim C26)', () => {

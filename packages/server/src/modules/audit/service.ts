@@ -9,7 +9,7 @@ import type {
 import { and, desc, eq, gt, gte, lt, max, type SQL, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { z } from 'zod';
-import type { Database, Db } from '../../db/client.js';
+import { type Database, type Db, rowsOf } from '../../db/client.js';
 import {
   AUDIT_OUTCOMES,
   auditEvents,
@@ -194,10 +194,6 @@ function decodeCursor(cursor: string): number {
 export function parseEventId(value: string | undefined): number | undefined {
   const match = value === undefined ? null : /^evt_([1-9][0-9]{0,15})$/.exec(value.trim());
   return match ? Number(match[1]) : undefined;
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return (result as { rows: T[] }).rows;
 }
 
 type EventRow = typeof auditEvents.$inferSelect;

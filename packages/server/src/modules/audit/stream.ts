@@ -2,7 +2,7 @@ import type { AuditEvent } from '@fleece/sdk/contract';
 import { AUDIT_STREAM_EVENT, AUDIT_STREAM_HEARTBEAT_SECONDS } from '@fleece/sdk/contract';
 import { sql } from 'drizzle-orm';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
-import type { Database, Db } from '../../db/client.js';
+import { type Database, type Db, rowsOf } from '../../db/client.js';
 
 /**
  * Live audit events across instances (PostgreSQL LISTEN/NOTIFY), in two halves:
@@ -38,10 +38,6 @@ interface Pending {
   chain: string;
   xactId: string;
   tries: number;
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return (result as { rows: T[] }).rows;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
+import { type Db, rowsOf } from '../../db/client.js';
 import { users } from '../../db/schema/identity.js';
 import { accountLimits, usageCounters } from '../../db/schema/plans.js';
 import { ProblemError } from '../../errors.js';
@@ -203,13 +203,15 @@ export class EntitlementsService {
         `This month's ${max} agent executions on the ${limits.plan.name} plan are used up; the count starts again on ${resetsAt.toISOString().slice(0, 10)}. Upgrade to a higher plan for more.`,
       );
     if (max <= 0) throw refused();
-    const rows = (await tx.execute(sql`
+    const rows = rowsOf<{ count: number }>(
+      await tx.execute(sql`
       insert into ${usageCounters} (user_id, metric, period, count)
       values (${userId}, ${EXECUTIONS_METRIC}, ${period}, 1)
       on conflict (user_id, metric, period)
       do update set count = ${usageCounters}.count + 1 where ${usageCounters}.count < ${max}
-      returning count`)) as unknown as { rows: { count: number }[] };
-    const used = rows.rows[0]?.count;
+      returning count`),
+    );
+    const used = rows[0]?.count;
     if (used === undefined) throw refused();
     for (const listener of this.usageListeners) listener(userId);
     return { used: Number(used), limit: max, period, resetsAt };
