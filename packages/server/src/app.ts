@@ -36,7 +36,7 @@ import { authenticatePlugin } from './plugins/authenticate.js';
 import { configPlugin } from './plugins/config.js';
 import { corsPlugin } from './plugins/cors.js';
 import { databasePlugin } from './plugins/database.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { clientErrorHandler, errorsPlugin, frameworkErrors } from './plugins/errors.js';
 import { invalidationsPlugin } from './plugins/invalidations.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { plansPlugin } from './plugins/plans.js';
@@ -88,6 +88,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     bodyLimit: config.bodyLimit,
     // One route per path however it is spelled: rate-limit and audit keys are per route (see rate-limit.ts).
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
+    // Errors raised before any hook runs answer like every other error: problem+json, security headers,
+    // X-Request-Id (a URL the router cannot decode; a request Node's HTTP parser refuses).
+    frameworkErrors,
+    clientErrorHandler,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   };

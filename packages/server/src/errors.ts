@@ -12,6 +12,9 @@ export const PROBLEMS = {
   malformed_json: { status: 400, title: 'Malformed JSON' },
   invalid_cursor: { status: 400, title: 'Invalid Cursor' },
   payload_too_large: { status: 413, title: 'Payload Too Large' },
+  uri_too_long: { status: 414, title: 'URI Too Long' },
+  headers_too_large: { status: 431, title: 'Request Header Fields Too Large' },
+  request_timeout: { status: 408, title: 'Request Timeout' },
   unsupported_media_type: { status: 415, title: 'Unsupported Media Type' },
   // routing
   not_found: { status: 404, title: 'Not Found' },

@@ -16,7 +16,7 @@ describe('log redaction (DESIGN.md §6.2)', () => {
   it('never prints a bearer token, cookie, or secret-named field', async () => {
     const res = await t.app.inject({
       method: 'POST',
-      url: '/api/v1/test-log?token=magic-secret-456&page=2',
+      url: '/api/v1/test-log?token=magic-secret-456&limit=2',
       headers: {
         authorization: 'Bearer secret123',
         cookie: '__Host-fleece_session=cookie-secret-789',
@@ -47,7 +47,7 @@ describe('log redaction (DESIGN.md §6.2)', () => {
       .find((r) => r.msg === 'incoming request' && (r.req as { url: string }).url.includes('test-log'));
     expect(incoming?.req).toMatchObject({
       method: 'POST',
-      url: `/api/v1/test-log?token=${REDACTED}&page=2`,
+      url: `/api/v1/test-log?token=${REDACTED}&limit=2`,
       headers: { authorization: REDACTED, cookie: REDACTED, 'x-api-key': REDACTED },
     });
     const body = t.logs.records().find((r) => r.msg === 'received body')?.body;
@@ -74,9 +74,9 @@ describe('redact()', () => {
     expect(redact(o)).toEqual({ name: 'n', self: '[Circular]' });
   });
 
-  it('redacts sensitive query values only', () => {
-    expect(redactUrl('/cb?code=abc&state=xyz&next=%2Fhome')).toBe(
-      `/cb?code=${REDACTED}&state=${REDACTED}&next=%2Fhome`,
+  it('keeps only the values of harmless query parameters (an allowlist)', () => {
+    expect(redactUrl('/cb?code=abc&state=xyz&next=%2Fhome&limit=5')).toBe(
+      `/cb?code=${REDACTED}&state=${REDACTED}&next=${REDACTED}&limit=5`,
     );
     expect(redactUrl('/plain')).toBe('/plain');
   });

@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ProblemFieldError } from '@fleece/sdk/contract';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { type ProblemCode, ProblemError, problemType } from '../errors.js';
+import { PROBLEMS, type ProblemCode, ProblemError, problemType } from '../errors.js';
+import { securityHeaders } from './security-headers.js';
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -49,7 +53,15 @@ const FRAMEWORK_PROBLEMS: Record<string, { code: ProblemCode; detail: (e: Fastif
     code: 'malformed_json',
     detail: () => 'The request body is not valid JSON. Check the quoting and commas, then send it again.',
   },
-  FST_ERR_BAD_URL: { code: 'bad_request', detail: () => 'The request URL is not valid.' },
+  FST_ERR_BAD_URL: {
+    code: 'bad_request',
+    detail: () =>
+      'The request URL is not valid: it has a malformed percent-escape (RFC 3986 §2.1). Encode `%` as `%25`.',
+  },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: 'uri_too_long',
+    detail: () => 'A path segment of the request URL is longer than this server accepts. Check the URL.',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     code: 'bad_request',
     detail: () => 'The Content-Length header does not match the body.',
@@ -82,6 +94,85 @@ function validationProblem(error: FastifyError): ProblemError {
   }
   const summary = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
   return new ProblemError('validation_failed', `The request is not valid: ${summary}.`, { errors });
+}
+
+/**
+ * Fastify's `frameworkErrors` option: the errors the router raises before any hook runs (a path with a malformed
+ * percent-escape, `FST_ERR_BAD_URL`; a path parameter over the length limit). They get the same answer as every
+ * other error: an RFC 9457 problem with the security headers and `X-Request-Id`, never Fastify's own JSON.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.headers(securityHeaders(request.url.startsWith('/api/') ? 'api' : 'page'));
+  reply.header('x-request-id', request.id);
+  const known = error.code ? FRAMEWORK_PROBLEMS[error.code] : undefined;
+  sendProblem(
+    request,
+    reply,
+    new ProblemError(known?.code ?? 'bad_request', known?.detail(error) ?? 'The request is not valid.'),
+  );
+}
+
+/** The problem a request that Node's HTTP parser refused becomes, by Node's error code. */
+function clientErrorProblem(code: string | undefined): { status: number; code: ProblemCode; detail: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        code: 'headers_too_large',
+        detail:
+          'The request line and headers are larger than this server accepts (16 KiB). Send fewer or shorter headers.',
+      };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        code: 'request_timeout',
+        detail: 'The request was not received in time. Send it again.',
+      };
+    default:
+      return {
+        status: 400,
+        code: 'bad_request',
+        detail:
+          'The request is not valid HTTP/1.1 (RFC 9112). Check the request line, headers and body framing.',
+      };
+  }
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: answers a request that Node's HTTP parser refused (malformed request
+ * line or headers, headers over `maxHeaderSize`, a request timeout) with an RFC 9457 problem carrying the
+ * security headers and a fresh `X-Request-Id`, then closes the connection (the stream can no longer be framed).
+ * A connection already reset or destroyed gets nothing. Logged at debug level with Node's error code only.
+ */
+export function clientErrorHandler(
+  this: { log: { debug(obj: object, msg: string): void } },
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, code, detail } = clientErrorProblem(error.code);
+  const requestId = `req_${randomUUID().replaceAll('-', '')}`;
+  this.log.debug({ code: error.code, requestId }, 'refused a request Node could not parse');
+  if (socket.writable) {
+    const body = JSON.stringify({
+      type: problemType(code),
+      title: PROBLEMS[code].title,
+      status,
+      detail,
+      code,
+      requestId,
+    });
+    const headers = {
+      ...securityHeaders('api'),
+      'content-type': PROBLEM_JSON,
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': requestId,
+      connection: 'close',
+    };
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 /**

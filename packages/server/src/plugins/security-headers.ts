@@ -9,7 +9,7 @@ import helmet, { type HelmetOptions } from 'helmet';
 export const PERMISSIONS_POLICY =
   'accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), fullscreen=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), sync-xhr=(), usb=(), xr-spatial-tracking=(), clipboard-write=(self)';
 
-/** The helmet configuration that yields DESIGN.md §6.6's headers. */
+/** The helmet configuration that yields the headers of docs/architecture.md. */
 const HELMET_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: {
     useDefaults: false,
@@ -52,16 +52,31 @@ export function staticHelmetHeaders(options: HelmetOptions = HELMET_OPTIONS): Re
   return headers;
 }
 
+let computed: { page: Record<string, string>; api: Record<string, string> } | undefined;
+
 /**
- * Security headers on every response, errors and 404s included (DESIGN.md §6.6): a strict CSP with no
+ * The security headers of a response, as lower-case name → value: `api` for everything under `/api/` (adds
+ * `Cache-Control: no-store`), `page` for the rest. Computed once. Also used where a response is written before
+ * any hook runs (a URL the router cannot decode, a request Node cannot parse: src/plugins/errors.ts).
+ */
+export function securityHeaders(kind: 'api' | 'page'): Readonly<Record<string, string>> {
+  if (!computed) {
+    const page = { ...staticHelmetHeaders(), 'permissions-policy': PERMISSIONS_POLICY };
+    computed = { page, api: { ...page, 'cache-control': 'no-store' } };
+  }
+  return computed[kind];
+}
+
+/**
+ * Security headers on every response, errors and 404s included (docs/security.md, Headers): a strict CSP with no
  * inline script or style, HSTS for two years with preload, `X-Frame-Options: SAMEORIGIN`, `nosniff`,
  * `Referrer-Policy: strict-origin-when-cross-origin` (all from helmet), the restrictive
  * {@link PERMISSIONS_POLICY}, and `Cache-Control: no-store` on everything under `/api/`.
  */
 export const securityHeadersPlugin = fp(
   async (app) => {
-    const headers = { ...staticHelmetHeaders(), 'permissions-policy': PERMISSIONS_POLICY };
-    const apiHeaders = { ...headers, 'cache-control': 'no-store' };
+    const headers = securityHeaders('page');
+    const apiHeaders = securityHeaders('api');
     app.addHook('onRequest', async (request, reply) => {
       reply.headers(request.url.startsWith('/api/') ? apiHeaders : headers);
     });
