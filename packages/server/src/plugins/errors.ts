@@ -20,18 +20,23 @@ export function sendProblem(
   problem: ProblemError,
 ): FastifyReply {
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-  return reply
-    .code(problem.status)
-    .type(PROBLEM_JSON)
-    .send({
-      type: problemType(problem.code),
-      title: problem.title,
-      status: problem.status,
-      detail: problem.detail,
-      code: problem.code,
-      requestId: request.id,
-      ...problem.extras,
-    });
+  return (
+    reply
+      .code(problem.status)
+      .type(PROBLEM_JSON)
+      // A problem is never shaped by the route's response schema for its status (an OAuth route's 400 is an
+      // RFC 6749 error object): serialising one through it failed, and the client got Fastify's bare 500.
+      .serializer(JSON.stringify)
+      .send({
+        type: problemType(problem.code),
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail,
+        code: problem.code,
+        requestId: request.id,
+        ...problem.extras,
+      })
+  );
 }
 
 /** Framework error codes that are the client's fault, and the problem each becomes. */
