@@ -256,7 +256,7 @@ describe('the server survives any request (issue #16)', () => {
     await alive();
   });
 
-  it(`answers ${RUNS} generated hostile requests over the whole API with a problem, headers and a live process`, async () => {
+  it('answers thousands of generated hostile requests over the whole API with a problem, headers and a live process', async () => {
     const methods = fc.constantFrom(
       'GET',
       'POST',
