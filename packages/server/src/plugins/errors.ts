@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ProblemFieldError } from '@fleece/sdk/contract';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -144,6 +145,38 @@ function clientErrorProblem(code: string | undefined): { status: number; code: P
 }
 
 /**
+ * Writes an RFC 9457 problem straight to a socket that has no Fastify request (Node refused the request, or it
+ * is a `CONNECT`), with the security headers and a fresh `X-Request-Id`, and ends the connection once it is
+ * flushed. Returns the request id.
+ */
+function writeRawProblem(
+  socket: Duplex,
+  problem: { status: number; code: ProblemCode; detail: string },
+): string {
+  const requestId = `req_${randomUUID().replaceAll('-', '')}`;
+  if (socket.writable) {
+    const body = JSON.stringify({
+      type: problemType(problem.code),
+      title: PROBLEMS[problem.code].title,
+      status: problem.status,
+      detail: problem.detail,
+      code: problem.code,
+      requestId,
+    });
+    const headers = {
+      ...securityHeaders('api'),
+      'content-type': PROBLEM_JSON,
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': requestId,
+      connection: 'close',
+    };
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.end(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n${lines.join('')}\r\n${body}`);
+  }
+  return requestId;
+}
+
+/**
  * Fastify's `clientErrorHandler` option: answers a request that Node's HTTP parser refused (malformed request
  * line or headers, headers over `maxHeaderSize`, a request timeout) with an RFC 9457 problem carrying the
  * security headers and a fresh `X-Request-Id`, then closes the connection (the stream can no longer be framed).
@@ -155,29 +188,21 @@ export function clientErrorHandler(
   socket: Socket,
 ): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const { status, code, detail } = clientErrorProblem(error.code);
-  const requestId = `req_${randomUUID().replaceAll('-', '')}`;
+  const requestId = writeRawProblem(socket, clientErrorProblem(error.code));
   this.log.debug({ code: error.code, requestId }, 'refused a request Node could not parse');
-  if (socket.writable) {
-    const body = JSON.stringify({
-      type: problemType(code),
-      title: PROBLEMS[code].title,
-      status,
-      detail,
-      code,
-      requestId,
-    });
-    const headers = {
-      ...securityHeaders('api'),
-      'content-type': PROBLEM_JSON,
-      'content-length': String(Buffer.byteLength(body)),
-      'x-request-id': requestId,
-      connection: 'close',
-    };
-    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}\r\n${body}`);
-  }
   socket.destroy(error);
+}
+
+/**
+ * Answers an HTTP `CONNECT` (RFC 9110 §9.3.6): this server is no proxy, so 405 `method_not_allowed` as a problem,
+ * instead of Node's default of closing the connection without a word.
+ */
+function refuseConnect(_request: IncomingMessage, socket: Duplex): void {
+  writeRawProblem(socket, {
+    status: 405,
+    code: 'method_not_allowed',
+    detail: 'CONNECT is not allowed: this server is not a proxy.',
+  });
 }
 
 /**
@@ -189,6 +214,8 @@ export function clientErrorHandler(
  */
 export const errorsPlugin = fp(
   async (app) => {
+    app.server.on('connect', refuseConnect);
+
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ProblemError) return sendProblem(request, reply, error);
       if (error.validation) return sendProblem(request, reply, validationProblem(error));

@@ -253,6 +253,11 @@ describe('the server survives any request (issue #16)', () => {
       expect(res!.status, JSON.stringify(broken)).toBe(400);
       expect(JSON.parse(res!.body.toString()).code).toBe('bad_request');
     }
+    const connect: RawRequest = { method: 'CONNECT', target: '127.0.0.1:443', headers: [] };
+    const refused = await sendRaw(port, connect);
+    assertAnswer(connect, refused);
+    expect(refused!.status).toBe(405);
+    expect(JSON.parse(refused!.body.toString()).code).toBe('method_not_allowed');
     await alive();
   });
 
@@ -264,6 +269,7 @@ describe('the server survives any request (issue #16)', () => {
       'PATCH',
       'DELETE',
       'HEAD',
+      'CONNECT',
       'OPTIONS',
       'TRACE',
       'PROPFIND',
