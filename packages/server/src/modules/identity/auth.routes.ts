@@ -3,6 +3,7 @@ import {
   BrowserSessionResponse,
   MagicLinkRequest,
   MagicLinkResponse,
+  OAuthCallbackQuery,
 } from '@fleece/sdk/contract';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -196,7 +197,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
         tags: ['auth'],
         summary: 'Provider redirect back after signing in',
         params: ProviderParams,
-        querystring: z.record(z.string(), z.string().max(4096)),
+        querystring: OAuthCallbackQuery,
       },
     },
     async (request, reply) => {
