@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operationIdOf } from '../src/plugins/openapi.js';
 import { buildTestApp, type TestApp } from './helpers/app.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document, walked by path
 type Json = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 

@@ -24,6 +24,8 @@ interface RouteFacts {
   input: boolean;
   /** Whether the route names a resource in its path (`:id`, `:provider`…): 404 when there is none. */
   params: boolean;
+  /** Whether the method changes state: a cookie-authenticated call from another origin gets 403. */
+  unsafe: boolean;
   /** Declared statuses whose schema is the shared `Problem` (rewritten to `application/problem+json`). */
   problems: string[];
 }
@@ -163,7 +165,7 @@ export function routeAuth(app: FastifyInstance, route: RouteOptions): RouteAuth 
   return 'public';
 }
 
-function routeFacts(app: FastifyInstance, route: RouteOptions, url: string): RouteFacts {
+function routeFacts(app: FastifyInstance, route: RouteOptions, method: string, url: string): RouteFacts {
   const schema = (route.schema ?? {}) as Record<string, unknown>;
   const response = (schema.response ?? {}) as Record<string, unknown>;
   const config = (route.config ?? {}) as { limit?: unknown };
@@ -174,6 +176,8 @@ function routeFacts(app: FastifyInstance, route: RouteOptions, url: string): Rou
     oauth: response['400'] === OAuthErrorResponse || OAUTH_PATHS.some((p) => p.test(url)),
     input: Boolean(schema.body || schema.querystring || schema.params || schema.headers),
     params: /[:{]/.test(url),
+    // src/plugins/authenticate.ts: an unsafe method with the session cookie needs a same-origin Origin.
+    unsafe: !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase()),
     problems: Object.keys(response).filter((status) => response[status] === Problem),
   };
 }
@@ -310,10 +314,8 @@ function completeOperation(method: string, path: string, operation: Json): void 
       responses['401'] = { description: 'OAuth error `invalid_client` (RFC 6749 §5.2)', ...oauth };
     }
     if (facts.input) add('400');
-    if (facts.auth !== 'public') {
-      add('401');
-      add('403');
-    }
+    if (facts.auth !== 'public') add('401');
+    if (facts.auth !== 'public' || facts.unsafe) add('403');
     if (facts.params) add('404');
     if (facts.rateLimited) {
       add('429');
@@ -384,7 +386,7 @@ export const openapiPlugin = fp(
             operationId:
               (route.schema as { operationId?: string } | undefined)?.operationId ??
               operationIdOf(method, document.url),
-            [FACTS]: routeFacts(app, route, document.url),
+            [FACTS]: routeFacts(app, route, method, document.url),
           },
         };
       },
