@@ -117,6 +117,27 @@ export const AuthProvidersResponse = z.object({
 });
 export type AuthProvidersResponse = z.infer<typeof AuthProvidersResponse>;
 
+/** One query parameter of a provider's redirect back: a single value of at most 4096 characters. */
+const CallbackValue = z.string().max(4096);
+
+/**
+ * The query of a sign-in provider's redirect back to `GET /api/auth/oauth/{provider}/callback`: the
+ * authorization response of RFC 6749 §4.1.2 (`code`, `state`) or its error (§4.1.2.1: `error`,
+ * `error_description`, `error_uri`), the issuer of RFC 9207 (`iss`), and whatever else a provider adds
+ * (each a single string of at most 4096 characters; a repeated parameter is refused).
+ */
+export const OAuthCallbackQuery = z
+  .object({
+    code: CallbackValue.optional().describe('The authorization code (RFC 6749 §4.1.2)'),
+    state: CallbackValue.optional().describe('The state sent with the authorization request'),
+    iss: CallbackValue.optional().describe('The issuer (RFC 9207)'),
+    error: CallbackValue.optional().describe('The error code, when sign-in failed (RFC 6749 §4.1.2.1)'),
+    error_description: CallbackValue.optional().describe('Human-readable error text'),
+    error_uri: CallbackValue.optional().describe('A page about the error'),
+  })
+  .catchall(CallbackValue);
+export type OAuthCallbackQuery = z.infer<typeof OAuthCallbackQuery>;
+
 /**
  * Answer of `GET /api/auth/session`: whether the request carries a valid browser session cookie and, if so,
  * who is signed in (`email`, `name`: `null` when no provider gave one). Always 200, so a page can ask

@@ -59,7 +59,14 @@ describe('GET /api/v1/models without provider keys', () => {
 
   it('is described in the OpenAPI document', async () => {
     const doc = (await t.app.inject('/api/v1/openapi.json')).json();
-    expect(Object.keys(doc.paths['/api/v1/models'].get.responses)).toEqual(['200']);
+    // Success, and the errors every authenticated, rate-limited operation can answer (test/openapi.test.ts).
+    expect(Object.keys(doc.paths['/api/v1/models'].get.responses)).toEqual([
+      '200',
+      '401',
+      '403',
+      '429',
+      '500',
+    ]);
   });
 });
 

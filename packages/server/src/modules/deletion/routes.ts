@@ -1,4 +1,4 @@
-import { AccountDeletion } from '@fleece/sdk/contract';
+import { AccountDeletion, Problem } from '@fleece/sdk/contract';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -122,7 +122,7 @@ export const deletionRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['account'],
         summary: 'Cancel a pending account deletion within the grace period',
         security,
-        response: { 200: AccountDeletion },
+        response: { 200: AccountDeletion, 409: Problem },
       },
     },
     async (request) => app.accountDeletion.cancel(auditContext(request), request.principal!.userId),

@@ -177,7 +177,13 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Delete an agent (its executions stay)',
         security,
         params: AgentParams,
-        response: { 204: z.null().describe('Deleted'), 401: Problem, 403: Problem, 404: Problem },
+        response: {
+          204: z.null().describe('Deleted'),
+          401: Problem,
+          403: Problem,
+          404: Problem,
+          409: Problem,
+        },
       },
     },
     async (request, reply) => {

@@ -6,6 +6,7 @@ import {
   SessionParams,
 } from '@fleece/sdk/contract';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import { auditContext } from '../audit/context.js';
@@ -82,7 +83,13 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
     '/api/v1/sessions/:id',
     {
       preHandler: app.requireAuth,
-      schema: { tags: ['sessions'], summary: 'Revoke one of your sessions', security, params: SessionParams },
+      schema: {
+        tags: ['sessions'],
+        summary: 'Revoke one of your sessions',
+        security,
+        params: SessionParams,
+        response: { 204: z.null().describe('Revoked') },
+      },
     },
     async (request, reply) => {
       const principal = request.principal!;
@@ -103,7 +110,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
       if (!payload) throw new ProblemError('not_found', `No active session ${id.slice(0, 64)} exists.`);
       app.sessions.afterCommit(payload);
       if (id === principal.sessionId && request.authViaCookie) app.clearSessionCookie(reply);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 

@@ -3,6 +3,8 @@ import {
   BrowserSessionResponse,
   MagicLinkRequest,
   MagicLinkResponse,
+  OAuthCallbackQuery,
+  Problem,
 } from '@fleece/sdk/contract';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -124,7 +126,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
         tags: ['auth'],
         summary: 'Use a magic-link token: sign in and set the session cookie',
         body: z.strictObject({ token: z.string().min(1).max(256) }),
-        response: { 200: z.object({ redirectTo: z.string() }) },
+        response: { 200: z.object({ redirectTo: z.string() }), 401: Problem },
       },
     },
     async (request, reply) => {
@@ -196,7 +198,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
         tags: ['auth'],
         summary: 'Provider redirect back after signing in',
         params: ProviderParams,
-        querystring: z.record(z.string(), z.string().max(4096)),
+        querystring: OAuthCallbackQuery,
       },
     },
     async (request, reply) => {
@@ -235,7 +237,13 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
 
   app.post(
     '/api/auth/logout',
-    { schema: { tags: ['auth'], summary: 'Sign out: end this session and clear its cookie' } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out: end this session and clear its cookie',
+        response: { 204: z.null().describe('Signed out') },
+      },
+    },
     async (request, reply) => {
       const principal = request.principal;
       app.clearSessionCookie(reply);
@@ -256,7 +264,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
         });
         if (payload) app.sessions.afterCommit(payload);
       }
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };
