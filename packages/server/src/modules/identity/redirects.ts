@@ -42,18 +42,22 @@ function unsafe(value: string): boolean {
 }
 
 /**
- * Whether `value` is {@link unsafe}, has broken UTF-8 percent-encoding, or becomes unsafe when up to
+ * Whether `value` is suspicious: a raw control or backslash anywhere, or a path (the part before `?` or
+ * `#`) that is {@link unsafe}, has broken UTF-8 percent-encoding, or becomes unsafe when up to
  * {@link DECODE_LAYERS} layers of percent-encoded ASCII (`%00`–`%7F`) are decoded: `/%2F%2Fevil.test`,
  * `/%255Cevil.test`, `/%2509/evil.test` and `/%E0%A4%A` all are. A server or proxy further on that
- * decodes once more must not find a protocol-relative path either.
+ * decodes the path once more must not find a protocol-relative path either. The query and fragment may
+ * hold any percent-encoding: they do not choose where a browser goes.
  */
 function suspicious(value: string): boolean {
+  if (CONTROL.test(value) || value.includes('\\')) return true;
+  const path = value.split(/[?#]/, 1)[0]!;
   try {
-    decodeURIComponent(value);
+    decodeURIComponent(path);
   } catch {
     return true;
   }
-  let layer = value;
+  let layer = path;
   for (let round = 0; round <= DECODE_LAYERS; round++) {
     if (unsafe(layer)) return true;
     const next = layer.replace(/%([0-7][0-9a-f])/gi, (_, hex: string) =>
@@ -67,8 +71,8 @@ function suspicious(value: string): boolean {
 
 /**
  * Whether `path` is a same-origin destination exactly as written: printable ASCII only, starting with a
- * single `/` (never `//` or `/\`), no backslash or control character (raw or percent-encoded, up to three
- * layers deep), and the WHATWG URL parser (RFC 3986 resolution as browsers do it, which is also what an
+ * single `/` (never `//` or `/\`), no raw backslash or control character, none percent-encoded in the path
+ * (up to three layers deep), and the WHATWG URL parser (RFC 3986 resolution as browsers do it, which is also what an
  * `href` or `Location` header becomes) resolves it against `publicUrl` to the same origin AND serialises
  * its path, query and fragment back to exactly `path`. So what is checked is what a browser requests:
  * no dot segment, tab or backslash is left for the browser to reinterpret.
@@ -90,8 +94,8 @@ export function isSameOriginPath(path: string, publicUrl: string): boolean {
 
 /**
  * Validates a post-login destination (`returnTo`); the one redirect rule of claim C7. The input must
- * look like a path (a single leading `/`, no backslash or control character, raw or percent-encoded);
- * it is then normalised by the WHATWG URL parser against `publicUrl` (dot segments resolved, characters
+ * look like a path (a single leading `/`, no raw backslash or control character, none percent-encoded in
+ * the path); it is then normalised by the WHATWG URL parser against `publicUrl` (dot segments resolved, characters
  * percent-encoded), and the normalised path, the string returned, must itself pass
  * {@link isSameOriginPath}. So `/.//evil.test`, `/x/..//evil.test` and `/%2e//evil.test`, which
  * normalise to `//evil.test`, are refused, as are absolute URLs, protocol-relative (`//evil.test`),
