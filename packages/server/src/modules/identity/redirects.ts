@@ -71,11 +71,11 @@ function suspicious(value: string): boolean {
 
 /**
  * Whether `path` is a same-origin destination exactly as written: printable ASCII only, starting with a
- * single `/` (never `//` or `/\`), no raw backslash or control character, none percent-encoded in the path
- * (up to three layers deep), and the WHATWG URL parser (RFC 3986 resolution as browsers do it, which is also what an
- * `href` or `Location` header becomes) resolves it against `publicUrl` to the same origin AND serialises
- * its path, query and fragment back to exactly `path`. So what is checked is what a browser requests:
- * no dot segment, tab or backslash is left for the browser to reinterpret.
+ * single `/` (never `//` or `/\`), no raw backslash or control character, none percent-encoded in the
+ * path (up to three layers deep), and the WHATWG URL parser (RFC 3986 resolution as browsers do it, which
+ * is also what an `href` or a `Location` header becomes) resolves it against `publicUrl` to the same
+ * origin AND serialises its path, query and fragment back to exactly `path`. So what is checked is what a
+ * browser requests: no dot segment, tab or backslash is left for the browser to reinterpret.
  *
  * @param path a candidate destination such as `/settings?tab=keys#x`.
  * @param publicUrl the server's origin (`FLEECE_PUBLIC_URL`).
@@ -95,8 +95,8 @@ export function isSameOriginPath(path: string, publicUrl: string): boolean {
 /**
  * Validates a post-login destination (`returnTo`); the one redirect rule of claim C7. The input must
  * look like a path (a single leading `/`, no raw backslash or control character, none percent-encoded in
- * the path); it is then normalised by the WHATWG URL parser against `publicUrl` (dot segments resolved, characters
- * percent-encoded), and the normalised path, the string returned, must itself pass
+ * the path); it is then normalised by the WHATWG URL parser against `publicUrl` (dot segments resolved,
+ * characters percent-encoded), and the normalised path, the string returned, must itself pass
  * {@link isSameOriginPath}. So `/.//evil.test`, `/x/..//evil.test` and `/%2e//evil.test`, which
  * normalise to `//evil.test`, are refused, as are absolute URLs, protocol-relative (`//evil.test`),
  * backslash tricks (`/\evil.test`), `javascript:` and look-alike hosts (`https://our-host.evil.test`).
