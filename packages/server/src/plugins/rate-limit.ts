@@ -1,9 +1,10 @@
-import rateLimit, { type FastifyRateLimitOptions, normalizeIP } from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitOptions } from '@fastify/rate-limit';
 import type { HealthStatus } from '@fleece/sdk/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { ProblemError } from '../errors.js';
+import { clientSubject } from '../lib/client-address.js';
 import { auditContext } from '../modules/audit/context.js';
 
 /**
@@ -107,16 +108,6 @@ export function rateLimitedProblem(retryAfterSeconds: number): ProblemError {
   );
 }
 
-/**
- * The canonical form of a client address for limit keys: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4
- * address, IPv6 is normalised and grouped by its /64 (one subscriber usually holds a whole /64), IPv4 as
- * is. The address is Fastify's `request.ip`, which honours `X-Forwarded-For` only from the proxies in
- * `FLEECE_TRUST_PROXY`: with none listed, a rotating `X-Forwarded-For` changes nothing.
- */
-export function canonicalIp(ip: string): string {
-  return normalizeIP(ip, 64);
-}
-
 /** A path as limit keys see it: without query, lower case, no duplicate or trailing slashes. */
 export function canonicalPath(path: string): string {
   const bare = path
@@ -131,9 +122,9 @@ export function routeKey(request: FastifyRequest): string {
   return `${request.method} ${canonicalPath(request.routeOptions.url ?? request.url)}`;
 }
 
-/** Who a limit counts: the user when authenticated, else the canonical client address. */
+/** Who a limit counts: the user when authenticated, else the client's subject (`src/lib/client-address.ts`). */
 export function limitSubject(request: FastifyRequest): string {
-  return request.principal ? `user:${request.principal.userId}` : `ip:${canonicalIp(request.ip)}`;
+  return request.principal ? `user:${request.principal.userId}` : `ip:${clientSubject(request)}`;
 }
 
 const API_LIMITS = Symbol('fleece.apiLimits');
@@ -167,7 +158,8 @@ function redisClient(url: string): Redis {
 
 /**
  * The one place that builds the options of `@fastify/rate-limit`: the store (in process, or Redis when
- * `REDIS_URL` is set, shared by every instance), canonical client addresses as the default key, and 429
+ * `REDIS_URL` is set, shared by every instance), the client's subject (`clientSubject`: IPv6 by /64,
+ * IPv4-mapped IPv6 as IPv4) as the default key, and 429
  * `rate_limited` problem+json with `Retry-After` and `X-RateLimit-Limit/Remaining/Reset`. Limits are
  * opt-in per route (`global: false`): auth routes declare `config.rateLimit`; the rest go through the
  * hook of {@link rateLimitPlugin}. Store failures on auth routes let the request through (`skipOnError`).
@@ -175,7 +167,7 @@ function redisClient(url: string): Redis {
 export function rateLimitOptions(_app: FastifyInstance, redis?: Redis): FastifyRateLimitOptions {
   return {
     global: false,
-    keyGenerator: (request: FastifyRequest) => canonicalIp(request.ip),
+    keyGenerator: clientSubject,
     skipOnError: true,
     cache: 50_000,
     ...(redis ? { redis, nameSpace: 'fleece:rl:' } : {}),

@@ -1,7 +1,19 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLoopbackRedirect, safeReturnTo } from '../../src/modules/identity/redirects.js';
+import {
+  isSameOriginPath,
+  parseLoopbackRedirect,
+  safeReturnTo,
+} from '../../src/modules/identity/redirects.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents } from '../helpers/identity.js';
+import {
+  KNOWN_PAYLOADS,
+  redirectPayload,
+  safePath,
+  safePiece,
+  staysOn,
+} from '../helpers/redirect-payloads.js';
 
 const ORIGIN = 'https://fleece.example';
 
@@ -37,6 +49,78 @@ describe('returnTo validation (claim C7)', () => {
     ['broken percent-encoding', '/%E0%A4%A'],
   ])('refuses %s and falls back to /', (_label, value) => {
     expect(safeReturnTo(value, ORIGIN)).toEqual({ path: '/', blocked: true });
+  });
+});
+
+/** Pages a returned path may be resolved against: a link on them, or a `Location` answering them. */
+const BASES = [
+  ORIGIN,
+  `${ORIGIN}/login?returnTo=%2Fx`,
+  `${ORIGIN}/cli/authorize?state=x`,
+  `${ORIGIN}/api/auth/oauth/github/callback?code=c`,
+  `${ORIGIN}/a/b/c/`,
+];
+
+/** Generated open-redirect payloads tried against the rule as a unit (claim C7). */
+const GENERATED_UNIT_RUNS = 20_000;
+
+describe('the one redirect rule, on generated payloads (claim C7)', () => {
+  /** What must hold of whatever safeReturnTo returns for `value`. */
+  function expectSafe(value: string) {
+    const { path, blocked } = safeReturnTo(value, ORIGIN);
+    // The string returned is the string checked: validating it again changes nothing.
+    expect(isSameOriginPath(path, ORIGIN), JSON.stringify(value)).toBe(true);
+    expect(safeReturnTo(path, ORIGIN)).toEqual({ path, blocked: false });
+    // Resolved by the WHATWG URL parser, as a browser resolves an href or a Location, from any of our pages.
+    for (const base of BASES)
+      expect(staysOn(ORIGIN, path, base), `${JSON.stringify(value)} on ${base}`).toBe(true);
+    const url = new URL(path, ORIGIN);
+    expect(`${url.pathname}${url.search}${url.hash}`).toBe(path);
+    if (blocked) expect(path).toBe('/');
+  }
+
+  it.each(KNOWN_PAYLOADS.map((p) => [JSON.stringify(p), p]))('keeps %s on the origin', (_label, value) => {
+    expectSafe(value);
+  });
+
+  it(`keeps every generated payload on the origin, and returns exactly what it checked (${GENERATED_UNIT_RUNS} payloads)`, () => {
+    fc.assert(
+      fc.property(redirectPayload, (value) => {
+        expectSafe(value);
+        // Percent-encoded once more, as a careless page or proxy might pass it on.
+        expectSafe(`/${encodeURIComponent(value)}`);
+      }),
+      { numRuns: GENERATED_UNIT_RUNS },
+    );
+  });
+
+  it('accepts a path of safe pieces unchanged, with any safe query and fragment', () => {
+    fc.assert(
+      fc.property(safePath, fc.option(safePiece), fc.option(safePiece), (path, query, fragment) => {
+        const value = `${path}${query ? `?q=${query}` : ''}${fragment ? `#${fragment}` : ''}`;
+        expect(safeReturnTo(value, ORIGIN)).toEqual({ path: value, blocked: false });
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it.each([
+    ['/.//evil.test'],
+    ['/x/..//evil.test'],
+    ['/%2e//evil.test'],
+    ['/././/evil.test'],
+    ['/%2E%2E//evil.test'],
+    ['/a/b/../..//evil.test'],
+  ])('regression: a dot-segment returnTo cannot normalise to a protocol-relative redirect (%s)', (value) => {
+    expect(safeReturnTo(value, ORIGIN)).toEqual({ path: '/', blocked: true });
+  });
+
+  it('normalises a harmless dot segment to the path it names', () => {
+    expect(safeReturnTo('/a/./b/../settings?x=1#y', ORIGIN)).toEqual({
+      path: '/a/settings?x=1#y',
+      blocked: false,
+    });
+    expect(safeReturnTo('/caf\u00e9', ORIGIN)).toEqual({ path: '/caf%C3%A9', blocked: false });
   });
 });
 

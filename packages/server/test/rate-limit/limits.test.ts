@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { HealthResponse } from '@fleece/sdk/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { clientAddressSubject } from '../../src/lib/client-address.js';
 import { generateApiKey } from '../../src/modules/api-keys/format.js';
-import { canonicalIp, canonicalPath } from '../../src/plugins/rate-limit.js';
+import { canonicalPath } from '../../src/plugins/rate-limit.js';
 import { asSession, bearer, createKey, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents } from '../helpers/identity.js';
@@ -158,8 +159,8 @@ describe('rate limits (claims C17, C25)', () => {
     expect(res.statusCode).toBe(429);
     expect(canonicalPath('//API//v1/Me/?x=1')).toBe('/api/v1/me');
     expect(canonicalPath('/')).toBe('/');
-    expect(canonicalIp('::FFFF:192.0.2.1')).toBe('192.0.2.1');
-    expect(canonicalIp('2001:DB8:1:2:3:4:5:6')).toBe('2001:db8:1:2::');
+    expect(clientAddressSubject('::FFFF:192.0.2.1')).toBe('192.0.2.1');
+    expect(clientAddressSubject('2001:DB8:1:2:3:4:5:6')).toBe('2001:db8:1:2::');
   });
 
   it('gives every other /api route the default limit, with its headers', async () => {

@@ -48,6 +48,19 @@ export async function currentSession() {
   return ok && body ? body : { signedIn: false };
 }
 
+/**
+ * The post-login destination to use for a raw `returnTo` taken from a page's query. Pages never link to
+ * the raw value: the server's one redirect rule (`safeReturnTo`, asked through `GET /api/auth/return-to`)
+ * answers the validated same-origin path. Resolves with that path, or `null` when `raw` is empty, was
+ * refused, or the server cannot be reached.
+ */
+export async function checkedReturnTo(raw) {
+  if (!raw) return null;
+  const { ok, body } = await api('GET', `/api/auth/return-to?returnTo=${encodeURIComponent(raw)}`);
+  if (!ok || !body || body.blocked !== false || typeof body.path !== 'string') return null;
+  return body.path;
+}
+
 /** The sign-in page's address, coming back to `path` (default: the current page) afterwards. */
 export function signInUrl(path = `${location.pathname}${location.search}${location.hash}`) {
   return `/login?returnTo=${encodeURIComponent(path)}`;

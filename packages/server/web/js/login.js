@@ -1,4 +1,4 @@
-import { currentSession, detailOf, h, postJson, say } from './common.js';
+import { checkedReturnTo, currentSession, detailOf, h, postJson, say } from './common.js';
 
 const MESSAGES = {
   state_missing: 'The sign-in took too long or was started elsewhere. Try again.',
@@ -12,7 +12,8 @@ const MESSAGES = {
 };
 
 const params = new URLSearchParams(location.search);
-const returnTo = params.get('returnTo') ?? '';
+// Where to go after signing in: the server's validated answer for the query's returnTo, never the raw value.
+const checked = checkedReturnTo(params.get('returnTo'));
 const error = params.get('error');
 if (error) {
   const el = document.getElementById('error');
@@ -24,6 +25,7 @@ async function loadProviders() {
   const res = await fetch('/api/auth/providers', { headers: { accept: 'application/json' } });
   if (!res.ok) return;
   const { providers } = await res.json();
+  const returnTo = await checked;
   const list = document.getElementById('providers');
   for (const p of providers) {
     const li = document.createElement('li');
@@ -44,6 +46,7 @@ document.getElementById('magic-form').addEventListener('submit', async (event) =
     return;
   }
   say('magic-status', 'Sending…');
+  const returnTo = await checked;
   const { status, body } = await postJson('/api/auth/magic-link', returnTo ? { email, returnTo } : { email });
   say(
     'magic-status',
@@ -56,9 +59,9 @@ document.getElementById('magic-form').addEventListener('submit', async (event) =
 loadProviders();
 
 // Already signed in on this browser: say so, with the way on (signing in again switches accounts).
-currentSession().then((session) => {
+currentSession().then(async (session) => {
   if (!session.signedIn) return;
-  const target = returnTo.startsWith('/') && !returnTo.startsWith('//') ? returnTo : '/settings';
+  const target = (await checked) ?? '/settings';
   document
     .getElementById('signed-in')
     .replaceChildren(

@@ -97,6 +97,28 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
     },
   );
 
+  app.get(
+    '/api/auth/return-to',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Check a post-login destination: the same-origin path to use (always 200)',
+        description:
+          'The web pages ask this instead of linking to their raw `returnTo`: `path` is the validated, ' +
+          'normalised same-origin path (`/` when missing or refused), `blocked` whether it was refused ' +
+          '(recorded as `security.redirect_blocked`).',
+        querystring: z.object({ returnTo: z.string().max(4096).optional() }),
+        response: { 200: z.object({ path: z.string(), blocked: z.boolean() }) },
+      },
+    },
+    async (request) => {
+      const value = request.query.returnTo;
+      const result = safeReturnTo(value, app.config.publicUrl);
+      if (result.blocked) await signIn.recordBlockedRedirect(auditContext(request), 'returnTo', value ?? '');
+      return result;
+    },
+  );
+
   app.post(
     '/api/auth/magic-link',
     {
@@ -139,7 +161,8 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
         );
       }
       await app.setSessionCookie(reply, result.user.id, result.session.id, result.session.absoluteExpiresAt);
-      return { redirectTo: result.returnTo };
+      // Checked again on the way out: a link stored before a rule was tightened must not redirect off-site.
+      return { redirectTo: await returnTo(request, result.returnTo) };
     },
   );
 
@@ -230,7 +253,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
         if (error instanceof SignInRefused) return failLogin(request, reply, provider, error.reason);
         throw error;
       }
-      const target = safeReturnTo(pending.returnTo, app.config.publicUrl).path;
+      const target = await returnTo(request, pending.returnTo);
       return reply.redirect(target, 303);
     },
   );

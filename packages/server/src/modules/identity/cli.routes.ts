@@ -18,11 +18,12 @@ import type { FastifyError, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../errors.js';
+import { clientSubject } from '../../lib/client-address.js';
 import { AUTH_LIMITS, rateLimitedProblem } from '../../plugins/rate-limit.js';
 import { auditContext } from '../audit/context.js';
 import { assertKnownClient } from './grants.service.js';
 import { OAuthError } from './oauth-error.js';
-import { parseLoopbackRedirect } from './redirects.js';
+import { parseLoopbackRedirect, safeReturnTo } from './redirects.js';
 import type { IdentityServices } from './service.js';
 
 const KNOWN_GRANTS = new Set(['refresh_token', 'authorization_code']);
@@ -198,7 +199,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   const { devices, grants } = services;
   const failures = app.createRateLimit({
     ...AUTH_LIMITS.userCodeFailuresPerIp,
-    keyGenerator: (request: FastifyRequest) => request.ip,
+    keyGenerator: clientSubject,
   });
 
   /** Refuses a locked-out address before it may try a code; a correct code does not lift the lock-out. */
@@ -281,7 +282,16 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
       const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1)).toString();
       const page = `/cli/authorize?${query}`;
       if (request.principal?.type !== 'session' || !request.authViaCookie) {
-        return reply.redirect(`/login?returnTo=${encodeURIComponent(page)}`, 303);
+        // The one redirect rule (claim C7) decides the way back, as for every other returnTo.
+        const back = safeReturnTo(page, app.config.publicUrl);
+        if (back.blocked) {
+          throw new ProblemError(
+            'validation_failed',
+            'The request is too long to come back to after signing in. Start again from the CLI.',
+            { errors: [{ path: 'query', message: 'too long' }] },
+          );
+        }
+        return reply.redirect(`/login?returnTo=${encodeURIComponent(back.path)}`, 303);
       }
       return reply.redirect(page, 303);
     },

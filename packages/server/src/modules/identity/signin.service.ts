@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.js';
+import { clientAddressSubject } from '../../lib/client-address.js';
 import { type Audit, type AuditCtx, asUser } from './audit.js';
 import type { SessionService } from './sessions.service.js';
 import type { UserRow } from './users.service.js';
@@ -9,10 +10,15 @@ export type BrowserSignInMethod = 'magic_link' | 'google' | 'github' | 'entra';
 /** How long the same kind of failure from one address is recorded once, in ms (audit throttle window). */
 const FAILURE_AUDIT_WINDOW_MS = 60_000;
 
+/** The client-address subject the throttles of these records count by (`-` without an address). */
+function subjectOf(ctx: AuditCtx): string {
+  return ctx.ip ? clientAddressSubject(ctx.ip) : '-';
+}
+
 /**
  * The last step of every browser sign-in (magic link, OAuth providers): a new browser session and the
  * `auth.login.succeeded` event, in the caller's transaction; and the records of what went wrong
- * (`auth.login.failed`, `security.redirect_blocked`), which never throw and are throttled per address.
+ * (`auth.login.failed`, `security.redirect_blocked`), which never throw and are throttled per client (IPv6 by /64).
  */
 export class BrowserSignIn {
   constructor(
@@ -52,7 +58,7 @@ export class BrowserSignIn {
         ...(subjectUserId ? { subjectUserId } : {}),
       },
       {
-        throttleKey: `auth.login.failed:${ctx.ip ?? '-'}:${method}:${reason}`,
+        throttleKey: `auth.login.failed:${subjectOf(ctx)}:${method}:${reason}`,
         windowMs: FAILURE_AUDIT_WINDOW_MS,
       },
     );
@@ -68,7 +74,7 @@ export class BrowserSignIn {
         outcome: 'denied',
         metadata: { parameter, value: value.slice(0, 200) },
       },
-      { throttleKey: `security.redirect_blocked:${ctx.ip ?? '-'}`, windowMs: FAILURE_AUDIT_WINDOW_MS },
+      { throttleKey: `security.redirect_blocked:${subjectOf(ctx)}`, windowMs: FAILURE_AUDIT_WINDOW_MS },
     );
   }
 }
