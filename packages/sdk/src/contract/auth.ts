@@ -2,12 +2,15 @@ import { z } from 'zod';
 
 /**
  * Request and response bodies of the OAuth 2.0 endpoints under `/api/auth`. Field names are the
- * standards' own (snake_case), and every body is JSON.
+ * standards' own (snake_case). Requests are `application/x-www-form-urlencoded` as the standards say, or
+ * JSON; responses are JSON.
  *
  * - `POST /api/auth/device/code`: device authorization request (RFC 8628 §3.1, §3.2);
- * - `POST /api/auth/device/token`: device access token request (RFC 8628 §3.4, §3.5);
- * - `POST /api/auth/token`: refresh (RFC 6749 §6) and authorization code + PKCE exchange
- *   (RFC 6749 §4.1.3, RFC 7636 §4.5).
+ * - `POST /api/auth/token`: the one token endpoint, for every grant: refresh (RFC 6749 §6), authorization
+ *   code + PKCE exchange (RFC 6749 §4.1.3, RFC 7636 §4.5) and the device code (RFC 8628 §3.4, §3.5);
+ * - `POST /api/auth/device/token`: the same endpoint under its older name;
+ * - `POST /api/auth/revoke`: token revocation (RFC 7009);
+ * - `GET /.well-known/oauth-authorization-server`: the server's metadata (RFC 8414).
  */
 
 /** The `client_id` the `fleece` CLI and the SDK send unless told otherwise. */
@@ -53,7 +56,7 @@ export const DeviceAuthorizationResponse = z.object({
 });
 export type DeviceAuthorizationResponse = z.infer<typeof DeviceAuthorizationResponse>;
 
-/** Body of `POST /api/auth/device/token` (RFC 8628 §3.4). */
+/** Body of a device access token request to `POST /api/auth/token` (RFC 8628 §3.4). */
 export const DeviceTokenRequest = z.strictObject({
   grant_type: z.literal(DEVICE_CODE_GRANT_TYPE),
   device_code: z.string().min(1).max(512),
@@ -89,6 +92,7 @@ export type AuthorizationCodeTokenRequest = z.infer<typeof AuthorizationCodeToke
 export const TokenRequest = z.discriminatedUnion('grant_type', [
   RefreshTokenRequest,
   AuthorizationCodeTokenRequest,
+  DeviceTokenRequest,
 ]);
 export type TokenRequest = z.infer<typeof TokenRequest>;
 
@@ -112,7 +116,9 @@ export type TokenResponse = z.infer<typeof TokenResponse>;
 
 /**
  * OAuth error codes the auth endpoints answer with: RFC 6749 §5.2 plus the device flow's
- * (RFC 8628 §3.5: `authorization_pending`, `slow_down`, `access_denied`, `expired_token`).
+ * (RFC 8628 §3.5: `authorization_pending`, `slow_down`, `access_denied`, `expired_token`), and two
+ * registered codes of RFC 6749 §4.1.2.1 that §5.2 has no equivalent for: `temporarily_unavailable` (429,
+ * too many requests, with `Retry-After`) and `server_error` (500).
  */
 export const OAuthErrorCode = z.enum([
   'invalid_request',
@@ -125,11 +131,15 @@ export const OAuthErrorCode = z.enum([
   'slow_down',
   'access_denied',
   'expired_token',
+  'temporarily_unavailable',
+  'server_error',
 ]);
 export type OAuthErrorCode = z.infer<typeof OAuthErrorCode>;
 
 /**
- * An OAuth error response body (RFC 6749 §5.2), sent with status 400 (401 for `invalid_client`).
+ * An OAuth error response body (RFC 6749 §5.2), sent with status 400 (401 for `invalid_client`; 413 and
+ * 415 for an oversized body or another media type, 429 and 500 as above), `Cache-Control: no-store` and
+ * `Pragma: no-cache`.
  * The SDK surfaces `error` as `APIError.code`.
  */
 export const OAuthErrorResponse = z.object({
@@ -138,3 +148,28 @@ export const OAuthErrorResponse = z.object({
   error_uri: z.url().optional(),
 });
 export type OAuthErrorResponse = z.infer<typeof OAuthErrorResponse>;
+
+/**
+ * The authorization server metadata (RFC 8414 §2) at `GET /.well-known/oauth-authorization-server`: where
+ * the OAuth endpoints are and what they support. `issuer` is the server's public URL and every endpoint an
+ * absolute URL under it.
+ *
+ * - `authorization_endpoint`: the CLI's browser sign-in (RFC 8252 loopback redirect, PKCE S256 only);
+ * - `token_endpoint`: the one token endpoint, for every grant in `grant_types_supported`;
+ * - `device_authorization_endpoint`: RFC 8628 §3.1; `revocation_endpoint`: RFC 7009;
+ * - `token_endpoint_auth_methods_supported` and `revocation_endpoint_auth_methods_supported`: `none`, as
+ *   every client is public (RFC 6749 §2.1) and identifies itself with `client_id` only.
+ */
+export const AuthorizationServerMetadata = z.object({
+  issuer: z.url(),
+  authorization_endpoint: z.url(),
+  token_endpoint: z.url(),
+  device_authorization_endpoint: z.url(),
+  revocation_endpoint: z.url(),
+  grant_types_supported: z.array(z.string()),
+  response_types_supported: z.array(z.string()),
+  code_challenge_methods_supported: z.array(z.string()),
+  token_endpoint_auth_methods_supported: z.array(z.string()),
+  revocation_endpoint_auth_methods_supported: z.array(z.string()),
+});
+export type AuthorizationServerMetadata = z.infer<typeof AuthorizationServerMetadata>;

@@ -71,12 +71,21 @@ export function pkce(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-/** Runs the whole device flow for a signed-in browser `cookie` and returns the CLI tokens. */
-export async function deviceTokens(t: TestApp, cookie: string): Promise<TokenResponse> {
+/**
+ * Runs the whole device flow for a signed-in browser `cookie` and returns the CLI tokens. Every request
+ * comes from `remoteAddress` (default 127.0.0.1): tests that start many flows spread them over addresses
+ * so the per-IP limits of the auth endpoints do not trip.
+ */
+export async function deviceTokens(
+  t: TestApp,
+  cookie: string,
+  remoteAddress = '127.0.0.1',
+): Promise<TokenResponse> {
   const start = await t.app.inject({
     method: 'POST',
     url: '/api/auth/device/code',
     payload: { client_id: 'fleece-cli' },
+    remoteAddress,
   });
   expect(start.statusCode).toBe(200);
   const { device_code, user_code } = start.json();
@@ -85,6 +94,7 @@ export async function deviceTokens(t: TestApp, cookie: string): Promise<TokenRes
     url: '/api/auth/device/decision',
     headers: { cookie, origin: originOf(t) },
     payload: { userCode: user_code, decision: 'approve' },
+    remoteAddress,
   });
   expect(decided.statusCode).toBe(200);
   const res = await t.app.inject({
@@ -95,6 +105,7 @@ export async function deviceTokens(t: TestApp, cookie: string): Promise<TokenRes
       device_code,
       client_id: 'fleece-cli',
     },
+    remoteAddress,
   });
   expect(res.statusCode).toBe(200);
   return res.json();

@@ -1,5 +1,6 @@
 import { TokenResponse } from '@fleece/sdk/contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REFRESH_RETRY_GRACE_MS } from '../../src/modules/identity/grants.service.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents, deviceTokens, originOf, pkce, signIn } from '../helpers/identity.js';
 
@@ -212,17 +213,59 @@ describe('refresh token rotation and revocation', () => {
     ]);
   });
 
-  it('lets a retry of the same request (same Idempotency-Key) rotate again instead of tripping reuse detection', async () => {
+  it('answers a retry of the same request (same Idempotency-Key) with the identical response while its successor is unused', async () => {
     const first = await deviceTokens(t, cookie);
     const lost = await refresh(first.refresh_token, { 'idempotency-key': 'k-1' });
     expect(lost.statusCode).toBe(200);
-    const retried = TokenResponse.parse(
-      (await refresh(first.refresh_token, { 'idempotency-key': 'k-1' })).json(),
+    t.clock.advance(10_000);
+    const retried = await refresh(first.refresh_token, { 'idempotency-key': 'k-1' });
+    expect(retried.statusCode).toBe(200);
+    expect(retried.json()).toEqual(lost.json());
+    expect((await me(retried.json().access_token)).statusCode).toBe(200);
+    // Nothing new was issued: the session still has exactly one live refresh token, the one answered.
+    const live = await t.db.ownerQuery<{ n: number }>(
+      'select count(*)::int as n from refresh_tokens where rotated_at is null',
     );
-    expect((await me(retried.access_token)).statusCode).toBe(200);
-    // The response that was lost holds a refresh token that no longer works, and reveals nothing.
-    expect((await refresh(lost.json().refresh_token)).json().error).toBe('invalid_grant');
-    expect((await refresh(retried.refresh_token)).statusCode).toBe(200);
+    expect(live).toEqual([{ n: 1 }]);
+    expect((await refresh(retried.json().refresh_token)).statusCode).toBe(200);
+    expect((await auditEvents(t)).map((e) => e.action)).not.toContain('session.refresh_reuse_detected');
+  });
+
+  it('regression: refresh-token reuse detection bypass — a retry (same Idempotency-Key) after the successor was used revokes the session', async () => {
+    const first = await deviceTokens(t, cookie);
+    const r1 = TokenResponse.parse((await refresh(first.refresh_token, { 'idempotency-key': 'k-1' })).json());
+    const r2 = TokenResponse.parse((await refresh(r1.refresh_token)).json());
+    t.clock.advance(1_000);
+    // Within the grace, same key: before the fix this answered 200 with a fresh pair and deleted R2.
+    const replay = await refresh(first.refresh_token, { 'idempotency-key': 'k-1' });
+    expect(replay.statusCode).toBe(400);
+    expect(replay.headers['cache-control']).toBe('no-store');
+    expect(replay.headers.pragma).toBe('no-cache');
+    expect(replay.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'The refresh token was already used; the session has been revoked. Sign in again.',
+    });
+    // The whole family is dead: the live R2 and its access token.
+    expect((await refresh(r2.refresh_token)).json().error).toBe('invalid_grant');
+    expect((await me(r2.access_token)).statusCode).toBe(401);
+    const sessionsLeft = await t.db.ownerQuery<{ revoked_reason: string | null }>(
+      "select revoked_reason from sessions where kind = 'cli'",
+    );
+    expect(sessionsLeft).toEqual([{ revoked_reason: 'refresh_token_reuse' }]);
+    const detected = (await auditEvents(t)).filter((e) => e.action === 'session.refresh_reuse_detected');
+    expect(detected).toEqual([
+      expect.objectContaining({ outcome: 'denied', metadata: { reason: 'refresh_token_reuse' } }),
+    ]);
+  });
+
+  it('treats a retry (same Idempotency-Key) after the grace as reuse', async () => {
+    const first = await deviceTokens(t, cookie);
+    await refresh(first.refresh_token, { 'idempotency-key': 'k-1' });
+    t.clock.advance(REFRESH_RETRY_GRACE_MS);
+    expect((await refresh(first.refresh_token, { 'idempotency-key': 'k-1' })).json().error).toBe(
+      'invalid_grant',
+    );
+    expect((await auditEvents(t)).map((e) => e.action)).toContain('session.refresh_reuse_detected');
   });
 
   it('treats a different Idempotency-Key as reuse', async () => {

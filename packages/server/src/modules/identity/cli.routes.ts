@@ -1,14 +1,16 @@
+import formbody from '@fastify/formbody';
 import {
+  AuthorizationServerMetadata,
   CliAuthorizeParams,
   CliConsentRequest,
   CliConsentResponse,
+  DEVICE_CODE_GRANT_TYPE,
   DeviceAuthorizationRequest,
   DeviceAuthorizationResponse,
   DeviceDecisionRequest,
   DeviceDecisionResponse,
   DeviceLookupRequest,
   DeviceLookupResponse,
-  DeviceTokenRequest,
   OAuthErrorResponse,
   RevocationRequest,
   TokenRequest,
@@ -26,11 +28,107 @@ import { OAuthError } from './oauth-error.js';
 import { parseLoopbackRedirect, safeReturnTo } from './redirects.js';
 import type { IdentityServices } from './service.js';
 
-const KNOWN_GRANTS = new Set(['refresh_token', 'authorization_code']);
+/** The grants of the token endpoint (RFC 6749 §4.1.3, §6; RFC 8628 §3.4). */
+const KNOWN_GRANTS = new Set(['refresh_token', 'authorization_code', DEVICE_CODE_GRANT_TYPE]);
+
+/** The paths of the token endpoint: the one endpoint, and the device flow's older name for it. */
+const TOKEN_PATHS = new Set(['/api/auth/token', '/api/auth/device/token']);
 
 /**
- * The token endpoints of the CLI flows, answering in the OAuth error format (RFC 6749 §5.2) instead of
- * problem details: `POST /api/auth/device/code`, `/device/token`, `/token`, `/revoke`. Bodies are JSON.
+ * Largest request body the OAuth endpoints read, in bytes: their parameters are short (a revocation's
+ * token is at most 4096 characters), so 16 KiB is generous.
+ */
+export const OAUTH_BODY_LIMIT = 16 * 1024;
+
+/** The request media types of the OAuth endpoints, form encoding first (the standards' own). */
+const OAUTH_MEDIA_TYPES = ['application/x-www-form-urlencoded', 'application/json'];
+
+/**
+ * What an error on an OAuth endpoint becomes: an {@link OAuthError} (RFC 6749 §5.2 shape) for every
+ * failure, whether a service threw it, the body failed validation (`invalid_request`, or
+ * `unsupported_grant_type` for an unknown `grant_type` at the token endpoint), the framework refused the
+ * body (malformed: 400; oversized: 413; another media type: 415; all `invalid_request`), a rate limit
+ * refused the request (429 `temporarily_unavailable` with `Retry-After`), or something failed on the
+ * server (500 `server_error`, logged). Never a problem document, never a stack trace.
+ */
+export function oauthErrorOf(error: unknown, request: FastifyRequest): OAuthError {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof ProblemError) {
+    if (error.status === 429) {
+      return new OAuthError('temporarily_unavailable', error.detail, {
+        status: 429,
+        headers: { ...error.headers },
+      });
+    }
+    if (error.status < 500) {
+      return new OAuthError('invalid_request', error.detail, {
+        status: error.status,
+        headers: { ...error.headers },
+      });
+    }
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  if (fastifyError.validation) {
+    const body = request.body as { grant_type?: unknown } | undefined;
+    const grant = body && typeof body === 'object' ? body.grant_type : undefined;
+    if (
+      TOKEN_PATHS.has(request.routeOptions.url ?? '') &&
+      typeof grant === 'string' &&
+      !KNOWN_GRANTS.has(grant)
+    ) {
+      return new OAuthError('unsupported_grant_type', `grant_type "${grant.slice(0, 64)}" is not supported.`);
+    }
+    const issue = fastifyError.validation[0];
+    const field = (issue?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.') || 'body';
+    return new OAuthError('invalid_request', `${field}: ${issue?.message ?? 'is not valid'}`);
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new OAuthError(
+        'invalid_request',
+        'This endpoint takes `Content-Type: application/x-www-form-urlencoded` (or `application/json`).',
+        { status: 415 },
+      );
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new OAuthError(
+        'invalid_request',
+        `The request body is larger than this endpoint accepts (${OAUTH_BODY_LIMIT} bytes).`,
+        { status: 413 },
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new OAuthError('invalid_request', 'The request body is not valid JSON.');
+  }
+  const status = fastifyError.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    request.log.info({ err: error }, 'client error');
+    return new OAuthError('invalid_request', 'The request is not valid.', { status });
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return new OAuthError(
+    'server_error',
+    `Something went wrong on our side. Quote request id ${request.id} if you contact support.`,
+    { status: 500 },
+  );
+}
+
+/** Drops parameters sent without a value: they count as omitted (RFC 6749 §3.2, RFC 8628 §3.1). */
+function omitEmptyParameters(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== ''));
+}
+
+/**
+ * The OAuth 2.0 endpoints of the CLI flows: `POST /api/auth/device/code` (RFC 8628 §3.1), the token
+ * endpoint `POST /api/auth/token` for every grant (RFC 6749 §4.1.3 and §6, RFC 8628 §3.4) with its alias
+ * `POST /api/auth/device/token`, and `POST /api/auth/revoke` (RFC 7009).
+ *
+ * Bodies are `application/x-www-form-urlencoded` as the standards require, or JSON. The form parser
+ * (`@fastify/formbody`) is registered in this plugin's encapsulated context only: every other route of the
+ * API still refuses form bodies with 415, which is part of its CSRF defence (a cross-site HTML form can
+ * send form bodies without a preflight). Every answer carries `Cache-Control: no-store` and
+ * `Pragma: no-cache` (RFC 6749 §5.1), and every error is in the OAuth shape of RFC 6749 §5.2
+ * ({@link oauthErrorOf}), never problem+json.
  */
 export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices }> = async (
   app,
@@ -38,45 +136,40 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
 ) => {
   const { devices, grants } = services;
 
-  app.setErrorHandler((error: FastifyError | OAuthError, request, reply) => {
-    if (error instanceof OAuthError) {
-      return reply.code(error.status).header('pragma', 'no-cache').send(error.toJSON());
-    }
-    if ((error as FastifyError).validation) {
-      const body = request.body as { grant_type?: unknown } | undefined;
-      const grant = body && typeof body === 'object' ? body.grant_type : undefined;
-      if (
-        request.url.startsWith('/api/auth/token') &&
-        typeof grant === 'string' &&
-        !KNOWN_GRANTS.has(grant)
-      ) {
-        return reply
-          .code(400)
-          .send(
-            new OAuthError(
-              'unsupported_grant_type',
-              `grant_type "${grant.slice(0, 64)}" is not supported.`,
-            ).toJSON(),
-          );
-      }
-      const issue = (error as FastifyError).validation?.[0];
-      const field = (issue?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.') || 'body';
-      return reply
-        .code(400)
-        .send(new OAuthError('invalid_request', `${field}: ${issue?.message ?? 'is not valid'}`).toJSON());
-    }
-    throw error;
+  await app.register(formbody, { bodyLimit: OAUTH_BODY_LIMIT });
+  app.addHook('preValidation', async (request) => {
+    request.body = omitEmptyParameters(request.body);
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   });
 
-  const oauthErrors = { 400: OAuthErrorResponse, 401: OAuthErrorResponse };
+  app.setErrorHandler((error, request, reply) => {
+    const oauth = oauthErrorOf(error, request);
+    return reply
+      .code(oauth.status)
+      .headers(oauth.headers)
+      .type('application/json; charset=utf-8')
+      .send(oauth.toJSON());
+  });
+
+  const oauthErrors = {
+    400: OAuthErrorResponse,
+    401: OAuthErrorResponse,
+    413: OAuthErrorResponse,
+    415: OAuthErrorResponse,
+    429: OAuthErrorResponse,
+  };
 
   app.post(
     '/api/auth/device/code',
     {
+      bodyLimit: OAUTH_BODY_LIMIT,
       config: { rateLimit: AUTH_LIMITS.startPerIp },
       schema: {
         tags: ['auth'],
         summary: 'Device authorization request (RFC 8628 §3.1)',
+        consumes: OAUTH_MEDIA_TYPES,
         body: DeviceAuthorizationRequest,
         response: { 200: DeviceAuthorizationResponse, ...oauthErrors },
       },
@@ -90,40 +183,12 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
       }),
   );
 
-  app.post(
-    '/api/auth/device/token',
-    {
-      config: { rateLimit: AUTH_LIMITS.tokenPerIp },
-      schema: {
-        tags: ['auth'],
-        summary: 'Device access token request (RFC 8628 §3.4)',
-        body: DeviceTokenRequest,
-        response: { 200: TokenResponse, ...oauthErrors },
-      },
-    },
-    async (request) =>
-      devices.token({
-        deviceCode: request.body.device_code,
-        clientId: request.body.client_id,
-        ctx: auditContext(request),
-      }),
-  );
-
-  app.post(
-    '/api/auth/token',
-    {
-      config: { rateLimit: AUTH_LIMITS.tokenPerIp },
-      schema: {
-        tags: ['auth'],
-        summary: 'Refresh token rotation (RFC 6749 §6) or authorization code exchange with PKCE (RFC 7636)',
-        body: TokenRequest,
-        response: { 200: TokenResponse, ...oauthErrors },
-      },
-    },
-    async (request) => {
-      const body = request.body;
-      const ctx = auditContext(request);
-      if (body.grant_type === 'refresh_token') {
+  /** The token endpoint: one handler for every grant, told apart by `grant_type`. */
+  const token = async (request: FastifyRequest<{ Body: TokenRequest }>) => {
+    const body = request.body;
+    const ctx = auditContext(request);
+    switch (body.grant_type) {
+      case 'refresh_token': {
         const key = request.headers['idempotency-key'];
         const issued = await grants.refresh({
           refreshToken: body.refresh_token,
@@ -133,24 +198,63 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
         });
         return issued.response;
       }
-      const issued = await grants.exchangeAuthorizationCode({
-        code: body.code,
-        codeVerifier: body.code_verifier,
-        redirectUri: body.redirect_uri,
-        clientId: body.client_id,
-        ctx,
-      });
-      return issued.response;
+      case 'authorization_code': {
+        const issued = await grants.exchangeAuthorizationCode({
+          code: body.code,
+          codeVerifier: body.code_verifier,
+          redirectUri: body.redirect_uri,
+          clientId: body.client_id,
+          ctx,
+        });
+        return issued.response;
+      }
+      case DEVICE_CODE_GRANT_TYPE:
+        return devices.token({ deviceCode: body.device_code, clientId: body.client_id, ctx });
+    }
+  };
+
+  app.post(
+    '/api/auth/token',
+    {
+      bodyLimit: OAUTH_BODY_LIMIT,
+      config: { rateLimit: AUTH_LIMITS.tokenPerIp },
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Token endpoint for every grant: authorization code with PKCE (RFC 6749 §4.1.3, RFC 7636), refresh token rotation (RFC 6749 §6), device code (RFC 8628 §3.4)',
+        consumes: OAUTH_MEDIA_TYPES,
+        body: TokenRequest,
+        response: { 200: TokenResponse, ...oauthErrors },
+      },
     },
+    token,
+  );
+
+  app.post(
+    '/api/auth/device/token',
+    {
+      bodyLimit: OAUTH_BODY_LIMIT,
+      config: { rateLimit: AUTH_LIMITS.tokenPerIp },
+      schema: {
+        tags: ['auth'],
+        summary: 'The token endpoint under its older name: the same handler as POST /api/auth/token',
+        consumes: OAUTH_MEDIA_TYPES,
+        body: TokenRequest,
+        response: { 200: TokenResponse, ...oauthErrors },
+      },
+    },
+    token,
   );
 
   app.post(
     '/api/auth/revoke',
     {
+      bodyLimit: OAUTH_BODY_LIMIT,
       config: { rateLimit: AUTH_LIMITS.tokenPerIp },
       schema: {
         tags: ['auth'],
         summary: 'Token revocation (RFC 7009): ends the session of a refresh or access token',
+        consumes: OAUTH_MEDIA_TYPES,
         body: RevocationRequest,
         response: { 200: z.object({}), ...oauthErrors },
       },
@@ -163,6 +267,44 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
       });
       return {};
     },
+  );
+};
+
+/** Where the authorization server metadata is (RFC 8414 §3). */
+export const METADATA_PATH = '/.well-known/oauth-authorization-server';
+
+/**
+ * The authorization server metadata of this server (RFC 8414 §2) for `publicUrl` (`FLEECE_PUBLIC_URL`,
+ * without a trailing slash), which is also the `issuer`.
+ */
+export function authorizationServerMetadata(publicUrl: string): AuthorizationServerMetadata {
+  return {
+    issuer: publicUrl,
+    authorization_endpoint: `${publicUrl}/api/auth/cli/authorize`,
+    token_endpoint: `${publicUrl}/api/auth/token`,
+    device_authorization_endpoint: `${publicUrl}/api/auth/device/code`,
+    revocation_endpoint: `${publicUrl}/api/auth/revoke`,
+    grant_types_supported: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT_TYPE],
+    response_types_supported: ['code'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none'],
+    revocation_endpoint_auth_methods_supported: ['none'],
+  };
+}
+
+/** `GET /.well-known/oauth-authorization-server`: the metadata of {@link authorizationServerMetadata}. */
+export const oauthMetadataRoute: FastifyPluginAsyncZod = async (app) => {
+  const metadata = authorizationServerMetadata(app.config.publicUrl);
+  app.get(
+    METADATA_PATH,
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'OAuth 2.0 authorization server metadata (RFC 8414)',
+        response: { 200: AuthorizationServerMetadata },
+      },
+    },
+    async () => metadata,
   );
 };
 

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { DEFAULT_CLIENT_ID, type TokenResponse } from '@fleece/sdk/contract';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { authorizationCodes, refreshTokens, sessions, users } from '../../db/schema/identity.js';
 import { enterScope, withScope, withUser } from '../../db/tenant.js';
@@ -9,12 +9,15 @@ import { type Audit, type AuditCtx, asUser } from './audit.js';
 import { OAuthError } from './oauth-error.js';
 import { constantTimeEqual, hashSecret, newId, randomSecret } from './secrets.js';
 import { SESSION_TIMEOUTS, type SessionService } from './sessions.service.js';
-import type { TokenService } from './tokens.js';
+import { deriveKey, type TokenService } from './tokens.js';
 
 /** The OAuth clients this server knows: public clients (no secret), identified by `client_id` only. */
 export const KNOWN_CLIENTS: ReadonlySet<string> = new Set([DEFAULT_CLIENT_ID]);
 
-/** How long a retried refresh (same `Idempotency-Key`) may rotate the same token again, in ms. */
+/**
+ * How long after a rotation a retry of it (same refresh token, same `Idempotency-Key`) is answered with
+ * the same token response again, in ms; only while the successor it issued has not been used.
+ */
 export const REFRESH_RETRY_GRACE_MS = 60_000;
 
 /** Throws `invalid_client` (RFC 6749 §5.2) unless `clientId` is a known client. */
@@ -43,21 +46,54 @@ type Outcome = { ok: true; issued: Issued } | { ok: false; error: OAuthError; pa
  * tokens stop working (`session.refresh_reuse_detected`).
  */
 export class GrantService {
+  /** HMAC key of the answers of rotations with an `Idempotency-Key` ({@link rotationSecrets}). */
+  private readonly retryKey: Uint8Array;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly tokens: TokenService,
     private readonly sessions: SessionService,
     private readonly audit: Audit,
-  ) {}
+    /** The root secret (`FLEECE_SECRET`). */
+    secret: string,
+  ) {
+    this.retryKey = deriveKey(secret, 'refresh-retry');
+  }
+
+  /**
+   * The secrets of the answer to rotating `refreshToken` under `idempotencyKey`: the successor refresh
+   * token (32 bytes, base64url, like {@link randomSecret}) and the access token's `jti` (12 bytes,
+   * base64url), each HMAC-SHA-256 (RFC 2104) under a key derived from the root secret. Deterministic, so a
+   * retry of the same request can be answered with the identical response without the database holding
+   * any token in the clear; unpredictable without the server's secret and the presented token (which is
+   * stored only hashed).
+   */
+  private rotationSecrets(
+    refreshToken: string,
+    idempotencyKey: string,
+  ): { refreshToken: string; jti: string } {
+    const mac = (label: string) =>
+      createHmac('sha256', this.retryKey)
+        .update(`${label}\0${refreshToken}\0${idempotencyKey}`, 'utf8')
+        .digest();
+    return {
+      refreshToken: mac('refresh_token').toString('base64url'),
+      jti: mac('jti').subarray(0, 12).toString('base64url'),
+    };
+  }
 
   private refreshExpiry(now: Date, absoluteExpiresAt: Date): Date {
     return new Date(Math.min(now.getTime() + SESSION_TIMEOUTS.cli.idleMs, absoluteExpiresAt.getTime()));
   }
 
-  private async newRefreshToken(tx: Db, session: { id: string; userId: string; absoluteExpiresAt: Date }) {
+  /** Inserts a refresh token of `session`: `token` when given (a derived one), else a random one. */
+  private async newRefreshToken(
+    tx: Db,
+    session: { id: string; userId: string; absoluteExpiresAt: Date },
+    token: string = randomSecret(),
+  ) {
     const now = this.clock.now();
-    const token = randomSecret();
     const id = newId('rtk');
     const absoluteExpiresAt = session.absoluteExpiresAt;
     await tx.insert(refreshTokens).values({
@@ -71,8 +107,13 @@ export class GrantService {
     return { id, token };
   }
 
-  private async response(userId: string, sessionId: string, refreshToken: string): Promise<TokenResponse> {
-    const { token, expiresIn } = await this.tokens.issueAccessToken('cli', userId, sessionId);
+  private async response(
+    userId: string,
+    sessionId: string,
+    refreshToken: string,
+    fixed?: { issuedAt: Date; jti: string },
+  ): Promise<TokenResponse> {
+    const { token, expiresIn } = await this.tokens.issueAccessToken('cli', userId, sessionId, fixed);
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken };
   }
 
@@ -253,10 +294,14 @@ export class GrantService {
 
   /**
    * `grant_type=refresh_token` (RFC 6749 §6) with rotation: the presented token is retired and a new one
-   * issued with a new access token. A retired token presented again is a replay: its session (the token
-   * family) is revoked and `session.refresh_reuse_detected` recorded, except for a retry of the very
-   * request that rotated it (same `Idempotency-Key`, within {@link REFRESH_RETRY_GRACE_MS}, successor
-   * unused), which gets a fresh pair while the unused successor is discarded.
+   * issued with a new access token, so a session (the token family) has at most one live refresh token.
+   *
+   * A retired token presented again is a replay (RFC 6819 §5.2.2.3; OAuth 2.0 Security BCP, RFC 9700
+   * §4.14.2): its session is revoked and `session.refresh_reuse_detected` recorded. The one exception is a
+   * retry of the very request that rotated it (same `Idempotency-Key`, within
+   * {@link REFRESH_RETRY_GRACE_MS}) while the successor that request issued is still unused: it gets the
+   * identical answer again (same refresh token, same access token), and nothing new is issued. Once the
+   * successor has been used, or the grace has passed, the retry is a replay like any other.
    * @throws {OAuthError} `invalid_grant` for an unknown, expired, replayed or revoked token or a different
    *   client.
    */
@@ -268,6 +313,7 @@ export class GrantService {
   }): Promise<Issued> {
     assertKnownClient(input.clientId);
     const invalid = (why: string) => new OAuthError('invalid_grant', why);
+    const ended = () => invalid('The session of this refresh token has ended.');
     const keyHash = input.idempotencyKey ? hashSecret(input.idempotencyKey) : null;
     return this.run(hashSecret(input.refreshToken), async (tx) => {
       const now = this.clock.now();
@@ -279,6 +325,7 @@ export class GrantService {
       if (!token) return { ok: false, error: invalid('The refresh token is unknown.') };
       // The token names its owner: only now may the transaction see that user's session.
       await enterScope(tx, { userId: token.userId });
+      // Locking the session serialises every grant of one token family (rotation, retry, replay).
       const [session] = await tx
         .select()
         .from(sessions)
@@ -288,35 +335,52 @@ export class GrantService {
       if (session.clientId !== input.clientId) {
         return { ok: false, error: invalid('The refresh token was issued to another client.') };
       }
-      if (session.revokedAt)
-        return { ok: false, error: invalid('The session of this refresh token has ended.') };
-      const ctx = asUser(input.ctx, session.userId);
+      if (session.revokedAt) return { ok: false, error: ended() };
+      /** Whether the session may still be used (idle and absolute timeouts, account status). */
+      const live = async () => {
+        // Read inside the transaction: the session row is locked, and PGlite has a single connection.
+        const [owner] = await tx
+          .select({ role: users.role, status: users.status })
+          .from(users)
+          .where(eq(users.id, session.userId));
+        const verdict = this.sessions.verdict({
+          sessionId: session.id,
+          userId: session.userId,
+          kind: session.kind,
+          role: owner?.role ?? 'user',
+          userStatus: owner?.status ?? 'suspended',
+          revoked: false,
+          lastUsedAt: session.lastUsedAt.getTime(),
+          absoluteExpiresAt: session.absoluteExpiresAt.getTime(),
+        });
+        return verdict === 'ok';
+      };
       if (token.rotatedAt) {
+        const rotatedAt = token.rotatedAt;
         const retry =
+          input.idempotencyKey !== undefined &&
           keyHash !== null &&
           token.rotationKeyHash !== null &&
           constantTimeEqual(keyHash, token.rotationKeyHash) &&
-          now.getTime() - token.rotatedAt.getTime() < REFRESH_RETRY_GRACE_MS;
+          now.getTime() - rotatedAt.getTime() < REFRESH_RETRY_GRACE_MS;
         if (retry) {
-          const unused = await tx
-            .delete(refreshTokens)
+          const answer = this.rotationSecrets(input.refreshToken, input.idempotencyKey!);
+          const [successor] = await tx
+            .select({ rotatedAt: refreshTokens.rotatedAt, expiresAt: refreshTokens.expiresAt })
+            .from(refreshTokens)
             .where(
               and(
+                eq(refreshTokens.tokenHash, hashSecret(answer.refreshToken)),
                 eq(refreshTokens.sessionId, session.id),
-                isNull(refreshTokens.rotatedAt),
-                sql`${refreshTokens.createdAt} >= ${token.rotatedAt}`,
               ),
-            )
-            .returning({ id: refreshTokens.id });
-          if (unused.length === 1) {
-            const next = await this.newRefreshToken(tx, session);
-            return {
-              ok: true,
-              issued: {
-                response: await this.response(session.userId, session.id, next.token),
-                sessionId: session.id,
-              },
-            };
+            );
+          if (successor && successor.rotatedAt === null && now < successor.expiresAt) {
+            if (!(await live())) return { ok: false, error: ended() };
+            const response = await this.response(session.userId, session.id, answer.refreshToken, {
+              issuedAt: rotatedAt,
+              jti: answer.jti,
+            });
+            return { ok: true, issued: { response, sessionId: session.id } };
           }
         }
         const payload = await this.revokeForReplay(
@@ -324,7 +388,7 @@ export class GrantService {
           session.id,
           session.userId,
           'refresh_token_reuse',
-          ctx,
+          asUser(input.ctx, session.userId),
         );
         return {
           ok: false,
@@ -333,36 +397,24 @@ export class GrantService {
         };
       }
       if (now >= token.expiresAt) return { ok: false, error: invalid('The refresh token has expired.') };
-      // Read inside the transaction: the session row is locked, and PGlite has a single connection.
-      const [owner] = await tx
-        .select({ role: users.role, status: users.status })
-        .from(users)
-        .where(eq(users.id, session.userId));
-      const verdict = this.sessions.verdict({
-        sessionId: session.id,
-        userId: session.userId,
-        kind: session.kind,
-        role: owner?.role ?? 'user',
-        userStatus: owner?.status ?? 'suspended',
-        revoked: false,
-        lastUsedAt: session.lastUsedAt.getTime(),
-        absoluteExpiresAt: session.absoluteExpiresAt.getTime(),
-      });
-      if (verdict !== 'ok')
-        return { ok: false, error: invalid('The session of this refresh token has ended.') };
+      if (!(await live())) return { ok: false, error: ended() };
       await tx
         .update(refreshTokens)
         .set({ rotatedAt: now, rotationKeyHash: keyHash })
         .where(eq(refreshTokens.id, token.id));
       await tx.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, session.id));
-      const next = await this.newRefreshToken(tx, session);
-      return {
-        ok: true,
-        issued: {
-          response: await this.response(session.userId, session.id, next.token),
-          sessionId: session.id,
-        },
-      };
+      // With an Idempotency-Key the answer is derived, so that a retry can get the very same one back.
+      const answer = input.idempotencyKey
+        ? this.rotationSecrets(input.refreshToken, input.idempotencyKey)
+        : undefined;
+      const next = await this.newRefreshToken(tx, session, answer?.refreshToken);
+      const response = await this.response(
+        session.userId,
+        session.id,
+        next.token,
+        answer && { issuedAt: now, jti: answer.jti },
+      );
+      return { ok: true, issued: { response, sessionId: session.id } };
     }).then((issued) => {
       this.sessions.afterCommit(`s:${issued.sessionId}`);
       return issued;

@@ -24,7 +24,7 @@ export function identityServices(app: FastifyInstance): IdentityServices {
   const users = new UserService(db, clock, config.adminEmails);
   const signIn = new BrowserSignIn(sessions, audit);
   const mailer = createMailer(config, app.log);
-  const grants = new GrantService(db, clock, tokens, sessions, audit);
+  const grants = new GrantService(db, clock, tokens, sessions, audit, config.secret);
   return {
     users,
     signIn,

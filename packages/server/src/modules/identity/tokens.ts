@@ -85,21 +85,25 @@ export class TokenService {
 
   /**
    * Signs an access token for session `sid` of user `sub`: 15 minutes for `browser`, 1 hour for `cli`.
+   * `fixed` pins the issue time and `jti` (base64url) instead of now and 96 random bits: HS256 is
+   * deterministic, so the same inputs sign the byte-identical token again (the replayed answer of a retried
+   * refresh, RFC 6749 §6 rotation in grants.service.ts).
    * @returns the compact JWS and its lifetime in seconds.
    */
   async issueAccessToken(
     kind: AccessTokenKind,
     sub: string,
     sid: string,
+    fixed?: { issuedAt: Date; jti: string },
   ): Promise<{ token: string; expiresIn: number }> {
     const expiresIn = kind === 'browser' ? BROWSER_ACCESS_TOKEN_TTL_S : CLI_ACCESS_TOKEN_TTL_S;
-    const now = seconds(this.clock.now());
+    const now = seconds(fixed?.issuedAt ?? this.clock.now());
     const token = await new SignJWT({ sid })
       .setProtectedHeader({ alg: JWT_ALGORITHM, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.issuer)
       .setAudience(AUDIENCES[kind])
       .setSubject(sub)
-      .setJti(randomBytes(12).toString('base64url'))
+      .setJti(fixed?.jti ?? randomBytes(12).toString('base64url'))
       .setIssuedAt(now)
       .setNotBefore(now)
       .setExpirationTime(now + expiresIn)
