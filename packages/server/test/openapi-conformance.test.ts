@@ -27,6 +27,8 @@ const NOT_CALLED: Record<string, { ok?: string; error?: string }> = {
   // Takes no input and no credential and is not rate-limited: nothing a client sends makes it fail (its
   // 503 needs the database down).
   'GET /api/health': { error: 'no client error exists' },
+  // RFC 8414 metadata: a static document that takes no input and no credential.
+  'GET /.well-known/oauth-authorization-server': { error: 'no client error exists' },
 };
 
 const stripe = setupServer();
@@ -132,6 +134,11 @@ describe('real responses of every operation match the OpenAPI document', () => {
 
   it('public and sign-in operations', async () => {
     await call('GET /api/health', { url: '/api/health' });
+    await call('GET /.well-known/oauth-authorization-server', {
+      url: '/.well-known/oauth-authorization-server',
+    });
+    await call('GET /api/auth/return-to', { url: '/api/auth/return-to?returnTo=%2F%2Fevil.test' });
+    await call('GET /api/auth/return-to', { url: `/api/auth/return-to?returnTo=/${'a'.repeat(5000)}` });
     await call('GET /api/auth/providers', { url: '/api/auth/providers' });
     await call('GET /api/auth/session', { url: '/api/auth/session' });
     await call('GET /api/auth/providers', { url: '/api/auth/providers?x=1' });

@@ -54,13 +54,14 @@ describe('GET /api/v1/openapi.json', () => {
     const found = problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}`);
     expect(found.filter((p) => p.startsWith('error'))).toEqual([]);
     // Left on purpose: these operations only redirect (303), which the rule does not count as success, and
-    // the health check takes no input and no credential, so it has no 4xx answer to document.
+    // the health check and the RFC 8414 metadata take no input and no credential, so they have no 4xx answer.
     expect(found.sort()).toEqual(
       [
         'warn operation-2xx-response #/paths/~1api~1auth~1cli~1authorize/get/responses',
         'warn operation-2xx-response #/paths/~1api~1auth~1oauth~1{provider}~1callback/get/responses',
         'warn operation-2xx-response #/paths/~1api~1auth~1oauth~1{provider}~1start/get/responses',
         'warn operation-4xx-response #/paths/~1api~1health/get/responses',
+        'warn operation-4xx-response #/paths/~1.well-known~1oauth-authorization-server/get/responses',
       ].sort(),
     );
   });
@@ -124,16 +125,18 @@ describe('GET /api/v1/openapi.json', () => {
       for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
         if (Number(status) < 400 || (path === '/api/health' && status === '503')) continue;
         const types = Object.keys(resolve(response).content ?? {});
-        const json = oauth.includes(path) && (status === '400' || status === '401');
         expect(types, `${method} ${path} ${status}`).toEqual([
-          json ? 'application/json' : 'application/problem+json',
+          oauth.includes(path) ? 'application/json' : 'application/problem+json',
         ]);
       }
       expect(op.responses['500'], `${method} ${path}`).toEqual({
-        $ref: '#/components/responses/InternalError',
+        $ref: `#/components/responses/${oauth.includes(path) ? 'OAuthError' : 'InternalError'}`,
       });
     }
-    expect(doc.paths['/api/auth/token'].post.responses['400'].content['application/json'].schema).toEqual({
+    expect(doc.paths['/api/auth/token'].post.responses['400']).toEqual({
+      $ref: '#/components/responses/OAuthError',
+    });
+    expect(doc.components.responses.OAuthError.content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/OAuthError',
     });
     expect(Object.keys(doc.paths['/api/v1/agents/{id}'].patch.responses).sort()).toEqual([
@@ -156,12 +159,19 @@ describe('GET /api/v1/openapi.json', () => {
       'X-RateLimit-Reset',
     ]);
     for (const [method, path, op] of operations(doc)) {
-      if (path === '/api/health') {
+      // Health is exempt (load balancers poll it); the metadata document is static and outside /api/.
+      if (path === '/api/health' || path === '/.well-known/oauth-authorization-server') {
         expect(op.responses['429']).toBeUndefined();
         continue;
       }
+      const oauth = [
+        '/api/auth/token',
+        '/api/auth/revoke',
+        '/api/auth/device/code',
+        '/api/auth/device/token',
+      ];
       expect(op.responses['429'], `${method} ${path}`).toEqual({
-        $ref: '#/components/responses/TooManyRequests',
+        $ref: `#/components/responses/${oauth.includes(path) ? 'OAuthTooManyRequests' : 'TooManyRequests'}`,
       });
     }
     expect(Object.keys(doc.paths['/api/v1/agents'].get.responses['200'].headers).sort()).toEqual([

@@ -183,6 +183,7 @@ function routeFacts(app: FastifyInstance, route: RouteOptions, method: string, u
 }
 
 const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+const oauthContent = { 'application/json': { schema: { $ref: '#/components/schemas/OAuthError' } } };
 const rateLimitHeaders = {
   'X-RateLimit-Limit': { $ref: '#/components/headers/X-RateLimit-Limit' },
   'X-RateLimit-Remaining': { $ref: '#/components/headers/X-RateLimit-Remaining' },
@@ -214,6 +215,17 @@ function componentResponses(): Json {
     InternalError: problem(
       'Unexpected server error (`internal_error`); the detail never holds a stack trace',
     ),
+    OAuthError: {
+      description:
+        'OAuth error (RFC 6749 §5.2): `invalid_request` (also for a malformed, oversized or wrongly typed body), `invalid_grant`, `invalid_client`, `unsupported_grant_type`, `authorization_pending`, `slow_down`, `expired_token`, `access_denied`, `server_error`',
+      content: oauthContent,
+    },
+    OAuthTooManyRequests: {
+      description:
+        'Rate limited: `temporarily_unavailable` (RFC 6749 §5.2 shape); wait `Retry-After` seconds',
+      headers: { 'Retry-After': { $ref: '#/components/headers/Retry-After' }, ...rateLimitHeaders },
+      content: oauthContent,
+    },
   };
 }
 
@@ -307,11 +319,11 @@ function completeOperation(method: string, path: string, operation: Json): void 
       responses[status] ??= { $ref: `#/components/responses/${STANDARD[status]}` };
     };
     if (facts.oauth) {
-      const oauth = {
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/OAuthError' } } },
-      };
-      responses['400'] = { description: 'OAuth error (RFC 6749 §5.2)', ...oauth };
-      responses['401'] = { description: 'OAuth error `invalid_client` (RFC 6749 §5.2)', ...oauth };
+      // The OAuth endpoints answer every error in the RFC 6749 §5.2 shape (src/modules/identity/cli.routes.ts).
+      for (const status of ['400', '401', '403', '413', '415', '500']) {
+        responses[status] = { $ref: '#/components/responses/OAuthError' };
+      }
+      responses['429'] = { $ref: '#/components/responses/OAuthTooManyRequests' };
     }
     if (facts.input) add('400');
     if (facts.auth !== 'public') add('401');
