@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { type ProblemCode, ProblemError, problemType } from '../errors.js';
+import { ROUTER_OPTIONS } from '../lib/router.js';
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -127,7 +128,9 @@ export const errorsPlugin = fp(
 
     // A second router that only knows which paths exist for which methods, so a known path with the
     // wrong method answers 405 with `Allow` instead of 404. It is consulted on the not-found path only.
-    const known = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
+    // It matches paths exactly as the app's router does (ROUTER_OPTIONS), or a spelling the app does not
+    // route (`/API/v1/me/`) would answer 405 instead of 404.
+    const known = FindMyWay({ ...ROUTER_OPTIONS });
     app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) {
         if (!known.hasRoute(method as HTTPMethod, route.url)) {

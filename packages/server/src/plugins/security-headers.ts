@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 
@@ -9,7 +10,7 @@ import helmet, { type HelmetOptions } from 'helmet';
 export const PERMISSIONS_POLICY =
   'accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), fullscreen=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), sync-xhr=(), usb=(), xr-spatial-tracking=(), clipboard-write=(self)';
 
-/** The helmet configuration that yields DESIGN.md §6.6's headers. */
+/** The helmet configuration that yields the headers of docs/architecture.md (security headers). */
 const HELMET_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: {
     useDefaults: false,
@@ -52,18 +53,44 @@ export function staticHelmetHeaders(options: HelmetOptions = HELMET_OPTIONS): Re
   return headers;
 }
 
+let cached: { page: Record<string, string>; api: Record<string, string> } | undefined;
+
 /**
- * Security headers on every response, errors and 404s included (DESIGN.md §6.6): a strict CSP with no
+ * The security headers of a response (header name in lower case → value): helmet's, the
+ * {@link PERMISSIONS_POLICY}, and with `noStore` also `Cache-Control: no-store`. Computed once; the objects
+ * returned are shared, so callers must not change them.
+ */
+export function responseHeaders(noStore: boolean): Readonly<Record<string, string>> {
+  if (!cached) {
+    const page = { ...staticHelmetHeaders(), 'permissions-policy': PERMISSIONS_POLICY };
+    cached = { page, api: { ...page, 'cache-control': 'no-store' } };
+  }
+  return noStore ? cached.api : cached.page;
+}
+
+/**
+ * Whether a response must carry `Cache-Control: no-store`: when the request matched a route under `/api/`,
+ * and when it matched no route at all (a 404 costs nothing to leave uncached). The decision reads the
+ * route the router matched (`request.routeOptions.url`, the pattern as registered), never the raw URL, so
+ * no spelling of a path can reach an API route without it (issue #16, defect 6).
+ */
+export function notCacheable(request: FastifyRequest): boolean {
+  return request.is404 || (request.routeOptions.url?.startsWith('/api/') ?? true);
+}
+
+/**
+ * Security headers on every response, errors and 404s included (docs/architecture.md): a strict CSP with no
  * inline script or style, HSTS for two years with preload, `X-Frame-Options: SAMEORIGIN`, `nosniff`,
  * `Referrer-Policy: strict-origin-when-cross-origin` (all from helmet), the restrictive
- * {@link PERMISSIONS_POLICY}, and `Cache-Control: no-store` on everything under `/api/`.
+ * {@link PERMISSIONS_POLICY}, and `Cache-Control: no-store` on everything under `/api/` (see
+ * {@link notCacheable}).
  */
 export const securityHeadersPlugin = fp(
   async (app) => {
-    const headers = { ...staticHelmetHeaders(), 'permissions-policy': PERMISSIONS_POLICY };
-    const apiHeaders = { ...headers, 'cache-control': 'no-store' };
+    const headers = responseHeaders(false);
+    const apiHeaders = responseHeaders(true);
     app.addHook('onRequest', async (request, reply) => {
-      reply.headers(request.url.startsWith('/api/') ? apiHeaders : headers);
+      reply.headers(notCacheable(request) ? apiHeaders : headers);
     });
   },
   { name: 'fleece-security-headers' },
