@@ -21,7 +21,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
   app.get(
     '/api/v1/me',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       // An account pending deletion still sees its profile (status `pending_deletion`).
       config: { allowPendingDeletion: true },
       schema: {
@@ -48,7 +48,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
   app.get(
     '/api/v1/sessions',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['sessions'],
         summary: "The caller's active sessions, newest first",
@@ -81,7 +81,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
   app.delete(
     '/api/v1/sessions/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: { tags: ['sessions'], summary: 'Revoke one of your sessions', security, params: SessionParams },
     },
     async (request, reply) => {
@@ -110,7 +110,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
   app.delete(
     '/api/v1/sessions',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['sessions'],
         summary: 'Revoke every session but the current one',

@@ -218,7 +218,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   app.post(
     '/api/auth/device/lookup',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { rateLimit: AUTH_LIMITS.userCodePerIp },
       schema: {
         tags: ['auth'],
@@ -241,7 +241,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   app.post(
     '/api/auth/device/decision',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { rateLimit: AUTH_LIMITS.userCodePerIp },
       schema: {
         tags: ['auth'],
@@ -290,7 +290,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   app.post(
     '/api/auth/cli/authorize',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { rateLimit: AUTH_LIMITS.startPerIp },
       schema: {
         tags: ['auth'],
