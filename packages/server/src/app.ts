@@ -6,6 +6,7 @@ import type { Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { jobsPlugin } from './jobs/plugin.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import { ROUTER_OPTIONS } from './lib/router.js';
 import { loggerOptions } from './logger.js';
 import { adminRoutes } from './modules/admin/routes.js';
 import { modelRoutes } from './modules/ai/models/routes.js';
@@ -42,6 +43,7 @@ import { openapiPlugin } from './plugins/openapi.js';
 import { plansPlugin } from './plugins/plans.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genReqId, requestIdPlugin } from './plugins/request-id.js';
+import { routingPlugin } from './plugins/routing.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { webPlugin } from './plugins/web.js';
 
@@ -66,10 +68,10 @@ async function tlsOptions(config: Config) {
 
 /**
  * Builds the Fleece app. Layers register top to bottom in the order they apply to a request:
- * configuration → database → cache invalidation → job queue → errors → request id → security headers → CORS → auth
- * (principal, guards, API key scopes) → audit → plans (entitlements, the /me view) → authenticate (session
- * cookie, bearer tokens, API keys) → rate limits → AI providers and models → agents and executions → OpenAPI →
- * routes → web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens
+ * configuration → database → cache invalidation → job queue → errors → request id → security headers →
+ * canonical paths (any other spelling answers 404) → CORS → auth (principal, guards, API key scopes) → audit →
+ * plans (entitlements, the /me view) → authenticate (session cookie, bearer tokens, API keys) → rate limits →
+ * AI providers and models → agents and executions → OpenAPI → routes → web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens
  * until the caller calls `listen()`; `close()` closes the database too.
  *
  * @throws whatever opening the database throws (see {@link openDatabase}).
@@ -86,8 +88,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     requestIdHeader: false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: config.bodyLimit,
-    // One route per path however it is spelled: rate-limit and audit keys are per route (see rate-limit.ts).
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
+    // One spelling per route (src/plugins/routing.ts): any other answers 404, so every policy (no-store,
+    // limits, authentication) that applies to a route applies to every request that reaches it.
+    routerOptions: { ...ROUTER_OPTIONS },
     // Errors raised before any hook runs answer like every other error: problem+json, security headers,
     // X-Request-Id (a URL the router cannot decode; a request Node's HTTP parser refuses).
     frameworkErrors,
@@ -114,6 +117,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(errorsPlugin);
     await app.register(requestIdPlugin);
     await app.register(securityHeadersPlugin);
+    await app.register(routingPlugin);
     await app.register(corsPlugin);
     await app.register(authPlugin);
     await app.register(auditPlugin);

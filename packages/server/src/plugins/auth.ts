@@ -56,17 +56,40 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /**
-     * preHandler that requires a principal.
+     * The guard of a route that requires a principal. Declare it on the route as `preParsing:
+     * app.requireAuth` (with more guards: `preParsing: [app.requireAuth, …]`): `preParsing` runs after the
+     * global `onRequest` hooks (authentication, rate limits) and before the body is read, parsed or
+     * validated, so a request without credentials answers 401 whatever its body, content type or query
+     * (never 400, 413 or 415 describing the schema). Any other hook is refused when the route is
+     * registered.
      * @throws {ProblemError} `unauthenticated` (401) when the request has none.
      */
     requireAuth: (request: FastifyRequest) => Promise<void>;
     /**
-     * preHandler that requires an admin principal signed in with a session (never an API key).
+     * The guard of a route that requires an admin principal signed in with a session (never an API key);
+     * declared as `preParsing: app.requireAdmin`, like {@link FastifyInstance.requireAuth}.
      * @throws {ProblemError} `unauthenticated` (401) without one, `forbidden` (403) for a non-admin or an
      *   API key.
      */
     requireAdmin: (request: FastifyRequest) => Promise<void>;
+    /**
+     * The guarded routes, as their guards declare them: `"<METHOD> <route pattern>"` (`"GET /api/v1/me"`)
+     * → who may call it. A route absent from the map has no guard (it is public, or checks credentials
+     * itself). For tests and checks of the API description (every guarded route answers 401 first).
+     */
+    routeGuards: ReadonlyMap<string, RouteGuard>;
   }
+}
+
+/**
+ * What a guarded route requires of its caller: `auth` `user` (any principal, `requireAuth`) or `admin`
+ * (`requireAdmin`); whether API keys may call it at all (`apiKeys`; never on admin routes), and the API key
+ * scope it needs (`scope`).
+ */
+export interface RouteGuard {
+  auth: 'user' | 'admin';
+  apiKeys: boolean;
+  scope: ApiKeyScope;
 }
 
 /** The 401 problem code and detail for each reason a presented credential was refused (see authenticate). */
@@ -135,21 +158,42 @@ function authenticated(
 }
 
 /**
+ * Route hooks no authentication guard may sit in: all but `onRequest` run after the body is parsed or
+ * validated, and a route's `onRequest` would run before the global deletion and API-key checks (another
+ * order of answers than every other route's).
+ */
+const AFTER_PARSING_HOOKS = [
+  'onRequest',
+  'preValidation',
+  'preHandler',
+  'preSerialization',
+  'onSend',
+  'onResponse',
+] as const;
+
+/**
  * Declares the request principal and the `requireAuth` / `requireAdmin` guards that routes use, and
- * enforces, before validation: an account scheduled for deletion reaches only `/api/v1` routes marked
- * `config.allowPendingDeletion` (else 403 `account_pending_deletion`); a request authenticated by an API
- * key is refused with 403
- * `forbidden` on a route marked `config.apiKeys: false`, and with 403 `insufficient_scope` (and
- * `WWW-Authenticate: Bearer error="insufficient_scope"`, RFC 6750 §3.1) when the key lacks the route's
- * `config.scope` (default {@link defaultScope}).
+ * enforces, before the body is parsed or validated (a global `preParsing` hook, so after authentication
+ * and rate limits, and before the routes' own `preParsing` guards): an account scheduled for deletion
+ * reaches only `/api/v1` routes marked `config.allowPendingDeletion` (else 403 `account_pending_deletion`);
+ * a request authenticated by an API key is refused with 403 `forbidden` on a route marked
+ * `config.apiKeys: false`, and with 403 `insufficient_scope` (and `WWW-Authenticate: Bearer
+ * error="insufficient_scope"`, RFC 6750 §3.1) when the key lacks the route's `config.scope` (default
+ * {@link defaultScope}).
+ *
+ * The order of answers is therefore 429 (limits) → 401 (no valid credential) → 403 (deletion, API key,
+ * role, consent) → 400/413/415 (the request itself): a caller learns nothing about a route's schema
+ * before it has shown who it is (issue #16, defect 9). A route that puts `requireAuth` or `requireAdmin`
+ * in any hook but `preParsing` fails to register.
  */
 export const authPlugin = fp(
   async (app) => {
     app.decorateRequest('principal', null);
-    app.decorate('requireAuth', async (request: FastifyRequest) => {
+    const requireAuth = async (request: FastifyRequest) => {
       authenticated(request);
-    });
-    app.decorate('requireAdmin', async (request: FastifyRequest) => {
+    };
+    app.decorate('requireAuth', requireAuth);
+    const requireAdmin = async (request: FastifyRequest) => {
       authenticated(request);
       if (request.principal.type === 'api_key') {
         throw new ProblemError(
@@ -160,8 +204,36 @@ export const authPlugin = fp(
       if (request.principal.role !== 'admin') {
         throw new ProblemError('forbidden', 'This endpoint is for administrators only.');
       }
+    };
+    app.decorate('requireAdmin', requireAdmin);
+    const guards = new Map<string, RouteGuard>();
+    app.decorate('routeGuards', guards);
+    app.addHook('onRoute', (route) => {
+      const methods = [route.method].flat();
+      for (const hook of AFTER_PARSING_HOOKS) {
+        const handlers: unknown[] = [route[hook] ?? []].flat();
+        if (handlers.includes(requireAuth) || handlers.includes(requireAdmin)) {
+          throw new Error(
+            `${methods.join(',')} ${route.url}: declare authentication guards as \`preParsing: app.requireAuth\` (or requireAdmin), not in \`${hook}\`, so they run before the body is parsed and validated.`,
+          );
+        }
+      }
+      const before: unknown[] = [route.preParsing ?? []].flat();
+      const auth = before.includes(requireAdmin)
+        ? 'admin'
+        : before.includes(requireAuth)
+          ? 'user'
+          : undefined;
+      if (!auth) return;
+      for (const method of methods) {
+        guards.set(`${method} ${route.url}`, {
+          auth,
+          apiKeys: auth !== 'admin' && route.config?.apiKeys !== false,
+          scope: route.config?.scope ?? defaultScope(method),
+        });
+      }
     });
-    app.addHook('preValidation', async (request) => {
+    app.addHook('preParsing', async (request) => {
       const principal = request.principal;
       if (!principal || request.is404) return;
       const config = request.routeOptions.config;

@@ -8,7 +8,8 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { PROBLEMS, type ProblemCode, ProblemError, problemType } from '../errors.js';
-import { securityHeaders } from './security-headers.js';
+import { ROUTER_OPTIONS } from '../lib/router.js';
+import { responseHeaders } from './security-headers.js';
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -21,6 +22,8 @@ export function sendProblem(
   problem: ProblemError,
 ): FastifyReply {
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+  // An error is about one request at one moment: never cached, whichever route (or none) it came from.
+  reply.header('cache-control', 'no-store');
   return (
     reply
       .code(problem.status)
@@ -108,7 +111,7 @@ function validationProblem(error: FastifyError): ProblemError {
  * other error: an RFC 9457 problem with the security headers and `X-Request-Id`, never Fastify's own JSON.
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  reply.headers(securityHeaders(request.url.startsWith('/api/') ? 'api' : 'page'));
+  reply.headers(responseHeaders(true));
   reply.header('x-request-id', request.id);
   const known = error.code ? FRAMEWORK_PROBLEMS[error.code] : undefined;
   sendProblem(
@@ -164,7 +167,7 @@ function writeRawProblem(
       requestId,
     });
     const headers = {
-      ...securityHeaders('api'),
+      ...responseHeaders(true),
       'content-type': PROBLEM_JSON,
       'content-length': String(Buffer.byteLength(body)),
       'x-request-id': requestId,
@@ -250,7 +253,9 @@ export const errorsPlugin = fp(
 
     // A second router that only knows which paths exist for which methods, so a known path with the
     // wrong method answers 405 with `Allow` instead of 404. It is consulted on the not-found path only.
-    const known = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
+    // It matches paths exactly as the app's router does (ROUTER_OPTIONS), or a spelling the app does not
+    // route (`/API/v1/me/`) would answer 405 instead of 404.
+    const known = FindMyWay({ ...ROUTER_OPTIONS });
     app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) {
         if (!known.hasRoute(method as HTTPMethod, route.url)) {

@@ -151,12 +151,12 @@ export function operationIdOf(method: string, url: string): string {
 
 /** The hook functions of a route at the stages where authentication guards run. */
 function guardsOf(route: RouteOptions): unknown[] {
-  return [route.onRequest, route.preValidation, route.preHandler].flat().filter(Boolean);
+  return [route.onRequest, route.preParsing, route.preValidation, route.preHandler].flat().filter(Boolean);
 }
 
 /**
  * How a route authenticates: `admin` when `app.requireAdmin` guards it, `user` for `app.requireAuth`, else
- * `public`, whichever of `onRequest`, `preValidation` or `preHandler` holds the guard.
+ * `public`, whichever of `onRequest`, `preParsing`, `preValidation` or `preHandler` holds the guard.
  */
 export function routeAuth(app: FastifyInstance, route: RouteOptions): RouteAuth {
   const guards = guardsOf(route);

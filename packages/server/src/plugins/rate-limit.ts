@@ -306,8 +306,8 @@ export const rateLimitPlugin = fp(
     }
 
     app.addHook('onRequest', async (request, reply) => {
-      if (request.is404 || !canonicalPath(request.routeOptions.url ?? request.url).startsWith('/api/'))
-        return;
+      // The matched route, never the raw URL: one route, one limit, however the path was spelled.
+      if (request.is404 || !request.routeOptions.url?.startsWith('/api/')) return;
       const config = request.routeOptions.config;
       if (config.limit === false) return;
       const principal = request.principal;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 
@@ -9,7 +10,7 @@ import helmet, { type HelmetOptions } from 'helmet';
 export const PERMISSIONS_POLICY =
   'accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), fullscreen=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), sync-xhr=(), usb=(), xr-spatial-tracking=(), clipboard-write=(self)';
 
-/** The helmet configuration that yields the headers of docs/architecture.md. */
+/** The helmet configuration that yields the headers of docs/architecture.md (security headers). */
 const HELMET_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: {
     useDefaults: false,
@@ -52,33 +53,44 @@ export function staticHelmetHeaders(options: HelmetOptions = HELMET_OPTIONS): Re
   return headers;
 }
 
-let computed: { page: Record<string, string>; api: Record<string, string> } | undefined;
+let cached: { page: Record<string, string>; api: Record<string, string> } | undefined;
 
 /**
- * The security headers of a response, as lower-case name → value: `api` for everything under `/api/` (adds
- * `Cache-Control: no-store`), `page` for the rest. Computed once. Also used where a response is written before
- * any hook runs (a URL the router cannot decode, a request Node cannot parse: src/plugins/errors.ts).
+ * The security headers of a response (header name in lower case → value): helmet's, the
+ * {@link PERMISSIONS_POLICY}, and with `noStore` also `Cache-Control: no-store`. Computed once; the objects
+ * returned are shared, so callers must not change them.
  */
-export function securityHeaders(kind: 'api' | 'page'): Readonly<Record<string, string>> {
-  if (!computed) {
+export function responseHeaders(noStore: boolean): Readonly<Record<string, string>> {
+  if (!cached) {
     const page = { ...staticHelmetHeaders(), 'permissions-policy': PERMISSIONS_POLICY };
-    computed = { page, api: { ...page, 'cache-control': 'no-store' } };
+    cached = { page, api: { ...page, 'cache-control': 'no-store' } };
   }
-  return computed[kind];
+  return noStore ? cached.api : cached.page;
 }
 
 /**
- * Security headers on every response, errors and 404s included (docs/security.md, Headers): a strict CSP with no
+ * Whether a response must carry `Cache-Control: no-store`: when the request matched a route under `/api/`,
+ * and when it matched no route at all (a 404 costs nothing to leave uncached). The decision reads the
+ * route the router matched (`request.routeOptions.url`, the pattern as registered), never the raw URL, so
+ * no spelling of a path can reach an API route without it (issue #16, defect 6).
+ */
+export function notCacheable(request: FastifyRequest): boolean {
+  return request.is404 || (request.routeOptions.url?.startsWith('/api/') ?? true);
+}
+
+/**
+ * Security headers on every response, errors and 404s included (docs/architecture.md): a strict CSP with no
  * inline script or style, HSTS for two years with preload, `X-Frame-Options: SAMEORIGIN`, `nosniff`,
  * `Referrer-Policy: strict-origin-when-cross-origin` (all from helmet), the restrictive
- * {@link PERMISSIONS_POLICY}, and `Cache-Control: no-store` on everything under `/api/`.
+ * {@link PERMISSIONS_POLICY}, and `Cache-Control: no-store` on everything under `/api/` (see
+ * {@link notCacheable}).
  */
 export const securityHeadersPlugin = fp(
   async (app) => {
-    const headers = securityHeaders('page');
-    const apiHeaders = securityHeaders('api');
+    const headers = responseHeaders(false);
+    const apiHeaders = responseHeaders(true);
     app.addHook('onRequest', async (request, reply) => {
-      reply.headers(request.url.startsWith('/api/') ? apiHeaders : headers);
+      reply.headers(notCacheable(request) ? apiHeaders : headers);
     });
   },
   { name: 'fleece-security-headers' },

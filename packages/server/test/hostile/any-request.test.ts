@@ -326,7 +326,7 @@ describe('the server survives any request (issue #16)', () => {
               ),
             fc.string({ unit: 'binary', maxLength: 60 }),
           )
-          .map(([name, value]): [string, string][] => [[name, value.replace(/[\r\n\u0000]/g, ' ')]]),
+          .map(([name, value]): [string, string][] => [[name, value.replace(/[\r\n]/g, ' ')]]),
       ),
       { maxLength: 3 },
     );

@@ -24,7 +24,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/admin/users',
     {
-      preHandler: app.requireAdmin,
+      preParsing: app.requireAdmin,
       config: { apiKeys: false },
       schema: {
         tags: ['admin'],
@@ -40,7 +40,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/api/v1/admin/users/:id',
     {
-      preHandler: app.requireAdmin,
+      preParsing: app.requireAdmin,
       config: { apiKeys: false },
       schema: {
         tags: ['admin'],

@@ -22,7 +22,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/api-keys',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { apiKeys: false },
       schema: {
         tags: ['api-keys'],
@@ -42,7 +42,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/api-keys',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['api-keys'],
         summary: 'Your API keys that are not revoked, newest first (never their secrets)',
@@ -60,7 +60,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/api/v1/api-keys/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['api-keys'],
         summary: 'Revoke an API key (idempotent)',

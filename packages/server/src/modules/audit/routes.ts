@@ -59,7 +59,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     app.get(
       base,
       {
-        preHandler: guard,
+        preParsing: guard,
         config: { scope: 'audit:read' },
         schema: {
           tags,
@@ -80,7 +80,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     app.get(
       `${base}/verify`,
       {
-        preHandler: guard,
+        preParsing: guard,
         config: { scope: 'audit:read' },
         schema: {
           tags,
@@ -101,7 +101,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     app.get(
       `${base}/stream`,
       {
-        preHandler: guard,
+        preParsing: guard,
         config: { scope: 'audit:read' },
         schema: {
           tags,

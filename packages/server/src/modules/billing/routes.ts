@@ -26,7 +26,7 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/billing',
     {
-      preHandler: [app.requireAuth, requireBilling],
+      preParsing: [app.requireAuth, requireBilling],
       schema: {
         tags: ['billing'],
         summary: 'Your plan, subscription, usage against the plan’s limits, and billing notices',
@@ -40,7 +40,7 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/billing/checkout',
     {
-      preHandler: [app.requireAuth, requireBilling],
+      preParsing: [app.requireAuth, requireBilling],
       config: { apiKeys: false },
       schema: {
         tags: ['billing'],
@@ -65,7 +65,7 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/billing/portal',
     {
-      preHandler: [app.requireAuth, requireBilling],
+      preParsing: [app.requireAuth, requireBilling],
       config: { apiKeys: false },
       schema: {
         tags: ['billing'],

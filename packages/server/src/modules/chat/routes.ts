@@ -27,7 +27,7 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/chat',
     {
-      preHandler: [app.requireAuth, app.requireConsent('ai_processing')],
+      preParsing: [app.requireAuth, app.requireConsent('ai_processing')],
       config: { limit: 'chat' },
       schema: {
         tags: ['chat'],
@@ -96,7 +96,7 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/conversations',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['chat'],
         summary: 'Your conversations, most recently active first',
@@ -111,7 +111,7 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/conversations/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['chat'],
         summary: 'One conversation with its messages',
@@ -130,7 +130,7 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/api/v1/conversations/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['chat'],
         summary: 'Delete a conversation and its messages',

@@ -8,8 +8,8 @@ declare module 'fastify' {
     /** Consents: list, grant, revoke, check (src/modules/consents/service.ts). */
     consents: ConsentService;
     /**
-     * A preHandler (after `requireAuth`) that lets the request through only when its user has granted
-     * consent `type` for the current policy version.
+     * A `preParsing` guard (after `requireAuth`, before the body is parsed) that lets the request through
+     * only when its user has granted consent `type` for the current policy version.
      * @throws {ProblemError} 403 `consent_required`, saying how to grant it.
      */
     requireConsent(type: ConsentType): (request: FastifyRequest) => Promise<void>;

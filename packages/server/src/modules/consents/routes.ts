@@ -14,7 +14,7 @@ export const consentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/account/consents',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['account'],
         summary: 'Your consents (AI processing, product email, terms), with policy versions',
@@ -28,7 +28,7 @@ export const consentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
     '/api/v1/account/consents/:type',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { apiKeys: false },
       schema: {
         tags: ['account'],

@@ -74,7 +74,7 @@ export const deletionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/account/deletion',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { allowPendingDeletion: true },
       schema: {
         tags: ['account'],
@@ -89,7 +89,7 @@ export const deletionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/account/deletion',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { apiKeys: false },
       schema: {
         tags: ['account'],
@@ -116,7 +116,7 @@ export const deletionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/account/deletion/cancel',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { apiKeys: false, allowPendingDeletion: true },
       schema: {
         tags: ['account'],

@@ -92,7 +92,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/agents',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['agents'],
         summary: 'Create an agent',
@@ -112,7 +112,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/agents',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['agents'],
         summary: 'Your agents, newest first',
@@ -127,7 +127,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/agents/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['agents'],
         summary: 'One agent',
@@ -146,7 +146,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/api/v1/agents/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['agents'],
         summary: 'Change an agent',
@@ -171,7 +171,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/api/v1/agents/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['agents'],
         summary: 'Delete an agent (its executions stay)',
@@ -197,7 +197,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/agents/:id/execute',
     {
-      preHandler: [app.requireAuth, app.requireConsent('ai_processing')],
+      preParsing: [app.requireAuth, app.requireConsent('ai_processing')],
       config: { limit: 'agentExecute', scope: 'agents:execute' },
       schema: {
         tags: ['agents'],
@@ -243,7 +243,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/executions',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['executions'],
         summary: 'Your executions, newest first (filters: agentId, flowId, status)',
@@ -258,7 +258,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/executions/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['executions'],
         summary: 'One execution',
@@ -277,7 +277,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/executions/:id/events',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['executions'],
         summary:
@@ -298,7 +298,7 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/executions/:id/cancel',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { scope: 'agents:execute' },
       schema: {
         tags: ['executions'],

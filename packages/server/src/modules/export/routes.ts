@@ -26,7 +26,7 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/export',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { limit: 'dataExport', scope: 'export' },
       schema: {
         tags: ['account'],

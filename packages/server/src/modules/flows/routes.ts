@@ -29,7 +29,7 @@ export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/flows',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['flows'],
         summary: 'Create a flow (with a callbackUrl, the answer carries its signing secret, shown once)',
@@ -47,7 +47,7 @@ export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/flows',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['flows'],
         summary: 'Your flows, newest first',
@@ -62,7 +62,7 @@ export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/flows/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['flows'],
         summary: 'One flow',
@@ -81,7 +81,7 @@ export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/api/v1/flows/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['flows'],
         summary: 'Change a flow (a new callbackUrl issues a new signing secret, shown once)',
@@ -106,7 +106,7 @@ export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/api/v1/flows/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['flows'],
         summary: 'Delete a flow and its schedule (its runs stay)',
@@ -126,7 +126,7 @@ export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/flows/:id/trigger',
     {
-      preHandler: [app.requireAuth, app.requireConsent('ai_processing')],
+      preParsing: [app.requireAuth, app.requireConsent('ai_processing')],
       config: { limit: 'flowTrigger', scope: 'flows:trigger' },
       schema: {
         tags: ['flows'],
@@ -152,7 +152,7 @@ export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/flows/:id/executions',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['flows'],
         summary: "A flow's runs, newest first (each run's steps: GET /api/v1/executions?parentId=)",

@@ -22,7 +22,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
   app.get(
     '/api/v1/me',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       // An account pending deletion still sees its profile (status `pending_deletion`).
       config: { allowPendingDeletion: true },
       schema: {
@@ -49,7 +49,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
   app.get(
     '/api/v1/sessions',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['sessions'],
         summary: "The caller's active sessions, newest first",
@@ -82,7 +82,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
   app.delete(
     '/api/v1/sessions/:id',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['sessions'],
         summary: 'Revoke one of your sessions',
@@ -117,7 +117,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
   app.delete(
     '/api/v1/sessions',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['sessions'],
         summary: 'Revoke every session but the current one',

@@ -21,6 +21,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../errors.js';
 import { clientSubject } from '../../lib/client-address.js';
+import { sendProblem } from '../../plugins/errors.js';
 import { AUTH_LIMITS, rateLimitedProblem } from '../../plugins/rate-limit.js';
 import { auditContext } from '../audit/context.js';
 import { assertKnownClient } from './grants.service.js';
@@ -145,6 +146,10 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
   });
 
   app.setErrorHandler((error, request, reply) => {
+    // A path that is not the endpoint's one spelling (src/plugins/routing.ts) is no OAuth request: its 404
+    // is the API's, as for every other route.
+    if (error instanceof ProblemError && error.code === 'not_found')
+      return sendProblem(request, reply, error);
     const oauth = oauthErrorOf(error, request);
     return reply
       .code(oauth.status)
@@ -361,7 +366,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   app.post(
     '/api/auth/device/lookup',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { rateLimit: AUTH_LIMITS.userCodePerIp },
       schema: {
         tags: ['auth'],
@@ -384,7 +389,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   app.post(
     '/api/auth/device/decision',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { rateLimit: AUTH_LIMITS.userCodePerIp },
       schema: {
         tags: ['auth'],
@@ -442,7 +447,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   app.post(
     '/api/auth/cli/authorize',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       config: { rateLimit: AUTH_LIMITS.startPerIp },
       schema: {
         tags: ['auth'],

@@ -18,7 +18,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/executions/:id/deliveries',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['executions'],
         summary: 'The webhook callback delivery attempts of a flow run, newest first',

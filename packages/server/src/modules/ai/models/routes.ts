@@ -11,7 +11,7 @@ export const modelRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/models',
     {
-      preHandler: app.requireAuth,
+      preParsing: app.requireAuth,
       schema: {
         tags: ['models'],
         summary: 'The models you can run, and which of them your plan allows',
