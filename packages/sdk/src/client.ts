@@ -12,7 +12,7 @@ import {
 } from './core/errors.js';
 import { CursorPage, PagePromise } from './core/pagination.js';
 import type { FinalRequestOptions } from './core/request-options.js';
-import { backoffDelay, DEFAULT_MAX_RETRIES, isRetryableStatus, retryDelay } from './core/retries.js';
+import { backoffDelay, DEFAULT_MAX_RETRIES, retryDelay, shouldRetry } from './core/retries.js';
 import { type EventDecoder, Stream, type StreamConnection } from './core/streaming.js';
 import { defaultDispatcher, undiciRequest } from './internal/dispatcher.js';
 import { nonBlank, readEnv } from './internal/env.js';
@@ -589,7 +589,7 @@ export class Fleece {
         const text = await response.text();
         clearTimeout(timer);
         failure = APIError.generate(response.status, parseBodyText(text), response.headers, requestId);
-        if (!isRetryableStatus(response.status)) throw failure;
+        if (!shouldRetry(response.status, response.headers)) throw failure;
         delay = retryDelay(response.headers, retries);
         if (delay === null) throw failure;
       } catch (error) {

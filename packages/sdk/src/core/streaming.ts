@@ -9,7 +9,7 @@ import {
   FleeceError,
   ResponseValidationError,
 } from './errors.js';
-import { backoffDelay, isRetryableStatus, MAX_RETRY_AFTER_MS } from './retries.js';
+import { backoffDelay, MAX_RETRY_AFTER_MS, shouldRetry } from './retries.js';
 
 /** One Server-Sent Event as received (WHATWG HTML §9.2). */
 export interface ServerSentEvent {
@@ -268,7 +268,7 @@ export class Stream<E> implements AsyncIterable<E> {
       } catch (error) {
         const retryable =
           error instanceof APIConnectionError ||
-          (error instanceof APIError && isRetryableStatus(error.status));
+          (error instanceof APIError && shouldRetry(error.status, error.headers));
         if (!retryable) throw error;
         lastCause = error;
       }
