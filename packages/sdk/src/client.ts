@@ -441,6 +441,8 @@ export class Fleece {
       ? AbortSignal.any([prepared.signal, controller.signal])
       : controller.signal;
     const open = async (lastEventId: string | undefined, first: boolean): Promise<StreamConnection> => {
+      // Per connection: the stream closes one that went silent, and reconnects, without stopping itself.
+      const connection = new AbortController();
       const target =
         !first && resume
           ? { ...prepared, query: undefined, body: undefined, ...resume(lastEventId) }
@@ -448,7 +450,7 @@ export class Fleece {
       const props = await this.#makeRequest(
         {
           ...target,
-          signal,
+          signal: AbortSignal.any([signal, connection.signal]),
           ...(first ? {} : { maxRetries: 0 }),
           headers: mergeHeaderRecord(
             target.headers,
@@ -466,21 +468,27 @@ export class Fleece {
           { requestId: props.requestId },
         );
       }
-      return { response: props.response, requestId: props.requestId };
+      return {
+        response: props.response,
+        requestId: props.requestId,
+        close: () => connection.abort(new Error('The stream went silent')),
+      };
     };
-    const responsePromise = open(undefined, true).then(
-      (connection): APIResponseProps => ({
+    let firstConnection: StreamConnection | undefined;
+    const responsePromise = open(undefined, true).then((connection): APIResponseProps => {
+      firstConnection = connection;
+      return {
         ...connection,
         options: prepared,
         // The stream owns the body from here; its idle timeout replaces the request timeout.
         release: () => {},
         classify: (error) =>
           error instanceof FleeceError ? error : new APIConnectionError({ cause: error }),
-      }),
-    );
+      };
+    });
     return new APIPromise(responsePromise, async ({ response, requestId }) => {
       return new Stream<E>({
-        connection: { response, requestId },
+        connection: firstConnection ?? { response, requestId },
         reconnect: (lastEventId) => open(lastEventId, false),
         decode,
         controller,
