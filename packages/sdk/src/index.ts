@@ -28,6 +28,7 @@ export {
   type FleeceErrorOptions,
   InternalServerError,
   NotFoundError,
+  PaginationLoopError,
   PermissionDeniedError,
   RateLimitError,
   ResponseValidationError,

@@ -307,3 +307,29 @@ function describeCause(cause: unknown): string | undefined {
   }
   return parts.length > 0 ? parts.join(': ') : undefined;
 }
+
+/**
+ * A paginated list handed back a cursor it had already handed out in the same iteration (a cycle of any
+ * length: `a → a`, or `a → b → c → a`): following it would fetch the same pages forever, so the iteration
+ * stops. `cursor` is the repeated cursor; `pages` how many pages the iteration had fetched. A server bug
+ * (or a list that changed under a cursor scheme that cannot cope); quote `requestId` to support.
+ */
+export class PaginationLoopError extends FleeceError {
+  override name = 'PaginationLoopError';
+  /** The cursor that came back a second time. */
+  readonly cursor: string;
+  /** Pages fetched in this iteration before the repeated cursor was seen. */
+  readonly pages: number;
+
+  constructor(cursor: string, pages: number, options: FleeceErrorOptions = {}) {
+    super(
+      withRequestId(
+        `The list handed back cursor ${JSON.stringify(cursor)} a second time after ${pages} page(s); stopping instead of looping`,
+        options.requestId,
+      ),
+      options,
+    );
+    this.cursor = cursor;
+    this.pages = pages;
+  }
+}
