@@ -10,6 +10,7 @@ import {
   Fleece,
   FleeceError,
   InternalServerError,
+  type Logger,
   NotFoundError,
   nodeFetch,
   PermissionDeniedError,
@@ -36,10 +37,25 @@ export function fetchFor(ctx: Context): Fetch | undefined {
   return nodeFetch;
 }
 
-/** A client for `server` that sends through {@link fetchFor}. */
+/**
+ * The SDK's logger for the CLI: every level to stderr, one line each, so `FLEECE_LOG=debug` never mixes
+ * into stdout (`--json`, pipes). The SDK logs no secret (see its README).
+ */
+export function stderrLogger(ctx: Pick<Context, 'stderr'>): Logger {
+  const write = (level: string) => (message: string) =>
+    void ctx.stderr.write(`fleece-sdk ${level}: ${message}\n`);
+  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
+}
+
+/** A client for `server` that sends through {@link fetchFor} and logs to stderr ({@link stderrLogger}). */
 export function createClient(ctx: Context, server: string, options: ClientOptions): Fleece {
   const fetch = fetchFor(ctx);
-  return new Fleece({ ...options, baseURL: server, ...(fetch ? { fetch } : {}) });
+  return new Fleece({
+    ...options,
+    baseURL: server,
+    logger: stderrLogger(ctx),
+    ...(fetch ? { fetch } : {}),
+  });
 }
 
 /** An unauthenticated client for the public endpoints (health, the OAuth endpoints). */
