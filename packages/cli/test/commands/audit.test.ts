@@ -216,7 +216,10 @@ describe('fleece audit tail', () => {
         .split('\n')
         .map((l) => JSON.parse(l)),
     ).toEqual([E2, E3]);
-    expect(outcome.stderr).toContain('FLEECE_API_KEY was refused by');
+    expect(outcome.stderr).toContain(
+      `error: FLEECE_API_KEY is not valid on ${SERVER}: it is revoked, unknown there, or mistyped.\n` +
+        'hint: Check or replace the value of FLEECE_API_KEY.\n',
+    );
     expect(outcome.exitCode).toBe(3);
   });
 
