@@ -28,6 +28,13 @@ export const messages = {
   envCredentialRefused: (name: string, at: string) => `${name} was refused by ${at}.`,
   envCredentialRefusedHint: (name: string) => `Check or replace the value of ${name}.`,
   storedCredentialRefused: (at: string) => `The stored credentials were refused by ${at}.`,
+  credentialExpired: (what: string, at: string) => `${what} has expired (${at}).`,
+  credentialInvalid: (what: string, at: string) =>
+    `${what} is not valid on ${at}: it is revoked, unknown there, or mistyped.`,
+  credentialDisabled: (what: string, at: string) =>
+    `${what} is disabled on ${at}: a plan change left more API keys than the plan allows.`,
+  envKeyExpiredHint: (name: string) => `Create a new API key and set ${name} to it.`,
+  credentialDisabledHint: 'Upgrade the plan to enable the key again, or use an older key.',
   sessionEnded: (at: string) => `Your session on ${at} has ended (signed out, revoked or expired).`,
   loggedOutElsewhere: (at: string) => `You were logged out of ${at} by another fleece process.`,
   tokenExpiredNoRefresh: (at: string) => `The stored access token for ${at} has expired.`,

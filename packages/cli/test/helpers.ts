@@ -112,6 +112,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Platform; default linux. */
   platform?: NodeJS.Platform;
+  /** The `fetch` the SDK sends with; default the global `fetch` (which msw intercepts). */
+  fetch?: Context['fetch'];
+  /** Sees each write to stdout as it happens (to act while a command runs). */
+  onStdout?: (chunk: string) => void;
 }
 
 /** Runs `fleece …args` in-process against msw (through the global `fetch`) and captures everything. */
@@ -130,7 +134,15 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
   const ctx: Context = {
     env: { XDG_CONFIG_HOME: configHome, ...options.env },
     stdin,
-    stdout: { write: (s: string) => (stdout += s), isTTY: tty, columns: 100 },
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        options.onStdout?.(s);
+        return true;
+      },
+      isTTY: tty,
+      columns: 100,
+    },
     // A terminal's cursor methods, for ora; the real rendering is checked under a pty (tty.test.ts).
     stderr: Object.assign(
       { write: (s: string) => (stderr += s), isTTY: tty, columns: 100 },
@@ -142,7 +154,7 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
     prompts,
     openBrowser: options.openBrowser ?? (async (url) => void opened.push(url)),
     keyring: async () => keyring,
-    fetch: (input, init) => globalThis.fetch(input, init),
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     now: options.now ?? (() => Date.now()),
   };
   const exitCode = await main(['node', 'fleece', ...args], ctx);

@@ -12,12 +12,13 @@ import {
 } from './core/errors.js';
 import { CursorPage, PagePromise } from './core/pagination.js';
 import type { FinalRequestOptions } from './core/request-options.js';
-import { backoffDelay, DEFAULT_MAX_RETRIES, isRetryableStatus, retryDelay } from './core/retries.js';
+import { backoffDelay, DEFAULT_MAX_RETRIES, retryDelay, shouldRetry } from './core/retries.js';
 import { type EventDecoder, Stream, type StreamConnection } from './core/streaming.js';
 import { defaultDispatcher, undiciRequest } from './internal/dispatcher.js';
 import { nonBlank, readEnv } from './internal/env.js';
 import { type HeadersLike, mergeHeaderRecord } from './internal/headers.js';
 import { newIdempotencyKey, newRequestId } from './internal/ids.js';
+import { type Logger, type LogLevel, levelLogger, resolveLogLevel } from './internal/logger.js';
 import { isStaleSocketError, parseBodyText } from './internal/network.js';
 import { timers } from './internal/timers.js';
 import { buildURL, normalizeBaseURL } from './internal/url.js';
@@ -94,6 +95,45 @@ export interface ClientOptions {
    * @default true
    */
   validateResponses?: boolean | undefined;
+  /**
+   * How much to log: `off`, `error`, `warn`, `info` (retries) or `debug` (every request: method, path,
+   * status, time in ms, request id). Env: `FLEECE_LOG`. Headers, bodies, query strings and credentials
+   * are never logged. @default 'warn'
+   */
+  logLevel?: LogLevel | undefined;
+  /** Where to log: any object with `error`, `warn`, `info` and `debug` methods. @default console */
+  logger?: Logger | undefined;
+}
+
+/** Every key of {@link ClientOptions}, to refuse unknown ones at run time as the types do. */
+const CLIENT_OPTIONS: ReadonlySet<string> = new Set<keyof ClientOptions>([
+  'apiKey',
+  'accessToken',
+  'auth',
+  'baseURL',
+  'timeout',
+  'idleTimeout',
+  'maxRetries',
+  'fetch',
+  'dispatcher',
+  'defaultHeaders',
+  'validateResponses',
+  'logLevel',
+  'logger',
+]);
+
+/**
+ * Refuses keys that are not client options (a typo such as `timeoutMs` or `maxRetry` would otherwise be
+ * ignored without a word); TypeScript refuses them in object literals too.
+ */
+function checkOptionNames(options: object): void {
+  const unknown = Object.keys(options).filter((key) => !CLIENT_OPTIONS.has(key));
+  if (unknown.length > 0) {
+    throw new FleeceError(
+      `Unknown client option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `\`${k}\``).join(', ')}; ` +
+        `the options are ${[...CLIENT_OPTIONS].join(', ')}`,
+    );
+  }
 }
 
 /** Options of `client.stream()`: a request plus how to decode and resume its events. */
@@ -210,8 +250,20 @@ export class Fleece {
   /** The shared dispatcher, once made. */
   #sharedDispatcher: Dispatcher | undefined;
   readonly #defaultHeaders: HeadersLike | undefined;
+  readonly #logLevelOption: LogLevel | undefined;
+  readonly #loggerOption: Logger | undefined;
+  /** The logger, filtered to {@link logLevel}. */
+  readonly #log: Logger;
+  /** What the client logs (`logLevel`, else `FLEECE_LOG`, else `warn`). */
+  readonly logLevel: LogLevel;
 
   constructor(options: ClientOptions = {}) {
+    checkOptionNames(options);
+    const logger = options.logger ?? console;
+    this.logLevel = resolveLogLevel(options.logLevel, logger);
+    this.#log = levelLogger(this.logLevel, logger);
+    this.#logLevelOption = options.logLevel;
+    this.#loggerOption = options.logger;
     this.#credential = Fleece.#resolveCredential(options);
 
     const baseURL = nonBlank(options.baseURL) ?? readEnv('FLEECE_BASE_URL') ?? DEFAULT_BASE_URL;
@@ -305,6 +357,8 @@ export class Fleece {
       fetch: this.#customFetch,
       dispatcher: this.#dispatcherOption,
       defaultHeaders: this.#defaultHeaders,
+      logLevel: this.#logLevelOption,
+      logger: this.#loggerOption,
       ...credential,
       ...options,
     });
@@ -441,6 +495,8 @@ export class Fleece {
       ? AbortSignal.any([prepared.signal, controller.signal])
       : controller.signal;
     const open = async (lastEventId: string | undefined, first: boolean): Promise<StreamConnection> => {
+      // Per connection: the stream closes one that went silent, and reconnects, without stopping itself.
+      const connection = new AbortController();
       const target =
         !first && resume
           ? { ...prepared, query: undefined, body: undefined, ...resume(lastEventId) }
@@ -448,7 +504,7 @@ export class Fleece {
       const props = await this.#makeRequest(
         {
           ...target,
-          signal,
+          signal: AbortSignal.any([signal, connection.signal]),
           ...(first ? {} : { maxRetries: 0 }),
           headers: mergeHeaderRecord(
             target.headers,
@@ -466,21 +522,27 @@ export class Fleece {
           { requestId: props.requestId },
         );
       }
-      return { response: props.response, requestId: props.requestId };
+      return {
+        response: props.response,
+        requestId: props.requestId,
+        close: () => connection.abort(new Error('The stream went silent')),
+      };
     };
-    const responsePromise = open(undefined, true).then(
-      (connection): APIResponseProps => ({
+    let firstConnection: StreamConnection | undefined;
+    const responsePromise = open(undefined, true).then((connection): APIResponseProps => {
+      firstConnection = connection;
+      return {
         ...connection,
         options: prepared,
         // The stream owns the body from here; its idle timeout replaces the request timeout.
         release: () => {},
         classify: (error) =>
           error instanceof FleeceError ? error : new APIConnectionError({ cause: error }),
-      }),
-    );
+      };
+    });
     return new APIPromise(responsePromise, async ({ response, requestId }) => {
       return new Stream<E>({
-        connection: { response, requestId },
+        connection: firstConnection ?? { response, requestId },
         reconnect: (lastEventId) => open(lastEventId, false),
         decode,
         controller,
@@ -562,6 +624,8 @@ export class Fleece {
 
       let failure: FleeceError;
       let delay: number | null = null;
+      const started = timers.now();
+      const attempt = retries + 1;
       try {
         if (this.#dispatcher === 'default' && !this.#sharedDispatcher) {
           this.#sharedDispatcher = await defaultDispatcher();
@@ -577,6 +641,7 @@ export class Fleece {
         // The cast: @types/node types `init.dispatcher` with its bundled undici, not this undici.
         const response = await this.#fetch(url, init as unknown as RequestInit);
         attemptRequestId = response.headers.get('x-request-id') ?? requestId;
+        this.#logResponse(options, response.status, started, attemptRequestId, attempt);
         if (response.ok || options.okStatuses?.includes(response.status)) {
           return {
             response,
@@ -589,13 +654,14 @@ export class Fleece {
         const text = await response.text();
         clearTimeout(timer);
         failure = APIError.generate(response.status, parseBodyText(text), response.headers, requestId);
-        if (!isRetryableStatus(response.status)) throw failure;
+        if (!shouldRetry(response.status, response.headers)) throw failure;
         delay = retryDelay(response.headers, retries);
         if (delay === null) throw failure;
       } catch (error) {
         clearTimeout(timer);
         if (error instanceof APIError) throw error;
         failure = classify(error);
+        this.#logResponse(options, failure.name, started, attemptRequestId, attempt);
         if (failure instanceof APIUserAbortError) throw failure;
         if (!timedOut && !staleSocketRetried && isStaleSocketError(error)) {
           // A keep-alive socket the server closed while idle: the request never reached the application.
@@ -607,12 +673,44 @@ export class Fleece {
 
       if (retries >= maxRetries) throw failure;
       retries++;
+      this.#log.info(
+        `${what} will be retried in ${Math.round(delay)} ms (retry ${retries} of ${maxRetries})`,
+        {
+          method: options.method.toUpperCase(),
+          path: options.path,
+          retry: retries,
+          delayMs: Math.round(delay),
+        },
+      );
       try {
         await timers.sleep(delay, options.signal);
       } catch (error) {
         throw new APIUserAbortError({ requestId, cause: error });
       }
     }
+  }
+
+  /**
+   * Logs one attempt at `debug`: method, path (never the query string), status (or the error's name),
+   * time in ms and request id. Nothing else: no header, body or credential.
+   */
+  #logResponse(
+    options: FinalRequestOptions<unknown>,
+    status: number | string,
+    started: number,
+    requestId: string,
+    attempt: number,
+  ): void {
+    const durationMs = Math.round(timers.now() - started);
+    const method = options.method.toUpperCase();
+    this.#log.debug(`${method} ${options.path} → ${status} in ${durationMs} ms (request id ${requestId})`, {
+      method,
+      path: options.path,
+      status,
+      durationMs,
+      requestId,
+      attempt,
+    });
   }
 
   /** Reads a JSON body (within the timeout) and checks it against `schema`. */

@@ -28,6 +28,7 @@ export {
   type FleeceErrorOptions,
   InternalServerError,
   NotFoundError,
+  PaginationLoopError,
   PermissionDeniedError,
   RateLimitError,
   ResponseValidationError,
@@ -52,6 +53,7 @@ export {
   type TypedEvent,
 } from './core/streaming.js';
 export type { HeadersLike } from './internal/headers.js';
+export type { Logger, LogLevel } from './internal/logger.js';
 export type { QueryValue } from './internal/url.js';
 export {
   ExportVerificationError,

@@ -34,14 +34,20 @@ export function lazyAction<Options>(
     } catch (error) {
       // SDK errors become CLI errors here, where the server they came from is known.
       const { fromSdkError } = await import('./sdk.js');
+      const { credentialFromEnv } = await import('./env.js');
+      const { selectFlags } = await import('../messages.js');
       const server = await inv.server().then(
         (s) => s.url,
-        () => 'the server',
+        () => undefined,
       );
       throw (
-        fromSdkError(error, server, {
+        fromSdkError(error, server ?? 'the server', {
           command: commandPath(command),
           notFoundHint: implementation.notFoundHint,
+          credential: {
+            env: credentialFromEnv(inv.ctx)?.name,
+            flags: server ? selectFlags(server, inv.profile, inv.serverSourceIsDefault) : '',
+          },
         }) ?? error
       );
     }

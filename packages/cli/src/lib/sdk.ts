@@ -10,6 +10,7 @@ import {
   Fleece,
   FleeceError,
   InternalServerError,
+  type Logger,
   NotFoundError,
   nodeFetch,
   PermissionDeniedError,
@@ -36,10 +37,25 @@ export function fetchFor(ctx: Context): Fetch | undefined {
   return nodeFetch;
 }
 
-/** A client for `server` that sends through {@link fetchFor}. */
+/**
+ * The SDK's logger for the CLI: every level to stderr, one line each, so `FLEECE_LOG=debug` never mixes
+ * into stdout (`--json`, pipes). The SDK logs no secret (see its README).
+ */
+export function stderrLogger(ctx: Pick<Context, 'stderr'>): Logger {
+  const write = (level: string) => (message: string) =>
+    void ctx.stderr.write(`fleece-sdk ${level}: ${message}\n`);
+  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
+}
+
+/** A client for `server` that sends through {@link fetchFor} and logs to stderr ({@link stderrLogger}). */
 export function createClient(ctx: Context, server: string, options: ClientOptions): Fleece {
   const fetch = fetchFor(ctx);
-  return new Fleece({ ...options, baseURL: server, ...(fetch ? { fetch } : {}) });
+  return new Fleece({
+    ...options,
+    baseURL: server,
+    logger: stderrLogger(ctx),
+    ...(fetch ? { fetch } : {}),
+  });
 }
 
 /** An unauthenticated client for the public endpoints (health, the OAuth endpoints). */
@@ -78,8 +94,56 @@ function detailOf(error: APIError): string | undefined {
   return typeof body?.error_description === 'string' ? body.error_description : undefined;
 }
 
+/** Where a refused credential came from, for {@link credentialRefusal}. */
+export interface RefusedCredential {
+  /** The server (and profile) as messages name it. */
+  at: string;
+  /** `FLEECE_API_KEY` or `FLEECE_TOKEN` when the credential came from it. */
+  env?: string | undefined;
+  /** Whether a stored credential is an API key (else a login). */
+  storedApiKey?: boolean | undefined;
+  /** The `--server` / `--profile` flags of the invocation, for "log in again" hints. */
+  flags: string;
+}
+
+/**
+ * The message and hint of a 401. The server's problem code survives: `api_key_expired` says expired,
+ * `invalid_api_key` revoked, unknown or mistyped (the server does not tell them apart), `api_key_disabled`
+ * disabled by a plan change. The hint fits the source: for `FLEECE_API_KEY` / `FLEECE_TOKEN`, fix the
+ * variable (never "log in": the variable would still win); for a stored login, log in again with the
+ * `--server` / `--profile` in use.
+ */
+export function credentialRefusal(
+  error: APIError,
+  source: RefusedCredential,
+): { message: string; hint: string } {
+  const { at, env, flags } = source;
+  const what = env ?? (source.storedApiKey ? 'The stored API key' : 'The stored login');
+  const message =
+    error.code === 'api_key_expired'
+      ? messages.credentialExpired(what, at)
+      : error.code === 'invalid_api_key'
+        ? messages.credentialInvalid(what, at)
+        : error.code === 'api_key_disabled'
+          ? messages.credentialDisabled(what, at)
+          : env
+            ? messages.envCredentialRefused(env, at)
+            : messages.storedCredentialRefused(at);
+  const hint =
+    error.code === 'api_key_disabled'
+      ? messages.credentialDisabledHint
+      : env
+        ? error.code === 'api_key_expired'
+          ? messages.envKeyExpiredHint(env)
+          : messages.envCredentialRefusedHint(env)
+        : messages.loginAgainHint(flags);
+  return { message, hint };
+}
+
 /** What a command tells {@link fromSdkError} so its hints can name the command and its flags. */
 export interface SdkErrorContext {
+  /** The credential in use, so a 401 names it and hints fit it (see {@link credentialRefusal}). */
+  credential?: Omit<RefusedCredential, 'at'> | undefined;
   /** The command as typed, such as `fleece agents create`, for "see `… --help`" hints. */
   command?: string | undefined;
   /** The hint for a 404 of this command (which resource, id or name, and where to see them). */
@@ -163,10 +227,8 @@ export function fromSdkError(
     return new CliError(messages.badResponse(error.path), { ...base, hint: messages.badResponseHint });
   }
   if (error instanceof AuthenticationError) {
-    return new NotAuthenticatedError(detailOf(error) ?? messages.storedCredentialRefused(server), {
-      ...base,
-      hint: messages.loginAgainHint(''),
-    });
+    const { message, hint } = credentialRefusal(error, { at: server, flags: '', ...context.credential });
+    return new NotAuthenticatedError(message, { ...base, hint });
   }
   if (error instanceof PermissionDeniedError) {
     return new CliError(detailOf(error) ?? messages.permissionDenied, {

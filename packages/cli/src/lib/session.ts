@@ -6,7 +6,7 @@ import { NotAuthenticatedError } from './errors.js';
 import type { Invocation } from './invocation.js';
 import { withLock } from './lock.js';
 import { configDir } from './paths.js';
-import { anonymousClient, createClient, track } from './sdk.js';
+import { anonymousClient, createClient, credentialRefusal, track } from './sdk.js';
 
 /** Refresh an access token when it has less than this left (ms), so it cannot expire mid-request. */
 export const REFRESH_MARGIN_MS = 60_000;
@@ -156,21 +156,22 @@ export class ApiSession {
     throw this.#refused(error);
   }
 
+  /**
+   * The exit-3 error for a refused credential. The server's problem code survives: `api_key_expired`
+   * says expired, `invalid_api_key` revoked, unknown or mistyped (the server does not tell them apart),
+   * `api_key_disabled` disabled by a plan change. The hint fits the source: for `FLEECE_API_KEY` /
+   * `FLEECE_TOKEN`, fix the variable (never "log in": the variable would still win); for a stored login,
+   * log in again with the `--server` / `--profile` in use.
+   */
   #refused(error: AuthenticationError): NotAuthenticatedError {
-    const at = where(this.server, this.inv.profile);
     const source = this.#source;
-    if (source.kind === 'env') {
-      return new NotAuthenticatedError(messages.envCredentialRefused(source.name, at), {
-        hint: messages.envCredentialRefusedHint(source.name),
-        requestId: error.requestId,
-        cause: error,
-      });
-    }
-    return new NotAuthenticatedError(messages.storedCredentialRefused(at), {
-      hint: messages.loginAgainHint(this.#flags),
-      requestId: error.requestId,
-      cause: error,
+    const { message, hint } = credentialRefusal(error, {
+      at: where(this.server, this.inv.profile),
+      env: source.kind === 'env' ? source.name : undefined,
+      storedApiKey: source.kind === 'store' && source.credential.tokenType === 'api_key',
+      flags: this.#flags,
     });
+    return new NotAuthenticatedError(message, { hint, requestId: error.requestId, cause: error });
   }
 
   /**

@@ -2,7 +2,7 @@ import type { AuditEvent } from '@fleece/sdk';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { driveClock, until, useFakeClock } from '../clock.js';
+import { driveClock, observeSleeps, until, useFakeClock } from '../clock.js';
 import { storeCredentials } from '../credentials.js';
 import { oauthCredential, problem, runCli, SERVER, tempConfigHome } from '../helpers.js';
 
@@ -166,6 +166,33 @@ describe('fleece audit tail', () => {
     expect(outcome.exitCode).toBe(130);
   });
 
+  it('regression: Ctrl+C during an outage (waiting to reconnect) exits 130 at once', async () => {
+    useFakeClock();
+    const sleeps = observeSleeps();
+    let connections = 0;
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
+      http.get(`${SERVER}/api/v1/audit-events/stream`, () => {
+        connections++;
+        // The first connection delivers E3 and ends; then the server is down.
+        if (connections > 1) return HttpResponse.error();
+        return new HttpResponse(frame(E3), { headers: { 'content-type': 'text/event-stream' } });
+      }),
+    );
+    const controller = new AbortController();
+    const run = runCli(['audit', 'tail', '--follow', '-n', '1'], { env, signal: controller.signal });
+    await until(() => sleeps.pending === 1); // the backoff after the drop
+    await vi.advanceTimersToNextTimerAsync();
+    await until(() => connections === 2 && sleeps.pending === 1); // the reconnection failed: waiting again
+    const before = Date.now();
+    controller.abort(new Error('Interrupted'));
+    const outcome = await run;
+    expect(Date.now() - before).toBe(0);
+    expect(outcome.exitCode).toBe(130);
+    expect(outcome.stdout).toBe(`${line(E2)}\n${line(E3)}\n`);
+    expect(connections).toBe(2);
+  });
+
   it('exits 3, after one refused reconnection, when the server ends the tail because the key was revoked', async () => {
     useFakeClock();
     const lastEventIds: (string | null)[] = [];
@@ -189,7 +216,10 @@ describe('fleece audit tail', () => {
         .split('\n')
         .map((l) => JSON.parse(l)),
     ).toEqual([E2, E3]);
-    expect(outcome.stderr).toContain('FLEECE_API_KEY was refused by');
+    expect(outcome.stderr).toContain(
+      `error: FLEECE_API_KEY is not valid on ${SERVER}: it is revoked, unknown there, or mistyped.\n` +
+        'hint: Check or replace the value of FLEECE_API_KEY.\n',
+    );
     expect(outcome.exitCode).toBe(3);
   });
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { Problem } from '../contract/problem.js';
-import { parseRetryAfter } from './retries.js';
+import { parseRetryAfter, parseRetryAfterMs } from './retries.js';
 
 /**
  * The reason phrase of `status` (`Not Found`), or `HTTP Error`. Read from the `node:http` module object only
@@ -173,17 +173,19 @@ export class UnprocessableEntityError extends APIError {
 }
 
 /**
- * HTTP 429: rate limited. `retryAfter` is the wait the server asked for, in seconds (from `Retry-After`,
- * RFC 9110 §10.2.3, either form), or `undefined` when it named none.
+ * HTTP 429: rate limited. `retryAfter` is the wait the server asked for, in whole seconds rounded up (from
+ * `retry-after-ms` when valid, else `Retry-After`, RFC 9110 §10.2.3, either form), or `undefined` when it
+ * named none.
  */
 export class RateLimitError extends APIError {
   override name = 'RateLimitError';
-  /** Seconds to wait before retrying, from `Retry-After`; `undefined` when absent or unparseable. */
+  /** Seconds to wait before retrying, from `retry-after-ms` or `Retry-After`; `undefined` when absent or unparseable. */
   readonly retryAfter: number | undefined;
 
   constructor(status: number, body: unknown, headers: Headers, options: FleeceErrorOptions = {}) {
     super(status, body, headers, options);
-    const ms = parseRetryAfter(headers.get('retry-after'));
+    const ms =
+      parseRetryAfterMs(headers.get('retry-after-ms')) ?? parseRetryAfter(headers.get('retry-after'));
     this.retryAfter = ms === undefined ? undefined : Math.ceil(ms / 1000);
   }
 }
@@ -304,4 +306,30 @@ function describeCause(cause: unknown): string | undefined {
     current = current.cause;
   }
   return parts.length > 0 ? parts.join(': ') : undefined;
+}
+
+/**
+ * A paginated list handed back a cursor it had already handed out in the same iteration (a cycle of any
+ * length: `a → a`, or `a → b → c → a`): following it would fetch the same pages forever, so the iteration
+ * stops. `cursor` is the repeated cursor; `pages` how many pages the iteration had fetched. A server bug
+ * (or a list that changed under a cursor scheme that cannot cope); quote `requestId` to support.
+ */
+export class PaginationLoopError extends FleeceError {
+  override name = 'PaginationLoopError';
+  /** The cursor that came back a second time. */
+  readonly cursor: string;
+  /** Pages fetched in this iteration before the repeated cursor was seen. */
+  readonly pages: number;
+
+  constructor(cursor: string, pages: number, options: FleeceErrorOptions = {}) {
+    super(
+      withRequestId(
+        `The list handed back cursor ${JSON.stringify(cursor)} a second time after ${pages} page(s); stopping instead of looping`,
+        options.requestId,
+      ),
+      options,
+    );
+    this.cursor = cursor;
+    this.pages = pages;
+  }
 }

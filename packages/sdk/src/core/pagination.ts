@@ -1,16 +1,17 @@
 import type { Page } from '../contract/pagination.js';
 import { APIPromise } from './api-promise.js';
-import { FleeceError } from './errors.js';
+import { FleeceError, PaginationLoopError } from './errors.js';
 
 /** Fetches the page that `cursor` points at. @internal */
 export type PageFetcher<Item> = (cursor: string) => Promise<CursorPage<Item>>;
 
 /**
- * One page of a cursor-paginated list (`?limit=&cursor=` → `{ data, nextCursor }`, DESIGN §4).
+ * One page of a cursor-paginated list (`?limit=&cursor=` → `{ data, nextCursor }`, docs/architecture.md).
  *
  * `for await (const item of page)` walks every item of this page and of all later pages, fetching them
  * as it goes; `iterPages()` walks pages. A page may be empty and still have a `nextCursor`: iteration
- * goes on until `nextCursor` is `null`.
+ * goes on until `nextCursor` is `null`. A cursor handed out twice in one iteration (a cycle of any length)
+ * ends it with {@link PaginationLoopError}.
  */
 export class CursorPage<Item> implements Page<Item>, AsyncIterable<Item> {
   /** The items of this page (possibly none). */
@@ -47,8 +48,8 @@ export class CursorPage<Item> implements Page<Item>, AsyncIterable<Item> {
   /**
    * Fetches the next page with the same query and `cursor=nextCursor`.
    *
-   * @throws {FleeceError} on the last page, or when the server handed back the very cursor it was given
-   *   (following it would loop forever); any error of the request itself.
+   * @throws {FleeceError} on the last page; {@link PaginationLoopError} when the server handed back the
+   *   very cursor it was given (following it would loop forever); any error of the request itself.
    * @example
    * const next = await page.getNextPage();
    */
@@ -60,10 +61,7 @@ export class CursorPage<Item> implements Page<Item>, AsyncIterable<Item> {
       });
     }
     if (cursor === this.#cursor) {
-      throw new FleeceError(
-        `The server returned the cursor it was sent (${cursor}); stopping to avoid a loop (request id ${this.requestId})`,
-        { requestId: this.requestId },
-      );
+      throw new PaginationLoopError(cursor, 1, { requestId: this.requestId });
     }
     return this.#fetchPage(cursor);
   }
@@ -71,14 +69,22 @@ export class CursorPage<Item> implements Page<Item>, AsyncIterable<Item> {
   /**
    * Iterates over this page and every later one, fetching each when the previous one is done.
    *
+   * @throws {PaginationLoopError} when a `nextCursor` repeats one already followed (or the cursor this
+   *   page was fetched with) in this iteration, before fetching it again.
    * @example
    * for await (const page of firstPage.iterPages()) console.log(page.data.length, page.nextCursor);
    */
   async *iterPages(): AsyncGenerator<CursorPage<Item>, void, undefined> {
     let page: CursorPage<Item> = this;
+    const seen = new Set<string>(this.#cursor === undefined ? [] : [this.#cursor]);
+    let pages = 1;
     yield page;
-    while (page.hasNextPage()) {
+    while (page.nextCursor !== null) {
+      const cursor = page.nextCursor;
+      if (seen.has(cursor)) throw new PaginationLoopError(cursor, pages, { requestId: page.requestId });
+      seen.add(cursor);
       page = await page.getNextPage();
+      pages++;
       yield page;
     }
   }

@@ -54,12 +54,39 @@ export function backoffDelay(retryIndex: number, random: () => number = Math.ran
 }
 
 /**
- * The wait before retry number `retryIndex` (from 0) of a response: its `Retry-After` when present and
- * at most {@link MAX_RETRY_AFTER_MS}, else the jittered backoff. Returns `null` when `Retry-After` asks
- * for a longer wait than the cap, meaning: do not retry.
+ * Whether a failed response is retried: the server's `x-should-retry` header decides when it says `true`
+ * (retry, whatever the status) or `false` (never retry, whatever the status), as openai-node honours it;
+ * otherwise {@link isRetryableStatus}. Other header values are ignored.
+ *
+ * @param status - the HTTP status of a response that is not a success.
+ * @param headers - its headers.
+ */
+export function shouldRetry(status: number, headers: Headers | undefined): boolean {
+  const verdict = headers?.get('x-should-retry')?.trim().toLowerCase();
+  if (verdict === 'true') return true;
+  if (verdict === 'false') return false;
+  return isRetryableStatus(status);
+}
+
+/**
+ * Parses `retry-after-ms` (the wait in milliseconds, a non-negative decimal number, as openai-node reads
+ * it). Returns `undefined` when absent or malformed.
+ */
+export function parseRetryAfterMs(value: string | null | undefined): number | undefined {
+  const text = value?.trim();
+  if (!text || !/^\d+(\.\d+)?$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/**
+ * The wait before retry number `retryIndex` (from 0) of a response, in milliseconds: its `retry-after-ms`
+ * header when valid, else its `Retry-After` (RFC 9110 §10.2.3), when at most {@link MAX_RETRY_AFTER_MS};
+ * else, without either, the jittered backoff. Returns `null` when the server asks for a longer wait than
+ * the cap, meaning: do not retry.
  */
 export function retryDelay(headers: Headers | undefined, retryIndex: number): number | null {
-  const retryAfter = parseRetryAfter(headers?.get('retry-after'));
+  const retryAfter =
+    parseRetryAfterMs(headers?.get('retry-after-ms')) ?? parseRetryAfter(headers?.get('retry-after'));
   if (retryAfter === undefined) return backoffDelay(retryIndex);
   return retryAfter <= MAX_RETRY_AFTER_MS ? retryAfter : null;
 }

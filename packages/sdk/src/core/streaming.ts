@@ -9,7 +9,7 @@ import {
   FleeceError,
   ResponseValidationError,
 } from './errors.js';
-import { backoffDelay, isRetryableStatus, MAX_RETRY_AFTER_MS } from './retries.js';
+import { backoffDelay, MAX_RETRY_AFTER_MS, shouldRetry } from './retries.js';
 
 /** One Server-Sent Event as received (WHATWG HTML §9.2). */
 export interface ServerSentEvent {
@@ -81,6 +81,8 @@ export function decodeEvents<M extends EventSchemas>(schemas: M): EventDecoder<T
 export interface StreamConnection {
   response: Response;
   requestId: string;
+  /** Aborts this connection's request only (the stream goes on); without it, the body is cancelled. */
+  close?: (() => void) | undefined;
 }
 
 /** Everything a {@link Stream} needs. Built by `client.stream()`. */
@@ -107,8 +109,8 @@ export interface StreamInit<E> {
    */
   terminalEvent: string | null;
   /**
-   * A stream with no end of its own (a live tail): every ended connection, cleanly or not, is resumed
-   * with `Last-Event-ID`, and any byte received (a heartbeat comment too) counts as progress for the
+   * A stream with no end of its own (a live tail): every ended connection, cleanly or not, or silent for
+   * `idleTimeout` ms, is resumed with `Last-Event-ID`, and any byte received (a heartbeat comment too) counts as progress for the
    * `maxRetries` budget. Leaving the loop or `abort()` ends it. @default false
    */
   follow?: boolean | undefined;
@@ -133,7 +135,8 @@ const SEEN_IDS_LIMIT = 10_000;
  *   server's `retry:` hint, up to 60 s), and skips events it has already delivered. `maxRetries`
  *   reconnections in a row without a new event end it with `APIConnectionError`.
  * - `idleTimeout` milliseconds without a single byte (heartbeat comments count) end it with
- *   `APIConnectionTimeoutError`.
+ *   `APIConnectionTimeoutError`; a followed stream (`follow`) reconnects instead, like after a drop.
+ * - Aborting (`abort()` or the caller's signal) ends it at once, also while it waits to reconnect.
  *
  * A stream can be iterated once. One that is never iterated keeps its connection open until `abort()`.
  *
@@ -152,14 +155,18 @@ export class Stream<E> implements AsyncIterable<E> {
   #lastEventId: string | undefined;
   #serverRetryMs: number | undefined;
   #failures = 0;
-  #idleTimedOut = false;
   #iterated = false;
+  /** Aborts when the stream is stopped: `abort()`, leaving the loop, or the caller's signal. */
+  readonly #stopped: AbortSignal;
 
   /** @internal Built by `client.stream()`. */
   constructor(init: StreamInit<E>) {
     this.#init = init;
     this.#connection = init.connection;
     this.controller = init.controller;
+    this.#stopped = init.signal
+      ? AbortSignal.any([init.signal, init.controller.signal])
+      : init.controller.signal;
   }
 
   /**
@@ -259,7 +266,8 @@ export class Stream<E> implements AsyncIterable<E> {
           : Math.min(this.#serverRetryMs, MAX_RETRY_AFTER_MS);
       this.#failures++;
       try {
-        await timers.sleep(delay, this.controller.signal);
+        // The caller's signal too: an abort while waiting to reconnect (a `retry:` of 20 s, say) ends at once.
+        await timers.sleep(delay, this.#stopped);
       } catch (error) {
         throw new APIUserAbortError({ requestId: this.requestId, cause: error });
       }
@@ -268,7 +276,7 @@ export class Stream<E> implements AsyncIterable<E> {
       } catch (error) {
         const retryable =
           error instanceof APIConnectionError ||
-          (error instanceof APIError && isRetryableStatus(error.status));
+          (error instanceof APIError && shouldRetry(error.status, error.headers));
         if (!retryable) throw error;
         lastCause = error;
       }
@@ -291,14 +299,25 @@ export class Stream<E> implements AsyncIterable<E> {
     });
 
     for (;;) {
-      let chunk: ReadResult;
+      let chunk: ReadResult | 'idle';
       try {
-        chunk = await this.#readChunk(reader);
+        chunk = await this.#readChunk(reader, connection);
       } catch (error) {
         this.#throwIfStopped(requestId, error);
         return { kind: 'dropped', cause: error };
       }
       this.#throwIfStopped(requestId);
+      if (chunk === 'idle') {
+        const stalled = new APIConnectionTimeoutError({
+          message: `The stream stalled: no data for ${this.#init.idleTimeout} ms`,
+          requestId,
+        });
+        // A followed stream whose connection went silent without closing (a proxy or NAT that dropped it)
+        // is resumed like a dropped one; any other stream fails.
+        if (this.#init.follow) return { kind: 'dropped', cause: stalled };
+        this.controller.abort();
+        throw stalled;
+      }
 
       if (!chunk.done) {
         // A followed stream makes progress with every byte: its heartbeats show the connection works.
@@ -336,29 +355,33 @@ export class Stream<E> implements AsyncIterable<E> {
     }
   }
 
-  /** Reads one chunk, failing the stream when no byte arrives for `idleTimeout` ms. */
-  async #readChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<ReadResult> {
+  /**
+   * Reads one chunk; `idle` when no byte arrived for `idleTimeout` ms, after closing this connection
+   * (its request aborted, its body cancelled).
+   */
+  async #readChunk(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    connection: StreamConnection,
+  ): Promise<ReadResult | 'idle'> {
+    let idle = false;
     const timer = setTimeout(() => {
-      this.#idleTimedOut = true;
-      this.controller.abort();
+      idle = true;
+      connection.close?.();
       reader.cancel().catch(() => {});
     }, this.#init.idleTimeout);
     try {
-      return await reader.read();
+      const chunk = await reader.read();
+      return idle ? 'idle' : chunk;
+    } catch (error) {
+      if (idle) return 'idle';
+      throw error;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Throws when the stream was stopped on purpose: idle timeout, or an abort. */
+  /** Throws `APIUserAbortError` when the stream was stopped on purpose (`abort()` or the caller's signal). */
   #throwIfStopped(requestId: string, cause?: unknown): void {
-    if (this.#idleTimedOut) {
-      throw new APIConnectionTimeoutError({
-        message: `The stream stalled: no data for ${this.#init.idleTimeout} ms`,
-        requestId,
-        cause,
-      });
-    }
     if (this.controller.signal.aborted || this.#init.signal?.aborted) {
       throw new APIUserAbortError({ requestId, cause: cause ?? this.#init.signal?.reason });
     }

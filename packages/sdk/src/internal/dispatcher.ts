@@ -4,14 +4,37 @@ import { readableResponse } from './response.js';
 
 const pools = new Map<string, Dispatcher>();
 
-let undici: Promise<typeof import('undici')> | undefined;
+type Undici = typeof import('undici');
+
+let undici: Promise<Undici> | undefined;
+
+/**
+ * undici's exports from the namespace a dynamic `import('undici')` gave. undici is CommonJS: Node's own
+ * ESM loader gives its exports by name (and the whole `module.exports` as `default`), but a bundler may
+ * give only `default`; esbuild does so when it splits code (`splitting: true`, as the CLI is built), which
+ * made every proxied request fail with "EnvHttpProxyAgent is not a constructor" (issue #17).
+ *
+ * @param namespace - the module namespace object of `import('undici')`.
+ * @returns the object whose properties are undici's exports (`request`, `EnvHttpProxyAgent`, …).
+ * @throws {TypeError} when neither the namespace nor its `default` has undici's exports.
+ */
+export function undiciExports(namespace: object): Undici {
+  const ns = namespace as Partial<Undici> & { default?: Partial<Undici> };
+  if (typeof ns.EnvHttpProxyAgent === 'function' && typeof ns.request === 'function') return ns as Undici;
+  const fallback = ns.default;
+  if (typeof fallback?.EnvHttpProxyAgent === 'function' && typeof fallback.request === 'function') {
+    return fallback as Undici;
+  }
+  throw new TypeError('undici could not be loaded: its module has no `request` or `EnvHttpProxyAgent`');
+}
 
 /**
  * undici, loaded on first use: a client given its own `fetch` (the CLI without a proxy, tests) never pays
- * for loading it, which is a large part of a short-lived process's start-up.
+ * for loading it, which is a large part of a short-lived process's start-up. Works whether a bundler gives
+ * the CommonJS module's exports by name or only as `default` (see {@link undiciExports}).
  */
-export function loadUndici(): Promise<typeof import('undici')> {
-  undici ??= import('undici');
+export function loadUndici(): Promise<Undici> {
+  undici ??= import('undici').then(undiciExports);
   return undici;
 }
 

@@ -2,7 +2,15 @@ import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CursorPage, FleeceError, PagePromise, ResponseValidationError } from '../../src/index.js';
+// fast-check is a dev dependency of the server package; imported from there so the SDK's dependencies stay as they are.
+import fc from '../../../server/node_modules/fast-check/lib/fast-check.js';
+import {
+  CursorPage,
+  FleeceError,
+  PagePromise,
+  PaginationLoopError,
+  ResponseValidationError,
+} from '../../src/index.js';
 import { BASE_URL, mswClient } from '../helpers.js';
 
 const server = setupServer();
@@ -98,9 +106,46 @@ describe('cursor pagination', () => {
       }
     };
     const error = await iterate().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PaginationLoopError);
     expect(error).toBeInstanceOf(FleeceError);
+    expect((error as PaginationLoopError).cursor).toBe('c1');
     expect((error as Error).message).toMatch(
-      /^The server returned the cursor it was sent \(c1\); stopping to avoid a loop \(request id req_[0-9a-f]{24}\)$/,
+      /^The list handed back cursor "c1" a second time after 2 page\(s\); stopping instead of looping \(request id req_[0-9a-f]{24}\)$/,
+    );
+    const second = await (await list()).getNextPage();
+    await expect(second.getNextPage()).rejects.toBeInstanceOf(PaginationLoopError);
+  });
+
+  it('regression: a cycle of any length ends the iteration with PaginationLoopError, each page fetched once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.stringMatching(/^[a-z0-9]{1,8}$/), { minLength: 1, maxLength: 8 }),
+        fc.nat(),
+        fc.boolean(),
+        async (cursors, back, startWithCursor) => {
+          server.resetHandlers();
+          const target = cursors[back % cursors.length] as string;
+          // Pages keyed by the cursor that fetches them; the last one points back into the chain.
+          const keys = startWithCursor ? cursors : ['', ...cursors];
+          const byCursor: Record<string, { data: unknown[]; nextCursor: string | null }> = {};
+          keys.forEach((key, i) => {
+            byCursor[key] = { data: [{ id: `item-${i}` }], nextCursor: keys[i + 1] ?? target };
+          });
+          const queries = pages(byCursor);
+          const ids: string[] = [];
+          const iterate = async () => {
+            const query: Record<string, string> = startWithCursor ? { cursor: cursors[0] as string } : {};
+            for await (const thing of list(query)) ids.push(thing.id);
+          };
+          const error = await iterate().catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(PaginationLoopError);
+          expect((error as PaginationLoopError).cursor).toBe(target);
+          expect((error as PaginationLoopError).pages).toBe(keys.length);
+          expect(ids).toEqual(keys.map((_, i) => `item-${i}`));
+          expect(queries).toEqual(keys.map((key) => (key === '' ? '' : `?cursor=${key}`)));
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 

@@ -7,6 +7,7 @@ import {
   MAX_RETRY_AFTER_MS,
   parseRetryAfter,
   retryDelay,
+  shouldRetry,
 } from '../../src/core/retries.js';
 import {
   APIConnectionError,
@@ -55,6 +56,15 @@ describe('retry policy', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter('-1', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
+  it('reads retry-after-ms before Retry-After, and x-should-retry both ways', () => {
+    expect(retryDelay(new Headers({ 'retry-after-ms': '20', 'retry-after': '5' }), 0)).toBe(20);
+    expect(retryDelay(new Headers({ 'retry-after-ms': '-1', 'retry-after': '5' }), 0)).toBe(5000);
+    expect(shouldRetry(400, new Headers({ 'x-should-retry': 'true' }))).toBe(true);
+    expect(shouldRetry(500, new Headers({ 'x-should-retry': 'FALSE' }))).toBe(false);
+    expect(shouldRetry(500, new Headers({ 'x-should-retry': 'maybe' }))).toBe(true);
+    expect(shouldRetry(404, new Headers())).toBe(false);
   });
 
   it('refuses to wait for a Retry-After beyond the 60 s cap', () => {
@@ -145,6 +155,59 @@ describe('retries against msw (fake timers)', () => {
     expect(error).toBeInstanceOf(RateLimitError);
     expect((error as RateLimitError).retryAfter).toBe(3600);
     expect(calls).toHaveLength(1);
+    expect(sleeps.delays).toEqual([]);
+  });
+
+  it('regression: retry-after-ms wins over Retry-After, waiting exactly that many milliseconds', async () => {
+    const calls = sequence('get', '/api/v1/thing', [
+      () => problem(429, 'rate_limited', {}, { 'retry-after-ms': '1250.5', 'retry-after': '30' }),
+      () => HttpResponse.json({ ok: true }),
+    ]);
+    await expect(runClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
+    expect(sleeps.delays).toEqual([1250.5]);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('regression: a malformed retry-after-ms falls back to Retry-After; one beyond the cap is not waited for', async () => {
+    sequence('get', '/api/v1/thing', [
+      () => problem(503, 'service_unavailable', {}, { 'retry-after-ms': 'soon', 'retry-after': '2' }),
+      () => HttpResponse.json({ ok: true }),
+    ]);
+    await runClock(mswClient().get('/api/v1/thing'), sleeps);
+    expect(sleeps.delays).toEqual([2000]);
+    const calls = sequence('get', '/api/v1/other', [
+      () => problem(429, 'rate_limited', {}, { 'retry-after-ms': '90000', 'retry-after': '1' }),
+    ]);
+    const error = await runClock(mswClient().get('/api/v1/other'), sleeps).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAfter).toBe(90);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('regression: x-should-retry: true retries a status that is not retried otherwise', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const calls = sequence('get', '/api/v1/thing', [
+      () => problem(400, 'bad_request', {}, { 'x-should-retry': 'true' }),
+      () => HttpResponse.json({ ok: true }),
+    ]);
+    await expect(runClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
+    expect(calls).toHaveLength(2);
+    expect(sleeps.delays).toEqual([500]);
+  });
+
+  it('regression: x-should-retry: false forbids retrying a 503 or a 429', async () => {
+    for (const [status, code] of [
+      [503, 'service_unavailable'],
+      [429, 'rate_limited'],
+    ] as const) {
+      const calls = sequence('get', `/api/v1/${status}`, [
+        () => problem(status, code, {}, { 'x-should-retry': 'false', 'retry-after': '1' }),
+        () => HttpResponse.json({ ok: true }),
+      ]);
+      const error = await runClock(mswClient().get(`/api/v1/${status}`), sleeps).catch((e: unknown) => e);
+      expect((error as { status: number }).status).toBe(status);
+      expect(calls).toHaveLength(1);
+    }
     expect(sleeps.delays).toEqual([]);
   });
 

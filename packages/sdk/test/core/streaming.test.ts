@@ -185,6 +185,27 @@ describe('Stream', () => {
     expect(server.requests[1]?.headers['last-event-id']).toBe('1');
   });
 
+  it('regression: aborting while the stream waits to reconnect (retry: 20000) ends it at once', async () => {
+    useFakeClock();
+    const sleeps = observeSleeps();
+    const server = await sseServer((res) => {
+      res.end('retry: 20000\nid: 1\nevent: message\ndata: {"text":"a"}\n\n');
+    });
+    const controller = new AbortController();
+    const stream = await open(clientFor(server), { signal: controller.signal });
+    const iterator = stream[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toEqual({ event: 'message', id: '1', data: { text: 'a' } });
+    const next = watch(iterator.next());
+    await until(() => sleeps.pending === 1);
+    expect(sleeps.delays).toEqual([20_000]);
+    const before = Date.now();
+    controller.abort();
+    await next.settled;
+    expect(next.outcome).toBeInstanceOf(APIUserAbortError);
+    expect(Date.now() - before).toBe(0); // no fake time passed: the wait ended with the abort
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('drops a cut-off last event whose data is not JSON and resumes before it', async () => {
     useFakeClock();
     const sleeps = observeSleeps();

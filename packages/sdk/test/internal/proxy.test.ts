@@ -2,6 +2,7 @@ import http from 'node:http';
 import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { APIConnectionError, Fleece } from '../../src/index.js';
+import { undiciExports } from '../../src/internal/dispatcher.js';
 import { healthBody, startServer, type TestServer } from '../helpers.js';
 
 const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'];
@@ -103,5 +104,14 @@ describe('proxies from the environment (undici EnvHttpProxyAgent)', () => {
     } finally {
       await dispatcher.close();
     }
+  });
+});
+
+describe('loading undici', () => {
+  it('regression: EnvHttpProxyAgent is not a constructor — takes undici from `default` when a bundler gives only that', async () => {
+    const undici = await import('undici');
+    expect(undiciExports({ default: undici }).EnvHttpProxyAgent).toBe(undici.EnvHttpProxyAgent);
+    expect(undiciExports(undici).request).toBe(undici.request);
+    expect(() => undiciExports({ default: {} })).toThrow(TypeError);
   });
 });

@@ -1,9 +1,10 @@
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../../src/client.js';
+import { AUDIT_STREAM_HEARTBEAT_SECONDS } from '../../src/contract/audit.js';
 import {
   APIConnectionError,
-  APIConnectionTimeoutError,
   type AuditEvent,
   AuditEventStream,
   AuthenticationError,
@@ -216,30 +217,45 @@ describe('client.audit.stream', () => {
     expect(connections).toBe(3);
   });
 
-  it('ends a stalled stream with APIConnectionTimeoutError after idleTimeout without a byte', async () => {
+  it('regression: a tail whose connection goes silent without closing reconnects with Last-Event-ID after idleTimeout', async () => {
     useFakeClock();
-    // A real server: the stall is about sockets, which msw does not model.
-    const real = await startServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req_stalled' });
-      res.write(frame(EVENTS[0] as AuditEvent));
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const sleeps = observeSleeps();
+    // A real server: the stall is about sockets, which msw does not model. Each connection sends one
+    // event and then nothing, without closing (a proxy or NAT that dropped the connection silently).
+    const lastEventIds: Array<string | undefined> = [];
+    const closed: number[] = [];
+    const real = await startServer((req, res) => {
+      lastEventIds.push(req.headers['last-event-id'] as string | undefined);
+      const connection = lastEventIds.length;
+      res.on('close', () => closed.push(connection));
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': `req_${connection}` });
+      res.write(frame(EVENTS[connection - 1] as AuditEvent));
     });
     try {
       const client = new Fleece({ baseURL: real.url, apiKey: 'flc_x', idleTimeout: 5_000 });
       const stream = await client.audit.stream({ lastEventId: 'evt_10' });
       const iterator = stream[Symbol.asyncIterator]();
       expect((await iterator.next()).value).toEqual(EVENTS[0]);
-      const next = watch(iterator.next());
+      const pending = iterator.next();
+      const next = watch(pending);
       await vi.advanceTimersByTimeAsync(4_999);
       expect(next.outcome).toBeUndefined();
+      expect(lastEventIds).toHaveLength(1);
       await vi.advanceTimersByTimeAsync(1);
-      await next.settled;
-      expect(next.outcome).toBeInstanceOf(APIConnectionTimeoutError);
-      expect((next.outcome as Error).message).toBe(
-        'The stream stalled: no data for 5000 ms (request id req_stalled)',
-      );
+      await runClock(pending, sleeps);
+      expect((await pending).value).toEqual(EVENTS[1]);
+      expect(sleeps.delays).toEqual([500]);
+      expect(lastEventIds).toEqual(['evt_10', (EVENTS[0] as AuditEvent).id]);
+      expect(closed).toEqual([1]);
+      stream.abort();
     } finally {
       await real.close();
     }
+  });
+
+  it("the default idle timeout outlasts several of the server's heartbeats", () => {
+    expect(DEFAULT_IDLE_TIMEOUT_MS).toBeGreaterThanOrEqual(3 * AUDIT_STREAM_HEARTBEAT_SECONDS * 1000);
   });
 
   it('with follow: false, catches up from lastEventId to the newest event and ends', async () => {

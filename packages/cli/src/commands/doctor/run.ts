@@ -6,6 +6,7 @@ import { fileMode } from '../../lib/fs.js';
 import type { Invocation } from '../../lib/invocation.js';
 import { displayPath } from '../../lib/paths.js';
 import { bypassesProxy, proxySettings, redactProxy } from '../../lib/proxy.js';
+import { addressOf, type ObservedConnection, watchConnections } from '../../lib/route.js';
 import { anonymousClient, fromSdkError } from '../../lib/sdk.js';
 import { ApiSession, findCredential } from '../../lib/session.js';
 import { VERSION } from '../../version.js';
@@ -57,6 +58,10 @@ export async function run(inv: Invocation, options: DoctorOptions): Promise<void
   );
 
   const spinner = await out.spinner(`Checking ${server}…`);
+  // The health request goes through the same client (and transport) as every command: where it really
+  // connected is what the proxy check reports.
+  const route: HealthRoute = { connections: [], failure: undefined };
+  const log = watchConnections();
   try {
     const sentAt = ctx.now();
     const start = performance.now();
@@ -106,6 +111,7 @@ export async function run(inv: Invocation, options: DoctorOptions): Promise<void
   } catch (error) {
     const mapped = fromSdkError(error, server);
     if (mapped?.exitCode === 130) throw mapped;
+    route.failure = mapped?.message ?? String(error);
     checks.push({
       id: 'server',
       status: 'fail',
@@ -114,6 +120,8 @@ export async function run(inv: Invocation, options: DoctorOptions): Promise<void
     });
     checks.push({ id: 'clock', status: 'warn', summary: 'not checked: the server did not answer' });
   } finally {
+    log.stop();
+    route.connections = [...log.connections];
     spinner.stop();
   }
 
@@ -131,7 +139,7 @@ export async function run(inv: Invocation, options: DoctorOptions): Promise<void
   );
 
   checks.push(await credentialCheck(inv, server));
-  checks.push(proxyCheck(inv, server));
+  checks.push(proxyCheck(inv, server, route));
 
   if (options.json) {
     out.json({ ok: !checks.some((c) => c.status === 'fail'), server, checks });
@@ -201,7 +209,17 @@ async function credentialCheck(inv: Invocation, server: string): Promise<Check> 
   }
 }
 
-function proxyCheck(inv: Invocation, server: string): Check {
+/** How doctor's health request went: the connections undici opened, and its error when it failed. */
+interface HealthRoute {
+  connections: ObservedConnection[];
+  failure: string | undefined;
+}
+
+/**
+ * The proxy check: which variables apply to `server`, and the route the health request really took (the
+ * connections it opened), so a proxy is reported as used only when the request went through it.
+ */
+function proxyCheck(inv: Invocation, server: string, route: HealthRoute): Check {
   const settings = proxySettings(inv.ctx);
   const url = new URL(server);
   const proxy = url.protocol === 'https:' ? settings.httpsProxy : settings.httpProxy;
@@ -215,8 +233,9 @@ function proxyCheck(inv: Invocation, server: string): Check {
       summary: listed.length ? `${listed.join(', ')}; ${server} is reached directly` : 'no proxy configured',
     };
   }
+  let proxyUrl: URL;
   try {
-    const proxyUrl = new URL(proxy.value);
+    proxyUrl = new URL(proxy.value);
     if (proxyUrl.protocol !== 'http:' && proxyUrl.protocol !== 'https:') throw new Error('not http(s)');
   } catch {
     return {
@@ -226,16 +245,52 @@ function proxyCheck(inv: Invocation, server: string): Check {
       fix: `Set ${proxy.name} to http://host:port, or unset it.`,
     };
   }
+  const shown = redactProxy(proxy.value);
+  const proxyAddress = addressOf(proxyUrl.hostname, proxyUrl.port, proxyUrl.protocol);
+  const toProxy = route.connections.filter((c) => c.address === proxyAddress);
+  const usedProxy = toProxy.some((c) => c.outcome === 'connected');
   if (bypassesProxy(url, settings.noProxy?.value)) {
+    if (toProxy.length > 0) {
+      return {
+        id: 'proxy',
+        status: 'warn',
+        summary: `${listed.join(', ')}; ${settings.noProxy?.name} lists ${url.hostname}, but the request went to ${shown}`,
+        fix: `Check the ${settings.noProxy?.name} entries (host names, .domain suffixes, host:port).`,
+      };
+    }
     return {
       id: 'proxy',
       status: 'ok',
       summary: `${listed.join(', ')}; ${server} is reached directly (${settings.noProxy?.name})`,
     };
   }
+  if (toProxy.length > 0 && !usedProxy) {
+    return {
+      id: 'proxy',
+      status: 'fail',
+      summary: `${listed.join(', ')}; could not connect to the proxy ${shown}`,
+      fix: `Check that the proxy runs at ${shown}, or unset ${proxy.name} (or list ${url.hostname} in NO_PROXY) to connect directly.`,
+    };
+  }
+  if (!usedProxy) {
+    return {
+      id: 'proxy',
+      status: 'warn',
+      summary: `${listed.join(', ')}; the request to ${server} did not go through ${shown}`,
+      fix: `Check ${proxy.name} and NO_PROXY.`,
+    };
+  }
+  if (route.failure !== undefined) {
+    return {
+      id: 'proxy',
+      status: 'fail',
+      summary: `${listed.join(', ')}; ${shown} was reached, but the request to ${server} through it failed`,
+      fix: `Check that the proxy allows ${url.host} (its logs), or list ${url.hostname} in NO_PROXY to connect directly.`,
+    };
+  }
   return {
     id: 'proxy',
     status: 'ok',
-    summary: `${listed.join(', ')}; ${server} is reached through ${redactProxy(proxy.value)}`,
+    summary: `${listed.join(', ')}; ${server} is reached through ${shown}`,
   };
 }

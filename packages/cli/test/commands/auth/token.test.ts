@@ -2,11 +2,20 @@ import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readCredentialsFile, storeCredentials } from '../../credentials.js';
-import { oauthCredential, runCli, SERVER, tempConfigHome } from '../../helpers.js';
+import { meBody, oauthCredential, problem, runCli, SERVER, tempConfigHome } from '../../helpers.js';
 
-const server = setupServer();
+// The credential is checked with GET /api/v1/me before it is printed; the bearer each check carried.
+const checked: Array<string | null> = [];
+const meOk = http.get(`${SERVER}/api/v1/me`, ({ request }) => {
+  checked.push(request.headers.get('authorization'));
+  return HttpResponse.json(meBody());
+});
+const server = setupServer(meOk);
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
+afterEach(() => {
+  server.resetHandlers();
+  checked.length = 0;
+});
 afterAll(() => server.close());
 
 describe('fleece auth token', () => {
@@ -15,6 +24,7 @@ describe('fleece auth token', () => {
     await storeCredentials(home, oauthCredential());
     const result = await runCli(['auth', 'token', '--server', SERVER], { configHome: home });
     expect(result).toMatchObject({ exitCode: 0, stdout: 'at_1\n', stderr: '' });
+    expect(checked).toEqual(['Bearer at_1']);
   });
 
   it('refreshes an access token that is about to expire, and stores the rotated pair', async () => {
@@ -54,6 +64,47 @@ describe('fleece auth token', () => {
       env: { FLEECE_TOKEN: 'tok_env', FLEECE_BASE_URL: SERVER },
     });
     expect(result).toMatchObject({ exitCode: 0, stdout: 'tok_env\n' });
+    expect(checked).toEqual(['Bearer tok_env']);
+  });
+
+  it.each([
+    [
+      'api_key_expired',
+      'FLEECE_API_KEY has expired (http://fleece.test).',
+      'Create a new API key and set FLEECE_API_KEY to it.',
+    ],
+    [
+      'invalid_api_key',
+      'FLEECE_API_KEY is not valid on http://fleece.test: it is revoked, unknown there, or mistyped.',
+      'Check or replace the value of FLEECE_API_KEY.',
+    ],
+  ])(
+    'regression: checks the key before printing it — %s exits 3 with the reason, printing nothing',
+    async (code, message, hint) => {
+      server.use(http.get(`${SERVER}/api/v1/me`, () => problem(401, code)));
+      const result = await runCli(['auth', 'token'], {
+        env: { FLEECE_API_KEY: 'flc_gone', FLEECE_BASE_URL: SERVER },
+      });
+      expect(result.exitCode).toBe(3);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(`error: ${message}\nhint: ${hint}\n`);
+      expect(result.stderr).not.toContain('fleece login');
+    },
+  );
+
+  it('regression: a stored login the server refused (and that cannot be refreshed) exits 3, the hint naming --server and --profile', async () => {
+    const home = await tempConfigHome();
+    await storeCredentials(home, oauthCredential({ profile: 'work', refreshToken: null }));
+    server.use(http.get(`${SERVER}/api/v1/me`, () => problem(401, 'unauthenticated')));
+    const result = await runCli(['auth', 'token', '--server', SERVER, '--profile', 'work'], {
+      configHome: home,
+    });
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      `error: The stored credentials were refused by ${SERVER} (profile work).\n` +
+        `hint: Run \`fleece login --server ${SERVER} --profile work\` to log in again.\n`,
+    );
   });
 
   it('exits 3 without credentials', async () => {

@@ -13,7 +13,8 @@ const token: CommandModule = {
       .summary('print the current access token, for scripts')
       .description(
         'Print the access token fleece would send (refreshing it first when it is about to expire), or the ' +
-          'API key in use, on stdout. Treat the output as a password. Exits 3 when there are no credentials.',
+          'API key in use, on stdout, after checking it with the server. Treat the output as a password. ' +
+          'Exits 3 when there are no credentials or the server refuses them (revoked, expired or unknown).',
       )
       .option('--json', 'print the token with its type and expiry as JSON')
       .action(lazyAction<TokenOptions>(ctx, () => import('./run.js')));

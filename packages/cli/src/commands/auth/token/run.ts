@@ -6,7 +6,10 @@ import type { TokenOptions } from './index.js';
 /** Runs `fleece auth token`. */
 export async function run(inv: Invocation, options: TokenOptions): Promise<void> {
   const session = await ApiSession.open(inv);
-  await session.client(); // refreshes an access token that is about to expire
+  // The credential is checked with the server before it is printed: a script must not go on with a
+  // revoked or expired one. A stored login is refreshed first (before it expires, or after a 401); a
+  // refused credential exits 3 with the server's reason (expired, revoked or unknown).
+  await session.call('GET /api/v1/me', (client) => client.me.get({ signal: inv.ctx.signal }));
   const source = session.source;
   const token = source.kind === 'env' ? source.value : source.credential.accessToken;
   if (options.json) {
