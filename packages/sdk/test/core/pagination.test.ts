@@ -3,7 +3,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 // fast-check is a dev dependency of the server package; imported from there so the SDK's dependencies stay as they are.
-import fc from '../../../server/node_modules/fast-check/lib/fast-check.js';
+import fc from 'fast-check';
 import {
   CursorPage,
   FleeceError,
