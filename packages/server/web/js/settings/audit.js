@@ -1,8 +1,8 @@
+import { describeActor } from '../actors.js';
 import { api, h, say, showProblem, timeEl } from '../common.js';
 
 const PAGE_SIZE = 20;
 const OUTCOMES = { success: 'Success', failure: 'Failure', denied: 'Denied' };
-const ACTORS = { user: 'You', api_key: 'API key', admin: 'An administrator', system: 'Fleece' };
 
 /** The first instant of a `yyyy-mm-dd` date in the reader's time zone, as ISO 8601 (UTC). */
 function startOfDay(date, plusDays = 0) {
@@ -44,13 +44,8 @@ export function initAudit(ctx) {
 
   function row(event, fresh = false) {
     const resource = event.resourceId ? `${event.resourceType} ${event.resourceId}` : event.resourceType;
-    // In your own log, an actor with your subject is you (also when you are an administrator).
-    const you = event.actor.subject !== null && event.actor.subject === event.chain;
-    const by = event.actor.apiKeyId
-      ? `API key ${event.actor.apiKeyId}`
-      : you
-        ? 'You'
-        : (ACTORS[event.actor.type] ?? event.actor.type);
+    // The words of `fleece audit list` (an actor with your subject is you, also as an administrator).
+    const by = describeActor(event);
     return h(
       'tr',
       { 'data-event-id': event.id, 'data-action': event.action, class: fresh ? 'fresh' : null },
