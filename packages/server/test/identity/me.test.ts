@@ -106,16 +106,23 @@ describe('PATCH /api/v1/me (the display name)', () => {
   it('sets the name (trimmed); GET /api/v1/me and the browser session show it at once; audited without the name', async () => {
     const user = await userOnPlan(t, 'named@example.test', 'free');
     // Read first, so the cached view must be dropped by the change.
-    expect((await t.app.inject({ url: '/api/v1/me', headers: { cookie: user.cookie } })).json().user.name).toBe(
-      null,
-    );
+    expect(
+      (await t.app.inject({ url: '/api/v1/me', headers: { cookie: user.cookie } })).json().user.name,
+    ).toBe(null);
     const res = await patch(asSession(t, user), { name: '  Ada Lovelace ' });
     expect(res.statusCode, res.body).toBe(200);
-    expect(User.parse(res.json())).toMatchObject({ id: user.userId, email: 'named@example.test', name: 'Ada Lovelace' });
+    expect(User.parse(res.json())).toMatchObject({
+      id: user.userId,
+      email: 'named@example.test',
+      name: 'Ada Lovelace',
+    });
     const me = await t.app.inject({ url: '/api/v1/me', headers: { cookie: user.cookie } });
     expect(me.json().user.name).toBe('Ada Lovelace');
     const session = await t.app.inject({ url: '/api/auth/session', headers: { cookie: user.cookie } });
-    expect(session.json()).toEqual({ signedIn: true, user: { email: 'named@example.test', name: 'Ada Lovelace' } });
+    expect(session.json()).toEqual({
+      signedIn: true,
+      user: { email: 'named@example.test', name: 'Ada Lovelace' },
+    });
     const events = (await auditEvents(t)).filter((e) => e.action === 'account.updated');
     expect(events).toEqual([
       {

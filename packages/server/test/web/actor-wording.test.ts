@@ -26,7 +26,10 @@ describe('the audit actor wording of the settings page is the SDK’s (and so th
       for (const subject of SUBJECTS)
         for (const apiKeyId of KEYS)
           for (const chain of CHAINS) {
-            const event = { chain, actor: { type, subject, apiKeyId } } as Pick<AuditEvent, 'chain' | 'actor'>;
+            const event = { chain, actor: { type, subject, apiKeyId } } as Pick<
+              AuditEvent,
+              'chain' | 'actor'
+            >;
             expect(page.describeActor(event), JSON.stringify(event)).toBe(describeAuditActor(event));
             compared++;
           }

@@ -3,6 +3,13 @@ import { api, h, say, showProblem, timeEl } from '../common.js';
 
 const PAGE_SIZE = 20;
 const OUTCOMES = { success: 'Success', failure: 'Failure', denied: 'Denied' };
+/** The badge colour of each outcome. */
+const OUTCOME_BADGES = { success: 'ok', failure: 'bad', denied: 'warn' };
+
+/** `text` with a line-break opportunity (`<wbr>`) after each dot, so `api_key.created` wraps at the dot. */
+function breakable(text) {
+  return text.split(/(?<=\.)/).flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
+}
 
 /** The first instant of a `yyyy-mm-dd` date in the reader's time zone, as ISO 8601 (UTC). */
 function startOfDay(date, plusDays = 0) {
@@ -43,20 +50,24 @@ export function initAudit(ctx) {
   }
 
   function row(event, fresh = false) {
-    const resource = event.resourceId ? `${event.resourceType} ${event.resourceId}` : event.resourceType;
+    // The type, then the id on a line of its own (cut to the column on a wide screen; whole in its title).
+    const resource = [
+      event.resourceType,
+      event.resourceId ? [' ', h('code', { class: 'id', title: event.resourceId }, event.resourceId)] : null,
+    ];
     // The words of `fleece audit list` (an actor with your subject is you, also as an administrator).
     const by = describeActor(event);
     return h(
       'tr',
       { 'data-event-id': event.id, 'data-action': event.action, class: fresh ? 'fresh' : null },
       h('td', { 'data-label': 'When' }, timeEl(event.occurredAt)),
-      h('td', { 'data-label': 'Action' }, h('code', {}, event.action)),
+      h('td', { 'data-label': 'Action' }, h('code', {}, ...breakable(event.action))),
       h(
         'td',
         { 'data-label': 'Outcome' },
         h(
           'span',
-          { class: `badge ${event.outcome === 'success' ? '' : 'bad'}` },
+          { class: `badge ${OUTCOME_BADGES[event.outcome] ?? ''}` },
           OUTCOMES[event.outcome] ?? event.outcome,
         ),
       ),
