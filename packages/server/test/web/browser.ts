@@ -136,12 +136,21 @@ export async function launchBrowser(): Promise<TestBrowser> {
   };
 }
 
-/** Screenshots `selector` of `page` into {@link ARTIFACTS_DIR} as `<name>.png` and prints the path. */
-export async function screenshot(page: Page, name: string, selector?: string): Promise<string> {
+/**
+ * Screenshots `page` into {@link ARTIFACTS_DIR} as `<name>.png` and prints the path: the element
+ * `selector`, else the whole page, or with `viewport` only what is on screen (for a modal dialog, which a
+ * whole-page capture would draw mid-page).
+ */
+export async function screenshot(
+  page: Page,
+  name: string,
+  selector?: string,
+  options: { viewport?: boolean } = {},
+): Promise<string> {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   if (selector) await page.locator(selector).screenshot({ path });
-  else await page.screenshot({ path, fullPage: true });
+  else await page.screenshot({ path, fullPage: !options.viewport });
   console.log(`screenshot: ${relative(process.cwd(), path)}`);
   return path;
 }

@@ -80,10 +80,15 @@ const LOOKS = [
 
 /**
  * Opens `url` (through `open`, when given, for pages that need a step to show) in every look of
- * {@link LOOKS}, runs axe-core on it, screenshots it as `<name>-<scheme>-<width>.png`, and expects no
- * serious or critical violation and no sideways scrolling. Restores the light scheme and 1280 px.
+ * {@link LOOKS}, runs axe-core on it, screenshots it as `<name>-<scheme>-<width>.png` (the whole page, or
+ * with `shot.viewport` the screen), and expects no serious or critical violation, no sideways scrolling and
+ * no `[object …]`, `undefined` or `NaN` in its text. Restores the light scheme and 1280 px.
  */
-async function checkEveryLook(name: string, open: () => Promise<void>): Promise<void> {
+async function checkEveryLook(
+  name: string,
+  open: () => Promise<void>,
+  shot: { viewport?: boolean } = {},
+): Promise<void> {
   const found: Record<string, AxeViolation[]> = {};
   try {
     for (const look of LOOKS) {
@@ -96,7 +101,11 @@ async function checkEveryLook(name: string, open: () => Promise<void>): Promise<
         await page.evaluate('document.documentElement.scrollWidth'),
         `${name} scrolls sideways`,
       ).toBeLessThanOrEqual(look.width);
-      await screenshot(page, `${name}-${look.scheme}-${look.width}`);
+      // Nothing a script failed to turn into text.
+      expect(await page.locator('body').innerText(), name).not.toMatch(
+        /\[object \w+\]|\bundefined\b|\bNaN\b/,
+      );
+      await screenshot(page, `${name}-${look.scheme}-${look.width}`, undefined, shot);
     }
   } finally {
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -612,11 +621,15 @@ describe('the web pages in Chromium', () => {
       await page.locator('#audit-table tbody tr').first().waitFor();
       await page.locator('#consent-list li').first().waitFor();
     });
-    await checkEveryLook('page-settings-dialog', async () => {
-      await openSettings('sessions');
-      await page.getByRole('button', { name: 'Sign out all other sessions' }).click();
-      await page.locator('#confirm-dialog[open]').waitFor();
-    });
+    await checkEveryLook(
+      'page-settings-dialog',
+      async () => {
+        await openSettings('sessions');
+        await page.getByRole('button', { name: 'Sign out all other sessions' }).click();
+        await page.locator('#confirm-dialog[open]').waitFor();
+      },
+      { viewport: true },
+    );
     await page.keyboard.press('Escape');
     // Every section, one screenshot each in both schemes at 1280 px.
     for (const scheme of ['light', 'dark'] as const) {

@@ -51,10 +51,9 @@ export function initAudit(ctx) {
 
   function row(event, fresh = false) {
     // The type, then the id on a line of its own (cut to the column on a wide screen; whole in its title).
-    const resource = [
-      event.resourceType,
-      event.resourceId ? [' ', h('code', { class: 'id', title: event.resourceId }, event.resourceId)] : null,
-    ];
+    const resource = event.resourceId
+      ? [event.resourceType, ' ', h('code', { class: 'id', title: event.resourceId }, event.resourceId)]
+      : [event.resourceType];
     // The words of `fleece audit list` (an actor with your subject is you, also as an administrator).
     const by = describeActor(event);
     return h(
@@ -71,7 +70,7 @@ export function initAudit(ctx) {
           OUTCOMES[event.outcome] ?? event.outcome,
         ),
       ),
-      h('td', { 'data-label': 'Resource' }, resource),
+      h('td', { 'data-label': 'Resource' }, ...resource),
       h('td', { 'data-label': 'By' }, by),
       h('td', { 'data-label': 'IP address' }, event.ip ?? '—'),
     );
