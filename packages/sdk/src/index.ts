@@ -55,6 +55,7 @@ export {
 export type { HeadersLike } from './internal/headers.js';
 export type { Logger, LogLevel } from './internal/logger.js';
 export type { QueryValue } from './internal/url.js';
+export { AUDIT_ACTOR_WORDS, describeAuditActor } from './lib/audit-actor.js';
 export {
   ExportVerificationError,
   ExportVerifier,

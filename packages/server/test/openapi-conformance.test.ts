@@ -356,6 +356,19 @@ describe('real responses of every operation match the OpenAPI document', () => {
       payload: { plan: 'business' },
     });
 
+    await call('PATCH /api/v1/me', {
+      method: 'PATCH',
+      url: '/api/v1/me',
+      headers: asSession(t, user),
+      payload: { name: 'Acct Holder' },
+    });
+    await call('PATCH /api/v1/me', {
+      method: 'PATCH',
+      url: '/api/v1/me',
+      headers: asSession(t, user),
+      payload: { name: '' },
+    });
+
     const key = await call('POST /api/v1/api-keys', {
       method: 'POST',
       url: '/api/v1/api-keys',

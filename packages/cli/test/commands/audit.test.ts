@@ -51,11 +51,33 @@ const E4 = auditEvent(4, 'api_key.revoked');
 const line = (e: AuditEvent) =>
   `${e.occurredAt.slice(0, 19).replace('T', ' ')}Z\t${e.id}\t${e.action}\t${e.outcome}\t${
     e.resourceId ? `${e.resourceType}:${e.resourceId}` : e.resourceType
-  }\t${e.actor.apiKeyId ? `${e.actor.type} ${e.actor.apiKeyId}` : e.actor.type}\t${e.ip ?? '-'}`;
+  }\t${e.actor.apiKeyId ? `API key ${e.actor.apiKeyId}` : 'you'}\t${e.ip ?? '-'}`;
 
 const frame = (e: AuditEvent) => `id: ${e.id}\nevent: audit.event\ndata: ${JSON.stringify(e)}\n\n`;
 
 describe('fleece audit list', () => {
+  it('names the actor in the words of the settings page (you, API key key_…, admin sub_…, anonymous, system)', async () => {
+    const OTHER = `sub_${'c'.repeat(32)}`;
+    const events = [
+      E1,
+      E2,
+      auditEvent(5, 'admin.plan_overridden', { actor: { type: 'admin', subject: OTHER, apiKeyId: null } }),
+      auditEvent(6, 'auth.login.failed', { actor: { type: 'user', subject: null, apiKeyId: null } }),
+      auditEvent(7, 'account.deleted', { actor: { type: 'system', subject: null, apiKeyId: null } }),
+    ];
+    server.use(
+      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: events, nextCursor: null })),
+    );
+    const result = await runCli(['audit', 'list'], { env });
+    expect(result.exitCode).toBe(0);
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[5]),
+    ).toEqual(['you', 'API key key_1', `admin ${OTHER}`, 'anonymous', 'system']);
+  });
+
   it('prints one line per event and sends the filters, ages turned into times', async () => {
     const searches: string[] = [];
     server.use(

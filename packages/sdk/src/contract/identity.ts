@@ -88,6 +88,30 @@ export const MeResponse = z.object({
 });
 export type MeResponse = z.infer<typeof MeResponse>;
 
+/** Most characters of a display name (after trimming). */
+export const USER_NAME_MAX = 100;
+
+/**
+ * Body of `PATCH /api/v1/me`: the caller's display `name`, 1–{@link USER_NAME_MAX} characters once trimmed,
+ * without control characters; `null` removes it. Unknown fields are rejected. The answer is the
+ * {@link User}; the change is audited as `account.updated` (the new name is not recorded in the log).
+ */
+export const MeUpdate = z.strictObject({
+  name: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? 'name is required: a string, or null to remove it'
+          : 'a name is a string, or null to remove it',
+    })
+    .trim()
+    .min(1, 'a name needs at least one character; send null to remove it')
+    .max(USER_NAME_MAX, `a name has at most ${USER_NAME_MAX} characters`)
+    .regex(/^[^\p{Cc}]*$/u, 'a name cannot contain control characters such as line breaks')
+    .nullable(),
+});
+export type MeUpdate = z.input<typeof MeUpdate>;
+
 /**
  * Body of `POST /api/auth/magic-link`. `returnTo` is where to land after signing in: a path on this
  * server; anything else falls back to `/`.

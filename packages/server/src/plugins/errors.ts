@@ -9,6 +9,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { PROBLEMS, type ProblemCode, ProblemError, problemType } from '../errors.js';
 import { ROUTER_OPTIONS } from '../lib/router.js';
+import { NOT_FOUND_HTML, wantsHtmlNotFound } from './not-found-page.js';
 import { responseHeaders } from './security-headers.js';
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -212,7 +213,8 @@ function refuseConnect(_request: IncomingMessage, socket: Duplex): void {
  * One error handler for the whole app. ProblemErrors render as themselves; schema validation failures as
  * 400 `validation_failed` with field paths; known client-side framework errors (bad JSON, oversized body)
  * as their 4xx problem; everything else as a 500 whose body says only "Internal Server Error" while the
- * log line keeps the detail. Unknown routes answer 404 `not_found`; a known path with another method 405
+ * log line keeps the detail. Unknown routes answer 404 `not_found` (a browser's navigation outside `/api/`
+ * gets the HTML page of `not-found-page.ts` instead); a known path with another method 405
  * `method_not_allowed` with `Allow`.
  */
 export const errorsPlugin = fp(
@@ -278,6 +280,10 @@ export const errorsPlugin = fp(
             { allow: allowed.join(', ') },
           ),
         );
+      }
+      // A browser that navigated to an address outside the API reads a page, not JSON.
+      if (wantsHtmlNotFound(request.method, path, request.headers.accept)) {
+        return reply.code(404).type('text/html; charset=utf-8').header('vary', 'accept').send(NOT_FOUND_HTML);
       }
       return sendProblem(
         request,

@@ -1,8 +1,9 @@
-import { MeResponse } from '@fleece/sdk/contract';
+import { MeResponse, User } from '@fleece/sdk/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLANS } from '../../src/modules/plans/catalogue.js';
+import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { deviceTokens, signIn } from '../helpers/identity.js';
+import { auditEvents, deviceTokens, signIn } from '../helpers/identity.js';
 
 describe('GET /api/v1/me', () => {
   let t: TestApp;
@@ -88,5 +89,96 @@ describe('plan catalogue (DESIGN.md §5)', () => {
       business: 10,
       enterprise: 25,
     });
+  });
+});
+
+describe('PATCH /api/v1/me (the display name)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp();
+  });
+  afterAll(() => t.close());
+
+  let invalid: TestUser | undefined;
+  const patch = (headers: Record<string, string>, payload: unknown) =>
+    t.app.inject({ method: 'PATCH', url: '/api/v1/me', headers, payload: payload as object });
+
+  it('sets the name (trimmed); GET /api/v1/me and the browser session show it at once; audited without the name', async () => {
+    const user = await userOnPlan(t, 'named@example.test', 'free');
+    // Read first, so the cached view must be dropped by the change.
+    expect(
+      (await t.app.inject({ url: '/api/v1/me', headers: { cookie: user.cookie } })).json().user.name,
+    ).toBe(null);
+    const res = await patch(asSession(t, user), { name: '  Ada Lovelace ' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(User.parse(res.json())).toMatchObject({
+      id: user.userId,
+      email: 'named@example.test',
+      name: 'Ada Lovelace',
+    });
+    const me = await t.app.inject({ url: '/api/v1/me', headers: { cookie: user.cookie } });
+    expect(me.json().user.name).toBe('Ada Lovelace');
+    const session = await t.app.inject({ url: '/api/auth/session', headers: { cookie: user.cookie } });
+    expect(session.json()).toEqual({
+      signedIn: true,
+      user: { email: 'named@example.test', name: 'Ada Lovelace' },
+    });
+    const events = (await auditEvents(t)).filter((e) => e.action === 'account.updated');
+    expect(events).toEqual([
+      {
+        action: 'account.updated',
+        outcome: 'success',
+        resource_id: expect.stringMatching(/^sub_/),
+        metadata: { fields: ['name'], removed: false },
+      },
+    ]);
+    expect(JSON.stringify(events)).not.toContain('Lovelace');
+  });
+
+  it('the same name again changes nothing and records nothing; null removes it', async () => {
+    const user = await userOnPlan(t, 'same@example.test', 'free');
+    expect((await patch(asSession(t, user), { name: 'Grace' })).statusCode).toBe(200);
+    const before = (await auditEvents(t)).filter((e) => e.action === 'account.updated').length;
+    expect((await patch(asSession(t, user), { name: 'Grace ' })).json().name).toBe('Grace');
+    expect((await auditEvents(t)).filter((e) => e.action === 'account.updated')).toHaveLength(before);
+    const removed = await patch(asSession(t, user), { name: null });
+    expect(removed.statusCode).toBe(200);
+    expect(removed.json().name).toBe(null);
+    const last = (await auditEvents(t)).filter((e) => e.action === 'account.updated').at(-1);
+    expect(last?.metadata).toEqual({ fields: ['name'], removed: true });
+  });
+
+  it.each([
+    [{ name: '   ' }, 'body.name', 'a name needs at least one character; send null to remove it'],
+    [{ name: 'x'.repeat(101) }, 'body.name', 'a name has at most 100 characters'],
+    [{ name: 'Ada\nLovelace' }, 'body.name', 'a name cannot contain control characters such as line breaks'],
+    [{ name: 42 }, 'body.name', 'a name is a string, or null to remove it'],
+    [{}, 'body.name', 'name is required: a string, or null to remove it'],
+    [{ name: 'Ada', email: 'x@example.test' }, 'body.email', 'unknown field'],
+  ])('refuses %j with 400 validation_failed naming the field', async (payload, path, message) => {
+    // One account for every case: magic links to one address are rate-limited.
+    invalid ??= await userOnPlan(t, 'invalid@example.test', 'free');
+    const user = invalid;
+    const res = await patch(asSession(t, user), payload);
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ code: 'validation_failed', errors: [{ path, message }] });
+    const me = await t.app.inject({ url: '/api/v1/me', headers: { cookie: user.cookie } });
+    expect(me.json().user.name).toBe(null);
+  });
+
+  it('needs a credential, this origin for a cookie, and the write scope for an API key', async () => {
+    expect((await patch({}, { name: 'Nobody' })).statusCode).toBe(401);
+    const user = await userOnPlan(t, 'keys@example.test', 'pro');
+    const crossSite = await patch({ cookie: user.cookie, origin: 'https://evil.test' }, { name: 'Evil' });
+    expect(crossSite.statusCode).toBe(403);
+    const reader = await createKey(t, user, { name: 'ro', scopes: ['read'] });
+    const refused = await patch(bearer(reader.key), { name: 'Reader' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().code).toBe('insufficient_scope');
+    const writer = await createKey(t, user, { name: 'rw', scopes: ['read', 'write'] });
+    const ok = await patch(bearer(writer.key), { name: 'Writer' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().name).toBe('Writer');
   });
 });

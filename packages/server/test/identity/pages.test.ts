@@ -30,7 +30,7 @@ describe('web pages (strict CSP: no inline script or style)', () => {
   );
 
   it('serves the page scripts', async () => {
-    const files = ['common', 'home', 'login', 'magic', 'device', 'cli-authorize'];
+    const files = ['common', 'actors', 'home', 'login', 'magic', 'device', 'cli-authorize'];
     const settings = ['main', 'profile', 'keys', 'sessions', 'audit', 'data', 'consents', 'billing'];
     for (const file of [...files, ...settings.map((f) => `settings/${f}`)]) {
       const res = await t.app.inject(`/js/${file}.js`);

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import axe from 'axe-core';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 
@@ -135,12 +136,54 @@ export async function launchBrowser(): Promise<TestBrowser> {
   };
 }
 
-/** Screenshots `selector` of `page` into {@link ARTIFACTS_DIR} as `<name>.png` and prints the path. */
-export async function screenshot(page: Page, name: string, selector?: string): Promise<string> {
+/**
+ * Screenshots `page` into {@link ARTIFACTS_DIR} as `<name>.png` and prints the path: the element
+ * `selector`, else the whole page, or with `viewport` only what is on screen (for a modal dialog, which a
+ * whole-page capture would draw mid-page).
+ */
+export async function screenshot(
+  page: Page,
+  name: string,
+  selector?: string,
+  options: { viewport?: boolean } = {},
+): Promise<string> {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   if (selector) await page.locator(selector).screenshot({ path });
-  else await page.screenshot({ path, fullPage: true });
+  else await page.screenshot({ path, fullPage: !options.viewport });
   console.log(`screenshot: ${relative(process.cwd(), path)}`);
   return path;
+}
+
+/** One rule that axe-core found broken on a page: its id, impact, summary and the elements (CSS selectors). */
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/**
+ * Runs axe-core (every rule of its default set: WCAG 2.0–2.2 A and AA and best practices) on `page` as it
+ * is now, and returns the violations whose impact is in `impacts` (default: serious and critical).
+ *
+ * axe is loaded with `page.evaluate(axe.source)`, which Chromium runs through the DevTools protocol
+ * (`Runtime.evaluate`) outside the page's CSP: an injected `<script>` (`page.addScriptTag`) would be refused
+ * by `script-src 'self'` and reported as a violation, and `bypassCSP` would switch the CSP off for the whole
+ * context, hiding the very violations the other tests look for. The page's own CSP stays in force.
+ */
+export async function axeViolations(
+  page: Page,
+  impacts: readonly string[] = ['serious', 'critical'],
+): Promise<AxeViolation[]> {
+  if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axe.source);
+  const violations = (await page.evaluate(`window.axe
+    .run(document, { resultTypes: ['violations'] })
+    .then((r) => r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact ?? null,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    })))`)) as AxeViolation[];
+  return violations.filter((v) => v.impact !== null && impacts.includes(v.impact));
 }

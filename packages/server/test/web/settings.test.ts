@@ -7,8 +7,9 @@ import { HttpResponse, http, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pkce } from '../helpers/identity.js';
 import { magicLinkFor, type RealServer, startRealServer } from '../helpers/real-server.js';
-import { launchBrowser, screenshot, type TestBrowser } from './browser.js';
+import { type AxeViolation, axeViolations, launchBrowser, screenshot, type TestBrowser } from './browser.js';
 
 const EMAIL = 'ada@example.test';
 let server: RealServer;
@@ -52,10 +53,65 @@ async function signInOnLoginPage(on: RealServer, email: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+/**
+ * Waits until the settings page knows whether billing is set up (`#billing[data-billing]`). On the server
+ * without billing, that answer is `GET /api/v1/billing` → 503 `billing_not_configured`, which Chromium logs
+ * as a failed load: declared here, once per page load.
+ */
+async function settingsReady(billing: 'on' | 'off' = 'off'): Promise<void> {
+  if (billing === 'off') browser.problems.expectFailedLoad('/api/v1/billing', 503);
+  await page.locator(`#billing[data-billing="${billing}"]`).waitFor({ state: 'attached' });
+}
+
 /** Loads the settings page afresh (a changed fragment alone would not reload it) at `section`. */
 async function openSettings(section: string): Promise<void> {
   await page.goto('about:blank');
   await page.goto(`${server.url}/settings${section ? `#${section}` : ''}`);
+  await settingsReady();
+}
+
+/** The colour schemes and widths every page is checked in: a laptop and a phone (iPhone 14, 390 px). */
+const LOOKS = [
+  { scheme: 'light', width: 1280, height: 900 },
+  { scheme: 'dark', width: 1280, height: 900 },
+  { scheme: 'light', width: 390, height: 844 },
+  { scheme: 'dark', width: 390, height: 844 },
+] as const;
+
+/**
+ * Opens `url` (through `open`, when given, for pages that need a step to show) in every look of
+ * {@link LOOKS}, runs axe-core on it, screenshots it as `<name>-<scheme>-<width>.png` (the whole page, or
+ * with `shot.viewport` the screen), and expects no serious or critical violation, no sideways scrolling and
+ * no `[object …]`, `undefined` or `NaN` in its text. Restores the light scheme and 1280 px.
+ */
+async function checkEveryLook(
+  name: string,
+  open: () => Promise<void>,
+  shot: { viewport?: boolean } = {},
+): Promise<void> {
+  const found: Record<string, AxeViolation[]> = {};
+  try {
+    for (const look of LOOKS) {
+      await page.setViewportSize({ width: look.width, height: look.height });
+      await page.emulateMedia({ colorScheme: look.scheme });
+      await open();
+      const violations = await axeViolations(page);
+      if (violations.length > 0) found[`${look.scheme} ${look.width}px`] = violations;
+      expect(
+        await page.evaluate('document.documentElement.scrollWidth'),
+        `${name} scrolls sideways`,
+      ).toBeLessThanOrEqual(look.width);
+      // Nothing a script failed to turn into text.
+      expect(await page.locator('body').textContent(), name).not.toMatch(
+        /\[object \w+\]|\bundefined\b|\bNaN\b/,
+      );
+      await screenshot(page, `${name}-${look.scheme}-${look.width}`, undefined, shot);
+    }
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
+  expect(found, `axe-core: serious or critical violations on ${name}`).toEqual({});
 }
 
 describe('the web pages in Chromium', () => {
@@ -101,11 +157,46 @@ describe('the web pages in Chromium', () => {
     browser.problems.reset();
   });
 
+  it('the accessibility check is real: a button without a name is reported as critical', async () => {
+    await page.goto(`${server.url}/login`);
+    await page.locator('#magic-form').waitFor();
+    // Built through the DOM (not an inline script), so the page's CSP has nothing to refuse.
+    await page.evaluate("document.querySelector('main').append(document.createElement('button'))");
+    const violations = await axeViolations(page);
+    expect(violations.map((v) => [v.id, v.impact])).toEqual([['button-name', 'critical']]);
+    expect(violations[0]!.targets).toEqual(['main > button']);
+  });
+
+  it('accessibility, signed out: home, sign-in, magic link, device, CLI authorization and the 404 page, light and dark, 1280 and 390 px', async () => {
+    const load = (path: string, ready: string) => async () => {
+      await page.goto(`${server.url}${path}`);
+      await page.locator(ready).first().waitFor();
+    };
+    await checkEveryLook('page-home-signed-out', async () => {
+      await page.goto(`${server.url}/`);
+      await expect.poll(() => page.locator('#account').textContent()).toContain('You are not signed in');
+    });
+    await checkEveryLook('page-login', load('/login', '#magic-form'));
+    await checkEveryLook('page-magic', load('/login/magic?token=t', '#magic-verify'));
+    await checkEveryLook('page-device-signed-out', load('/device', '#sign-in-link'));
+    await checkEveryLook('page-cli-authorize-invalid', async () => {
+      await page.goto(`${server.url}/cli/authorize`);
+      await expect.poll(() => page.locator('#error').isVisible()).toBe(true);
+    });
+    await checkEveryLook('page-not-found', async () => {
+      browser.problems.expectFailedLoad('/no-such-page', 404);
+      const res = await page.goto(`${server.url}/no-such-page`);
+      expect(res?.status()).toBe(404);
+      expect(await page.locator('h1').textContent()).toBe('Page not found');
+    });
+  }, 240_000);
+
   it('signs in by magic link (dev outbox) and lands on the settings page', async () => {
     await page.goto(`${server.url}/settings`);
     await page.waitForURL(/\/login\?returnTo=%2Fsettings/);
     await signInOnLoginPage(server, EMAIL);
     await page.waitForURL(`${server.url}/settings`);
+    await settingsReady();
     await expect.poll(() => page.locator('#p-email').textContent()).toBe(EMAIL);
     expect(await page.locator('#who').textContent()).toBe(`Signed in as ${EMAIL}`);
     // Nothing of the session is readable by scripts or kept in web storage.
@@ -125,6 +216,45 @@ describe('the web pages in Chromium', () => {
     await expect
       .poll(() => page.locator('#signed-in').textContent())
       .toBe(`You are already signed in as ${EMAIL}. Continue or sign in with another account below.`);
+  });
+
+  it('edits the display name; the audit log names the change as yours, in the words of the CLI', async () => {
+    await openSettings('profile');
+    const name = page.getByLabel('Display name');
+    await expect.poll(() => page.locator('#p-email').textContent()).toBe(EMAIL);
+    expect(await name.inputValue()).toBe('');
+    await name.fill('  Ada Lovelace ');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect
+      .poll(() => page.locator('#profile-status').textContent())
+      .toBe('Saved. Your name is now Ada Lovelace.');
+    expect(await name.inputValue()).toBe('Ada Lovelace');
+    await screenshot(page, 'settings-profile-named', '#profile');
+    // Kept: after a reload, and on the home page.
+    await openSettings('profile');
+    await expect.poll(() => name.inputValue()).toBe('Ada Lovelace');
+    await page.goto(`${server.url}/`);
+    await expect
+      .poll(() => page.locator('#account').textContent())
+      .toContain(`Signed in as Ada Lovelace (${EMAIL}).`);
+
+    // The change is in the audit log, by "you" (this account is an administrator: still you, as the CLI says).
+    await openSettings('audit');
+    const row = page.locator('#audit-table tbody tr[data-action="account.updated"]');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.locator('td[data-label="By"]').textContent()).toBe('you');
+    expect(await row.locator('td[data-label="Outcome"]').textContent()).toBe('Success');
+
+    // An empty name removes it.
+    await openSettings('profile');
+    await expect.poll(() => name.inputValue()).toBe('Ada Lovelace');
+    await name.fill('');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect
+      .poll(() => page.locator('#profile-status').textContent())
+      .toBe('Saved. Your name is removed.');
+    const me = await page.request.get(`${server.url}/api/v1/me`);
+    expect(((await me.json()) as { user: { name: string | null } }).user.name).toBe(null);
   });
 
   it('a plan limit offers the upgrade: a Free account cannot create a key', async () => {
@@ -167,6 +297,14 @@ describe('the web pages in Chromium', () => {
     await value.waitFor({ state: 'visible' });
     const key = await value.inputValue();
     expect(key).toMatch(/^flc_[0-9A-Za-z]{49}$/);
+    // The form starts a next key with a new name, but the scopes and expiry chosen stay as they were.
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('');
+    expect(
+      await page
+        .locator('#key-scopes input[type="checkbox"]:checked')
+        .evaluateAll((boxes) => boxes.map((box) => box.getAttribute('value'))),
+    ).toEqual(['read', 'write']);
+    expect(await page.getByLabel('Expires', { exact: true }).inputValue()).toBe('30');
     await page.getByRole('button', { name: 'Copy' }).click();
     await expect.poll(() => page.locator('#copy-status').textContent()).toBe('Copied to the clipboard.');
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(key);
@@ -179,6 +317,7 @@ describe('the web pages in Chromium', () => {
     const whoami = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
     expect(whoami.status).toBe(200);
     await page.reload();
+    await settingsReady();
     await expect.poll(() => row.count()).toBe(1);
     expect(await page.locator('#new-key').isHidden()).toBe(true);
     expect(await page.locator('#new-key-value').inputValue()).toBe('');
@@ -280,6 +419,7 @@ describe('the web pages in Chromium', () => {
     await box.check();
     await expect.poll(() => page.locator('#consents-status').textContent()).toBe('AI processing: granted.');
     await page.reload();
+    await settingsReady();
     await expect.poll(() => page.getByLabel('AI processing').isChecked()).toBe(true);
     await screenshot(page, 'settings-consents', '#consents');
     await page.getByLabel('Product email').check();
@@ -288,15 +428,18 @@ describe('the web pages in Chromium', () => {
     await expect.poll(() => page.locator('#consents-status').textContent()).toBe('Product email: revoked.');
   });
 
-  it('plan & billing: usage against the limits, and billing switched off says so', async () => {
+  it('plan & billing: usage against the limits; with billing off no upgrade is offered, the administrator sets plans', async () => {
     await openSettings('billing');
     await expect.poll(() => page.locator('#plan-name').textContent()).toBe('Pro');
     expect(await page.locator('#usage').textContent()).toContain('API keys0 of 5');
-    browser.problems.expectFailedLoad('/api/v1/billing/checkout', 503);
-    await page.getByRole('button', { name: 'Upgrade to Business' }).click();
-    await expect
-      .poll(() => page.locator('#billing-error').textContent())
-      .toContain('Billing is not set up on this server');
+    expect(await page.locator('#billing-off').isVisible()).toBe(true);
+    expect((await page.locator('#billing-off').textContent())?.replace(/\s+/g, ' ')).toBe(
+      "Billing is not set up on this server, so plans are not sold here: its administrator sets each account's plan. Ask them for a higher plan.",
+    );
+    expect(await page.locator('#billing-controls').isHidden()).toBe(true);
+    expect(await page.getByRole('button', { name: /^Upgrade to / }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Show subscription and invoices' }).count()).toBe(0);
+    expect(await page.locator('#billing-error').isHidden()).toBe(true);
     await screenshot(page, 'settings-billing', '#billing');
   });
 
@@ -366,6 +509,7 @@ describe('the web pages in Chromium', () => {
     expect(await page.locator('#api-keys').isHidden()).toBe(true);
     await page.getByRole('button', { name: 'Cancel deletion' }).click();
     await page.waitForURL(`${server.url}/settings#data`);
+    await settingsReady();
     await expect
       .poll(() => page.locator('#page-status').textContent())
       .toBe('Deletion cancelled. Your account is active again.');
@@ -428,6 +572,76 @@ describe('the web pages in Chromium', () => {
       offline: { message: 'Fleece cannot be reached. Check your connection and try again.' },
     });
   });
+
+  it('at 1280 px every table fits its card: no column cut off, the IP address shown', async () => {
+    await openSettings('audit');
+    await expect.poll(() => page.locator('#audit-table tbody tr').count()).toBe(20);
+    await page.locator('#sessions-table tbody tr').first().waitFor();
+    for (const table of ['#keys-table', '#sessions-table', '#audit-table']) {
+      const wrap = page.locator(`.table-wrap:has(${table})`);
+      const [scrollWidth, clientWidth] = (await wrap.evaluate((el) => [el.scrollWidth, el.clientWidth])) as [
+        number,
+        number,
+      ];
+      expect(scrollWidth, `${table} overflows its card`).toBeLessThanOrEqual(clientWidth);
+    }
+    const ip = page.locator('#audit-table tbody tr').first().locator('td[data-label="IP address"]');
+    expect(await ip.textContent()).toBe('127.0.0.1');
+    const box = await ip.boundingBox();
+    const card = await page.locator('#audit').boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(card!.x + card!.width);
+    expect(box!.width).toBeGreaterThan(80);
+    // The side navigation marks the section in view.
+    await expect.poll(() => page.locator('nav.sections a[aria-current]').textContent()).toBe('Audit log');
+  });
+
+  it('accessibility, signed in: home, device, CLI authorization and every settings section (and its dialog), light and dark, 1280 and 390 px', async () => {
+    await checkEveryLook('page-home-signed-in', async () => {
+      await page.goto(`${server.url}/`);
+      await expect.poll(() => page.locator('#account').textContent()).toContain('Signed in as');
+    });
+    await checkEveryLook('page-device', async () => {
+      await page.goto(`${server.url}/device`);
+      await expect.poll(() => page.locator('#signed-in-as').textContent()).toContain(EMAIL);
+    });
+    const { challenge } = pkce();
+    const query = new URLSearchParams({
+      client_id: 'fleece-cli',
+      redirect_uri: 'http://127.0.0.1:53682/callback',
+      state: 'state-1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    await checkEveryLook('page-cli-authorize', async () => {
+      await page.goto(`${server.url}/cli/authorize?${query}`);
+      await expect.poll(() => page.locator('#d-redirect').textContent()).toContain('port 53682');
+    });
+    await checkEveryLook('page-settings', async () => {
+      await openSettings('');
+      await page.locator('#audit-table tbody tr').first().waitFor();
+      await page.locator('#consent-list li').first().waitFor();
+    });
+    await checkEveryLook(
+      'page-settings-dialog',
+      async () => {
+        await openSettings('sessions');
+        await page.getByRole('button', { name: 'Sign out all other sessions' }).click();
+        await page.locator('#confirm-dialog[open]').waitFor();
+      },
+      { viewport: true },
+    );
+    await page.keyboard.press('Escape');
+    // Every section, one screenshot each in both schemes at 1280 px.
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await openSettings('');
+      await page.locator('#audit-table tbody tr').first().waitFor();
+      for (const section of ['profile', 'api-keys', 'sessions', 'audit', 'data', 'consents', 'billing']) {
+        await screenshot(page, `settings-section-${section}-${scheme}`, `#${section}`);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  }, 300_000);
 
   it('works at 360 px: no sideways scrolling, every section reachable', async () => {
     await page.setViewportSize({ width: 360, height: 800 });
@@ -494,6 +708,8 @@ describe('plan & billing with Stripe configured (Stripe API mocked by msw, Check
     await page.waitForURL(/\/login\?returnTo=/);
     await signInOnLoginPage(billed, 'grace@example.test');
     await page.waitForURL(`${billed.url}/settings#billing`);
+    await settingsReady('on');
+    expect(await page.locator('#billing-off').isHidden()).toBe(true);
     await expect.poll(() => page.locator('#plan-name').textContent()).toBe('Free');
     expect(await page.locator('#usage').textContent()).toContain('API keys0 of 0 — limit reached');
 

@@ -237,7 +237,19 @@ export function when(iso, fallback = '—') {
   return Number.isNaN(d.getTime()) ? fallback : d.toLocaleString();
 }
 
-/** A `<time>` element for an ISO instant, shown in the reader's locale. */
+/** A date and a time to the minute in the reader's locale (`Dec 7, 2025, 9:34 PM`), or `fallback`. */
+export function shortWhen(iso, fallback = '—') {
+  if (!iso) return fallback;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime())
+    ? fallback
+    : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/**
+ * A `<time>` element for an ISO instant: to the minute in the reader's locale, to the second in its
+ * tooltip (`title`).
+ */
 export function timeEl(iso, fallback = '—') {
-  return iso ? h('time', { datetime: iso }, when(iso, fallback)) : fallback;
+  return iso ? h('time', { datetime: iso, title: when(iso, fallback) }, shortWhen(iso, fallback)) : fallback;
 }

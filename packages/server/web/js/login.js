@@ -31,6 +31,7 @@ async function loadProviders() {
     const li = document.createElement('li');
     const a = document.createElement('a');
     a.href = returnTo ? `${p.loginUrl}?returnTo=${encodeURIComponent(returnTo)}` : p.loginUrl;
+    a.className = 'button secondary block';
     a.textContent = `Continue with ${p.name}`;
     li.append(a);
     list.append(li);

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@fleece/sdk';
+import { type AuditEvent, describeAuditActor } from '@fleece/sdk';
 import { ValidationError } from '../../lib/errors.js';
 import { messages } from '../../messages.js';
 
@@ -59,11 +59,19 @@ export function parseCount(
 
 /**
  * One audit event as one tab-separated line: time (UTC, to the second), id, action, outcome, resource
- * (`type:id`), actor (`user`, `api_key key_…`, `admin`, `system`), IP address (`-` when unknown).
+ * (`type:id`), actor in the words the settings page uses too ({@link describeAuditActor}: `you`,
+ * `API key key_…`, `admin sub_…`, `user sub_…`, `anonymous`, `system`), IP address (`-` when unknown).
  */
 export function formatEvent(event: AuditEvent): string {
   const time = `${event.occurredAt.slice(0, 19).replace('T', ' ')}Z`;
   const resource = event.resourceId ? `${event.resourceType}:${event.resourceId}` : event.resourceType;
-  const actor = event.actor.apiKeyId ? `${event.actor.type} ${event.actor.apiKeyId}` : event.actor.type;
-  return [time, event.id, event.action, event.outcome, resource, actor, event.ip ?? '-'].join('\t');
+  return [
+    time,
+    event.id,
+    event.action,
+    event.outcome,
+    resource,
+    describeAuditActor(event),
+    event.ip ?? '-',
+  ].join('\t');
 }

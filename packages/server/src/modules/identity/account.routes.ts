@@ -1,19 +1,24 @@
 import {
   MeResponse,
+  MeUpdate,
   PageQuery,
   RevokeSessionsResponse,
   SessionList,
   SessionParams,
+  User,
 } from '@fleece/sdk/contract';
+import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { users } from '../../db/schema/identity.js';
 import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import { auditContext } from '../audit/context.js';
 import type { IdentityServices } from './service.js';
+import { toUser } from './users.service.js';
 
 /**
- * The caller's own account: `GET /api/v1/me`, and their sessions (`GET /api/v1/sessions`,
+ * The caller's own account: `GET /api/v1/me`, `PATCH /api/v1/me` (the display name), and their sessions (`GET /api/v1/sessions`,
  * `DELETE /api/v1/sessions/:id`, `DELETE /api/v1/sessions` for every session but the current one).
  */
 export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }> = async (app) => {
@@ -43,6 +48,47 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: IdentityServices }
       return reply
         .type('application/json; charset=utf-8')
         .send(JSON.stringify(body) as unknown as MeResponse);
+    },
+  );
+
+  app.patch(
+    '/api/v1/me',
+    {
+      preParsing: app.requireAuth,
+      schema: {
+        tags: ['me'],
+        summary: 'Change your display name',
+        description:
+          'Sets (or, with `null`, removes) the display name shown on your account. Audited as `account.updated`; the log records which field changed, not the name.',
+        security,
+        body: MeUpdate,
+        response: { 200: User },
+      },
+    },
+    async (request) => {
+      const userId = request.principal!.userId;
+      const { name } = request.body;
+      const { row, payload } = await withUser(app.db, userId, async (tx) => {
+        const [current] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
+        if (!current) throw new ProblemError('unauthenticated', 'This account no longer exists.');
+        if (current.name === name) return { row: current, payload: undefined };
+        const [updated] = await tx
+          .update(users)
+          .set({ name, updatedAt: app.clock.now() })
+          .where(eq(users.id, userId))
+          .returning();
+        await app.audit.record(tx, auditContext(request), {
+          action: 'account.updated',
+          resourceType: 'user',
+          resourceId: userId,
+          outcome: 'success',
+          subjectUserId: userId,
+          metadata: { fields: ['name'], removed: name === null },
+        });
+        return { row: updated!, payload: await app.invalidations.announce(tx, `u:${userId}`) };
+      });
+      app.invalidations.afterCommit(payload);
+      return toUser(row);
     },
   );
 

@@ -1,8 +1,15 @@
+import { describeActor } from '../actors.js';
 import { api, h, say, showProblem, timeEl } from '../common.js';
 
 const PAGE_SIZE = 20;
 const OUTCOMES = { success: 'Success', failure: 'Failure', denied: 'Denied' };
-const ACTORS = { user: 'You', api_key: 'API key', admin: 'An administrator', system: 'Fleece' };
+/** The badge colour of each outcome. */
+const OUTCOME_BADGES = { success: 'ok', failure: 'bad', denied: 'warn' };
+
+/** `text` with a line-break opportunity (`<wbr>`) after each dot, so `api_key.created` wraps at the dot. */
+function breakable(text) {
+  return text.split(/(?<=\.)/).flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
+}
 
 /** The first instant of a `yyyy-mm-dd` date in the reader's time zone, as ISO 8601 (UTC). */
 function startOfDay(date, plusDays = 0) {
@@ -43,29 +50,27 @@ export function initAudit(ctx) {
   }
 
   function row(event, fresh = false) {
-    const resource = event.resourceId ? `${event.resourceType} ${event.resourceId}` : event.resourceType;
-    // In your own log, an actor with your subject is you (also when you are an administrator).
-    const you = event.actor.subject !== null && event.actor.subject === event.chain;
-    const by = event.actor.apiKeyId
-      ? `API key ${event.actor.apiKeyId}`
-      : you
-        ? 'You'
-        : (ACTORS[event.actor.type] ?? event.actor.type);
+    // The type, then the id on a line of its own (cut to the column on a wide screen; whole in its title).
+    const resource = event.resourceId
+      ? [event.resourceType, ' ', h('code', { class: 'id', title: event.resourceId }, event.resourceId)]
+      : [event.resourceType];
+    // The words of `fleece audit list` (an actor with your subject is you, also as an administrator).
+    const by = describeActor(event);
     return h(
       'tr',
       { 'data-event-id': event.id, 'data-action': event.action, class: fresh ? 'fresh' : null },
       h('td', { 'data-label': 'When' }, timeEl(event.occurredAt)),
-      h('td', { 'data-label': 'Action' }, h('code', {}, event.action)),
+      h('td', { 'data-label': 'Action' }, h('code', {}, ...breakable(event.action))),
       h(
         'td',
         { 'data-label': 'Outcome' },
         h(
           'span',
-          { class: `badge ${event.outcome === 'success' ? '' : 'bad'}` },
+          { class: `badge ${OUTCOME_BADGES[event.outcome] ?? ''}` },
           OUTCOMES[event.outcome] ?? event.outcome,
         ),
       ),
-      h('td', { 'data-label': 'Resource' }, resource),
+      h('td', { 'data-label': 'Resource' }, ...resource),
       h('td', { 'data-label': 'By' }, by),
       h('td', { 'data-label': 'IP address' }, event.ip ?? '—'),
     );

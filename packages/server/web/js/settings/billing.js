@@ -28,15 +28,15 @@ function meterItem(label, used, limit, extra) {
 /**
  * Plan & billing: the plan, usage against its limits (from `GET /api/v1/me`), an upgrade through Stripe
  * Checkout (`POST /api/v1/billing/checkout` answers the URL to go to), and, on request, the subscription
- * (`GET /api/v1/billing`) with the Stripe customer portal. A server without billing says so (503
- * `billing_not_configured`).
+ * (`GET /api/v1/billing`) with the Stripe customer portal. On a server without billing (503
+ * `billing_not_configured`) no upgrade is offered: the section says the administrator sets plans.
  */
 export function initBilling(ctx) {
   const error = document.getElementById('billing-error');
   const plans = document.getElementById('plans');
 
   ctx.onMe((me) => {
-    say('plan-name', me.plan.name);
+    document.getElementById('plan-name').replaceChildren(h('span', { class: 'badge info' }, me.plan.name));
     const u = me.usage;
     const e = me.entitlements;
     const items = [meterItem('Active sessions', u.activeSessions, null)];
@@ -115,6 +115,18 @@ export function initBilling(ctx) {
     );
   }
   ctx.onMe((me) => plans.replaceChildren(...offers(me)));
+
+  // Plans are sold here only when billing is set up: without it `GET /api/v1/billing` answers 503
+  // `billing_not_configured`, and the page says who sets plans instead of offering upgrades that must fail.
+  // The section's `data-billing` says what was found: `on`, `off` or `unknown` (the server could not say).
+  const section = document.getElementById('billing');
+  api('GET', '/api/v1/billing').then((res) => {
+    const off = res.problem?.code === 'billing_not_configured';
+    document.getElementById('billing-off').hidden = !off;
+    document.getElementById('billing-controls').hidden = !res.ok;
+    if (!res.ok && !off) showProblem(error, res.problem);
+    section.dataset.billing = res.ok ? 'on' : off ? 'off' : 'unknown';
+  });
 
   // The subscription is asked for on demand: on a server without billing every billing route answers 503.
   const details = document.getElementById('billing-details');

@@ -17,11 +17,11 @@ export function initKeys(ctx) {
   const tbody = document.querySelector('#keys-table tbody');
   const panel = document.getElementById('new-key');
   const value = document.getElementById('new-key-value');
-  const fieldset = document.getElementById('key-scopes');
+  const scopeList = document.getElementById('key-scope-list');
 
   for (const [scope, label, checked] of SCOPES) {
     const id = `scope-${scope.replace(':', '-')}`;
-    fieldset.append(
+    scopeList.append(
       h(
         'div',
         { class: 'check' },
@@ -91,7 +91,7 @@ export function initKeys(ctx) {
           'button',
           {
             type: 'button',
-            class: 'secondary danger-text',
+            class: 'secondary danger-text small',
             'aria-label': `Revoke key ${key.name}`,
             onclick: () => revoke(key),
           },
@@ -132,7 +132,8 @@ export function initKeys(ctx) {
     submit.disabled = false;
     if (!res.ok) return showProblem(error, res.problem);
     showProblem(error, null);
-    form.reset();
+    // Only the name starts afresh: the scopes and expiry chosen stay as they were, for the next key.
+    document.getElementById('key-name').value = '';
     value.value = res.body.key;
     say('copy-status', '');
     say(

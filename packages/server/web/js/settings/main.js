@@ -70,6 +70,46 @@ function show(ids) {
   for (const link of nav) link.parentElement.hidden = !ids.includes(link.hash.slice(1));
 }
 
+/**
+ * Marks the side navigation's link to the section being read with `aria-current`, as the page scrolls:
+ * the last section whose top has passed under the top bar; at the end of the page, the section the address
+ * names when it is in view (a short last section cannot reach the top), else the last one.
+ */
+function trackCurrentSection() {
+  const links = [...document.querySelectorAll('nav.sections a')];
+  const update = () => {
+    const sections = links
+      .map((link) => document.getElementById(link.hash.slice(1)))
+      .filter((section) => section && !section.hidden);
+    if (sections.length === 0) return;
+    let current = sections[0];
+    for (const section of sections) if (section.getBoundingClientRect().top <= 140) current = section;
+    const atEnd = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 2;
+    if (atEnd) {
+      const named = sections.find((section) => `#${section.id}` === location.hash);
+      const top = named?.getBoundingClientRect().top;
+      current = named && top !== undefined && top >= 0 && top < window.innerHeight ? named : sections.at(-1);
+    }
+    for (const link of links) {
+      if (link.hash === `#${current.id}`) link.setAttribute('aria-current', 'location');
+      else link.removeAttribute('aria-current');
+    }
+  };
+  let queued = false;
+  const schedule = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      update();
+    });
+  };
+  window.addEventListener('scroll', schedule, { passive: true });
+  window.addEventListener('resize', schedule);
+  window.addEventListener('hashchange', schedule);
+  update();
+}
+
 async function start() {
   const session = await currentSession();
   if (!session.signedIn) return signInAndReturn();
@@ -96,6 +136,7 @@ async function start() {
     show(['data']);
     say('page-status', NOTICES[notice] ?? '');
     await initData(ctx);
+    trackCurrentSection();
     return;
   }
   const me = await ctx.refreshMe();
@@ -111,6 +152,7 @@ async function start() {
   initBilling(ctx);
   // Sections were hidden while loading; land on the one the address names.
   if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();
+  trackCurrentSection();
 }
 
 start().catch(() => {

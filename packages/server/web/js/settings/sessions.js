@@ -62,7 +62,7 @@ export function initSessions(ctx) {
         'td',
         { 'data-label': 'Device', title: s.userAgent ?? '' },
         device,
-        s.current ? h('span', { class: 'badge' }, 'This browser') : null,
+        s.current ? h('span', { class: 'badge info' }, 'This browser') : null,
       ),
       h('td', { 'data-label': 'Signed in with' }, METHODS[s.method] ?? s.method),
       h('td', { 'data-label': 'IP address' }, s.ip ?? '—'),
@@ -76,7 +76,7 @@ export function initSessions(ctx) {
           'button',
           {
             type: 'button',
-            class: 'secondary',
+            class: s.current ? 'secondary small' : 'secondary danger-text small',
             'aria-label': s.current ? 'Sign out this browser' : `Revoke session on ${device}`,
             onclick: () => revoke(s, device),
           },
