@@ -95,12 +95,16 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     // X-Request-Id (a URL the router cannot decode; a request Node's HTTP parser refuses).
     frameworkErrors,
     clientErrorHandler,
+    // A request without Host gets a problem with every header from src/plugins/routing.ts, not Node's bare 400.
+    ...({ http: { requireHostHeader: false } } as Partial<FastifyServerOptions>),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   };
   const https = await tlsOptions(config);
   const app = (
-    https ? Fastify({ ...fastifyOptions, https } as FastifyServerOptions) : Fastify(fastifyOptions)
+    https
+      ? Fastify({ ...fastifyOptions, https: { ...https, requireHostHeader: false } } as FastifyServerOptions)
+      : Fastify(fastifyOptions)
   ) as FastifyInstance;
   // JSON is the only body format the API takes; Fastify's built-in text/plain parser would let a plain
   // string reach validation as a confusing type error instead of a 415.

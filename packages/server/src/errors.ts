@@ -15,6 +15,8 @@ export const PROBLEMS = {
   uri_too_long: { status: 414, title: 'URI Too Long' },
   headers_too_large: { status: 431, title: 'Request Header Fields Too Large' },
   request_timeout: { status: 408, title: 'Request Timeout' },
+  expectation_failed: { status: 417, title: 'Expectation Failed' },
+  host_required: { status: 400, title: 'Host Required' },
   unsupported_media_type: { status: 415, title: 'Unsupported Media Type' },
   // routing
   not_found: { status: 404, title: 'Not Found' },

@@ -1,4 +1,5 @@
 import type { FastifyServerOptions } from 'fastify';
+import pino from 'pino';
 
 /**
  * Log redaction (docs/architecture.md, "Logs"; docs/security.md, "credentials never reach logs"). Three layers, each
@@ -83,19 +84,22 @@ const MAX_LOGGED_STRING = 2048;
  * text, and the password of a URL's userinfo.
  */
 const CREDENTIAL_SHAPES: readonly [RegExp, string][] = [
+  // Every shape below starts where a run of its own characters starts (a lookbehind, or a prefix that cannot
+  // repeat inside the run), so a match is tried once per run, not once per character: scrubbing stays linear
+  // in the length of the line whatever a client sends (a quadratic pattern let one long URL stall the server).
   // Fleece API keys: flc_ + base62 (a prefix of at least 8 characters is already worth hiding).
   [/flc_[0-9A-Za-z]{8,}/g, `flc_${REDACTED}`],
   // JWS compact serialisation (access tokens, ID tokens): a base64url JSON header starts with eyJ.
-  [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  [/(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
   // Bearer credentials in free text (error messages, header dumps); the value is whatever follows.
-  [/(Bearer|Basic)(\s|%20|\+)+[^\s"'\\,;&]+/gi, `$1 ${REDACTED}`],
+  [/(?<![A-Za-z])(Bearer|Basic)(?:\s|%20|\+)+[^\s"'\\,;&]+/gi, `$1 ${REDACTED}`],
   // OpenAI / Anthropic keys, Stripe secret, restricted and webhook keys, Resend keys.
   [/\bsk-[A-Za-z0-9_-]{16,}/g, REDACTED],
-  [/\b(sk|rk)_(live|test)_[A-Za-z0-9]{8,}/g, REDACTED],
+  [/\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}/g, REDACTED],
   [/\bwhsec_[A-Za-z0-9+/=]{8,}/g, REDACTED],
   [/\bre_[A-Za-z0-9_]{16,}/g, REDACTED],
   // user:password@ in URLs (database and Redis URLs in connection errors).
-  [/([a-z][a-z0-9+.-]*:\/\/)[^/\s:@"]*:[^/\s@"]*@/gi, `$1${REDACTED}@`],
+  [/(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)[^/\s:@"]*:[^/\s@"]*@/gi, `$1${REDACTED}@`],
 ];
 
 /**
@@ -157,8 +161,9 @@ function safeDecode(text: string): string {
  */
 export function redactUrl(url: string): string {
   if (typeof url !== 'string') return '';
+  // Cut first: whatever the scrubbing costs, it is paid on at most MAX_LOGGED_STRING characters.
   const q = url.indexOf('?');
-  if (q === -1) return clip(scrubCredentials(url));
+  if (q === -1) return scrubCredentials(clip(url));
   const params = url
     .slice(q + 1)
     .split('&')
@@ -170,7 +175,7 @@ export function redactUrl(url: string): string {
       if (LOGGED_QUERY.has(name)) return pair;
       return eq === -1 ? REDACTED : `${rawName}=${REDACTED}`;
     });
-  return clip(scrubCredentials(`${url.slice(0, q)}?${params.join('&')}`));
+  return scrubCredentials(clip(`${url.slice(0, q)}?${params.join('&')}`));
 }
 
 /**
@@ -193,6 +198,35 @@ export function redactHeaders(headers: unknown): Record<string, unknown> {
   return out;
 }
 
+/** The `params: …` line a failed query's error carries (drizzle's `DrizzleQueryError`): the bound values. */
+const QUERY_PARAMS_LINE = /\nparams: [^\n]*/g;
+
+/**
+ * pino's error serializer, without the values a failed database query was bound to: they hold whatever the
+ * request carried (an email address, a user code, a token's hash), so the `params` property goes and the
+ * `params: …` line of the message and stack reads `params: [Redacted]`, on the error and every `cause`.
+ * The query text (placeholders only) stays, for diagnosis. Total: never throws.
+ */
+export function serializeError(error: unknown): pino.SerializedError {
+  try {
+    const out = pino.stdSerializers.err(error as Error);
+    const clean = (node: Record<string, unknown> | undefined, depth: number): void => {
+      if (!node || typeof node !== 'object' || depth > 5) return;
+      delete node.params;
+      for (const field of ['message', 'stack'] as const) {
+        if (typeof node[field] === 'string') {
+          node[field] = (node[field] as string).replace(QUERY_PARAMS_LINE, `\nparams: ${REDACTED}`);
+        }
+      }
+      clean(node.cause as Record<string, unknown> | undefined, depth + 1);
+    };
+    clean(out as unknown as Record<string, unknown>, 0);
+    return out;
+  } catch {
+    return { type: 'Error', message: '[Unreadable error]', stack: '', raw: new Error('[Unreadable error]') };
+  }
+}
+
 interface LoggedRequest {
   method: string;
   url: string;
@@ -203,8 +237,9 @@ interface LoggedRequest {
 /**
  * pino options for the server: JSON lines (or pino-pretty for a person at a terminal), ISO timestamps, request
  * logs with headers and URLs redacted by default ({@link redactHeaders}, {@link redactUrl}), a deep redaction of
- * every logged object by property name ({@link redact}), and a last pass over every finished line that removes
- * credential shapes ({@link scrubCredentials}).
+ * every logged object by property name ({@link redact}), errors without the values of failed queries
+ * ({@link serializeError}), and a last pass over every finished line that removes credential shapes
+ * ({@link scrubCredentials}).
  */
 export function loggerOptions(
   level: string,
@@ -234,6 +269,7 @@ export function loggerOptions(
         headers: redactHeaders(req.headers),
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      err: serializeError,
     },
   };
 }

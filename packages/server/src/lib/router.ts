@@ -16,6 +16,9 @@ export const ROUTER_OPTIONS = {
   caseSensitive: true,
 } as const;
 
+/** The scheme and authority of an absolute-form request target (RFC 9112 §3.2.2), any case. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
 /** RFC 3986 §2.3 unreserved characters: percent-encoding one of them only spells the same path differently. */
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const PERCENT_ESCAPE = /%([0-9A-Fa-f]{2})/g;
@@ -25,11 +28,15 @@ const PERCENT_ESCAPE = /%([0-9A-Fa-f]{2})/g;
  * request target as received (`/api/v1/me?x=1`; the query and any fragment are ignored). Canonical means
  * RFC 3986 §6.2.2 normalised and spelled once: no percent-encoded unreserved character (§6.2.2.2: `%61`
  * is `a`), no `.` or `..` segment, encoded or not (§6.2.2.3, §5.2.4), no empty segment (`//`) and no
- * trailing slash except the root path `/`. Letter case is left to the router, which is case-sensitive
+ * trailing slash except the root path `/`. An absolute-form target (`http://host/path`) is judged by its path. Letter case is left to the router, which is case-sensitive
  * ({@link ROUTER_OPTIONS}). A target that is not a path (`*` of `OPTIONS *`) has no canonical form to
  * miss: `undefined`.
  */
 export function nonCanonicalPath(target: string): string | undefined {
+  // The absolute form of a request target (RFC 9112 §3.2.2, `http://host/path`) names the same path as the
+  // origin form: judge the path part the same way (the router drops the scheme and authority).
+  const absolute = ABSOLUTE_FORM.exec(target);
+  if (absolute) return nonCanonicalPath(target.slice(absolute[0].length) || '/');
   const end = target.search(/[?#]/);
   const path = end === -1 ? target : target.slice(0, end);
   if (!path.startsWith('/') || path === '/') return undefined;

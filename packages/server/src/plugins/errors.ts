@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProblemFieldError } from '@fleece/sdk/contract';
@@ -102,8 +102,65 @@ function validationProblem(error: FastifyError): ProblemError {
   } else {
     errors.push({ path: context, message: error.message });
   }
-  const summary = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-  return new ProblemError('validation_failed', `The request is not valid: ${summary}.`, { errors });
+  return fieldProblem(errors);
+}
+
+/**
+ * Most field errors one `validation_failed` problem lists: a body of many thousand unknown fields would
+ * otherwise cost a large answer for a small request. The detail says how many more there were.
+ */
+export const MAX_FIELD_ERRORS = 20;
+
+/** A `validation_failed` problem listing at most {@link MAX_FIELD_ERRORS} of `errors`, saying how many it left out. */
+function fieldProblem(errors: ProblemFieldError[]): ProblemError {
+  const shown = errors.slice(0, MAX_FIELD_ERRORS);
+  const more = errors.length - shown.length;
+  const summary = shown.map((e) => `${e.path}: ${e.message}`).join('; ');
+  return new ProblemError(
+    'validation_failed',
+    `The request is not valid: ${summary}${more > 0 ? `; and ${more} more` : ''}.`,
+    { errors: shown },
+  );
+}
+
+/**
+ * The path (`body.steps.0.name`, `query.q`, `params.id`) of the first string, or object key, in a request part
+ * that holds a NUL character (U+0000), or `undefined`. Iterative, so no nesting depth can overflow the stack.
+ */
+function nulPath(part: string, value: unknown): string | undefined {
+  const stack: [string, unknown][] = [[part, value]];
+  while (stack.length > 0) {
+    const [path, node] = stack.pop()!;
+    if (typeof node === 'string') {
+      if (node.includes('\u0000')) return path;
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        if (key.includes('\u0000')) return path;
+        stack.push([`${path}.${key}`, child]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a request whose body, query or path parameters hold a NUL character (U+0000) anywhere, with 400
+ * `validation_failed` naming the field: PostgreSQL cannot store one in text (it failed the query with a 500),
+ * and no field of the API has a use for it. Runs before every route's own validation.
+ */
+export async function refuseNul(request: FastifyRequest): Promise<void> {
+  for (const [part, value] of [
+    ['params', request.params],
+    ['query', request.query],
+    ['body', request.body],
+  ] as const) {
+    const path = nulPath(part, value);
+    if (path !== undefined) {
+      throw fieldProblem([
+        { path, message: 'contains a NUL character (U+0000), which no field accepts: remove it' },
+      ]);
+    }
+  }
 }
 
 /**
@@ -198,6 +255,30 @@ export function clientErrorHandler(
 }
 
 /**
+ * Answers a request whose `Expect` is not `100-continue` (RFC 9110 §10.1.1: 417 Expectation Failed) as a problem
+ * with the security headers, instead of Node's bare 417.
+ */
+function refuseExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const requestId = `req_${randomUUID().replaceAll('-', '')}`;
+  const body = JSON.stringify({
+    type: problemType('expectation_failed'),
+    title: PROBLEMS.expectation_failed.title,
+    status: 417,
+    detail: `This server meets no expectation but 100-continue; send the request without Expect: ${String(request.headers.expect).slice(0, 60)}.`,
+    code: 'expectation_failed',
+    requestId,
+  });
+  response.writeHead(417, {
+    ...responseHeaders(true),
+    'content-type': PROBLEM_JSON,
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+    connection: 'close',
+  });
+  response.end(body);
+}
+
+/**
  * Answers an HTTP `CONNECT` (RFC 9110 §9.3.6): this server is no proxy, so 405 `method_not_allowed` as a problem,
  * instead of Node's default of closing the connection without a word.
  */
@@ -220,6 +301,8 @@ function refuseConnect(_request: IncomingMessage, socket: Duplex): void {
 export const errorsPlugin = fp(
   async (app) => {
     app.server.on('connect', refuseConnect);
+    app.server.on('checkExpectation', refuseExpectation);
+    app.addHook('preValidation', refuseNul);
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ProblemError) return sendProblem(request, reply, error);

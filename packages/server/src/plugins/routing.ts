@@ -12,6 +12,14 @@ import { nonCanonicalPath } from '../lib/router.js';
 export const routingPlugin = fp(
   async (app) => {
     app.addHook('onRequest', async (request) => {
+      // RFC 9112 §3.2: an HTTP/1.1 request without Host MUST be answered 400 (Node's own answer to it is bare;
+      // src/app.ts turns that off so this one, with every header, is given instead).
+      if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+        throw new ProblemError(
+          'host_required',
+          'An HTTP/1.1 request must carry a Host header (RFC 9112 §3.2). Send the server name in Host.',
+        );
+      }
       const reason = nonCanonicalPath(request.url);
       if (reason === undefined) return;
       const path = request.url.split('?')[0]!.slice(0, 200);

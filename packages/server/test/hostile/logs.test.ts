@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import {
   redactHeaders,
   redactUrl,
   scrubCredentials,
+  serializeError,
 } from '../../src/logger.js';
 import { API_KEY_PREFIX } from '../../src/modules/api-keys/format.js';
 import { userOnPlan } from '../helpers/accounts.js';
@@ -349,6 +351,32 @@ describe('logging and redaction are total functions', () => {
     );
     expect(lines.length).toBe(4_000);
     expect(lines.join('')).not.toContain(key.slice(4));
+  });
+
+  it('regression: a failed query logs its text but not the values it was bound to', () => {
+    const cause = new Error('invalid byte sequence for encoding "UTF8": 0x00');
+    const failed = new DrizzleQueryError(
+      'insert into device_codes values ($1, $2)',
+      ['KTTDKJPP', 'dev_secret'],
+      cause,
+    );
+    const out = serializeError(failed) as unknown as Record<string, unknown>;
+    expect(out.params).toBeUndefined();
+    expect(out.query).toBe('insert into device_codes values ($1, $2)');
+    expect(out.message).toBe(`Failed query: insert into device_codes values ($1, $2)\nparams: ${REDACTED}`);
+    expect(JSON.stringify(out)).not.toContain('KTTDKJPP');
+    expect(
+      serializeError(
+        new Proxy(
+          {},
+          {
+            get() {
+              throw new Error('no');
+            },
+          },
+        ),
+      ),
+    ).toMatchObject({ message: expect.any(String) });
   });
 
   it('scrubCredentials removes every credential shape it knows from any surrounding text', () => {
