@@ -126,6 +126,20 @@ export const messages = {
   rateLimited: 'Rate limited by the server.',
   rateLimitedHint: (seconds: number | undefined) =>
     seconds === undefined ? 'Wait a moment and try again.' : `Wait ${seconds} s and try again.`,
+  rateLimitedRetrying: (limit: string | undefined, wait: string) =>
+    `rate limited${limit ? ` (${limit})` : ''} — retrying in ${wait}`,
+  rateLimitedAt: (
+    server: string,
+    limit: string | undefined,
+    resetAt: string | undefined,
+    wait: string | undefined,
+  ) =>
+    `Rate limited${limit ? ` (${limit})` : ''} by ${server}${resetAt ? `: the limit resets at ${resetAt} (in ${wait})` : ''}.`,
+  rateLimitedWaitHint: (flag: string) =>
+    `Run the command again after that, or pass --max-wait ${flag} to let fleece wait for it.`,
+  rateLimitedRetryHint: 'Run the command again after that.',
+  badMaxWait: (value: string) => `Invalid --max-wait ${JSON.stringify(value)}.`,
+  badMaxWaitHint: 'Give a duration such as 10s, 2m or 90 (seconds), at most 24h; 0 never waits.',
   notFound: 'Not found.',
   notFoundHint: 'Check the id: the list command of that resource shows them.',
   agentNotFoundHint: 'Check the agent id or name: `fleece agents list` shows them.',

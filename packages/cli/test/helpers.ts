@@ -116,6 +116,8 @@ export interface RunOptions {
   fetch?: Context['fetch'];
   /** Sees each write to stdout as it happens (to act while a command runs). */
   onStdout?: (chunk: string) => void;
+  /** Sees each write to stderr as it happens. */
+  onStderr?: (chunk: string) => void;
 }
 
 /** Runs `fleece …args` in-process against msw (through the global `fetch`) and captures everything. */
@@ -145,7 +147,15 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
     },
     // A terminal's cursor methods, for ora; the real rendering is checked under a pty (tty.test.ts).
     stderr: Object.assign(
-      { write: (s: string) => (stderr += s), isTTY: tty, columns: 100 },
+      {
+        write: (s: string) => {
+          stderr += s;
+          options.onStderr?.(s);
+          return true;
+        },
+        isTTY: tty,
+        columns: 100,
+      },
       tty ? { cursorTo: () => true, clearLine: () => true, moveCursor: () => true } : {},
     ),
     signal: options.signal ?? new AbortController().signal,

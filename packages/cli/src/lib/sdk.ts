@@ -23,6 +23,7 @@ import { CliError, InterruptedError, NotAuthenticatedError, ValidationError } fr
 import { ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { proxySettings } from './proxy.js';
+import { type RateLimitHost, rateLimitFailure, rateLimitHandler, requestedWaitMs } from './rate-limit.js';
 
 /**
  * The `fetch` a command's client sends with: the context's (msw in tests) when it has one; else, without a
@@ -47,20 +48,28 @@ export function stderrLogger(ctx: Pick<Context, 'stderr'>): Logger {
   return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
 }
 
-/** A client for `server` that sends through {@link fetchFor} and logs to stderr ({@link stderrLogger}). */
-export function createClient(ctx: Context, server: string, options: ClientOptions): Fleece {
-  const fetch = fetchFor(ctx);
+/** What a client is made for: the invocation's context, output and `--max-wait` (an `Invocation`). */
+export type ClientHost = RateLimitHost & { ctx: Context };
+
+/**
+ * A client for `server` that sends through {@link fetchFor}, logs to stderr ({@link stderrLogger}) and
+ * leaves the waits of rate limits to fleece ({@link rateLimitHandler}: a countdown on a terminal, at most
+ * `--max-wait` without one, else exit 5 at once).
+ */
+export function createClient(host: ClientHost, server: string, options: ClientOptions): Fleece {
+  const fetch = fetchFor(host.ctx);
   return new Fleece({
     ...options,
     baseURL: server,
-    logger: stderrLogger(ctx),
+    logger: stderrLogger(host.ctx),
+    onRateLimit: rateLimitHandler(host, server),
     ...(fetch ? { fetch } : {}),
   });
 }
 
 /** An unauthenticated client for the public endpoints (health, the OAuth endpoints). */
-export function anonymousClient(ctx: Context, server: string): Fleece {
-  return createClient(ctx, server, { auth: false });
+export function anonymousClient(host: ClientHost, server: string): Fleece {
+  return createClient(host, server, { auth: false });
 }
 
 /**
@@ -148,6 +157,8 @@ export interface SdkErrorContext {
   command?: string | undefined;
   /** The hint for a 404 of this command (which resource, id or name, and where to see them). */
   notFoundHint?: string | undefined;
+  /** The wall clock (ms since the epoch), for when a rate limit resets. @default Date.now() */
+  now?: number | undefined;
 }
 
 /** Request fields whose flag is not their kebab-case name. */
@@ -245,10 +256,12 @@ export function fromSdkError(
     });
   }
   if (error instanceof RateLimitError) {
-    return new CliError(detailOf(error) ?? messages.rateLimited, {
-      ...base,
-      exitCode: ExitCode.RATE_LIMITED,
-      hint: messages.rateLimitedHint(error.retryAfter),
+    // Waits that fleece chose not to take fail in its onRateLimit; this is a 429 after the last retry.
+    return rateLimitFailure(error, {
+      server,
+      waitMs: requestedWaitMs(error),
+      now: context.now ?? Date.now(),
+      suggestWait: false,
     });
   }
   if (error instanceof NotFoundError) {

@@ -65,7 +65,7 @@ export async function run(inv: Invocation, options: DoctorOptions): Promise<void
   try {
     const sentAt = ctx.now();
     const start = performance.now();
-    const { data, response } = await anonymousClient(ctx, server)
+    const { data, response } = await anonymousClient(inv, server)
       .health.check({ signal: ctx.signal, maxRetries: 0, timeout: 10_000 })
       .withResponse();
     const elapsed = Math.round(performance.now() - start);

@@ -16,7 +16,7 @@ export async function run(inv: Invocation, options: HealthOptions): Promise<void
     report = await track(
       out,
       'GET /api/health',
-      anonymousClient(inv.ctx, url).health.check({ signal: inv.ctx.signal }),
+      anonymousClient(inv, url).health.check({ signal: inv.ctx.signal }),
     );
   } finally {
     spinner.stop();
