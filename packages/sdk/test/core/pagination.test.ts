@@ -1,9 +1,8 @@
+import fc from 'fast-check';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-// fast-check is a dev dependency of the server package; imported from there so the SDK's dependencies stay as they are.
-import fc from 'fast-check';
 import {
   CursorPage,
   FleeceError,
