@@ -105,6 +105,14 @@ export const messages = {
   connectionFailedHint:
     'Check that the server is running, and the address (--server, FLEECE_BASE_URL) and proxy settings; `fleece doctor` checks them.',
   timedOut: (server: string) => `${server} did not answer in time.`,
+  notFleeceServer: (server: string) =>
+    `This is not a Fleece server at ${server}: it answered without a Fleece problem or health report (another web app may be on that port).`,
+  notFleeceServerHint:
+    "Check --server and FLEECE_BASE_URL: give the Fleece server's address, such as http://127.0.0.1:3000 (`fleece doctor` checks it).",
+  notFleeceServerApiPath: (server: string) =>
+    `This is not a Fleece server at ${server}: the address ends in /api, the API's path, not the server's.`,
+  notFleeceServerApiPathHint: (origin: string) =>
+    `Give the server's address without /api: --server ${origin} (or FLEECE_BASE_URL=${origin}).`,
   permissionDenied: 'Permission denied.',
   permissionHint: 'Use a credential that may do this, or ask an administrator.',
   upgradeHint:

@@ -690,7 +690,13 @@ export class Fleece {
         }
         const text = await response.text();
         clearTimeout(timer);
-        failure = APIError.generate(response.status, parseBodyText(text), response.headers, requestId);
+        failure = APIError.generate(
+          response.status,
+          parseBodyText(text),
+          response.headers,
+          requestId,
+          this.baseURL,
+        );
         if (!shouldRetry(response.status, response.headers)) throw failure;
         delay = retryDelay(response.headers, retries);
         if (failure instanceof RateLimitError && this.#onRateLimit) handOver = failure;
@@ -789,7 +795,7 @@ export class Fleece {
       props.release();
     }
     const fail = (): APIError =>
-      APIError.generate(response.status, parseBodyText(text), response.headers, requestId);
+      APIError.generate(response.status, parseBodyText(text), response.headers, requestId, this.baseURL);
     let json: unknown;
     if (text !== '') {
       try {

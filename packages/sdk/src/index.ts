@@ -28,6 +28,8 @@ export {
   FleeceError,
   type FleeceErrorOptions,
   InternalServerError,
+  NotFleeceServerError,
+  type NotFleeceServerReason,
   NotFoundError,
   PaginationLoopError,
   PermissionDeniedError,

@@ -68,3 +68,8 @@ export class ExitError extends CliError {
     super('', { exitCode });
   }
 }
+
+/** The address is not a Fleece server's (another web app answered, or it ends in `/api`): exit code 1. */
+export class WrongServerError extends CliError {
+  override name = 'WrongServerError';
+}

@@ -11,6 +11,8 @@ import {
   FleeceError,
   InternalServerError,
   type Logger,
+  NotFleeceServerError,
+  type NotFleeceServerReason,
   NotFoundError,
   nodeFetch,
   PermissionDeniedError,
@@ -19,7 +21,13 @@ import {
 } from '@fleece/sdk';
 import { messages } from '../messages.js';
 import type { Context } from './context.js';
-import { CliError, InterruptedError, NotAuthenticatedError, ValidationError } from './errors.js';
+import {
+  CliError,
+  InterruptedError,
+  NotAuthenticatedError,
+  ValidationError,
+  WrongServerError,
+} from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { proxySettings } from './proxy.js';
@@ -149,6 +157,50 @@ export function credentialRefusal(
   return { message, hint };
 }
 
+/**
+ * The error for an address that is not a Fleece server's: "This is not a Fleece server at <url>", why
+ * (another web app answered, or the address ends in `/api`), and what to do (fix `--server` /
+ * `FLEECE_BASE_URL`, with the address without `/api` when that was it). Exit code 1.
+ */
+export function notFleeceServer(
+  server: string,
+  reason: NotFleeceServerReason,
+  options: { requestId?: string | undefined; cause?: unknown } = {},
+): WrongServerError {
+  if (reason === 'api_path') {
+    const origin = server.replace(/\/api(\/v\d+)?\/*$/i, '');
+    return new WrongServerError(messages.notFleeceServerApiPath(server), {
+      ...options,
+      hint: messages.notFleeceServerApiPathHint(origin),
+    });
+  }
+  return new WrongServerError(messages.notFleeceServer(server), {
+    ...options,
+    hint: messages.notFleeceServerHint,
+  });
+}
+
+/**
+ * Turns a failed `GET /api/health` into the CLI's error: an answer that is not a Fleece health report (a
+ * body without `service: "fleece"`, or not JSON at all) is another web app ({@link notFleeceServer}); the
+ * rest as {@link fromSdkError}.
+ */
+export function fromHealthError(error: unknown, server: string): CliError | undefined {
+  const foreign =
+    error instanceof ResponseValidationError ||
+    (error instanceof FleeceError &&
+      !(error instanceof APIError) &&
+      !(error instanceof APIConnectionError) &&
+      !(error instanceof APIUserAbortError));
+  if (foreign) {
+    return notFleeceServer(server, 'not_a_fleece_answer', {
+      requestId: (error as FleeceError).requestId,
+      cause: error,
+    });
+  }
+  return fromSdkError(error, server);
+}
+
 /** What a command tells {@link fromSdkError} so its hints can name the command and its flags. */
 export interface SdkErrorContext {
   /** The credential in use, so a 401 names it and hints fit it (see {@link credentialRefusal}). */
@@ -263,6 +315,9 @@ export function fromSdkError(
       now: context.now ?? Date.now(),
       suggestWait: false,
     });
+  }
+  if (error instanceof NotFleeceServerError) {
+    return notFleeceServer(error.baseURL, error.reason, base);
   }
   if (error instanceof NotFoundError) {
     return new CliError(detailOf(error) ?? messages.notFound, {
