@@ -225,6 +225,13 @@ export const messages = {
   waitingForExecution: (id: string) => `Waiting for ${id} to finish (Ctrl+C stops waiting)…`,
   executionEnded: (id: string, status: string) => `Execution ${id} ${status}.`,
   stepsHint: (id: string) => `See its steps: ${q(`fleece executions list --parent ${id}`)}.`,
+  runWaiting: (id: string) =>
+    `Run ${id} queued: waiting for it to finish (Ctrl+C stops waiting; the run goes on)…`,
+  runAtStep: (id: string, n: number, total: number | undefined, step: string, status: string) =>
+    `Run ${id}: step ${n}${total ? ` of ${total}` : ''} (${step}) ${status}…`,
+  runGoesOn: (id: string) => `Stopped waiting. Run ${id} goes on on the server.`,
+  runFollowHint: (id: string, flags: string) =>
+    `Follow it with ${q(`fleece executions get ${id} --wait${flags}`)}, or cancel it with ${q(`fleece executions cancel ${id}${flags}`)}.`,
   queuedRun: (id: string) =>
     `Queued run ${id}. Follow it with ${q(`fleece executions get ${id} --wait`)} (or trigger with --wait).`,
 

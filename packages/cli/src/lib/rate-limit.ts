@@ -5,6 +5,7 @@ import { CliError, ValidationError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { parseDuration } from './format.js';
 import type { Output } from './output.js';
+import { sleep } from './sleep.js';
 
 /** The `--max-wait` default without a terminal (CI, pipes): 10 s. */
 export const DEFAULT_MAX_WAIT_MS = 10_000;
@@ -137,25 +138,6 @@ export interface RateLimitHost {
   out: Output;
   /** `--max-wait` in ms, when given. */
   maxWaitMs: number | undefined;
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**

@@ -83,7 +83,7 @@ describe('fleece account consent and fleece export against a real server (PGlite
     const aFile = join(home, 'a-file');
     await writeFile(aFile, 'not a directory');
     const refusals: Array<[string[], string]> = [
-      [['-o', join(home, 'missing') + '/'], `cannot write to ${join(home, 'missing')}: no such directory.`],
+      [['-o', `${join(home, 'missing')}/`], `cannot write to ${join(home, 'missing')}: no such directory.`],
       [['-o', `${aFile}/`], `cannot write to ${aFile}: not a directory.`],
       [
         ['-o', join(home, 'missing', 'x.ndjson')],
