@@ -52,8 +52,12 @@ export const messages = {
   plaintextRefused: 'Plaintext credential storage was not allowed.',
   plaintextRefusedCiHint:
     'Pass --insecure-storage to store them in the file anyway, or use FLEECE_API_KEY in CI instead of logging in.',
-  plaintextDeclinedHint:
-    'Use a machine with a keychain, or FLEECE_API_KEY, to avoid storing credentials in a file.',
+  plaintextDeclinedHint: (config: string) =>
+    `Use a machine with a keychain, or FLEECE_API_KEY. The answer is kept in ${config} and not asked again; --insecure-storage stores them in the file anyway.`,
+  plaintextRefusedBefore: (date: string) =>
+    `Plaintext credential storage was not allowed (you answered no${date ? ` on ${date}` : ''}).`,
+  plaintextRefusedBeforeHint: (config: string) =>
+    `Pass --insecure-storage to store them in the file this once, or remove "plaintextCredentials" from ${config} to be asked again.`,
   noBrowser: (why: string) => `No browser here (${why}): using the device code flow.`,
   browserFailed: (reason: string) =>
     `Could not open a browser (${reason}): using the device code flow instead.`,
@@ -175,9 +179,18 @@ export const messages = {
   // keys
   keyShownOnce:
     'This API key is shown only once and cannot be retrieved again: store it now (for example in your CI secrets).',
+  keyDefaults: (scopes: string | undefined, days: number | undefined) =>
+    `Defaults applied (least privilege): ${[
+      scopes === undefined
+        ? ''
+        : `scopes ${scopes} (pass --scopes, such as --scopes read,agents:execute, for more)`,
+      days === undefined ? '' : `expires in ${days} days (pass --expires-in 90d, a date, or never)`,
+    ]
+      .filter(Boolean)
+      .join('; ')}.`,
   badExpiresIn: (value: string) => `Invalid --expires-in ${JSON.stringify(value)}.`,
   badExpiresInHint:
-    'Give days from 1 to 365 (30d or 30), or a future date or time such as 2027-06-30 or 2027-06-30T12:00:00Z.',
+    'Give days from 1 to 365 (30d or 30), a future date or time such as 2027-06-30 or 2027-06-30T12:00:00Z, or never.',
   badScopes: (which: string) => `Unknown scope ${JSON.stringify(which)} in --scopes.`,
   badScopesHint: (all: string) => `Give a comma-separated list of: ${all}.`,
   badLimit: (value: string) => `Invalid --limit ${JSON.stringify(value)}.`,
