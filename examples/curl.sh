@@ -4,6 +4,8 @@
 #
 #   FLEECE_BASE_URL=http://127.0.0.1:3000 FLEECE_API_KEY=flc_… examples/curl.sh
 #
+# The key needs more than the default `read` scope: `fleece keys create --name examples --scopes
+# read,write,agents:execute`.
 # Without FLEECE_API_KEY only the anonymous part runs. Run by packages/cli/test/e2e/examples.e2e.test.ts.
 set -euo pipefail
 base=${FLEECE_BASE_URL:-http://127.0.0.1:3000}

@@ -102,7 +102,9 @@ user_id=$(curl -fsS -b "$jar" "$BASE/api/v1/me" | jq -r .user.id)
 curl -fsS "${session[@]}" -X PATCH "$BASE/api/v1/admin/users/$user_id" -d '{"plan": "pro"}' | jq -c '{email, plan}'
 
 say "4. fleece keys create"
-fleece keys create --name quickstart --expires-in 30d --json >"$WORK/key.json"
+# Least privilege by default (read only, 30 days): ask for what the steps below do with the key.
+fleece keys create --name quickstart --expires-in 30d \
+  --scopes read,write,agents:execute,flows:trigger,audit:read,export --json >"$WORK/key.json"
 key=$(jq -r .key "$WORK/key.json")
 key_id=$(jq -r .id "$WORK/key.json")
 echo "created $key_id (the secret is shown once; kept in $WORK/key.json for this run)"

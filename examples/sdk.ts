@@ -5,6 +5,9 @@
  *   pnpm build
  *   FLEECE_API_KEY=flc_… FLEECE_BASE_URL=http://127.0.0.1:3000 node examples/sdk.ts "The export stalls after page one"
  *
+ * The key needs more than the default `read` scope: `fleece keys create --name examples --scopes
+ * read,write,agents:execute`.
+ *
  * (Node 24 runs this TypeScript file as it is; on Node 22 use `npx tsx examples/sdk.ts`.) Exits 1 when the
  * execution did not succeed, and prints the problem (status, code, request id) when a call fails.
  * Run by packages/cli/test/e2e/examples.e2e.test.ts against a real server.

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { LimitOverrides, PlanId } from '@fleece/sdk';
+import { API_KEY_SCOPES, type LimitOverrides, type PlanId } from '@fleece/sdk';
 import { buildApp, loadConfig } from '@fleece/server';
 
 /** A real server in this process with one account and an API key of it. */
@@ -68,7 +68,8 @@ export async function startKeyServer(
     const created = await fetch(`${url}/api/v1/api-keys`, {
       method: 'POST',
       headers: session,
-      body: JSON.stringify({ name: 'bench', ...(options.scopes ? { scopes: options.scopes } : {}) }),
+      // Every scope unless the bench names some: the API's default is read only (least privilege).
+      body: JSON.stringify({ name: 'bench', scopes: options.scopes ?? [...API_KEY_SCOPES] }),
     });
     if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
     const { key } = (await created.json()) as { key: string };

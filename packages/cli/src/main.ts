@@ -49,7 +49,9 @@ async function report(
   flags: { verbose: boolean; color: boolean },
 ): Promise<number> {
   let failure: CliError;
-  if (ctx.signal.aborted || isPromptExit(error)) failure = new InterruptedError({ cause: error });
+  // A command that says what Ctrl+C left behind (a flow run that goes on) keeps its words.
+  if (error instanceof InterruptedError) failure = error;
+  else if (ctx.signal.aborted || isPromptExit(error)) failure = new InterruptedError({ cause: error });
   else if (error instanceof CliError) failure = error;
   else {
     const { messages } = await import('./messages.js');
@@ -60,8 +62,10 @@ async function report(
   const [{ Chalk }, { colorLevel }] = await Promise.all([import('chalk'), import('./lib/color.js')]);
   const c = new Chalk({ level: colorLevel(ctx.stderr, ctx, flags.color) });
   const lines: string[] = [];
-  if (failure instanceof InterruptedError) lines.push(failure.message);
-  else {
+  if (failure instanceof InterruptedError) {
+    lines.push(failure.message);
+    if (failure.hint) lines.push(`${c.yellow('hint:')} ${failure.hint}`);
+  } else {
     lines.push(`${c.red.bold('error:')} ${failure.message}`);
     if (failure.hint) lines.push(`${c.yellow('hint:')} ${failure.hint}`);
     if (failure.requestId) lines.push(`${c.dim('request id:')} ${failure.requestId}`);

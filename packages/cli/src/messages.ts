@@ -52,8 +52,12 @@ export const messages = {
   plaintextRefused: 'Plaintext credential storage was not allowed.',
   plaintextRefusedCiHint:
     'Pass --insecure-storage to store them in the file anyway, or use FLEECE_API_KEY in CI instead of logging in.',
-  plaintextDeclinedHint:
-    'Use a machine with a keychain, or FLEECE_API_KEY, to avoid storing credentials in a file.',
+  plaintextDeclinedHint: (config: string) =>
+    `Use a machine with a keychain, or FLEECE_API_KEY. The answer is kept in ${config} and not asked again; --insecure-storage stores them in the file anyway.`,
+  plaintextRefusedBefore: (date: string) =>
+    `Plaintext credential storage was not allowed (you answered no${date ? ` on ${date}` : ''}).`,
+  plaintextRefusedBeforeHint: (config: string) =>
+    `Pass --insecure-storage to store them in the file this once, or remove "plaintextCredentials" from ${config} to be asked again.`,
   noBrowser: (why: string) => `No browser here (${why}): using the device code flow.`,
   browserFailed: (reason: string) =>
     `Could not open a browser (${reason}): using the device code flow instead.`,
@@ -105,6 +109,14 @@ export const messages = {
   connectionFailedHint:
     'Check that the server is running, and the address (--server, FLEECE_BASE_URL) and proxy settings; `fleece doctor` checks them.',
   timedOut: (server: string) => `${server} did not answer in time.`,
+  notFleeceServer: (server: string) =>
+    `This is not a Fleece server at ${server}: it answered without a Fleece problem or health report (another web app may be on that port).`,
+  notFleeceServerHint:
+    "Check --server and FLEECE_BASE_URL: give the Fleece server's address, such as http://127.0.0.1:3000 (`fleece doctor` checks it).",
+  notFleeceServerApiPath: (server: string) =>
+    `This is not a Fleece server at ${server}: the address ends in /api, the API's path, not the server's.`,
+  notFleeceServerApiPathHint: (origin: string) =>
+    `Give the server's address without /api: --server ${origin} (or FLEECE_BASE_URL=${origin}).`,
   permissionDenied: 'Permission denied.',
   permissionHint: 'Use a credential that may do this, or ask an administrator.',
   upgradeHint:
@@ -126,6 +138,20 @@ export const messages = {
   rateLimited: 'Rate limited by the server.',
   rateLimitedHint: (seconds: number | undefined) =>
     seconds === undefined ? 'Wait a moment and try again.' : `Wait ${seconds} s and try again.`,
+  rateLimitedRetrying: (limit: string | undefined, wait: string) =>
+    `rate limited${limit ? ` (${limit})` : ''} — retrying in ${wait}`,
+  rateLimitedAt: (
+    server: string,
+    limit: string | undefined,
+    resetAt: string | undefined,
+    wait: string | undefined,
+  ) =>
+    `Rate limited${limit ? ` (${limit})` : ''} by ${server}${resetAt ? `: the limit resets at ${resetAt} (in ${wait})` : ''}.`,
+  rateLimitedWaitHint: (flag: string) =>
+    `Run the command again after that, or pass --max-wait ${flag} to let fleece wait for it.`,
+  rateLimitedRetryHint: 'Run the command again after that.',
+  badMaxWait: (value: string) => `Invalid --max-wait ${JSON.stringify(value)}.`,
+  badMaxWaitHint: 'Give a duration such as 10s, 2m or 90 (seconds), at most 24h; 0 never waits.',
   notFound: 'Not found.',
   notFoundHint: 'Check the id: the list command of that resource shows them.',
   agentNotFoundHint: 'Check the agent id or name: `fleece agents list` shows them.',
@@ -153,9 +179,18 @@ export const messages = {
   // keys
   keyShownOnce:
     'This API key is shown only once and cannot be retrieved again: store it now (for example in your CI secrets).',
+  keyDefaults: (scopes: string | undefined, days: number | undefined) =>
+    `Defaults applied (least privilege): ${[
+      scopes === undefined
+        ? ''
+        : `scopes ${scopes} (pass --scopes, such as --scopes read,agents:execute, for more)`,
+      days === undefined ? '' : `expires in ${days} days (pass --expires-in 90d, a date, or never)`,
+    ]
+      .filter(Boolean)
+      .join('; ')}.`,
   badExpiresIn: (value: string) => `Invalid --expires-in ${JSON.stringify(value)}.`,
   badExpiresInHint:
-    'Give days from 1 to 365 (30d or 30), or a future date or time such as 2027-06-30 or 2027-06-30T12:00:00Z.',
+    'Give days from 1 to 365 (30d or 30), a future date or time such as 2027-06-30 or 2027-06-30T12:00:00Z, or never.',
   badScopes: (which: string) => `Unknown scope ${JSON.stringify(which)} in --scopes.`,
   badScopesHint: (all: string) => `Give a comma-separated list of: ${all}.`,
   badLimit: (value: string) => `Invalid --limit ${JSON.stringify(value)}.`,
@@ -203,6 +238,13 @@ export const messages = {
   waitingForExecution: (id: string) => `Waiting for ${id} to finish (Ctrl+C stops waiting)…`,
   executionEnded: (id: string, status: string) => `Execution ${id} ${status}.`,
   stepsHint: (id: string) => `See its steps: ${q(`fleece executions list --parent ${id}`)}.`,
+  runWaiting: (id: string) =>
+    `Run ${id} queued: waiting for it to finish (Ctrl+C stops waiting; the run goes on)…`,
+  runAtStep: (id: string, n: number, total: number | undefined, step: string, status: string) =>
+    `Run ${id}: step ${n}${total ? ` of ${total}` : ''} (${step}) ${status}…`,
+  runGoesOn: (id: string) => `Stopped waiting. Run ${id} goes on on the server.`,
+  runFollowHint: (id: string, flags: string) =>
+    `Follow it with ${q(`fleece executions get ${id} --wait${flags}`)}, or cancel it with ${q(`fleece executions cancel ${id}${flags}`)}.`,
   queuedRun: (id: string) =>
     `Queued run ${id}. Follow it with ${q(`fleece executions get ${id} --wait`)} (or trigger with --wait).`,
 

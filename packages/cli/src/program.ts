@@ -22,6 +22,10 @@ export function buildProgram(ctx: Context): Command {
     .option('--no-color', 'print no colours (also NO_COLOR=1)')
     .option('-q, --quiet', 'print only results, warnings and errors')
     .option('--verbose', 'print request ids, timings and stack traces to stderr')
+    .option(
+      '--max-wait <duration>',
+      'the longest wait for a rate limit before exiting 5 (e.g. 30s, 2m; 0 never waits; default 10s, 5m on a terminal)',
+    )
     .helpOption('-h, --help', 'show help for a command')
     .helpCommand('help [command]', 'show help for a command')
     .configureHelp({ sortSubcommands: true, showGlobalOptions: true })

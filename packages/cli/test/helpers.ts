@@ -7,7 +7,7 @@ import { afterEach } from 'vitest';
 import type { Context } from '../src/lib/context.js';
 import { type KeyringBackend, napiKeyring } from '../src/lib/credentials/keyring-store.js';
 import type { StoredCredential } from '../src/lib/credentials/store.js';
-import type { Prompts } from '../src/lib/prompts.js';
+import type { ConfirmQuestion, Prompts } from '../src/lib/prompts.js';
 import { main } from '../src/main.js';
 
 /** The origin msw answers for in unit tests; nothing listens there. */
@@ -56,8 +56,14 @@ export async function realKeyring(): Promise<KeyringBackend> {
   return (await realKeyringWorks) ? unavailableKeyring() : real;
 }
 
-/** Scripted answers for prompts, in order; a prompt without an answer fails the test. */
-export function scriptedPrompts(answers: Array<boolean | string> = []): Prompts & { asked: string[] } {
+/**
+ * Scripted answers for prompts, in order; a prompt without an answer fails the test. `onConfirm` sees
+ * each yes/no question whole (its default too).
+ */
+export function scriptedPrompts(
+  answers: Array<boolean | string> = [],
+  onConfirm?: (question: ConfirmQuestion) => void,
+): Prompts & { asked: string[] } {
   const asked: string[] = [];
   const next = (message: string) => {
     asked.push(message);
@@ -66,7 +72,10 @@ export function scriptedPrompts(answers: Array<boolean | string> = []): Prompts 
   };
   return {
     asked,
-    confirm: async (question) => next(question.message) as boolean,
+    confirm: async (question) => {
+      onConfirm?.(question);
+      return next(question.message) as boolean;
+    },
     secret: async (question) => next(question.message) as string,
     text: async (question) => next(question.message) as string,
   };
@@ -102,6 +111,8 @@ export interface RunOptions {
   tty?: boolean;
   /** Answers to prompts. */
   answers?: Array<boolean | string>;
+  /** Sees each yes/no question whole (message and default). */
+  onConfirm?: (question: ConfirmQuestion) => void;
   /** The keychain; default the real binding (unavailable on this machine). */
   keyring?: KeyringBackend;
   /** Opens a URL; default: records it and succeeds. */
@@ -116,6 +127,8 @@ export interface RunOptions {
   fetch?: Context['fetch'];
   /** Sees each write to stdout as it happens (to act while a command runs). */
   onStdout?: (chunk: string) => void;
+  /** Sees each write to stderr as it happens. */
+  onStderr?: (chunk: string) => void;
 }
 
 /** Runs `fleece …args` in-process against msw (through the global `fetch`) and captures everything. */
@@ -124,7 +137,7 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
   let stdout = '';
   let stderr = '';
   const opened: string[] = [];
-  const prompts = scriptedPrompts(options.answers);
+  const prompts = scriptedPrompts(options.answers, options.onConfirm);
   const tty = options.tty ?? false;
   const stdinText = options.stdin === 'tty' ? '' : (options.stdin ?? '');
   const stdin = Object.assign(Readable.from(stdinText ? [stdinText] : []), {
@@ -145,7 +158,15 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
     },
     // A terminal's cursor methods, for ora; the real rendering is checked under a pty (tty.test.ts).
     stderr: Object.assign(
-      { write: (s: string) => (stderr += s), isTTY: tty, columns: 100 },
+      {
+        write: (s: string) => {
+          stderr += s;
+          options.onStderr?.(s);
+          return true;
+        },
+        isTTY: tty,
+        columns: 100,
+      },
       tty ? { cursorTo: () => true, clearLine: () => true, moveCursor: () => true } : {},
     ),
     signal: options.signal ?? new AbortController().signal,
@@ -225,6 +246,7 @@ export function problem(
 /** A valid health body. */
 export function healthBody(status: 'ok' | 'degraded' | 'down' = 'ok') {
   return {
+    service: 'fleece' as const,
     status,
     version: '0.1.0',
     uptimeSeconds: 12,

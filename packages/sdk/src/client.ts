@@ -8,6 +8,7 @@ import {
   APIError,
   APIUserAbortError,
   FleeceError,
+  RateLimitError,
   ResponseValidationError,
 } from './core/errors.js';
 import { CursorPage, PagePromise } from './core/pagination.js';
@@ -103,6 +104,36 @@ export interface ClientOptions {
   logLevel?: LogLevel | undefined;
   /** Where to log: any object with `error`, `warn`, `info` and `debug` methods. @default console */
   logger?: Logger | undefined;
+  /**
+   * Takes over the wait after a 429 (rate limited) that the call could still retry (a retry is left and
+   * `x-should-retry` does not forbid it), in place of the SDK's rule (sleep for `Retry-After` when at most
+   * 60 s, else throw). The SDK calls it instead of sleeping: resolve `true` once the call should be sent
+   * again (the hook waited as long as it chose, for example showing a countdown), or `false` to throw the
+   * `RateLimitError` at once. A rejection rejects the call (as `APIUserAbortError` when the call's
+   * `signal` aborted). Each retry it grants counts against `maxRetries`. @default the SDK's own rule
+   */
+  onRateLimit?: ((event: RateLimitEvent) => boolean | Promise<boolean>) | undefined;
+}
+
+/** What {@link ClientOptions.onRateLimit} is told about a 429 that the call could retry. */
+export interface RateLimitEvent {
+  /** The 429 as an error: `retryAfter` (s), `headers` (`X-RateLimit-Limit`, `-Reset`…), `requestId`. */
+  error: RateLimitError;
+  /** The request method in upper case, such as `POST`. */
+  method: string;
+  /** The request path without its query string, such as `/api/v1/agents/agt_1/execute`. */
+  path: string;
+  /** Which retry this would be: 1 for the first. */
+  retry: number;
+  /** The call's `maxRetries`. */
+  maxRetries: number;
+  /**
+   * The wait the SDK would take on its own, in ms: `retry-after-ms`, else `Retry-After`, else the
+   * jittered backoff; `null` when the server asked for more than `MAX_RETRY_AFTER_MS`.
+   */
+  defaultDelayMs: number | null;
+  /** The call's `AbortSignal`: a hook that waits should stop (and reject) when it aborts. */
+  signal: AbortSignal | undefined;
 }
 
 /** Every key of {@link ClientOptions}, to refuse unknown ones at run time as the types do. */
@@ -120,6 +151,7 @@ const CLIENT_OPTIONS: ReadonlySet<string> = new Set<keyof ClientOptions>([
   'validateResponses',
   'logLevel',
   'logger',
+  'onRateLimit',
 ]);
 
 /**
@@ -252,6 +284,7 @@ export class Fleece {
   readonly #defaultHeaders: HeadersLike | undefined;
   readonly #logLevelOption: LogLevel | undefined;
   readonly #loggerOption: Logger | undefined;
+  readonly #onRateLimit: ClientOptions['onRateLimit'];
   /** The logger, filtered to {@link logLevel}. */
   readonly #log: Logger;
   /** What the client logs (`logLevel`, else `FLEECE_LOG`, else `warn`). */
@@ -264,6 +297,7 @@ export class Fleece {
     this.#log = levelLogger(this.logLevel, logger);
     this.#logLevelOption = options.logLevel;
     this.#loggerOption = options.logger;
+    this.#onRateLimit = options.onRateLimit;
     this.#credential = Fleece.#resolveCredential(options);
 
     const baseURL = nonBlank(options.baseURL) ?? readEnv('FLEECE_BASE_URL') ?? DEFAULT_BASE_URL;
@@ -359,6 +393,7 @@ export class Fleece {
       defaultHeaders: this.#defaultHeaders,
       logLevel: this.#logLevelOption,
       logger: this.#loggerOption,
+      onRateLimit: this.#onRateLimit,
       ...credential,
       ...options,
     });
@@ -624,6 +659,8 @@ export class Fleece {
 
       let failure: FleeceError;
       let delay: number | null = null;
+      // A 429 whose wait the `onRateLimit` hook decides, instead of the SDK's own rule.
+      let handOver: RateLimitError | undefined;
       const started = timers.now();
       const attempt = retries + 1;
       try {
@@ -653,10 +690,17 @@ export class Fleece {
         }
         const text = await response.text();
         clearTimeout(timer);
-        failure = APIError.generate(response.status, parseBodyText(text), response.headers, requestId);
+        failure = APIError.generate(
+          response.status,
+          parseBodyText(text),
+          response.headers,
+          requestId,
+          this.baseURL,
+        );
         if (!shouldRetry(response.status, response.headers)) throw failure;
         delay = retryDelay(response.headers, retries);
-        if (delay === null) throw failure;
+        if (failure instanceof RateLimitError && this.#onRateLimit) handOver = failure;
+        else if (delay === null) throw failure;
       } catch (error) {
         clearTimeout(timer);
         if (error instanceof APIError) throw error;
@@ -672,6 +716,32 @@ export class Fleece {
       }
 
       if (retries >= maxRetries) throw failure;
+      if (handOver && this.#onRateLimit) {
+        let retry: boolean;
+        try {
+          retry = await this.#onRateLimit({
+            error: handOver,
+            method: options.method.toUpperCase(),
+            path: options.path,
+            retry: retries + 1,
+            maxRetries,
+            defaultDelayMs: delay,
+            signal: options.signal,
+          });
+        } catch (error) {
+          if (options.signal?.aborted) throw new APIUserAbortError({ requestId, cause: error });
+          throw error;
+        }
+        if (!retry) throw handOver;
+        retries++;
+        this.#log.info(`${what} is retried after a rate limit (retry ${retries} of ${maxRetries})`, {
+          method: options.method.toUpperCase(),
+          path: options.path,
+          retry: retries,
+        });
+        continue;
+      }
+      if (delay === null) throw failure;
       retries++;
       this.#log.info(
         `${what} will be retried in ${Math.round(delay)} ms (retry ${retries} of ${maxRetries})`,
@@ -725,7 +795,7 @@ export class Fleece {
       props.release();
     }
     const fail = (): APIError =>
-      APIError.generate(response.status, parseBodyText(text), response.headers, requestId);
+      APIError.generate(response.status, parseBodyText(text), response.headers, requestId, this.baseURL);
     let json: unknown;
     if (text !== '') {
       try {

@@ -11,6 +11,7 @@ export {
   DEFAULT_TIMEOUT_MS,
   type Fetch,
   Fleece,
+  type RateLimitEvent,
   type StreamRequestOptions,
 } from './client.js';
 export * from './contract/index.js';
@@ -27,6 +28,8 @@ export {
   FleeceError,
   type FleeceErrorOptions,
   InternalServerError,
+  NotFleeceServerError,
+  type NotFleeceServerReason,
   NotFoundError,
   PaginationLoopError,
   PermissionDeniedError,

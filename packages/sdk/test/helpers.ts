@@ -51,6 +51,7 @@ export function problem(
 /** A valid `HealthResponse` body. */
 export function healthBody(status: 'ok' | 'degraded' | 'down' = 'ok') {
   return {
+    service: 'fleece' as const,
     status,
     version: '0.1.0',
     uptimeSeconds: 12,

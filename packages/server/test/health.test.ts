@@ -15,7 +15,15 @@ describe('GET /api/health (claims C12, C24, C33)', () => {
     const res = await t.app.inject('/api/health');
     expect(res.statusCode).toBe(200);
     const body = HealthResponse.parse(res.json());
-    expect(Object.keys(res.json()).sort()).toEqual(['checks', 'status', 'uptimeSeconds', 'version']);
+    expect(Object.keys(res.json()).sort()).toEqual([
+      'checks',
+      'service',
+      'status',
+      'uptimeSeconds',
+      'version',
+    ]);
+    // How the CLI and SDK tell a Fleece server from another web app on the port.
+    expect(res.json().service).toBe('fleece');
     expect(body.status).toBe('ok');
     expect(body.version).toBe('0.1.0');
     expect(body.checks.database.status).toBe('ok');

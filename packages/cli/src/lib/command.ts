@@ -44,6 +44,7 @@ export function lazyAction<Options>(
         fromSdkError(error, server ?? 'the server', {
           command: commandPath(command),
           notFoundHint: implementation.notFoundHint,
+          now: inv.ctx.now(),
           credential: {
             env: credentialFromEnv(inv.ctx)?.name,
             flags: server ? selectFlags(server, inv.profile, inv.serverSourceIsDefault) : '',

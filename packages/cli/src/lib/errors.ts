@@ -50,11 +50,14 @@ export class NotAuthenticatedError extends CliError {
   }
 }
 
-/** Ctrl+C (exit code 130). */
+/**
+ * Ctrl+C (exit code 130). Printed as its message (`Interrupted.` by default, or what goes on without
+ * the command, such as a flow run) and its hint, without `error:`.
+ */
 export class InterruptedError extends CliError {
   override name = 'InterruptedError';
-  constructor(options: Omit<CliErrorOptions, 'exitCode'> = {}) {
-    super('Interrupted.', { ...options, exitCode: ExitCode.INTERRUPTED });
+  constructor(options: Omit<CliErrorOptions, 'exitCode'> & { message?: string } = {}) {
+    super(options.message ?? 'Interrupted.', { ...options, exitCode: ExitCode.INTERRUPTED });
   }
 }
 
@@ -67,4 +70,9 @@ export class ExitError extends CliError {
   constructor(exitCode: ExitCode) {
     super('', { exitCode });
   }
+}
+
+/** The address is not a Fleece server's (another web app answered, or it ends in `/api`): exit code 1. */
+export class WrongServerError extends CliError {
+  override name = 'WrongServerError';
 }

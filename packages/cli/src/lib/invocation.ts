@@ -4,6 +4,7 @@ import type { Context } from './context.js';
 import { Credentials } from './credentials/index.js';
 import { readEnv } from './env.js';
 import { Output } from './output.js';
+import { parseMaxWait } from './rate-limit.js';
 import { checkProfile, DEFAULT_PROFILE, DEFAULT_SERVER, normalizeServer } from './server.js';
 
 /** The options every command accepts (defined on the program, usable after the command name too). */
@@ -13,6 +14,8 @@ export interface GlobalOptions {
   color: boolean;
   quiet?: boolean | undefined;
   verbose?: boolean | undefined;
+  /** `--max-wait`: the longest wait for a rate limit (a duration such as `10s`). */
+  maxWait?: string | undefined;
 }
 
 /** Where the server address came from, by precedence. */
@@ -30,6 +33,8 @@ export class Invocation {
   readonly program: Command;
   /** The profile: `--profile`, else `FLEECE_PROFILE`, else `default`. */
   readonly profile: string;
+  /** `--max-wait` in ms, when given (see `lib/rate-limit.ts`). */
+  readonly maxWaitMs: number | undefined;
   #server: { url: string; source: ServerSource } | undefined;
   #credentials: Promise<Credentials> | undefined;
 
@@ -45,6 +50,7 @@ export class Invocation {
       verbose: Boolean(this.globals.verbose),
     });
     this.profile = checkProfile(this.globals.profile ?? readEnv(ctx, 'FLEECE_PROFILE') ?? DEFAULT_PROFILE);
+    this.maxWaitMs = parseMaxWait(this.globals.maxWait);
   }
 
   /**

@@ -15,6 +15,8 @@ export interface OutputFlags {
 
 /** A progress indicator: ora on an interactive stderr, one plain line (or nothing) otherwise. */
 export interface Spinner {
+  /** The text shown now. */
+  text(): string;
   /** Changes the text. */
   update(text: string): void;
   /** Stops and clears it. */
@@ -40,6 +42,8 @@ export class Output {
   readonly #stdout: OutputStream;
   readonly #stderr: OutputStream;
   readonly #spinners: boolean;
+  /** The spinner running now, so a wait (a rate limit) can speak in its place. */
+  #active: Spinner | undefined;
 
   constructor(ctx: Context, flags: OutputFlags) {
     this.#stdout = ctx.stdout;
@@ -53,6 +57,19 @@ export class Output {
     // A terminal that reports no width (an unsized pty) cannot be redrawn in place: no spinner there.
     this.#spinners =
       Boolean(ctx.stderr.isTTY && ctx.stderr.columns) && !ci && !flags.quiet && ctx.env.TERM !== 'dumb';
+  }
+
+  /**
+   * Whether this run draws live progress: stderr is a terminal with a width, outside CI, without
+   * `--quiet` and `TERM=dumb` (where spinners and countdowns run).
+   */
+  get live(): boolean {
+    return this.#spinners;
+  }
+
+  /** The spinner running now, if any (see {@link spinner}). */
+  get activeSpinner(): Spinner | undefined {
+    return this.#active;
   }
 
   /** Writes data to stdout, with a newline. Never suppressed. */
@@ -98,7 +115,14 @@ export class Output {
   async spinner(text: string, options: { announce?: boolean } = {}): Promise<Spinner> {
     if (!this.#spinners) {
       if (options.announce) this.info(text);
-      return { update: () => {}, stop: () => {} };
+      let current = text;
+      return {
+        text: () => current,
+        update: (next) => {
+          current = next;
+        },
+        stop: () => {},
+      };
     }
     const { default: ora } = await import('ora');
     const spinner = ora({
@@ -106,14 +130,23 @@ export class Output {
       stream: this.#stderr as NodeJS.WritableStream,
       color: this.colorErr.level > 0 ? 'cyan' : false,
       discardStdin: false,
+      // This class decided that the run is live (from the context's streams and environment): ora must
+      // not decide again from the process's own `CI`.
+      isEnabled: true,
     }).start();
-    return {
+    const handle: Spinner = {
+      text: () => spinner.text,
       update: (next) => {
         spinner.text = next;
+        // At once, not on the next frame: a countdown must show each second as it comes.
+        if (spinner.isSpinning) spinner.render();
       },
       stop: () => {
         spinner.stop();
+        if (this.#active === handle) this.#active = undefined;
       },
     };
+    this.#active = handle;
+    return handle;
   }
 }

@@ -32,9 +32,27 @@ export async function resolveId(
   kind: NamedKind,
   value: string,
 ): Promise<string> {
-  if (looksLikeId(kind, value)) return value;
+  const [id] = await resolveIds(inv, session, kind, [value]);
+  return id!;
+}
+
+/**
+ * The ids of the `kind`s that `values` name, in order, as {@link resolveId} finds each, paging through the
+ * list endpoint once at most (only when some value is not an id).
+ *
+ * @throws {CliError} exit 6 for the first name that no `kind` has.
+ * @throws {ValidationError} exit 2 for the first name that several have, listing their ids.
+ */
+export async function resolveIds(
+  inv: Invocation,
+  session: ApiSession,
+  kind: NamedKind,
+  values: readonly string[],
+): Promise<string[]> {
+  const names = new Set(values.filter((value) => !looksLikeId(kind, value)));
+  if (names.size === 0) return [...values];
   const { list } = KINDS[kind];
-  const ids: string[] = [];
+  const found = new Map<string, string[]>();
   let cursor: string | undefined;
   do {
     const query = { limit: 100, ...(cursor ? { cursor } : {}) };
@@ -43,9 +61,16 @@ export async function resolveId(
       list === 'agents'
         ? await session.call('GET /api/v1/agents', (client) => client.agents.list(query, options))
         : await session.call('GET /api/v1/flows', (client) => client.flows.list(query, options));
-    for (const item of page.data) if (item.name === value) ids.push(item.id);
+    for (const item of page.data) {
+      if (names.has(item.name)) found.set(item.name, [...(found.get(item.name) ?? []), item.id]);
+    }
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
+  return values.map((value) => (names.has(value) ? oneId(kind, value, found.get(value) ?? []) : value));
+}
+
+/** The one id a name matched, or the error for none (exit 6) or several (exit 2). */
+function oneId(kind: NamedKind, value: string, ids: string[]): string {
   if (ids.length === 1) return ids[0]!;
   if (ids.length === 0) {
     throw new CliError(messages.noneNamed(kind, value), {

@@ -11,6 +11,8 @@ import {
   FleeceError,
   InternalServerError,
   type Logger,
+  NotFleeceServerError,
+  type NotFleeceServerReason,
   NotFoundError,
   nodeFetch,
   PermissionDeniedError,
@@ -19,10 +21,17 @@ import {
 } from '@fleece/sdk';
 import { messages } from '../messages.js';
 import type { Context } from './context.js';
-import { CliError, InterruptedError, NotAuthenticatedError, ValidationError } from './errors.js';
+import {
+  CliError,
+  InterruptedError,
+  NotAuthenticatedError,
+  ValidationError,
+  WrongServerError,
+} from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { proxySettings } from './proxy.js';
+import { type RateLimitHost, rateLimitFailure, rateLimitHandler, requestedWaitMs } from './rate-limit.js';
 
 /**
  * The `fetch` a command's client sends with: the context's (msw in tests) when it has one; else, without a
@@ -47,20 +56,28 @@ export function stderrLogger(ctx: Pick<Context, 'stderr'>): Logger {
   return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
 }
 
-/** A client for `server` that sends through {@link fetchFor} and logs to stderr ({@link stderrLogger}). */
-export function createClient(ctx: Context, server: string, options: ClientOptions): Fleece {
-  const fetch = fetchFor(ctx);
+/** What a client is made for: the invocation's context, output and `--max-wait` (an `Invocation`). */
+export type ClientHost = RateLimitHost & { ctx: Context };
+
+/**
+ * A client for `server` that sends through {@link fetchFor}, logs to stderr ({@link stderrLogger}) and
+ * leaves the waits of rate limits to fleece ({@link rateLimitHandler}: a countdown on a terminal, at most
+ * `--max-wait` without one, else exit 5 at once).
+ */
+export function createClient(host: ClientHost, server: string, options: ClientOptions): Fleece {
+  const fetch = fetchFor(host.ctx);
   return new Fleece({
     ...options,
     baseURL: server,
-    logger: stderrLogger(ctx),
+    logger: stderrLogger(host.ctx),
+    onRateLimit: rateLimitHandler(host, server),
     ...(fetch ? { fetch } : {}),
   });
 }
 
 /** An unauthenticated client for the public endpoints (health, the OAuth endpoints). */
-export function anonymousClient(ctx: Context, server: string): Fleece {
-  return createClient(ctx, server, { auth: false });
+export function anonymousClient(host: ClientHost, server: string): Fleece {
+  return createClient(host, server, { auth: false });
 }
 
 /**
@@ -140,6 +157,50 @@ export function credentialRefusal(
   return { message, hint };
 }
 
+/**
+ * The error for an address that is not a Fleece server's: "This is not a Fleece server at <url>", why
+ * (another web app answered, or the address ends in `/api`), and what to do (fix `--server` /
+ * `FLEECE_BASE_URL`, with the address without `/api` when that was it). Exit code 1.
+ */
+export function notFleeceServer(
+  server: string,
+  reason: NotFleeceServerReason,
+  options: { requestId?: string | undefined; cause?: unknown } = {},
+): WrongServerError {
+  if (reason === 'api_path') {
+    const origin = server.replace(/\/api(\/v\d+)?\/*$/i, '');
+    return new WrongServerError(messages.notFleeceServerApiPath(server), {
+      ...options,
+      hint: messages.notFleeceServerApiPathHint(origin),
+    });
+  }
+  return new WrongServerError(messages.notFleeceServer(server), {
+    ...options,
+    hint: messages.notFleeceServerHint,
+  });
+}
+
+/**
+ * Turns a failed `GET /api/health` into the CLI's error: an answer that is not a Fleece health report (a
+ * body without `service: "fleece"`, or not JSON at all) is another web app ({@link notFleeceServer}); the
+ * rest as {@link fromSdkError}.
+ */
+export function fromHealthError(error: unknown, server: string): CliError | undefined {
+  const foreign =
+    error instanceof ResponseValidationError ||
+    (error instanceof FleeceError &&
+      !(error instanceof APIError) &&
+      !(error instanceof APIConnectionError) &&
+      !(error instanceof APIUserAbortError));
+  if (foreign) {
+    return notFleeceServer(server, 'not_a_fleece_answer', {
+      requestId: (error as FleeceError).requestId,
+      cause: error,
+    });
+  }
+  return fromSdkError(error, server);
+}
+
 /** What a command tells {@link fromSdkError} so its hints can name the command and its flags. */
 export interface SdkErrorContext {
   /** The credential in use, so a 401 names it and hints fit it (see {@link credentialRefusal}). */
@@ -148,6 +209,8 @@ export interface SdkErrorContext {
   command?: string | undefined;
   /** The hint for a 404 of this command (which resource, id or name, and where to see them). */
   notFoundHint?: string | undefined;
+  /** The wall clock (ms since the epoch), for when a rate limit resets. @default Date.now() */
+  now?: number | undefined;
 }
 
 /** Request fields whose flag is not their kebab-case name. */
@@ -245,11 +308,16 @@ export function fromSdkError(
     });
   }
   if (error instanceof RateLimitError) {
-    return new CliError(detailOf(error) ?? messages.rateLimited, {
-      ...base,
-      exitCode: ExitCode.RATE_LIMITED,
-      hint: messages.rateLimitedHint(error.retryAfter),
+    // Waits that fleece chose not to take fail in its onRateLimit; this is a 429 after the last retry.
+    return rateLimitFailure(error, {
+      server,
+      waitMs: requestedWaitMs(error),
+      now: context.now ?? Date.now(),
+      suggestWait: false,
     });
+  }
+  if (error instanceof NotFleeceServerError) {
+    return notFleeceServer(error.baseURL, error.reason, base);
   }
   if (error instanceof NotFoundError) {
     return new CliError(detailOf(error) ?? messages.notFound, {

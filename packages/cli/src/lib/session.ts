@@ -106,7 +106,7 @@ export class ApiSession {
           : current.credential.tokenType === 'api_key'
             ? { apiKey: current.credential.accessToken }
             : { accessToken: current.credential.accessToken };
-      this.#client = createClient(this.inv.ctx, this.server, options);
+      this.#client = createClient(this.inv, this.server, options);
     }
     return this.#client;
   }
@@ -210,10 +210,7 @@ export class ApiSession {
         tokens = await track(
           inv.out,
           'POST /api/auth/token (refresh)',
-          anonymousClient(inv.ctx, this.server).auth.refreshToken(
-            { refreshToken },
-            { signal: inv.ctx.signal },
-          ),
+          anonymousClient(inv, this.server).auth.refreshToken({ refreshToken }, { signal: inv.ctx.signal }),
         );
       } catch (error) {
         if (error instanceof APIError && error.code === 'invalid_grant') {

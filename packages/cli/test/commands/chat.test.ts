@@ -96,6 +96,48 @@ describe('fleece chat', () => {
     ]);
   });
 
+  it("--agent takes the agent's exact name as well as its id, like agents run", async () => {
+    const triage = {
+      id: 'agt_0123456789abcdefghijklmn',
+      name: 'triage',
+      description: '',
+      instructions: 'Label the issue.',
+      model: 'mock-large',
+      temperature: null,
+      maxOutputTokens: null,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    };
+    const fetched: string[] = [];
+    server.use(
+      http.get(`${SERVER}/api/v1/agents`, () => HttpResponse.json({ data: [triage], nextCursor: null })),
+      http.get(`${SERVER}/api/v1/agents/:id`, ({ params }) => {
+        fetched.push(String(params.id));
+        return HttpResponse.json(triage);
+      }),
+    );
+    const bodies = chatServer();
+    const result = await runCli(['chat', '--agent', 'triage', '-m', 'Crash on start'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(fetched).toEqual([triage.id]);
+    expect(bodies).toEqual([
+      {
+        messages: [
+          { role: 'system', content: 'Label the issue.' },
+          { role: 'user', content: 'Crash on start' },
+        ],
+        model: 'mock-large',
+        stream: true,
+      },
+    ]);
+    const unknown = await runCli(['chat', '--agent', 'triag', '-m', 'x'], { env });
+    expect(unknown).toMatchObject({
+      exitCode: 6,
+      stderr:
+        'error: No agent is named "triag".\nhint: Give the agent\'s id or exact name: `fleece agents list` shows them.\n',
+    });
+  });
+
   it('converses on a terminal until /exit, continuing the same conversation', async () => {
     const bodies = chatServer();
     const result = await runCli(['chat'], {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -220,6 +220,25 @@ describe('fleece export', () => {
     );
     expect(formats).toEqual([]);
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('-o <dir> (existing, or ending in /) writes fleece-export-<UTC time>.<format> inside it', async () => {
+    const formats = exportServer(() => ndjsonResponse(ndjson(RECORDS)));
+    const now = () => Date.parse('2026-11-29T14:05:01.000Z');
+    const existing = await runCli(['export', '-o', dir, '--json'], { env, now });
+    expect(existing.exitCode, existing.stderr).toBe(0);
+    expect(JSON.parse(existing.stdout).path).toBe(join(dir, 'fleece-export-20261129-140501.ndjson'));
+    await mkdir(join(dir, 'sub'));
+    const slash = await runCli(['export', '-o', `${join(dir, 'sub')}/`], { env, now });
+    expect(slash.exitCode, slash.stderr).toBe(0);
+    expect(await readdir(join(dir, 'sub'))).toEqual(['fleece-export-20261129-140501.ndjson']);
+    // The same name again is an existing file: refused before anything is requested.
+    const again = await runCli(['export', '-o', dir], { env, now });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain(
+      `error: ${join(dir, 'fleece-export-20261129-140501.ndjson')} already exists.\n`,
+    );
+    expect(formats).toHaveLength(2);
   });
 
   it('refuses a target whose directory is a file (exit 2)', async () => {

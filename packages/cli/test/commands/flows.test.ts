@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { until } from '../clock.js';
+import { plain, problem, runCli, SERVER } from '../helpers.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
@@ -134,7 +135,7 @@ describe('fleece flows', () => {
   it('refuses a malformed --step and a missing name with exit 2, before any request', async () => {
     const bad = await runCli(['flows', 'create', '--name', 'x', '--step', 'only-a-name'], { env });
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toContain('--step must be name:agentId:template');
+    expect(bad.stderr).toContain("--step must be name:agent:template (the agent's id or name)");
     const noName = await runCli(['flows', 'create', '--step', `a:${AGENT_ID}:{{input}}`], { env });
     expect(noName.exitCode).toBe(2);
     expect(noName.stderr).toContain('a flow needs a name');
@@ -227,6 +228,105 @@ describe('fleece flows', () => {
     expect(bad.exitCode).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ status: 'failed', error: { step: 'polish' } });
     expect(bad.stderr).toContain('failed in step "polish"');
+  });
+
+  it('--wait on a terminal names the run and spins with its current step (step 1 of 2 (draft) running)', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const done = { ...RUN, status: 'succeeded', output: 'Polished.', finishedAt: RUN.createdAt };
+    const step = {
+      ...RUN,
+      id: 'exe_step10000000000000000000',
+      agentId: AGENT_ID,
+      parentId: RUN.id,
+      step: 'draft',
+      status: 'running',
+      model: 'mock',
+      provider: 'mock',
+      startedAt: RUN.createdAt,
+    };
+    let parents: (string | null)[] = [];
+    server.use(
+      http.post(`${SERVER}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
+      http.get(`${SERVER}/api/v1/flows/${FLOW.id}`, () => HttpResponse.json(FLOW)),
+      http.get(`${SERVER}/api/v1/executions`, ({ request }) => {
+        parents = [...parents, new URL(request.url).searchParams.get('parentId')];
+        return HttpResponse.json({ data: [step], nextCursor: null });
+      }),
+      http.get(`${SERVER}/api/v1/executions/${RUN.id}/events`, () => {
+        const encoder = new TextEncoder();
+        const frame = (id: number, event: string, data: unknown) =>
+          encoder.encode(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        const body = new ReadableStream({
+          async start(controller) {
+            controller.enqueue(frame(1, 'execution.started', { ...RUN, status: 'running' }));
+            await held;
+            controller.enqueue(frame(2, 'execution.completed', done));
+            controller.enqueue(frame(3, 'done', { status: 'succeeded' }));
+            controller.close();
+          },
+        });
+        return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } });
+      }),
+    );
+    let stderr = '';
+    const run = runCli(['flows', 'trigger', FLOW.id, '--input', 'Hello', '--wait'], {
+      env,
+      tty: true,
+      onStderr: (chunk) => {
+        stderr += chunk;
+      },
+    });
+    await until(() => plain(stderr).includes(`Run ${RUN.id}: step 1 of 2 (draft) running…`)).catch((e) => {
+      throw new Error(`${e}: ${JSON.stringify(plain(stderr))}`);
+    });
+    expect(plain(stderr)).toContain(
+      `Run ${RUN.id} queued: waiting for it to finish (Ctrl+C stops waiting; the run goes on)…`,
+    );
+    expect(parents[0]).toBe(RUN.id);
+    release();
+    const result = await run;
+    expect(result).toMatchObject({ exitCode: 0, stdout: 'Polished.\n' });
+  });
+
+  it('Ctrl+C while waiting exits 130, saying the run goes on and the exact command that follows it', async () => {
+    server.use(
+      http.post(`${SERVER}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
+      http.get(`${SERVER}/api/v1/executions/${RUN.id}/events`, () => {
+        const body = new ReadableStream({
+          start(controller) {
+            controller.enqueue(
+              new TextEncoder().encode(
+                `id: 1\nevent: execution.started\ndata: ${JSON.stringify({ ...RUN, status: 'running' })}\n\n`,
+              ),
+            );
+          },
+        });
+        return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } });
+      }),
+    );
+    const controller = new AbortController();
+    let stderr = '';
+    const run = runCli(['flows', 'trigger', FLOW.id, '--input', 'Hello', '--wait', '--profile', 'work'], {
+      env,
+      signal: controller.signal,
+      onStderr: (chunk) => {
+        stderr += chunk;
+      },
+    });
+    await until(() => stderr.includes('queued: waiting'));
+    controller.abort(new Error('Interrupted'));
+    const result = await run;
+    expect(result).toMatchObject({
+      exitCode: 130,
+      stdout: '',
+      stderr:
+        `Run ${RUN.id} queued: waiting for it to finish (Ctrl+C stops waiting; the run goes on)…\n` +
+        `Stopped waiting. Run ${RUN.id} goes on on the server.\n` +
+        `hint: Follow it with \`fleece executions get ${RUN.id} --wait --profile work\`, or cancel it with \`fleece executions cancel ${RUN.id} --profile work\`.\n`,
+    });
   });
 
   it('has --help examples for every subcommand', async () => {

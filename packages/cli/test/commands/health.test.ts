@@ -111,16 +111,19 @@ describe('fleece health', () => {
     expect(result.stderr).toMatch(/^GET \/api\/health → 200 in \d+ ms \(request id req_health1\)\n$/);
   });
 
-  it('exits 5 when rate limited, saying how long to wait', async () => {
+  it('exits 5 at once when rate limited for longer than --max-wait, saying when the limit resets', async () => {
     server.use(
       http.get(`${SERVER}/api/health`, () =>
         problem(429, 'rate_limited', { detail: 'Too many requests.' }, { 'retry-after': '120' }),
       ),
     );
-    const result = await runCli(args);
+    const result = await runCli(args, { now: () => Date.parse('2026-03-01T12:00:00.000Z') });
     expect(result).toMatchObject({
       exitCode: 5,
-      stderr: 'error: Too many requests.\nhint: Wait 120 s and try again.\nrequest id: req_rate_limited\n',
+      stderr:
+        'error: Rate limited by http://fleece.test: the limit resets at 2026-03-01T12:02:00Z (in 2 min).\n' +
+        'hint: Run the command again after that, or pass --max-wait 2m to let fleece wait for it.\n' +
+        'request id: req_rate_limited\n',
     });
   });
 });

@@ -1,3 +1,4 @@
+import { DEFAULT_API_KEY_EXPIRY_DAYS, DEFAULT_API_KEY_SCOPES } from '@fleece/sdk';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -45,12 +46,35 @@ describe('fleece keys create', () => {
     expect(result.stdout).toBe(`${SECRET}\n`);
     expect(result.stderr).toBe(
       '! This API key is shown only once and cannot be retrieved again: store it now (for example in your CI secrets).\n' +
+        'Defaults applied (least privilege): scopes read (pass --scopes, such as --scopes read,agents:execute, for more).\n' +
         `Id:       ${KEY.id}\n` +
         'Name:     ci\n' +
         'Scopes:   read, write, agents:execute, flows:trigger, audit:read, export\n' +
         'Expires:  2026-04-01 00:00 UTC\n',
     );
     expect(bodies).toEqual([{ name: 'ci', expiresIn: 90 }]);
+  });
+
+  it('leaves the defaults to the contract (read only, 30 days) and says so; --expires-in never sends null', async () => {
+    const bodies = createServer();
+    const plainCreate = await runCli(['keys', 'create', '--name', 'ci'], { env });
+    expect(plainCreate.exitCode).toBe(0);
+    expect(plainCreate.stderr).toContain(
+      `Defaults applied (least privilege): scopes ${DEFAULT_API_KEY_SCOPES.join(', ')} (pass --scopes, such as --scopes read,agents:execute, for more); expires in ${DEFAULT_API_KEY_EXPIRY_DAYS} days (pass --expires-in 90d, a date, or never).\n`,
+    );
+    const never = await runCli(
+      ['keys', 'create', '--name', 'ci', '--expires-in', 'never', '--scopes', 'read,export'],
+      {
+        env,
+      },
+    );
+    expect(never.exitCode).toBe(0);
+    expect(never.stderr).not.toContain('Defaults applied');
+    expect(bodies).toEqual([{ name: 'ci' }, { name: 'ci', scopes: ['read', 'export'], expiresIn: null }]);
+    // --help states the same defaults.
+    const help = await runCli(['keys', 'create', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(`(default: ${DEFAULT_API_KEY_SCOPES.join(',')})`);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(`(default: ${DEFAULT_API_KEY_EXPIRY_DAYS}d)`);
   });
 
   it('prints a stable JSON shape with --json, the warning still on stderr', async () => {
@@ -85,7 +109,7 @@ describe('fleece keys create', () => {
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toBe(
         `error: Invalid --expires-in ${JSON.stringify(flag)}.\n` +
-          'hint: Give days from 1 to 365 (30d or 30), or a future date or time such as 2027-06-30 or 2027-06-30T12:00:00Z.\n',
+          'hint: Give days from 1 to 365 (30d or 30), a future date or time such as 2027-06-30 or 2027-06-30T12:00:00Z, or never.\n',
       );
       expect(bodies).toEqual([]);
     },

@@ -161,6 +161,68 @@ describe('fleece agents run <id|name> [--input text | -]', () => {
   });
 });
 
+describe('fleece flows create|update --step name:<agent id or name>:template', () => {
+  it('resolves agent names in --step with one listing (ids pass as they are), and refuses unknown or shared names', async () => {
+    const { cursors } = agentsServer();
+    const sent: unknown[] = [];
+    server.use(
+      http.post(`${SERVER}/api/v1/flows`, async ({ request }) => {
+        sent.push(await request.json());
+        return HttpResponse.json(FLOW, { status: 201 });
+      }),
+      http.patch(`${SERVER}/api/v1/flows/:id`, async ({ request }) => {
+        sent.push(await request.json());
+        return HttpResponse.json(FLOW);
+      }),
+    );
+    const created = await runCli(
+      [
+        'flows',
+        'create',
+        '--name',
+        'review',
+        '--step',
+        'draft:summariser:Draft: {{input}}',
+        '--step',
+        `check:${TWIN_A.id}:Check {{steps.draft.output}}`,
+        '--step',
+        'again:summariser:{{steps.check.output}}',
+      ],
+      { env },
+    );
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect(cursors).toEqual([null, 'page2']);
+    expect(sent).toEqual([
+      {
+        name: 'review',
+        steps: [
+          { name: 'draft', agentId: SUMMARISER.id, input: 'Draft: {{input}}' },
+          { name: 'check', agentId: TWIN_A.id, input: 'Check {{steps.draft.output}}' },
+          { name: 'again', agentId: SUMMARISER.id, input: '{{steps.check.output}}' },
+        ],
+      },
+    ]);
+
+    const updated = await runCli(['flows', 'update', FLOW.id, '--step', 'only:summariser:{{input}}'], {
+      env,
+    });
+    expect(updated.exitCode, updated.stderr).toBe(0);
+    expect(sent[1]).toEqual({ steps: [{ name: 'only', agentId: SUMMARISER.id, input: '{{input}}' }] });
+
+    const typo = await runCli(['flows', 'create', '--name', 'x', '--step', 'a:sumariser:{{input}}'], { env });
+    expect(typo).toMatchObject({
+      exitCode: 6,
+      stderr:
+        'error: No agent is named "sumariser".\n' +
+        "hint: Give the agent's id or exact name: `fleece agents list` shows them.\n",
+    });
+    const shared = await runCli(['flows', 'create', '--name', 'x', '--step', 'a:twin:{{input}}'], { env });
+    expect(shared.exitCode).toBe(2);
+    expect(shared.stderr).toContain(`error: 2 agents are named "twin": ${TWIN_A.id}, ${TWIN_B.id}.`);
+    expect(sent).toHaveLength(2);
+  });
+});
+
 describe('fleece agents delete and fleece flows delete', () => {
   function deleteServer() {
     const deleted: string[] = [];

@@ -12,7 +12,13 @@ let key: string;
 
 useRealServer({ signIn: { email: EMAIL, plan: 'pro' } }, async (setup) => {
   ({ server, home, token } = setup);
-  const created = await runFleece(['keys', 'create', '--name', 'tail', '--json'], { home, env: setup.env });
+  const created = await runFleece(
+    ['keys', 'create', '--name', 'tail', '--scopes', 'read,audit:read', '--json'],
+    {
+      home,
+      env: setup.env,
+    },
+  );
   key = (JSON.parse(created.stdout) as { key: string }).key;
 });
 

@@ -68,7 +68,8 @@ describe('examples/ against a real server', { timeout: 120_000 }, () => {
     const created = await fetch(`${server.url}/api/v1/api-keys`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ name: 'examples' }),
+      // The scopes the headers of examples/sdk.ts and examples/curl.sh name (the default is read only).
+      body: JSON.stringify({ name: 'examples', scopes: ['read', 'write', 'agents:execute'] }),
     });
     expect(created.status).toBe(201);
     const { key } = (await created.json()) as { key: string };

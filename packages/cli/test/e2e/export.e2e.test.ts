@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type RealServer, runFleece, useRealServer } from './harness.js';
@@ -66,5 +66,55 @@ describe('fleece account consent and fleece export against a real server (PGlite
     expect(denied.code).toBe(4);
     expect(denied.stderr).toContain('`export` scope');
     expect((await readdir(home)).filter((f) => f.includes('denied'))).toEqual([]);
+  });
+
+  it('-o <dir> writes fleece-export-<time>.ndjson inside it; a path that cannot be written is refused before any export request (none of the 5 an hour spent)', async () => {
+    /** Requests for the export that reached the server (its request log), and exports it recorded. */
+    const exportRequests = () => server.logs.filter((line) => line.includes('/api/v1/export')).length;
+    const exportsAudited = async () => {
+      const listed = await runFleece(['audit', 'list', '--action', 'data.exported', '--json'], { home, env });
+      expect(listed.code, listed.stderr).toBe(0);
+      return (JSON.parse(listed.stdout) as { data: unknown[] }).data.length;
+    };
+    const requestsBefore = exportRequests();
+    expect(requestsBefore).toBeGreaterThan(0);
+    const auditedBefore = await exportsAudited();
+
+    const aFile = join(home, 'a-file');
+    await writeFile(aFile, 'not a directory');
+    const refusals: Array<[string[], string]> = [
+      [['-o', `${join(home, 'missing')}/`], `cannot write to ${join(home, 'missing')}: no such directory.`],
+      [['-o', `${aFile}/`], `cannot write to ${aFile}: not a directory.`],
+      [
+        ['-o', join(home, 'missing', 'x.ndjson')],
+        `cannot write to ${join(home, 'missing')}: no such directory.`,
+      ],
+      [['-o', aFile], `${aFile} already exists.`],
+    ];
+    if (process.getuid?.() !== 0) {
+      // Root writes anywhere, so an unwritable directory is only one for other users.
+      const locked = join(home, 'locked');
+      await mkdir(locked, { mode: 0o500 });
+      await chmod(locked, 0o500);
+      refusals.push([['-o', locked], `cannot write to ${locked}: permission denied.`]);
+    }
+    for (const [args, message] of refusals) {
+      const refused = await runFleece(['export', ...args], { home, env });
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toContain(`error: ${message}\n`);
+    }
+    expect(exportRequests()).toBe(requestsBefore);
+    expect(await exportsAudited()).toBe(auditedBefore);
+
+    const dir = join(home, 'exports');
+    await mkdir(dir);
+    const exported = await runFleece(['export', '-o', dir, '--json'], { home, env });
+    expect(exported.code, exported.stderr).toBe(0);
+    const { path } = JSON.parse(exported.stdout) as { path: string };
+    expect(path).toMatch(new RegExp(`^${dir}/fleece-export-\\d{8}-\\d{6}\\.ndjson$`));
+    expect(await readdir(dir)).toEqual([path.slice(dir.length + 1)]);
+    expect((await readFile(path, 'utf8')).startsWith('{"type":"header"')).toBe(true);
+    expect(exportRequests()).toBeGreaterThan(requestsBefore);
+    await expect.poll(exportsAudited).toBe(auditedBefore + 1);
   });
 });

@@ -1,6 +1,7 @@
 import { APIError, nodeFetch } from '@fleece/sdk';
 import { describe, expect, it } from 'vitest';
 import type { Context } from '../../src/lib/context.js';
+import type { Output } from '../../src/lib/output.js';
 import { createClient, fetchFor, fromSdkError, stderrLogger } from '../../src/lib/sdk.js';
 
 const ctx = (env: Record<string, string>, fetch?: Context['fetch']) => ({ env, fetch }) as unknown as Context;
@@ -31,7 +32,8 @@ describe('createClient', () => {
       fetch: async () => new Response(),
       stderr: { write: (s: string) => (stderr += s) },
     } as unknown as Context;
-    const client = createClient(context, 'http://127.0.0.1:3000', { auth: false, logLevel: 'debug' });
+    const host = { ctx: context, out: {} as Output, maxWaitMs: undefined };
+    const client = createClient(host, 'http://127.0.0.1:3000', { auth: false, logLevel: 'debug' });
     expect(client.logLevel).toBe('debug');
     stderrLogger(context).debug('GET /api/health → 200 in 3 ms (request id req_1)');
     expect(stderr).toBe('fleece-sdk debug: GET /api/health → 200 in 3 ms (request id req_1)\n');

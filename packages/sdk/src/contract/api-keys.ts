@@ -36,12 +36,26 @@ export type ApiKeyScope = z.infer<typeof ApiKeyScope>;
 export const API_KEY_MAX_EXPIRY_DAYS = 365;
 
 /**
+ * The scopes of a new key that names none: `read` only (least privilege). The one default of the API,
+ * `fleece keys create` and the settings page: each takes it from here (the page through its test).
+ */
+export const DEFAULT_API_KEY_SCOPES = ['read'] as const satisfies readonly ApiKeyScope[];
+
+/**
+ * Days until a new key expires when it names no expiry: 30 (least privilege: a forgotten key stops
+ * working). The one default of the API, `fleece keys create` and the settings page. `expiresIn: null`
+ * asks for a key that never expires.
+ */
+export const DEFAULT_API_KEY_EXPIRY_DAYS = 30;
+
+/**
  * Body of `POST /api/v1/api-keys`.
  *
  * - `name`: 1–100 characters, to tell keys apart;
- * - `scopes`: what the key may do; default every scope; each at most once;
+ * - `scopes`: what the key may do, each at most once; default {@link DEFAULT_API_KEY_SCOPES} (`read`);
  * - `expiresIn`: when the key stops working: a whole number of days (1–365), or an absolute ISO 8601 time
- *   with a UTC offset, which must lie in the future. Omitted, the key does not expire.
+ *   with a UTC offset, which must lie in the future; `null` for never. Omitted,
+ *   {@link DEFAULT_API_KEY_EXPIRY_DAYS} (30) days.
  */
 export const CreateApiKeyRequest = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -49,11 +63,15 @@ export const CreateApiKeyRequest = z.strictObject({
     .array(ApiKeyScope)
     .min(1)
     .refine((s) => new Set(s).size === s.length, 'each scope at most once')
-    .optional(),
+    .optional()
+    .describe(`what the key may do; omitted: ${DEFAULT_API_KEY_SCOPES.join(', ')}`),
   expiresIn: z
     .union([z.number().int().min(1).max(API_KEY_MAX_EXPIRY_DAYS), z.iso.datetime({ offset: true })])
+    .nullable()
     .optional()
-    .describe('days (1–365) or an absolute ISO 8601 time in the future'),
+    .describe(
+      `days (1–365) or an absolute ISO 8601 time in the future; null: never; omitted: ${DEFAULT_API_KEY_EXPIRY_DAYS} days`,
+    ),
 });
 export type CreateApiKeyRequest = z.input<typeof CreateApiKeyRequest>;
 

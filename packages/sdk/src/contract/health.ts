@@ -4,9 +4,13 @@ import { z } from 'zod';
 export const HealthStatus = z.enum(['ok', 'degraded', 'down']);
 export type HealthStatus = z.infer<typeof HealthStatus>;
 
+/** The `service` of every Fleece server's health answer: how clients tell a Fleece server from another app. */
+export const FLEECE_SERVICE = 'fleece';
+
 /**
  * Body of `GET /api/health`. It names no host, connection string or secret.
  *
+ * - `service`: always `fleece`, so a client can tell a Fleece server from another web app on the port;
  * - `status`: `ok` (200), `degraded` (200: serving, with a part impaired) or `down` (503);
  * - `version`: the server's package version;
  * - `uptimeSeconds`: whole seconds since the process started;
@@ -17,6 +21,7 @@ export type HealthStatus = z.infer<typeof HealthStatus>;
  *   trigger and export). Absent from servers older than this field.
  */
 export const HealthResponse = z.object({
+  service: z.literal(FLEECE_SERVICE),
   status: HealthStatus,
   version: z.string(),
   uptimeSeconds: z.number().int().nonnegative(),

@@ -36,3 +36,16 @@ export const Problem = z.looseObject({
   upgrade: z.boolean().optional(),
 });
 export type Problem = z.infer<typeof Problem>;
+
+/** The start of the `type` URI of every problem a Fleece server sends (`…/problems/<code>`). */
+export const FLEECE_PROBLEM_TYPE_PREFIX = 'https://fleece.dev/problems/';
+
+/**
+ * Whether `body` is a problem document of a Fleece server: an RFC 9457 {@link Problem} with a `code` and
+ * a `type` under {@link FLEECE_PROBLEM_TYPE_PREFIX}. Another web app's 404 (an HTML page, `{"error": …}`,
+ * or another service's problem+json) is not.
+ */
+export function isFleeceProblem(body: unknown): boolean {
+  const parsed = Problem.safeParse(body);
+  return parsed.success && parsed.data.type.startsWith(FLEECE_PROBLEM_TYPE_PREFIX);
+}

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { Problem } from '../contract/problem.js';
+import { isFleeceProblem, Problem } from '../contract/problem.js';
 import { parseRetryAfter, parseRetryAfterMs } from './retries.js';
 
 /**
@@ -104,11 +104,23 @@ export class APIError extends FleeceError {
    * @param body - The parsed JSON body, the body text, or `undefined`.
    * @param headers - The response headers.
    * @param requestId - The id the SDK sent, used when the response names none.
+   * @param baseURL - The client's base URL: with it, a 404 that no Fleece server would send (see
+   *   {@link NotFleeceServerError}) becomes that error.
    * @example
    * const error = APIError.generate(404, problemBody, response.headers); // a NotFoundError
    */
-  static generate(status: number, body: unknown, headers: Headers, requestId?: string): APIError {
+  static generate(
+    status: number,
+    body: unknown,
+    headers: Headers,
+    requestId?: string,
+    baseURL?: string,
+  ): APIError {
     const options = { requestId };
+    if (status === 404 && baseURL !== undefined) {
+      const reason = NotFleeceServerError.reasonFor(body, baseURL);
+      if (reason) return new NotFleeceServerError(body, headers, { ...options, baseURL, reason });
+    }
     switch (status) {
       case 400:
         return new BadRequestError(status, body, headers, options);
@@ -160,6 +172,55 @@ export class PermissionDeniedError extends APIError {
 /** HTTP 404: no such resource, or it belongs to someone else (the two are indistinguishable by design). */
 export class NotFoundError extends APIError {
   override name = 'NotFoundError';
+}
+
+/** Why a 404 shows that the client is not talking to a Fleece server (see {@link NotFleeceServerError}). */
+export type NotFleeceServerReason = 'not_a_fleece_answer' | 'api_path';
+
+/**
+ * HTTP 404 from something that is not a Fleece server's API:
+ *
+ * - `reason: 'not_a_fleece_answer'`: the body is not a Fleece problem document (another web app on the
+ *   port: an HTML 404 page, `{"error": "Not Found"}`, or another service's problem+json);
+ * - `reason: 'api_path'`: the base URL ends in `/api` (or `/api/v1`), so every path became `/api/api/…`;
+ *   the base URL is the server's origin (`https://fleece.example.com`), without the API path.
+ *
+ * `baseURL` is the address the client was given. It is a `NotFoundError`, so code that catches those
+ * still does; check the base URL (`FLEECE_BASE_URL`) rather than the id.
+ */
+export class NotFleeceServerError extends NotFoundError {
+  override name = 'NotFleeceServerError';
+  /** The client's base URL, which is not a Fleece server's API. */
+  readonly baseURL: string;
+  /** Which sign showed it. */
+  readonly reason: NotFleeceServerReason;
+
+  constructor(
+    body: unknown,
+    headers: Headers,
+    options: FleeceErrorOptions & { baseURL: string; reason: NotFleeceServerReason },
+  ) {
+    super(404, body, headers, options);
+    this.baseURL = options.baseURL;
+    this.reason = options.reason;
+    const why =
+      options.reason === 'api_path'
+        ? "the address ends in the API path; use the server's origin without /api"
+        : 'it answered 404 without a Fleece problem document; another web app may be on that port';
+    this.message = withRequestId(`${options.baseURL} is not a Fleece server: ${why}`, this.requestId);
+  }
+
+  /** The reason a 404 with `body` from `baseURL` shows a wrong server, or `undefined` for a Fleece 404. */
+  static reasonFor(body: unknown, baseURL: string): NotFleeceServerReason | undefined {
+    let path = '';
+    try {
+      path = new URL(baseURL).pathname;
+    } catch {
+      // Not a URL: nothing to say about its path.
+    }
+    if (/\/api(\/v\d+)?\/*$/i.test(path)) return 'api_path';
+    return isFleeceProblem(body) ? undefined : 'not_a_fleece_answer';
+  }
 }
 
 /** HTTP 409: the request conflicts with the resource's current state (retried automatically). */

@@ -11,6 +11,8 @@ import {
   ConflictError,
   FleeceError,
   InternalServerError,
+  isFleeceProblem,
+  NotFleeceServerError,
   NotFoundError,
   PermissionDeniedError,
   RateLimitError,
@@ -122,7 +124,74 @@ describe('APIError classes', () => {
       .catch((e: unknown) => e)) as NotFoundError;
     expect(sent).toMatch(/^req_[0-9a-f]{24}$/);
     expect(second.requestId).toBe(sent);
-    expect(second.message).toBe(`404 Not Found (request id ${sent})`);
+    // A 404 without a Fleece problem document is another web app's (issue #17).
+    expect(second).toBeInstanceOf(NotFleeceServerError);
+    expect(second.message).toBe(
+      `${BASE_URL} is not a Fleece server: it answered 404 without a Fleece problem document; another web app may be on that port (request id ${sent})`,
+    );
+  });
+
+  it("tells a Fleece 404 from another web app's: HTML, JSON that is not a problem, and a foreign problem+json are NotFleeceServerError", async () => {
+    const fleece = await failureFor(() => problem(404, 'not_found', { detail: 'No agent agt_1.' }));
+    expect(fleece).toBeInstanceOf(NotFoundError);
+    expect(fleece).not.toBeInstanceOf(NotFleeceServerError);
+
+    const foreign = [
+      () =>
+        new HttpResponse('<!doctype html><h1>Cannot GET /api/v1/thing</h1>', {
+          status: 404,
+          headers: { 'content-type': 'text/html' },
+        }),
+      () => HttpResponse.json({ error: 'Not Found', statusCode: 404 }, { status: 404 }),
+      () =>
+        HttpResponse.json(
+          {
+            type: 'about:blank',
+            title: 'Not Found',
+            status: 404,
+            detail: 'No static resource api/v1/thing.',
+          },
+          { status: 404, headers: { 'content-type': 'application/problem+json' } },
+        ),
+    ];
+    for (const response of foreign) {
+      const error = (await failureFor(response)) as NotFleeceServerError;
+      expect(error).toBeInstanceOf(NotFleeceServerError);
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error.status).toBe(404);
+      expect(error.baseURL).toBe(BASE_URL);
+      expect(error.reason).toBe('not_a_fleece_answer');
+      expect(error.message).toMatch(/^http:\/\/fleece\.test is not a Fleece server: it answered 404/);
+    }
+  });
+
+  it('names a base URL ending in /api as not a Fleece server, even when the 404 is a Fleece problem', async () => {
+    for (const suffix of ['/api', '/api/', '/api/v1']) {
+      server.use(
+        http.get(`${BASE_URL}${suffix.replace(/\/$/, '')}/api/v1/thing`, () =>
+          problem(404, 'not_found', { detail: 'No route matches GET /api/api/v1/thing.' }),
+        ),
+      );
+      const error = (await mswClient({ baseURL: `${BASE_URL}${suffix}`, maxRetries: 0 })
+        .get('/api/v1/thing')
+        .catch((e: unknown) => e)) as NotFleeceServerError;
+      expect(error).toBeInstanceOf(NotFleeceServerError);
+      expect(error.reason).toBe('api_path');
+      expect(error.message).toContain(
+        "is not a Fleece server: the address ends in the API path; use the server's origin without /api",
+      );
+    }
+  });
+
+  it('isFleeceProblem wants a problem with a code and a Fleece type URI', () => {
+    const base = { title: 'Not Found', status: 404, code: 'not_found' };
+    expect(isFleeceProblem({ ...base, type: 'https://fleece.dev/problems/not_found' })).toBe(true);
+    expect(isFleeceProblem({ ...base, type: 'about:blank' })).toBe(false);
+    expect(isFleeceProblem({ type: 'https://fleece.dev/problems/not_found', title: 'x', status: 404 })).toBe(
+      false,
+    );
+    expect(isFleeceProblem('<html>')).toBe(false);
+    expect(isFleeceProblem(undefined)).toBe(false);
   });
 
   it('sets upgrade on a PermissionDeniedError for a plan limit', async () => {

@@ -17,6 +17,7 @@ import {
   InternalServerError,
   NotFoundError,
   RateLimitError,
+  type RateLimitEvent,
 } from '../../src/index.js';
 import {
   BASE_URL,
@@ -279,6 +280,103 @@ describe('retries against msw (fake timers)', () => {
     await client.patch('/api/v1/thing', { body: {} });
     expect(seen.slice(0, 3)).toEqual([null, null, null]);
     expect(seen[3]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('onRateLimit takes over the wait of a 429: told the error, route, retry and default wait; true retries at once', async () => {
+    const calls = sequence('post', '/api/v1/agents/agt_1/execute', [
+      () => problem(429, 'rate_limited', {}, { 'retry-after': '42', 'x-ratelimit-limit': '10' }),
+      () => HttpResponse.json({ ok: true }),
+    ]);
+    const events: RateLimitEvent[] = [];
+    const client = mswClient({
+      onRateLimit: (event) => {
+        events.push(event);
+        return true;
+      },
+    });
+    await expect(client.post('/api/v1/agents/agt_1/execute', { body: {} })).resolves.toEqual({ ok: true });
+    expect(calls.map((c) => c.at)).toEqual([0, 0]);
+    expect(sleeps.delays).toEqual([]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      method: 'POST',
+      path: '/api/v1/agents/agt_1/execute',
+      retry: 1,
+      maxRetries: 2,
+      defaultDelayMs: 42_000,
+      signal: undefined,
+    });
+    expect(events[0]!.error).toBeInstanceOf(RateLimitError);
+    expect(events[0]!.error.retryAfter).toBe(42);
+    expect(events[0]!.error.headers.get('x-ratelimit-limit')).toBe('10');
+    // Retries of one call keep their Idempotency-Key.
+    expect(calls[1]!.headers.get('idempotency-key')).toBe(calls[0]!.headers.get('idempotency-key'));
+  });
+
+  it('onRateLimit: false throws the RateLimitError at once; a wait beyond the cap is handed over as null; other statuses keep the SDK rule', async () => {
+    const calls = sequence('get', '/api/v1/thing', [
+      () => problem(429, 'rate_limited', {}, { 'retry-after': '3600' }),
+    ]);
+    const seen: Array<number | null> = [];
+    const client = mswClient({
+      onRateLimit: ({ defaultDelayMs }) => {
+        seen.push(defaultDelayMs);
+        return false;
+      },
+    });
+    const error = await client.get('/api/v1/thing').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(calls).toHaveLength(1);
+    expect(seen).toEqual([null]);
+
+    server.resetHandlers();
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const failing = sequence('get', '/api/v1/other', [() => problem(503, 'service_unavailable')]);
+    const failure = await runClock(client.get('/api/v1/other'), sleeps).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(InternalServerError);
+    expect(failing).toHaveLength(3);
+    expect(seen).toEqual([null]);
+  });
+
+  it('onRateLimit counts against maxRetries, is not asked when x-should-retry: false, and an abort during it is APIUserAbortError', async () => {
+    const calls = sequence('get', '/api/v1/thing', [
+      () => problem(429, 'rate_limited', {}, { 'retry-after': '1' }),
+    ]);
+    let asked = 0;
+    const always = mswClient({
+      maxRetries: 1,
+      onRateLimit: () => {
+        asked++;
+        return true;
+      },
+    });
+    await expect(always.get('/api/v1/thing')).rejects.toBeInstanceOf(RateLimitError);
+    expect(calls).toHaveLength(2);
+    expect(asked).toBe(1);
+
+    server.resetHandlers();
+    sequence('get', '/api/v1/no', [
+      () => problem(429, 'rate_limited', {}, { 'retry-after': '1', 'x-should-retry': 'false' }),
+    ]);
+    await expect(always.get('/api/v1/no')).rejects.toBeInstanceOf(RateLimitError);
+    expect(asked).toBe(1);
+
+    const controller = new AbortController();
+    let waitingInHook = false;
+    const waiting = mswClient({
+      onRateLimit: ({ signal }) =>
+        new Promise<boolean>((_, reject) => {
+          waitingInHook = true;
+          signal?.addEventListener('abort', () => reject(signal.reason));
+        }),
+    });
+    server.resetHandlers();
+    sequence('get', '/api/v1/thing', [() => problem(429, 'rate_limited', {}, { 'retry-after': '30' })]);
+    const call = waiting.get('/api/v1/thing', { signal: controller.signal });
+    const rejected = expect(call).rejects.toBeInstanceOf(APIUserAbortError);
+    await until(() => waitingInHook);
+    controller.abort(new Error('stop'));
+    await rejected;
   });
 
   it('stops waiting between retries when the signal aborts', async () => {

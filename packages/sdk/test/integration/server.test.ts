@@ -42,7 +42,11 @@ describe('@fleece/sdk against a real server (PGlite)', () => {
     await expect(user.apiKeys.create({ name: 'ci' })).rejects.toBeInstanceOf(PermissionDeniedError);
     const me = await user.me.get();
     await user.admin.users.update(me.user.id, { plan: 'pro' });
-    const created = await user.apiKeys.create({ name: 'ci' });
+    // Least privilege by default (read only): this key is asked for what the tests below do with it.
+    const created = await user.apiKeys.create({
+      name: 'ci',
+      scopes: ['read', 'write', 'agents:execute', 'audit:read'],
+    });
     expect(created.key).toMatch(/^flc_/);
     ci = new Fleece({ baseURL: server.url, apiKey: created.key });
     expect((await ci.me.get()).user.email).toBe(EMAIL);

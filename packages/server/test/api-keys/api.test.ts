@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ApiKeyPage, CreatedApiKey, MeResponse } from '@fleece/sdk/contract';
+import {
+  ApiKeyPage,
+  CreatedApiKey,
+  DEFAULT_API_KEY_EXPIRY_DAYS,
+  DEFAULT_API_KEY_SCOPES,
+  MeResponse,
+} from '@fleece/sdk/contract';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Database, postgresDatabase } from '../../src/db/client.js';
 import { INVALIDATION_CHANNEL } from '../../src/db/invalidation.js';
@@ -139,6 +145,29 @@ describe('API keys (claims C5, C9, C10, C27)', () => {
     expect(rejected).toEqual([expect.objectContaining({ outcome: 'denied', resource_id: id })]);
     const list = await t.app.inject({ url: '/api/v1/api-keys', headers: { cookie: user.cookie } });
     expect(list.json().data[0]).toMatchObject({ id, status: 'expired' });
+  });
+
+  it('least privilege by default: a key that names neither scopes nor expiry may only read, for 30 days; expiresIn: null never expires', async () => {
+    const user = await userOnPlan(t, 'defaults@example.test', 'pro');
+    const plain = await postKey(t, user, { name: 'defaults' });
+    expect(plain.statusCode, plain.body).toBe(201);
+    // The contract's one default, which `fleece keys create` and the settings page use too.
+    expect(DEFAULT_API_KEY_SCOPES).toEqual(['read']);
+    expect(DEFAULT_API_KEY_EXPIRY_DAYS).toBe(30);
+    expect(plain.json()).toMatchObject({ scopes: ['read'], expiresAt: '2026-01-31T00:00:00.000Z' });
+    const created = (await auditEvents(t)).find((e) => e.action === 'api_key.created');
+    expect(created?.metadata).toEqual({ scopes: ['read'], expiresAt: '2026-01-31T00:00:00.000Z' });
+    const forever = await postKey(t, user, { name: 'forever', scopes: ['read', 'export'], expiresIn: null });
+    expect(forever.statusCode, forever.body).toBe(201);
+    expect(forever.json()).toMatchObject({ scopes: ['read', 'export'], expiresAt: null });
+    // A read-only default key cannot run an agent.
+    const run = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/agents/agt_000000000000000000000000/execute',
+      headers: { ...bearer(plain.json().key), 'content-type': 'application/json' },
+      payload: { input: 'x' },
+    });
+    expect(run.json()).toMatchObject({ code: 'insufficient_scope' });
   });
 
   it('takes expiresIn as days (1–365) or an absolute time in the future, naming the field otherwise', async () => {

@@ -1,3 +1,4 @@
+import { API_KEY_SCOPES } from '@fleece/sdk/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { CONSENT_POLICY_VERSIONS } from '../../src/modules/consents/service.js';
@@ -75,13 +76,17 @@ export function postKey(
   });
 }
 
-/** Creates a key for `user` and returns its plaintext and id (the create must succeed). */
+/**
+ * Creates a key for `user` and returns its plaintext and id (the create must succeed). Unless `body` says
+ * otherwise, the key has every scope and never expires, since the tests using it are about something
+ * else; the API's own defaults (read only, 30 days) are tested through {@link postKey}.
+ */
 export async function createKey(
   t: TestApp,
   user: TestUser,
   body: Record<string, unknown> = { name: 'ci' },
 ): Promise<{ key: string; id: string }> {
-  const res = await postKey(t, user, body);
+  const res = await postKey(t, user, { scopes: [...API_KEY_SCOPES], expiresIn: null, ...body });
   expect(res.statusCode, res.body).toBe(201);
   const { key, id } = res.json();
   return { key, id };

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Fleece } from '@fleece/sdk';
+import { DEFAULT_API_KEY_EXPIRY_DAYS, DEFAULT_API_KEY_SCOPES, Fleece } from '@fleece/sdk';
 import { HttpResponse, http, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import type { Page } from 'playwright-core';
@@ -330,6 +330,38 @@ describe('the web pages in Chromium', () => {
     expect(await page.locator('#keys-empty').isVisible()).toBe(true);
     const refused = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
     expect(refused.status).toBe(401);
+  });
+
+  it("starts a new key from the contract's one default (read only, 30 days); never expires only when chosen", async () => {
+    await openSettings('api-keys');
+    const boxes = page.locator('#key-scopes input[type="checkbox"]');
+    await expect.poll(() => boxes.count()).toBe(6);
+    const checked = await boxes.evaluateAll((inputs) =>
+      inputs
+        .map((i) => i as unknown as { checked: boolean; value: string })
+        .filter((i) => i.checked)
+        .map((i) => i.value),
+    );
+    expect(checked).toEqual([...DEFAULT_API_KEY_SCOPES]);
+    expect(await page.getByLabel('Expires').inputValue()).toBe(String(DEFAULT_API_KEY_EXPIRY_DAYS));
+
+    await page.getByLabel('Name', { exact: true }).fill('forever');
+    await page.getByLabel('Expires').selectOption({ label: 'never' });
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.locator('#new-key-value').waitFor({ state: 'visible' });
+    const cookie = await cookieHeader();
+    const listed = (await (await fetch(`${server.url}/api/v1/api-keys`, { headers: { cookie } })).json()) as {
+      data: { id: string; name: string; scopes: string[]; expiresAt: string | null }[];
+    };
+    const forever = listed.data.find((k) => k.name === 'forever');
+    expect(forever).toMatchObject({ scopes: ['read'], expiresAt: null });
+    const revoked = await fetch(`${server.url}/api/v1/api-keys/${forever!.id}`, {
+      method: 'DELETE',
+      headers: { origin: server.url, cookie },
+    });
+    expect(revoked.status).toBe(204);
+    await page.locator('#dismiss-key').click();
+    expect(await page.locator('#new-key').isHidden()).toBe(true);
   });
 
   it('approves a device code started through the SDK, and the audit log shows it live', async () => {

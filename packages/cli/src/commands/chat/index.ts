@@ -22,7 +22,7 @@ const chat: CommandModule = {
           'goes to standard error; --conversation continues one. Each reply counts as one execution of ' +
           'your plan.',
       )
-      .option('--agent <id>', "use an agent's instructions (as the system message) and model")
+      .option('--agent <id|name>', "use an agent's instructions (as the system message) and model")
       .option(
         '--model <id>',
         'the model, from `GET /api/v1/models` (default: the agent’s, else the server’s)',
@@ -34,6 +34,7 @@ const chat: CommandModule = {
     withExamples(command, [
       ['fleece chat', 'an interactive chat with the default model'],
       ['fleece chat --agent agt_123', "chat under an agent's instructions"],
+      ['fleece chat --agent triage', 'the same, the agent by its exact name'],
       ['git diff | fleece chat --model gpt-4o-mini', 'one turn: the reply streams to stdout'],
       ['fleece chat -m "Hello" --json | jq -r .message.content', 'one turn, for a script'],
     ]);

@@ -1,6 +1,7 @@
 import type { ChatMessageInput, ChatParams, Fleece } from '@fleece/sdk';
 import { CliError, ValidationError } from '../../lib/errors.js';
 import type { Invocation } from '../../lib/invocation.js';
+import { resolveId } from '../../lib/resolve.js';
 import { ApiSession } from '../../lib/session.js';
 import { messages } from '../../messages.js';
 import type { ChatOptions } from './index.js';
@@ -72,7 +73,8 @@ export async function run(inv: Invocation, options: ChatOptions): Promise<void> 
   let system: string | undefined;
   let model = options.model;
   if (options.agent) {
-    const agentId = options.agent;
+    // An id or an exact name, as `fleece agents run` takes.
+    const agentId = await resolveId(inv, session, 'agent', options.agent);
     const agent = await session.call('GET /api/v1/agents/:id', (client) =>
       client.agents.get(agentId, { signal }),
     );

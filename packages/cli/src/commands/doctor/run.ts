@@ -1,13 +1,13 @@
 import { dirname } from 'node:path';
 import { credentialInfo } from '../../lib/credential-info.js';
-import { ExitError } from '../../lib/errors.js';
+import { ExitError, WrongServerError } from '../../lib/errors.js';
 import { relativeTime } from '../../lib/format.js';
 import { fileMode } from '../../lib/fs.js';
 import type { Invocation } from '../../lib/invocation.js';
 import { displayPath } from '../../lib/paths.js';
 import { bypassesProxy, proxySettings, redactProxy } from '../../lib/proxy.js';
 import { addressOf, type ObservedConnection, watchConnections } from '../../lib/route.js';
-import { anonymousClient, fromSdkError } from '../../lib/sdk.js';
+import { anonymousClient, fromHealthError, fromSdkError } from '../../lib/sdk.js';
 import { ApiSession, findCredential } from '../../lib/session.js';
 import { VERSION } from '../../version.js';
 import type { DoctorOptions } from './index.js';
@@ -65,7 +65,7 @@ export async function run(inv: Invocation, options: DoctorOptions): Promise<void
   try {
     const sentAt = ctx.now();
     const start = performance.now();
-    const { data, response } = await anonymousClient(ctx, server)
+    const { data, response } = await anonymousClient(inv, server)
       .health.check({ signal: ctx.signal, maxRetries: 0, timeout: 10_000 })
       .withResponse();
     const elapsed = Math.round(performance.now() - start);
@@ -109,14 +109,17 @@ export async function run(inv: Invocation, options: DoctorOptions): Promise<void
       );
     }
   } catch (error) {
-    const mapped = fromSdkError(error, server);
+    const mapped = fromHealthError(error, server);
     if (mapped?.exitCode === 130) throw mapped;
     route.failure = mapped?.message ?? String(error);
     checks.push({
       id: 'server',
       status: 'fail',
       summary: mapped?.message ?? String(error),
-      fix: 'Check the address (--server, FLEECE_BASE_URL), that the server runs, and the proxy settings below.',
+      fix:
+        mapped instanceof WrongServerError && mapped.hint
+          ? mapped.hint
+          : 'Check the address (--server, FLEECE_BASE_URL), that the server runs, and the proxy settings below.',
     });
     checks.push({ id: 'clock', status: 'warn', summary: 'not checked: the server did not answer' });
   } finally {

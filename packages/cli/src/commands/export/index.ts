@@ -23,9 +23,13 @@ const exportCommand: CommandModule = {
           'verified, so an interrupted or corrupt export never leaves a partial file under the target name. ' +
           'The file is created with mode 0600: it holds your personal data. On a terminal a progress line ' +
           'shows bytes and records. The server allows 5 exports an hour; API keys need the `export` scope. ' +
-          'The directory of -o must exist and be writable: it is checked before anything is requested.',
+          'The directory of -o (or -o itself when it is a directory) must exist and be writable: it is checked ' +
+          'before anything is requested, so a wrong path never spends one of the 5 exports.',
       )
-      .option('-o, --output <file>', 'where to write it (default: fleece-export-<time>.ndjson or .zip here)')
+      .option(
+        '-o, --output <file|dir>',
+        'where to write it; a directory gets fleece-export-<time>.ndjson or .zip inside (default: that name here)',
+      )
       .option(
         '--format <format>',
         'ndjson or zip (default: the extension of -o, .zip or .ndjson; else ndjson)',
@@ -36,6 +40,7 @@ const exportCommand: CommandModule = {
     withExamples(command, [
       ['fleece export', 'fleece-export-<time>.ndjson in this directory'],
       ['fleece export -o backup.zip', 'a zip archive (the extension picks the format)'],
+      ['fleece export -o backups/', 'backups/fleece-export-<time>.ndjson'],
       ['fleece export -o data.ndjson --force --json | jq .sha256', 'in a script'],
     ]);
   },

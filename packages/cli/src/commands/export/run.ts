@@ -143,6 +143,29 @@ async function checkWritableDirectory(dir: string): Promise<void> {
 }
 
 /**
+ * The file an export is written to, as an absolute path: `-o` itself when it names a file; inside it,
+ * under the default name `fleece-export-<UTC time>.<ndjson|zip>`, when it names an existing directory
+ * or ends in a path separator (`-o backups/`); the default name in the current directory without `-o`.
+ * Nothing is checked for writing here (see {@link checkWritableDirectory}).
+ *
+ * @param now - wall-clock ms since the epoch, for the default name.
+ */
+export async function exportTarget(
+  output: string | undefined,
+  format: ExportFormat,
+  now: number,
+): Promise<string> {
+  const name = `fleece-export-${stamp(now)}.${format === 'zip' ? 'zip' : 'ndjson'}`;
+  if (output === undefined) return resolve(name);
+  if (/[\\/]$/.test(output)) return resolve(output, name);
+  const isDirectory = await stat(output).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  return isDirectory ? resolve(output, name) : resolve(output);
+}
+
+/**
  * Runs `fleece export`: streams `GET /api/v1/export` into a temporary file beside the target (mode 0600),
  * verifies the trailer (NDJSON while it streams, a zip by reading its NDJSON entry afterwards), then renames
  * the file into place. Any failure or Ctrl+C deletes the temporary file: the target name never holds a
@@ -150,8 +173,7 @@ async function checkWritableDirectory(dir: string): Promise<void> {
  */
 export async function run(inv: Invocation, options: ExportOptions): Promise<void> {
   const format = exportFormat(options);
-  const extension = format === 'zip' ? 'zip' : 'ndjson';
-  const target = resolve(options.output ?? `fleece-export-${stamp(inv.ctx.now())}.${extension}`);
+  const target = await exportTarget(options.output, format, inv.ctx.now());
   if (!options.force) {
     const exists = await access(target).then(
       () => true,

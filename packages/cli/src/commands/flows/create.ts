@@ -2,18 +2,19 @@ import { readFile } from 'node:fs/promises';
 import type { CreateFlowRequest, FlowStep } from '@fleece/sdk';
 import { ValidationError } from '../../lib/errors.js';
 import type { Invocation } from '../../lib/invocation.js';
+import { resolveIds } from '../../lib/resolve.js';
 import { ApiSession } from '../../lib/session.js';
 import { messages } from '../../messages.js';
 import type { FlowsOptions } from './index.js';
 import { printCreatedFlow, readStdin } from './shared.js';
 
-/** Parses `--step name:agentId:template` (the template may contain colons). */
+/** Parses `--step name:agent:template`, the agent by id or name (the template may contain colons). */
 function parseStep(value: string): FlowStep {
   const first = value.indexOf(':');
   const second = first < 0 ? -1 : value.indexOf(':', first + 1);
   if (first <= 0 || second <= first + 1 || second === value.length - 1) {
     throw new ValidationError(
-      `--step must be name:agentId:template, such as "draft:agt_123:Draft a reply to {{input}}" (got "${value}")`,
+      `--step must be name:agent:template (the agent's id or name), such as "draft:agt_123:Draft a reply to {{input}}" (got "${value}")`,
     );
   }
   return {
@@ -80,16 +81,38 @@ async function body(inv: Invocation, options: FlowsOptions): Promise<CreateFlowR
   if (!fields.name) throw new ValidationError('a flow needs a name: pass --name (or "name" in --file)');
   if (!fields.steps?.length) {
     throw new ValidationError(
-      'a flow needs at least one step: pass --step name:agentId:template (or "steps" in --file)',
+      'a flow needs at least one step: pass --step name:agent:template (or "steps" in --file)',
     );
   }
   return fields as CreateFlowRequest;
+}
+
+/**
+ * The steps with each agent given by name (`--step draft:triage:…`) replaced by its id, as `agents run`
+ * takes names: one listing of the agents at most. `undefined` stays `undefined`.
+ *
+ * @throws {CliError} exit 6 when no agent has a name; {@link ValidationError} exit 2 when several have it.
+ */
+export async function withAgentIds(
+  inv: Invocation,
+  session: ApiSession,
+  steps: FlowStep[] | undefined,
+): Promise<FlowStep[] | undefined> {
+  if (!steps) return steps;
+  const ids = await resolveIds(
+    inv,
+    session,
+    'agent',
+    steps.map((step) => step.agentId),
+  );
+  return steps.map((step, i) => ({ ...step, agentId: ids[i]! }));
 }
 
 /** Runs `fleece flows create`. A callback signing secret is printed once, with a warning on stderr. */
 export async function run(inv: Invocation, options: FlowsOptions): Promise<void> {
   const request = await body(inv, options);
   const session = await ApiSession.open(inv);
+  request.steps = (await withAgentIds(inv, session, request.steps))!;
   const flow = await session.call('POST /api/v1/flows', (client) =>
     client.flows.create(request, { signal: inv.ctx.signal }),
   );

@@ -50,7 +50,7 @@ const flows: CommandModule = {
         .option('--description <text>', 'what the flow is for')
         .option(
           '--step <name:agent:template>',
-          'a step, in order (repeat): its name, agent id and input template, separated by the first two colons',
+          'a step, in order (repeat): its name, agent (id or exact name) and input template, separated by the first two colons',
           collect,
         )
         .option(

@@ -3,7 +3,7 @@ import type { Invocation } from '../../lib/invocation.js';
 import { resolveId } from '../../lib/resolve.js';
 import { ApiSession } from '../../lib/session.js';
 import { messages } from '../../messages.js';
-import { flowFields } from './create.js';
+import { flowFields, withAgentIds } from './create.js';
 import type { FlowsOptions } from './index.js';
 import { printCreatedFlow } from './shared.js';
 
@@ -24,6 +24,7 @@ export async function run(inv: Invocation, options: FlowsOptions, [value]: strin
   }
   const session = await ApiSession.open(inv);
   const id = await resolveId(inv, session, 'flow', value!);
+  if (fields.steps) fields.steps = await withAgentIds(inv, session, fields.steps);
   const flow = await session.call('PATCH /api/v1/flows/:id', (client) =>
     client.flows.update(id, fields, { signal: inv.ctx.signal }),
   );

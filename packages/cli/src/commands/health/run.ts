@@ -2,7 +2,7 @@ import type { HealthStatus } from '@fleece/sdk';
 import { CliError } from '../../lib/errors.js';
 import { table } from '../../lib/format.js';
 import type { Invocation } from '../../lib/invocation.js';
-import { anonymousClient, track } from '../../lib/sdk.js';
+import { anonymousClient, fromHealthError, track } from '../../lib/sdk.js';
 import { messages } from '../../messages.js';
 import type { HealthOptions } from './index.js';
 
@@ -16,8 +16,11 @@ export async function run(inv: Invocation, options: HealthOptions): Promise<void
     report = await track(
       out,
       'GET /api/health',
-      anonymousClient(inv.ctx, url).health.check({ signal: inv.ctx.signal }),
+      anonymousClient(inv, url).health.check({ signal: inv.ctx.signal }),
     );
+  } catch (error) {
+    // An answer that is not a Fleece health report is another web app on that address.
+    throw fromHealthError(error, url) ?? error;
   } finally {
     spinner.stop();
   }

@@ -1,3 +1,4 @@
+import { DEFAULT_API_KEY_EXPIRY_DAYS, DEFAULT_API_KEY_SCOPES } from '@fleece/sdk';
 import { table } from '../../lib/format.js';
 import type { Invocation } from '../../lib/invocation.js';
 import { ApiSession } from '../../lib/session.js';
@@ -5,7 +6,10 @@ import { messages } from '../../messages.js';
 import type { KeysOptions } from './index.js';
 import { describeExpiry, parseExpiresIn, parseScopes } from './shared.js';
 
-/** Runs `fleece keys create`: the key on stdout (or in the JSON), the one-time warning on stderr. */
+/**
+ * Runs `fleece keys create`: the key on stdout (or in the JSON), the one-time warning on stderr, and the
+ * defaults it got (the contract's: `read`, 30 days) when `--scopes` or `--expires-in` was left out.
+ */
 export async function run(inv: Invocation, options: KeysOptions): Promise<void> {
   const expiresIn = parseExpiresIn(options.expiresIn);
   const scopes = parseScopes(options.scopes);
@@ -21,6 +25,15 @@ export async function run(inv: Invocation, options: KeysOptions): Promise<void> 
     ),
   );
   inv.out.warn(messages.keyShownOnce);
+  if (scopes === undefined || expiresIn === undefined) {
+    // Least privilege unless asked otherwise: say what the key got, and how to ask for more.
+    inv.out.info(
+      messages.keyDefaults(
+        scopes === undefined ? DEFAULT_API_KEY_SCOPES.join(', ') : undefined,
+        expiresIn === undefined ? DEFAULT_API_KEY_EXPIRY_DAYS : undefined,
+      ),
+    );
+  }
   if (options.json) {
     inv.out.json(created);
     return;

@@ -25,22 +25,29 @@ const keys: CommandModule = {
       .summary('create an API key and print it (it is shown only once)')
       .description(
         'Create an API key and print it on standard output; its details and a warning go to standard ' +
-          'error. The key is shown only this once: store it in your secret manager. Exits 4 when the plan ' +
-          'allows no more keys (Free allows none).',
+          'error. The key is shown only this once: store it in your secret manager. Least privilege by ' +
+          'default: without --scopes it may only read, and without --expires-in it expires in 30 days; ask ' +
+          'for what the key needs. Exits 4 when the plan allows no more keys (Free allows none).',
       )
       .requiredOption('--name <name>', 'what the key is for (1–100 characters)')
+      // The defaults named here are the contract's DEFAULT_API_KEY_SCOPES and DEFAULT_API_KEY_EXPIRY_DAYS,
+      // written out so that --help loads no SDK; test/commands/keys.test.ts holds them to the contract.
       .option(
         '--expires-in <when>',
-        'days until it expires (30d or 30, at most 365d), or a future date or time such as 2027-06-30',
+        'days until it expires (30d or 30, at most 365d), a future date or time such as 2027-06-30, or never (default: 30d)',
       )
       .option(
         '--scopes <list>',
-        'comma-separated scopes: read, write, agents:execute, flows:trigger, audit:read, export (default: all)',
+        'comma-separated scopes: read, write, agents:execute, flows:trigger, audit:read, export (default: read)',
       )
       .option('--json', 'print the key and its details as JSON')
       .action(lazyAction<KeysOptions>(ctx, () => import('./create.js')));
     withExamples(create, [
-      ['fleece keys create --name ci --expires-in 90d', 'a key for CI that expires in 90 days'],
+      ['fleece keys create --name reader', 'read only, expires in 30 days (the defaults)'],
+      [
+        'fleece keys create --name ci --scopes read,agents:execute --expires-in 90d',
+        'a key for CI that runs agents, for 90 days',
+      ],
       ['fleece keys create --name deploy --scopes read,agents:execute --json | jq -r .key', 'for a script'],
     ]);
     const list = group

@@ -4,12 +4,14 @@ import { messages } from '../../messages.js';
 
 /**
  * `--expires-in` as the API takes it: `30d` or `30` → 30 (days, 1–365); a date (`2026-06-30`, midnight UTC)
- * or an ISO 8601 time with an offset → that instant. `undefined` when the flag is absent.
+ * or an ISO 8601 time with an offset → that instant; `never` → `null` (a key that never expires).
+ * `undefined` when the flag is absent (the contract's `DEFAULT_API_KEY_EXPIRY_DAYS` applies).
  * @throws {ValidationError} (exit 2) naming the flag for anything else.
  */
-export function parseExpiresIn(value: string | undefined): number | string | undefined {
+export function parseExpiresIn(value: string | undefined): number | string | null | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
+  if (text.toLowerCase() === 'never') return null;
   const days = /^(\d{1,3})d?$/i.exec(text);
   if (days) {
     const n = Number(days[1]);
@@ -26,7 +28,8 @@ export function parseExpiresIn(value: string | undefined): number | string | und
 }
 
 /**
- * `--scopes read,agents:execute` → the scopes, each once. `undefined` when absent (the server gives all).
+ * `--scopes read,agents:execute` → the scopes, each once. `undefined` when absent (the contract's
+ * `DEFAULT_API_KEY_SCOPES` apply: `read`).
  * @throws {ValidationError} (exit 2) naming an unknown scope.
  */
 export function parseScopes(value: string | undefined): ApiKeyScope[] | undefined {

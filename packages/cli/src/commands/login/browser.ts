@@ -71,7 +71,7 @@ export async function browserLogin(
       return await track(
         out,
         'POST /api/auth/token (authorization code)',
-        anonymousClient(ctx, server).auth.exchangeAuthorizationCode(
+        anonymousClient(inv, server).auth.exchangeAuthorizationCode(
           { code, codeVerifier, redirectUri: loopback.redirectUri },
           { signal: ctx.signal },
         ),

@@ -18,7 +18,7 @@ export async function deviceLogin(
   options: { openBrowser: boolean; flags: string },
 ): Promise<TokenResponse> {
   const { out, ctx } = inv;
-  const client = anonymousClient(ctx, server);
+  const client = anonymousClient(inv, server);
   const grant = await track(
     out,
     'POST /api/auth/device/code',

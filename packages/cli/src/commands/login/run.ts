@@ -78,7 +78,7 @@ export async function run(inv: Invocation, options: LoginOptions): Promise<void>
 
   if (!me) {
     try {
-      const client = createClient(ctx, server, { accessToken: credential.accessToken });
+      const client = createClient(inv, server, { accessToken: credential.accessToken });
       me = await track(out, 'GET /api/v1/me', client.me.get({ signal: ctx.signal }));
     } catch (error) {
       out.debug(`Could not read the account: ${(error as Error).message}`);
@@ -100,7 +100,7 @@ async function revokeReplaced(
     await track(
       inv.out,
       'POST /api/auth/revoke (replaced login)',
-      anonymousClient(inv.ctx, server).auth.revoke(
+      anonymousClient(inv, server).auth.revoke(
         { token: previous.refreshToken, tokenTypeHint: 'refresh_token' },
         { signal: inv.ctx.signal, maxRetries: 0 },
       ),

@@ -46,7 +46,7 @@ export async function verifyToken(
   token: string,
 ): Promise<{ credential: StoredCredential; me: MeResponse }> {
   const apiKey = token.startsWith(API_KEY_PREFIX);
-  const client = createClient(inv.ctx, server, apiKey ? { apiKey: token } : { accessToken: token });
+  const client = createClient(inv, server, apiKey ? { apiKey: token } : { accessToken: token });
   let me: MeResponse;
   try {
     me = await track(inv.out, 'GET /api/v1/me', client.me.get({ signal: inv.ctx.signal }));

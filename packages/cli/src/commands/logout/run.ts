@@ -25,7 +25,7 @@ export async function run(inv: Invocation): Promise<void> {
         await track(
           out,
           'POST /api/auth/revoke',
-          anonymousClient(ctx, server).auth.revoke(
+          anonymousClient(inv, server).auth.revoke(
             credential.refreshToken
               ? { token: credential.refreshToken, tokenTypeHint: 'refresh_token' }
               : { token: credential.accessToken, tokenTypeHint: 'access_token' },

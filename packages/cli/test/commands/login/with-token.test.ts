@@ -1,8 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readCredentialsFile } from '../../credentials.js';
-import { meBody, memoryKeyring, problem, runCli, SERVER, tempConfigHome } from '../../helpers.js';
+import { meBody, memoryKeyring, plain, problem, runCli, SERVER, tempConfigHome } from '../../helpers.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
@@ -179,23 +180,59 @@ describe('fleece login: plaintext fallback consent', () => {
     expect(result.asked).toEqual([]);
   });
 
-  it('asks on a terminal, and writes the file only after a yes', async () => {
+  it('asks once on a terminal (default No); a no is kept and not asked again, --insecure-storage overrides it', async () => {
     const home = await tempConfigHome();
     meServer();
     const file = `${home}/fleece/credentials.json`;
+    const asked: { message: string; default: boolean }[] = [];
     const no = await runCli(['login', '--with-token', '--server', SERVER], {
       configHome: home,
       stdin: 'tty',
       tty: true,
       answers: ['flc_k', false],
+      onConfirm: (question) => asked.push(question),
     });
     expect(no.exitCode).toBe(1);
     expect(no.asked).toEqual([
       'Paste your API key or access token:',
       `Store the credentials in plaintext in ${file}?`,
     ]);
+    expect(asked).toEqual([{ message: `Store the credentials in plaintext in ${file}?`, default: false }]);
+    expect(await readCredentialsFile(home)).toBeUndefined();
+    const config = JSON.parse(await readFile(`${home}/fleece/config.json`, 'utf8'));
+    expect(config.plaintextCredentials).toMatchObject({ allowed: false });
+
+    // Answered: not asked again, refused with how to change it.
+    const again = await runCli(['login', '--with-token', '--server', SERVER], {
+      configHome: home,
+      stdin: 'tty',
+      tty: true,
+      answers: ['flc_k'],
+    });
+    expect(again.exitCode).toBe(1);
+    expect(again.asked).toEqual(['Paste your API key or access token:']);
+    expect(plain(again.stderr)).toMatch(
+      /error: Plaintext credential storage was not allowed \(you answered no on \d{4}-\d{2}-\d{2}\)\.\n/,
+    );
+    expect(plain(again.stderr)).toContain(
+      `hint: Pass --insecure-storage to store them in the file this once, or remove "plaintextCredentials" from ${home}/fleece/config.json to be asked again.\n`,
+    );
     expect(await readCredentialsFile(home)).toBeUndefined();
 
+    const forced = await runCli(['login', '--with-token', '--server', SERVER, '--insecure-storage'], {
+      configHome: home,
+      stdin: 'tty',
+      tty: true,
+      answers: ['flc_k'],
+    });
+    expect(forced.exitCode).toBe(0);
+    expect((await readCredentialsFile(home))?.credentials).toHaveLength(1);
+  });
+
+  it('a yes is kept too: the next login stores in the file after the notice, without asking', async () => {
+    const home = await tempConfigHome();
+    meServer();
+    const file = `${home}/fleece/credentials.json`;
     const yes = await runCli(['login', '--with-token', '--server', SERVER], {
       configHome: home,
       stdin: 'tty',
@@ -204,5 +241,23 @@ describe('fleece login: plaintext fallback consent', () => {
     });
     expect(yes.exitCode).toBe(0);
     expect((await readCredentialsFile(home))?.credentials).toHaveLength(1);
+    const next = await runCli(['login', '--with-token', '--server', SERVER, '--profile', 'work'], {
+      configHome: home,
+      stdin: 'tty',
+      tty: true,
+      answers: ['flc_k2'],
+    });
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(next.asked).toEqual(['Paste your API key or access token:']);
+    expect(plain(next.stderr)).toContain(
+      `! Credentials will be stored in plaintext in ${file}, readable only by you (mode 0600).\n`,
+    );
+    expect((await readCredentialsFile(home))?.credentials).toHaveLength(2);
+    // The server of each profile is kept beside the answer.
+    const config = JSON.parse(await readFile(`${home}/fleece/config.json`, 'utf8'));
+    expect(config).toMatchObject({
+      plaintextCredentials: { allowed: true },
+      profiles: { work: { server: SERVER } },
+    });
   });
 });

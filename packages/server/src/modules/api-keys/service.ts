@@ -1,9 +1,10 @@
 import {
-  API_KEY_SCOPES,
   type ApiKey,
   type ApiKeyPage,
   type ApiKeyScope,
   type CreatedApiKey,
+  DEFAULT_API_KEY_EXPIRY_DAYS,
+  DEFAULT_API_KEY_SCOPES,
 } from '@fleece/sdk/contract';
 import { and, count, desc, eq, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
@@ -53,8 +54,8 @@ export type ApiKeyVerdict =
 export interface NewApiKey {
   name: string;
   scopes?: readonly ApiKeyScope[] | undefined;
-  /** Days (1–365) or an absolute ISO 8601 time. */
-  expiresIn?: number | string | undefined;
+  /** Days (1–365), an absolute ISO 8601 time, `null` for never; omitted, `DEFAULT_API_KEY_EXPIRY_DAYS`. */
+  expiresIn?: number | string | null | undefined;
 }
 
 function encodeCursor(row: ApiKeyRow): string {
@@ -185,9 +186,13 @@ export class ApiKeyService {
     };
   }
 
-  /** When a key created now with `expiresIn` expires. @throws {ProblemError} for a time not in the future. */
-  private expiryOf(expiresIn: number | string | undefined, now: Date): Date | null {
-    if (expiresIn === undefined) return null;
+  /**
+   * When a key created now with `expiresIn` expires: in `DEFAULT_API_KEY_EXPIRY_DAYS` days when omitted,
+   * never for `null`. @throws {ProblemError} for a time not in the future.
+   */
+  private expiryOf(expiresIn: number | string | null | undefined, now: Date): Date | null {
+    if (expiresIn === null) return null;
+    if (expiresIn === undefined) return new Date(now.getTime() + DEFAULT_API_KEY_EXPIRY_DAYS * 86_400_000);
     if (typeof expiresIn === 'number') return new Date(now.getTime() + expiresIn * 86_400_000);
     const at = new Date(expiresIn);
     if (at.getTime() <= now.getTime()) {
@@ -227,7 +232,8 @@ export class ApiKeyService {
   async create(ctx: AuditContext, userId: string, input: NewApiKey): Promise<CreatedApiKey> {
     const now = this.clock.now();
     const expiresAt = this.expiryOf(input.expiresIn, now);
-    const scopes = input.scopes?.length ? [...input.scopes] : [...API_KEY_SCOPES];
+    // Least privilege: a key that names no scopes may only read (the contract's one default).
+    const scopes = input.scopes?.length ? [...input.scopes] : [...DEFAULT_API_KEY_SCOPES];
     const generated = generateApiKey();
     try {
       const { row, payload } = await withUser(this.db, userId, async (tx) => {

@@ -1,4 +1,4 @@
-import { HealthResponse, type HealthStatus } from '@fleece/sdk/contract';
+import { FLEECE_SERVICE, HealthResponse, type HealthStatus } from '@fleece/sdk/contract';
 import type { Database } from '../../db/client.js';
 import { migrationStatus } from '../../db/migrate.js';
 import type { Clock } from '../../lib/clock.js';
@@ -68,6 +68,7 @@ export class HealthService {
       ? { status: await this.rateLimitStore.status(), store: this.rateLimitStore.kind }
       : undefined;
     return {
+      service: FLEECE_SERVICE,
       status: worst(database.status, migrations.status, rateLimitStore?.status ?? 'ok'),
       version: VERSION,
       uptimeSeconds: Math.max(0, Math.floor((now - this.startedAt) / 1000)),

@@ -2,13 +2,20 @@ import { api, h, say, showProblem, timeEl, when } from '../common.js';
 
 /** The API key scopes (`API_KEY_SCOPES` in the contract) and what each allows. */
 const SCOPES = [
-  ['read', 'Read: every GET', true],
-  ['write', 'Write: create, change and delete', false],
-  ['agents:execute', 'Run agents', false],
-  ['flows:trigger', 'Trigger flows', false],
-  ['audit:read', 'Read the audit log', false],
-  ['export', 'Export your data', false],
+  ['read', 'Read: every GET'],
+  ['write', 'Write: create, change and delete'],
+  ['agents:execute', 'Run agents'],
+  ['flows:trigger', 'Trigger flows'],
+  ['audit:read', 'Read the audit log'],
+  ['export', 'Export your data'],
 ];
+
+/**
+ * The scopes checked at first: the contract's `DEFAULT_API_KEY_SCOPES`, the one default of the API, the
+ * CLI and this page (least privilege; test/web/settings.test.ts holds this copy to it, and the expiry
+ * select's default to `DEFAULT_API_KEY_EXPIRY_DAYS`).
+ */
+const DEFAULT_SCOPES = ['read'];
 
 /** API keys: create (name, expiry, scopes; shown once with a copy button), list, revoke. */
 export function initKeys(ctx) {
@@ -19,7 +26,8 @@ export function initKeys(ctx) {
   const value = document.getElementById('new-key-value');
   const scopeList = document.getElementById('key-scope-list');
 
-  for (const [scope, label, checked] of SCOPES) {
+  for (const [scope, label] of SCOPES) {
+    const checked = DEFAULT_SCOPES.includes(scope);
     const id = `scope-${scope.replace(':', '-')}`;
     scopeList.append(
       h(
@@ -125,7 +133,8 @@ export function initKeys(ctx) {
     }
     const body = { name: String(data.get('name') ?? '').trim(), scopes };
     const expiresIn = String(data.get('expiresIn') ?? '');
-    if (expiresIn) body.expiresIn = Number(expiresIn);
+    // "never" is the empty choice: sent as null, since an omitted expiry means the 30-day default.
+    body.expiresIn = expiresIn ? Number(expiresIn) : null;
     const submit = form.querySelector('button[type="submit"]');
     submit.disabled = true;
     const res = await api('POST', '/api/v1/api-keys', body);
