@@ -87,6 +87,26 @@ function installShutdown(
 }
 
 /**
+ * What a person starting a development server (not production) needs to know to sign in: where sign-in
+ * links go while no email provider is set, and how to become an admin while none is configured.
+ *
+ * @returns the lines for the start banner, in order; none in production.
+ */
+export function developmentHints(config: Config): string[] {
+  if (config.env === 'production') return [];
+  const lines = [`Sign in at ${config.publicUrl}/login, or from the CLI with \`fleece login --device\`.`];
+  if (!config.email.resendApiKey) {
+    lines.push('No email provider is set (RESEND_API_KEY): sign-in links are printed in this terminal.');
+  }
+  if (config.adminEmails.length === 0) {
+    lines.push(
+      'No admin yet: start the server with FLEECE_ADMIN_EMAILS=you@example.com; that address becomes an admin when it signs in.',
+    );
+  }
+  return lines;
+}
+
+/**
  * Builds the app, listens on `HOST:PORT` (HTTPS with TLS 1.3 minimum when the TLS files are set), and
  * installs graceful shutdown: on SIGTERM or SIGINT the server stops accepting connections, lets in-flight
  * requests finish for up to `FLEECE_SHUTDOWN_TIMEOUT_MS`, closes the database and exits 0 (1 when the
@@ -118,6 +138,7 @@ export async function startServer(config: Config): Promise<{ app: FastifyInstanc
     { address, database: app.database.kind, publicUrl: config.publicUrl },
     `Fleece is listening on ${address} (database: ${app.database.kind === 'pglite' ? `embedded, ${config.dataDir}` : 'PostgreSQL'})`,
   );
+  for (const line of developmentHints(config)) app.log.info(line);
   return { app, address };
 }
 
