@@ -53,6 +53,11 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
+      {
+        // The repository's own scripts (scripts/): the Node.js check of `pnpm install`, the build check of
+        // `pnpm start`.
+        test: { name: 'scripts', include: ['scripts/test/**/*.test.ts'], testTimeout: 120_000 },
+      },
       serverProject('pglite'),
       {
         // The web pages in headless Chromium (Debian's chromium, through playwright-core) against a real

@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', bin: 'src/bin.ts' },
+  // log-pretty: the development log transport, loaded by pino in a worker thread from its own file.
+  entry: { index: 'src/index.ts', bin: 'src/bin.ts', 'log-pretty': 'src/log-pretty.ts' },
   format: ['esm'],
   dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,

@@ -119,7 +119,7 @@ export async function main(
     return undefined;
   } catch (error) {
     if (error instanceof DatabaseLockedError) {
-      io.stderr(`fleece-server: ${lockedAdvice(error, admin ? 'admin' : command)}`);
+      io.stderr(`fleece-server: ${admin ? lockedAdminAdvice(error, admin) : lockedAdvice(error, command)}`);
       return 1;
     }
     if (error instanceof ConfigError) {
@@ -136,14 +136,25 @@ export async function main(
 }
 
 /**
+ * What to do when an `admin …` command finds the embedded database of `error` locked, most likely by the
+ * running server (PGlite opens its data directory in one process only): for `set-plan`, the same change
+ * through that server's admin API with the `fleece` CLI; for `grant`, which the API does not offer, how
+ * to become an admin without the command.
+ */
+function lockedAdminAdvice(error: DatabaseLockedError, command: AdminCommand): string {
+  const busy = `The embedded database at ${error.dir} is in use by another Fleece process, most likely the running server.`;
+  if (command.action === 'set-plan') {
+    return `${busy} Leave it running and make the change through its admin API with an admin login of the CLI: \`fleece admin users set-plan ${command.email} ${command.plan}\` (an admin is an address listed in FLEECE_ADMIN_EMAILS when the server started, once it has signed in; see "Quick start" in the README). Or stop the server, run this again, and start it.`;
+  }
+  return `${busy} Admin rights are not granted through the API: stop the server (Ctrl-C), run this again, and start it; or start the server with FLEECE_ADMIN_EMAILS=${command.email}, and that address becomes an admin when it signs in.`;
+}
+
+/**
  * What to do when the embedded database of `error` is locked by another process, for `command` (`start`,
- * `migrate`, `worker`, `keys rotate` or `admin`): the generic advice suits `start` and `migrate`.
+ * `migrate`, `worker` or `keys rotate`): the generic advice suits `start` and `migrate`.
  */
 function lockedAdvice(error: DatabaseLockedError, command: string): string {
   const busy = `The embedded database at ${error.dir} is in use by another Fleece process`;
-  if (command === 'admin') {
-    return `${busy}, most likely the running server. Either stop the server and run this again, or leave it running and use the admin API: list your address in FLEECE_ADMIN_EMAILS, sign in, and PATCH /api/v1/admin/users/<id> with {"plan": "pro"} (see "Plans without billing" in the README).`;
-  }
   if (command === 'worker') {
     return `${busy}. The embedded database cannot be shared, so a separate worker needs PostgreSQL: set the same DATABASE_URL for the server and its workers (see "Background jobs" in docs/operations.md). On the embedded database the server runs its own workers (FLEECE_WORKERS=inline); no worker process is needed.`;
   }

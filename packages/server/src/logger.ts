@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { FastifyServerOptions } from 'fastify';
 import pino from 'pino';
 
@@ -227,6 +229,15 @@ export function serializeError(error: unknown): pino.SerializedError {
   }
 }
 
+/**
+ * The file of the development log transport (src/log-pretty.ts), as an absolute path for pino's worker: the
+ * built `log-pretty.js` beside the bundle, or the TypeScript source when running from sources (tsx).
+ */
+export function prettyTransportPath(): string {
+  const built = fileURLToPath(new URL('./log-pretty.js', import.meta.url));
+  return existsSync(built) ? built : fileURLToPath(new URL('./log-pretty.ts', import.meta.url));
+}
+
 interface LoggedRequest {
   method: string;
   url: string;
@@ -235,7 +246,7 @@ interface LoggedRequest {
 }
 
 /**
- * pino options for the server: JSON lines (or pino-pretty for a person at a terminal), ISO timestamps, request
+ * pino options for the server: JSON lines (or one pretty line per record for a person at a terminal), ISO timestamps, request
  * logs with headers and URLs redacted by default ({@link redactHeaders}, {@link redactUrl}), a deep redaction of
  * every logged object by property name ({@link redact}), errors without the values of failed queries
  * ({@link serializeError}), and a last pass over every finished line that removes credential shapes
@@ -247,15 +258,9 @@ export function loggerOptions(
 ): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level,
-    // Pretty output goes through pino-pretty in a worker thread; the redaction below still applies first.
-    ...(format === 'pretty'
-      ? {
-          transport: {
-            target: 'pino-pretty',
-            options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' },
-          },
-        }
-      : {}),
+    // Pretty output goes through pino-pretty in a worker thread (src/log-pretty.ts: one line per record);
+    // the redaction below still applies first.
+    ...(format === 'pretty' ? { transport: { target: prettyTransportPath() } } : {}),
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
     formatters: {
       log: (object) => redact(object) as Record<string, unknown>,

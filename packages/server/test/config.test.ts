@@ -165,7 +165,12 @@ describe('fleece-server command line', () => {
       const a = captureIo();
       expect(await main(['admin', 'set-plan', 'x@example.com', 'pro'], env, a.io)).toBe(1);
       expect(a.err).toEqual([
-        `fleece-server: The embedded database at ${dir} is in use by another Fleece process, most likely the running server. Either stop the server and run this again, or leave it running and use the admin API: list your address in FLEECE_ADMIN_EMAILS, sign in, and PATCH /api/v1/admin/users/<id> with {"plan": "pro"} (see "Plans without billing" in the README).`,
+        `fleece-server: The embedded database at ${dir} is in use by another Fleece process, most likely the running server. Leave it running and make the change through its admin API with an admin login of the CLI: \`fleece admin users set-plan x@example.com pro\` (an admin is an address listed in FLEECE_ADMIN_EMAILS when the server started, once it has signed in; see "Quick start" in the README). Or stop the server, run this again, and start it.`,
+      ]);
+      const g = captureIo();
+      expect(await main(['admin', 'grant', 'x@example.com'], env, g.io)).toBe(1);
+      expect(g.err).toEqual([
+        `fleece-server: The embedded database at ${dir} is in use by another Fleece process, most likely the running server. Admin rights are not granted through the API: stop the server (Ctrl-C), run this again, and start it; or start the server with FLEECE_ADMIN_EMAILS=x@example.com, and that address becomes an admin when it signs in.`,
       ]);
       const b = captureIo();
       expect(await main(['worker'], env, b.io)).toBe(1);

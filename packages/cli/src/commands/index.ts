@@ -1,5 +1,6 @@
 import type { CommandModule } from '../lib/command.js';
 import account from './account/index.js';
+import admin from './admin/index.js';
 import agents from './agents/index.js';
 import audit from './audit/index.js';
 import auth from './auth/index.js';
@@ -36,6 +37,7 @@ export const commands: readonly CommandModule[] = [
   account,
   billing,
   sessions,
+  admin,
   health,
   doctor,
   completion,

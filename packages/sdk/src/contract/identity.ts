@@ -134,10 +134,15 @@ export const AuthProvider = z.object({
 });
 export type AuthProvider = z.infer<typeof AuthProvider>;
 
-/** Answer of `GET /api/auth/providers`: the providers this server has configured; magic links always work. */
+/**
+ * Answer of `GET /api/auth/providers`: the providers this server has configured; magic links always work.
+ * `magicLinkDelivery` says where sign-in links go: `email`, or `server-log` on a development server with
+ * no email provider (the link is printed in the server's terminal). A production server always says `email`.
+ */
 export const AuthProvidersResponse = z.object({
   providers: z.array(AuthProvider),
   magicLink: z.boolean(),
+  magicLinkDelivery: z.enum(['email', 'server-log']),
 });
 export type AuthProvidersResponse = z.infer<typeof AuthProvidersResponse>;
 

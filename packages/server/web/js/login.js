@@ -21,10 +21,15 @@ if (error) {
   el.hidden = false;
 }
 
+/** Where sign-in links go (`email`, or `server-log` on a development server without an email provider). */
+let delivery = 'email';
+
 async function loadProviders() {
   const res = await fetch('/api/auth/providers', { headers: { accept: 'application/json' } });
   if (!res.ok) return;
-  const { providers } = await res.json();
+  const { providers, magicLinkDelivery } = await res.json();
+  delivery = magicLinkDelivery;
+  document.getElementById('magic-delivery').hidden = magicLinkDelivery !== 'server-log';
   const returnTo = await checked;
   const list = document.getElementById('providers');
   for (const p of providers) {
@@ -52,7 +57,9 @@ document.getElementById('magic-form').addEventListener('submit', async (event) =
   say(
     'magic-status',
     status === 202
-      ? `If ${email} can sign in, a link is on its way. It works for 15 minutes, once.`
+      ? delivery === 'server-log'
+        ? `If ${email} can sign in, its link is now printed in the terminal where the server runs. It works for 15 minutes, once.`
+        : `If ${email} can sign in, a link is on its way. It works for 15 minutes, once.`
       : detailOf(body, 'The link could not be sent. Try again later.'),
   );
 });

@@ -76,6 +76,10 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
         loginUrl: `/api/auth/oauth/${id}/start`,
       })),
       magicLink: true,
+      magicLinkDelivery:
+        mailer.kind === 'outbox' && app.config.env !== 'production'
+          ? ('server-log' as const)
+          : ('email' as const),
     }),
   );
 
