@@ -1,4 +1,4 @@
--- The audit log is insert-only at the database level (DESIGN.md §6.3, claim C21). Two independent locks:
+-- The audit log is insert-only at the database level (docs/security.md "Insert-only", claim C21). Two independent locks:
 --   1. the app role holds only SELECT and INSERT on audit_events (the default privileges of 0000 granted
 --      UPDATE and DELETE too, so they are revoked explicitly);
 --   2. a statement-level trigger makes UPDATE, DELETE and TRUNCATE fail for every role, the owner included.

@@ -1,4 +1,4 @@
--- Row-level security on the tables of API keys, plan overrides and usage (DESIGN.md §6.1, claim C26; docs/security.md "Tenant isolation").
+-- Row-level security on the tables of API keys, plan overrides and usage (claim C26; docs/security.md "Tenant isolation").
 --
 -- Services already scope every query by its owner; these policies enforce the same rule underneath, for the
 -- app role `fleece_app` (neither owner nor superuser, NOBYPASSRLS) and, with FORCE, for a non-superuser owner

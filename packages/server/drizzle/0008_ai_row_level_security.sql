@@ -1,4 +1,4 @@
--- Row-level security on agents, executions and their stored stream events (DESIGN.md §6.1; docs/security.md
+-- Row-level security on agents, executions and their stored stream events (docs/security.md
 -- "Tenant isolation"), the same tenant rule as 0006_row_level_security.sql: a transaction sees and writes
 -- only the rows of the user named by `app.user_id` (`withUser(db, userId, fn)` in src/db/tenant.ts).
 ALTER TABLE "agents" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint

@@ -1,4 +1,4 @@
--- Row-level security on the identity tables (DESIGN.md §6.1, claim C26; docs/security.md "Tenant isolation"):
+-- Row-level security on the identity tables (claim C26; docs/security.md "Tenant isolation"):
 -- users, identities, sessions, refresh tokens, authorization codes, device authorizations and magic-link
 -- tokens. The scopes are the transaction-local settings of src/db/tenant.ts (see 0006_row_level_security):
 --

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDACTED, redact, redactUrl } from '../src/logger.js';
 import { buildTestApp, type TestApp } from './helpers/app.js';
 
-describe('log redaction (DESIGN.md §6.2)', () => {
+describe('log redaction (docs/security.md, claims C5 and C38)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await buildTestApp();

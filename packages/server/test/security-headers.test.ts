@@ -12,7 +12,7 @@ const EXPECTED = {
   'permissions-policy': PERMISSIONS_POLICY,
 };
 
-describe('security headers (DESIGN.md §6.6, claims C15, C16)', () => {
+describe('security headers (claims C15, C16)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await buildTestApp();

@@ -17,7 +17,7 @@ export type UserRole = z.infer<typeof UserRole>;
 export const UserStatus = z.enum(['active', 'suspended', 'pending_deletion']);
 export type UserStatus = z.infer<typeof UserStatus>;
 
-/** Plan identifiers (DESIGN.md §5). */
+/** Plan identifiers (docs/security.md, "Plans and entitlements"). */
 export const PlanId = z.enum(['free', 'pro', 'business', 'enterprise']);
 export type PlanId = z.infer<typeof PlanId>;
 
@@ -34,7 +34,7 @@ export const User = z.object({
 export type User = z.infer<typeof User>;
 
 /**
- * What a plan allows (DESIGN.md §5): API keys, agents, executions per calendar month, history retention in
+ * What a plan allows (docs/security.md, "Plans and entitlements"): API keys, agents, executions per calendar month, history retention in
  * days, premium models, and the API burst (per minute) and daily request limits of all of a user's keys
  * together (`null`: no API access).
  */

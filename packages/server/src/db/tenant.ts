@@ -2,7 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 
 /**
- * Row-level security scopes (DESIGN.md §6.1; docs/security.md "Tenant isolation"). Every tenant table has
+ * Row-level security scopes (docs/security.md "Tenant isolation"). Every tenant table has
  * policies that show a transaction only the rows its scope names; the scope is a set of transaction-local
  * PostgreSQL settings (`set_config(name, value, true)`), so it ends with the transaction and can never leak
  * into the next one on a pooled connection (or on PGlite's single connection).

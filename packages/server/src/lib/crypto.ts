@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
- * Authenticated encryption for data Fleece must read back (DESIGN.md §6.2): AES-256-GCM (NIST SP 800-38D)
+ * Authenticated encryption for data Fleece must read back (docs/security.md, claims C5 and C38): AES-256-GCM (NIST SP 800-38D)
  * with a random 96-bit IV per message and a 128-bit tag, in a self-describing envelope:
  *
  * ```

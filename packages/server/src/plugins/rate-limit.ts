@@ -8,8 +8,8 @@ import { clientSubject } from '../lib/client-address.js';
 import { auditContext } from '../modules/audit/context.js';
 
 /**
- * Per-route limits of the auth endpoints (DESIGN.md §5: "auth endpoints carry their own per-IP and
- * per-identifier limits"). Windows are in ms. Routes use them as `config: { rateLimit: AUTH_LIMITS.x }`;
+ * Per-route limits of the auth endpoints (docs/api.md, "Rate limits": auth endpoints carry their own per-IP and
+ * per-identifier limits). Windows are in ms. Routes use them as `config: { rateLimit: AUTH_LIMITS.x }`;
  * per-identifier limits (an email address, failed user-code guesses) go through `app.createRateLimit`.
  */
 export const AUTH_LIMITS = {
@@ -39,7 +39,7 @@ export interface RouteLimit {
 }
 
 /**
- * The named route limits of DESIGN.md §5 (claim C17), per user when authenticated and per IP otherwise, on
+ * The named route limits (docs/api.md, "Rate limits"; claim C17), per user when authenticated and per IP otherwise, on
  * every plan. A route takes one with a single line, `config: { limit: 'agentExecute' }`. A deployment may
  * change a maximum with `FLEECE_ROUTE_LIMITS` (logged as a warning at start-up); these are the defaults.
  */
@@ -183,7 +183,7 @@ function setHeaders(reply: FastifyReply, outcome: Outcome): void {
 }
 
 /**
- * Rate limiting (DESIGN.md §4–§5, claims C17 and C25), with `@fastify/rate-limit` as the limiter and its
+ * Rate limiting (docs/api.md "Rate limits", claims C17 and C25), with `@fastify/rate-limit` as the limiter and its
  * in-process or Redis store. On every `/api/` request, after authentication:
  *
  * - a route's named limit (`config.limit`, {@link ROUTE_LIMITS}), per user or per canonical IP;

@@ -33,7 +33,7 @@ async function aiApp(logs: LogCapture): Promise<FastifyInstance> {
   return app;
 }
 
-describe('provider failures in the logs (DESIGN.md §6.2, claim C31)', () => {
+describe('provider failures in the logs (claim C31)', () => {
   const server = setupServer();
   const logs = new LogCapture();
   let app: FastifyInstance;

@@ -60,7 +60,7 @@ describe('audit log: insert-only (claim C21)', () => {
   });
 });
 
-describe('audit log: tamper evidence (DESIGN.md §6.3)', () => {
+describe('audit log: tamper evidence (docs/security.md, "Audit log")', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await buildTestApp();

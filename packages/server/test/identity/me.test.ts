@@ -81,7 +81,7 @@ describe('GET /api/v1/me', () => {
   });
 });
 
-describe('plan catalogue (DESIGN.md §5)', () => {
+describe('plan catalogue (docs/security.md, "Plans and entitlements")', () => {
   it('holds the API key limits of claim C9', () => {
     expect(Object.fromEntries(Object.values(PLANS).map((p) => [p.id, p.entitlements.apiKeys]))).toEqual({
       free: 0,

@@ -80,7 +80,7 @@ describe('rate limits (claims C17, C25)', () => {
     ]);
   });
 
-  it('has the named limits of DESIGN.md §5: chat 20/min, execute 10/min, export 5/hour', async () => {
+  it('has the named limits: chat 20/min, execute 10/min, export 5/hour', async () => {
     t = await build();
     const ip = randomIp();
     for (const [url, limit, reset] of [

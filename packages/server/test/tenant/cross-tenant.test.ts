@@ -5,7 +5,7 @@ import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { signIn } from '../helpers/identity.js';
 
 /**
- * The cross-tenant matrix (DESIGN.md §6.1, claim C26). It walks every operation of the OpenAPI document
+ * The cross-tenant matrix (docs/security.md "Tenant isolation", claim C26). It walks every operation of the OpenAPI document
  * whose path takes a resource id (`{id}`, `{…Id}`), creates that resource as user A, and sends the same
  * request as user B: B must get the answer a missing id gets, byte for byte apart from the request id (and
  * the id itself where a message echoes it). A route with an id and no entry in {@link TARGETS} fails the

@@ -13,7 +13,7 @@ import {
 import { bytea } from '../columns.js';
 
 /**
- * The audit log (DESIGN.md §6.3, §7; docs/security.md "Audit log"). `audit_events` is insert-only: triggers
+ * The audit log (docs/security.md "Audit log"). `audit_events` is insert-only: triggers
  * make UPDATE, DELETE and TRUNCATE fail and the app role holds only SELECT and INSERT on it (migration
  * `0002_audit_insert_only`). Events reference people only through the pseudonymous subject of
  * `audit_subjects`; deleting a subject row anonymises that person's events without touching them.

@@ -4,7 +4,7 @@ import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex }
 /**
  * Identity: people, how they sign in, and every credential Fleece issues to them. Secrets (refresh tokens,
  * magic-link tokens, device codes, authorization codes) are stored only as SHA-256 hashes, hex-encoded;
- * the plaintext leaves the server once and is never kept (DESIGN.md §6.2).
+ * the plaintext leaves the server once and is never kept (docs/security.md, claims C5 and C38).
  */
 
 const timestamps = {

@@ -3,7 +3,7 @@ import { check, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'dri
 import { users } from './identity.js';
 
 /**
- * Plans and usage (DESIGN.md §5). The plan itself is `users.plan`; its limits come from the typed plan
+ * Plans and usage (docs/security.md, "Plans and entitlements"). The plan itself is `users.plan`; its limits come from the typed plan
  * table in src/modules/plans/catalogue.ts, except where an Enterprise account has overrides here.
  */
 

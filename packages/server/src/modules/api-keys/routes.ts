@@ -80,7 +80,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
         request.principal!.userId,
         request.params.id,
       );
-      // Another user's key answers exactly as a missing one (DESIGN.md §6.1).
+      // Another user's key answers exactly as a missing one (docs/security.md, "Tenant isolation").
       if (!found) throw new ProblemError('not_found', 'No such API key.');
       return reply.code(204).send(null);
     },

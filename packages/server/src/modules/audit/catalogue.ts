@@ -1,5 +1,5 @@
 /**
- * The audit event catalogue (DESIGN.md §7): every action Fleece records, as one typed table. The feature
+ * The audit event catalogue (docs/security.md, "Event catalogue"): every action Fleece records, as one typed table. The feature
  * that owns an action records it through `app.audit.record` inside the transaction of the change (or
  * `recordDetached` for attempts that change nothing). docs/security.md lists this table; a test keeps the
  * two in step.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The audit hash chain: canonical encoding, hashing and verification (DESIGN.md §6.3).
+ * The audit hash chain: canonical encoding, hashing and verification (docs/security.md, "Audit log").
  *
  * Each event's `hash` is SHA-256 (FIPS 180-4) over the UTF-8 bytes of its canonical encoding: a JSON array
  * of every stored column in a fixed order, ending with the previous event's hash:

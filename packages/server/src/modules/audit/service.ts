@@ -219,7 +219,7 @@ export interface AuditServiceOptions {
 }
 
 /**
- * The audit log (DESIGN.md §6.3, §7): records events into per-subject hash chains, reads and verifies them
+ * The audit log (docs/security.md, "Audit log"): records events into per-subject hash chains, reads and verifies them
  * within a caller's scope, and streams them live. Decorated on the app as `app.audit`.
  *
  * Recording is the contract every feature relies on:

@@ -14,7 +14,7 @@ const WebhookReceipt = z.object({
 });
 
 /**
- * Billing (DESIGN.md §3; claim C4): `GET /api/v1/billing`, `POST /api/v1/billing/checkout`,
+ * Billing (claim C4): `GET /api/v1/billing`, `POST /api/v1/billing/checkout`,
  * `POST /api/v1/billing/portal`, and Stripe's `POST /api/webhooks/stripe`. Without Stripe configuration
  * every one answers 503 `billing_not_configured`. HTTP only; the rules live in `app.billing`.
  */

@@ -63,7 +63,7 @@ function periodEnd(sub: Stripe.Subscription): Date | null {
 }
 
 /**
- * Billing through Stripe (DESIGN.md §3 "billing"; claim C4: card data never reaches Fleece).
+ * Billing through Stripe (claim C4: card data never reaches Fleece).
  *
  * - {@link checkout} and {@link portal} hand out URLs of pages Stripe hosts (Checkout, customer portal);
  *   the Stripe customer is created at the first checkout and stored;

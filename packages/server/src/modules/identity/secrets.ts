@@ -3,7 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 /**
  * Random secrets and their storage form. Every secret Fleece hands out (refresh tokens, magic-link tokens,
  * device codes, authorization codes) has 256 bits of entropy and is stored only as its SHA-256 hash
- * (DESIGN.md §6.2); a lookup hashes the presented value and matches the hash through a unique index.
+ * (docs/security.md, claims C5 and C38); a lookup hashes the presented value and matches the hash through a unique index.
  */
 
 /** A new random secret: 32 bytes (256 bits) as base64url, 43 characters. */

@@ -1,5 +1,5 @@
 /**
- * The plan table of DESIGN.md §5, as one typed constant: what each plan allows. Enterprise values may be
+ * The plan table (docs/security.md, "Plans and entitlements"), as one typed constant: what each plan allows. Enterprise values may be
  * overridden per account (`account_limits`, set by an admin; see entitlements.ts `effectiveEntitlements`);
  * everything else reads limits from here.
  */
@@ -35,7 +35,7 @@ export interface Plan {
   entitlements: Entitlements;
 }
 
-/** Every plan, by id (DESIGN.md §5). */
+/** Every plan, by id (docs/security.md, "Plans and entitlements"). */
 export const PLANS: Readonly<Record<PlanId, Plan>> = {
   free: {
     id: 'free',

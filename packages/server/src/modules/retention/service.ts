@@ -22,7 +22,7 @@ export interface RetentionReport {
 }
 
 /**
- * History retention by plan (DESIGN.md §5; docs/operations.md "Data retention"): deletes each account's
+ * History retention by plan (docs/operations.md "Data retention"): deletes each account's
  * executions (with their events) created before, and conversations (with their messages) last active
  * before, the account's retention cutoff: now minus the plan's `historyRetentionDays` (Free 7, Pro 30,
  * Business 90, Enterprise 365, or an Enterprise override), read at run time, so a downgrade applies its
