@@ -143,12 +143,25 @@ function nulPath(part: string, value: unknown): string | undefined {
   return undefined;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `true`: the route takes NUL characters (U+0000) in its input and answers them itself, because it stores
+     * nothing (`GET /api/auth/return-to` answers `blocked`). Every other `/api/` route refuses them
+     * ({@link refuseNul}).
+     */
+    nulAllowed?: boolean;
+  }
+}
+
 /**
- * Refuses a request whose body, query or path parameters hold a NUL character (U+0000) anywhere, with 400
- * `validation_failed` naming the field: PostgreSQL cannot store one in text (it failed the query with a 500),
- * and no field of the API has a use for it. Runs before every route's own validation.
+ * Refuses an `/api/` request whose body, query or path parameters hold a NUL character (U+0000) anywhere, with
+ * 400 `validation_failed` naming the field: PostgreSQL cannot store one in text (it failed the query with a
+ * 500), and no field of the API has a use for it. Runs before every route's own validation. The web pages'
+ * routes read no input, and a route marked `config.nulAllowed` answers NUL itself.
  */
 export async function refuseNul(request: FastifyRequest): Promise<void> {
+  if (!request.routeOptions.url?.startsWith('/api/') || request.routeOptions.config.nulAllowed) return;
   for (const [part, value] of [
     ['params', request.params],
     ['query', request.query],

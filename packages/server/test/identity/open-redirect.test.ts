@@ -36,14 +36,30 @@ describe('open-redirect payloads over HTTP (claim C7)', () => {
   });
   afterAll(() => t.close());
 
+  /**
+   * A payload with a NUL character is refused as input before any redirect rule runs (400 `validation_failed`
+   * naming the field, src/plugins/errors.ts `refuseNul`): no Location, nothing stored. Returns whether it was.
+   */
+  function refusedAsInput(
+    payload: string,
+    res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  ): boolean {
+    if (!payload.includes('\u0000')) return false;
+    expect(res.statusCode).toBe(400);
+    expect(res.headers.location).toBeUndefined();
+    expect((res.json() as { code: string }).code).toBe('validation_failed');
+    return true;
+  }
+
   /** Asks for a magic link with `returnTo`, uses it, and returns the `redirectTo` of the answer. */
-  async function magicLinkRedirect(returnTo: string, email: string): Promise<string> {
+  async function magicLinkRedirect(returnTo: string, email: string): Promise<string | undefined> {
     const requested = await t.app.inject({
       method: 'POST',
       url: '/api/auth/magic-link',
       payload: { email, returnTo },
       remoteAddress: nextAddress(),
     });
+    if (refusedAsInput(returnTo, requested)) return undefined;
     expect(requested.statusCode).toBe(202);
     const token = new URL(lastMagicLink(t)).searchParams.get('token')!;
     const verified = await t.app.inject({
@@ -61,6 +77,7 @@ describe('open-redirect payloads over HTTP (claim C7)', () => {
     await fc.assert(
       fc.asyncProperty(withKnown(redirectPayload), async (payload) => {
         const redirectTo = await magicLinkRedirect(payload, `r${n}@example.test`);
+        if (redirectTo === undefined) return;
         expect(redirectTo).toBe(safeReturnTo(payload, PUBLIC_URL).path);
         expect(isSameOriginPath(redirectTo, PUBLIC_URL)).toBe(true);
         expect(staysOn(PUBLIC_URL, redirectTo, `${PUBLIC_URL}/login/magic`)).toBe(true);
@@ -119,6 +136,7 @@ describe('open-redirect payloads over HTTP (claim C7)', () => {
           url: `/api/auth/oauth/github/start?returnTo=${encodeURIComponent(payload)}`,
           remoteAddress: nextAddress(),
         });
+        if (refusedAsInput(payload, res)) return;
         expect(res.statusCode).toBe(303);
         const location = new URL(res.headers.location as string);
         expect(`${location.origin}${location.pathname}`).toBe('https://github.com/login/oauth/authorize');
@@ -153,6 +171,7 @@ describe('open-redirect payloads over HTTP (claim C7)', () => {
             url: `/api/auth/cli/authorize?${params}`,
             remoteAddress: nextAddress(),
           });
+          if (refusedAsInput(payload, res)) return;
           expect(res.statusCode).toBe(303);
           const location = res.headers.location as string;
           expect(staysOn(PUBLIC_URL, location, `${PUBLIC_URL}/api/auth/cli/authorize`)).toBe(true);

@@ -104,6 +104,8 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
   app.get(
     '/api/auth/return-to',
     {
+      // A NUL character is one more way a value is refused: answered `blocked`, like every other.
+      config: { nulAllowed: true },
       schema: {
         tags: ['auth'],
         summary: 'Check a post-login destination: the same-origin path to use (always 200)',
