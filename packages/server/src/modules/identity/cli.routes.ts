@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { ProblemError } from '../../errors.js';
 import { clientSubject } from '../../lib/client-address.js';
 import { sendProblem } from '../../plugins/errors.js';
-import { AUTH_LIMITS, rateLimitedProblem } from '../../plugins/rate-limit.js';
+import { AUTH_LIMITS } from '../../plugins/rate-limit.js';
 import { auditContext } from '../audit/context.js';
 import { assertKnownClient } from './grants.service.js';
 import { OAuthError } from './oauth-error.js';
@@ -344,19 +344,16 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   { services },
 ) => {
   const { devices, grants } = services;
-  const failures = app.createRateLimit({
+  /**
+   * Wrong user codes per address (AUTH_LIMITS.userCodeFailuresPerIp). Every attempt takes a slot before its
+   * code is looked up, atomically across requests and instances, so concurrent guesses cannot all pass one
+   * check; a correct code gives its slot back. Once the address is over the maximum, every attempt is
+   * refused until the window ends: a correct code does not lift the lock-out.
+   */
+  const userCodeAttempts = app.attemptLimit({
     ...AUTH_LIMITS.userCodeFailuresPerIp,
-    keyGenerator: clientSubject,
+    keyGenerator: (request) => `user-code:${clientSubject(request)}`,
   });
-
-  /** Refuses a locked-out address before it may try a code; a correct code does not lift the lock-out. */
-  async function checkLockout(request: FastifyRequest) {
-    const state = await failures(request, { increment: false });
-    if (!state.isAllowed && (state.remaining ?? 0) <= 0) throw rateLimitedProblem((state.ttl ?? 0) / 1000);
-  }
-  async function countFailure(request: FastifyRequest) {
-    await failures(request);
-  }
   const notFound = () =>
     new ProblemError(
       'not_found',
@@ -376,12 +373,10 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
       },
     },
     async (request) => {
-      await checkLockout(request);
+      const attempt = await userCodeAttempts.reserve(request);
       const found = await devices.lookup(request.body.userCode);
-      if (!found) {
-        await countFailure(request);
-        throw notFound();
-      }
+      if (!found) throw notFound();
+      await attempt.release();
       return found;
     },
   );
@@ -399,17 +394,15 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
       },
     },
     async (request) => {
-      await checkLockout(request);
+      const attempt = await userCodeAttempts.reserve(request);
       const status = await devices.decide({
         userCode: request.body.userCode,
         approve: request.body.decision === 'approve',
         userId: request.principal!.userId,
         ctx: auditContext(request),
       });
-      if (!status) {
-        await countFailure(request);
-        throw notFound();
-      }
+      if (!status) throw notFound();
+      await attempt.release();
       return { status };
     },
   );
