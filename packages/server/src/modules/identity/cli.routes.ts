@@ -113,6 +113,22 @@ export function oauthErrorOf(error: unknown, request: FastifyRequest): OAuthErro
   );
 }
 
+/** An HTTP authentication scheme name: a token (RFC 9110 §5.6.2, §11.1), at most 32 characters. */
+const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
+
+/**
+ * The `WWW-Authenticate` challenge of a 401 `invalid_client` (RFC 6749 §5.2): when the client sent an
+ * `Authorization` header, the challenge names the scheme it used (`Basic realm="fleece"` for Basic); a
+ * scheme that is no valid token is answered as Basic, the scheme RFC 6749 §2.3.1 names. Without the header,
+ * `undefined` (no challenge is required).
+ */
+export function authChallenge(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const scheme = header.trim().split(/\s/, 1)[0] ?? '';
+  return `${AUTH_SCHEME.test(scheme) ? scheme : 'Basic'} realm="fleece"`;
+}
+
 /** Drops parameters sent without a value: they count as omitted (RFC 6749 §3.2, RFC 8628 §3.1). */
 function omitEmptyParameters(body: unknown): unknown {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
@@ -151,6 +167,8 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
     if (error instanceof ProblemError && error.code === 'not_found')
       return sendProblem(request, reply, error);
     const oauth = oauthErrorOf(error, request);
+    const challenge = oauth.error === 'invalid_client' ? authChallenge(request) : undefined;
+    if (challenge) reply.header('www-authenticate', challenge);
     return reply
       .code(oauth.status)
       .headers(oauth.headers)
