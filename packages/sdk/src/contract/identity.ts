@@ -238,10 +238,14 @@ export type CliConsentRequest = z.infer<typeof CliConsentRequest>;
 export const CliConsentResponse = z.object({ redirectTo: z.url({ protocol: /^http$/ }) });
 export type CliConsentResponse = z.infer<typeof CliConsentResponse>;
 
-/** Body of `POST /api/auth/revoke` (RFC 7009 §2.1): a refresh or access token to revoke. */
+/**
+ * Body of `POST /api/auth/revoke` (RFC 7009 §2.1): a refresh or access token to revoke. `token_type_hint`
+ * is `refresh_token` or `access_token`; the server looks the token up as every type whatever the hint, so
+ * any other hint is ignored, as RFC 7009 §2.1 allows (not refused).
+ */
 export const RevocationRequest = z.strictObject({
   token: z.string().min(1).max(4096),
-  token_type_hint: z.enum(['refresh_token', 'access_token']).optional(),
+  token_type_hint: z.string().max(128).optional(),
   client_id: z.string().min(1).max(128).optional(),
 });
 export type RevocationRequest = z.infer<typeof RevocationRequest>;

@@ -1,9 +1,11 @@
-import rateLimit, { type FastifyRateLimitOptions } from '@fastify/rate-limit';
+import { createRequire } from 'node:module';
+import rateLimit, { type FastifyRateLimitOptions, type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { HealthStatus } from '@fleece/sdk/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { ProblemError } from '../errors.js';
+import { type AttemptCounter, memoryAttemptCounter, redisAttemptCounter } from '../lib/attempt-counter.js';
 import { clientSubject } from '../lib/client-address.js';
 import { auditContext } from '../modules/audit/context.js';
 
@@ -76,6 +78,15 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Where rate-limit counters live, and whether that store answers (for `/api/health`). */
     rateLimitStore: RateLimitStore;
+    /**
+     * A lock-out counted atomically per attempt, in the rate-limit store ({@link AttemptLimit}): `max`
+     * attempts per `timeWindow` ms for each key `keyGenerator` gives.
+     */
+    attemptLimit(options: {
+      max: number;
+      timeWindow: number;
+      keyGenerator: (request: FastifyRequest) => string;
+    }): AttemptLimit;
     /** The caller's API request counts in the current minute and day windows (for `/api/v1/me`). */
     apiRequestUsage(
       request: FastifyRequest,
@@ -89,6 +100,23 @@ export interface RateLimitStore {
   kind: 'memory' | 'redis';
   /** `ok`, or `degraded` when Redis does not answer a PING within 500 ms. Never throws. */
   status(): Promise<HealthStatus>;
+}
+
+/**
+ * A lock-out whose check and count are one atomic step per attempt, across instances (the counter lives in
+ * the rate-limit store: in process, or Redis): `reserve` counts the attempt first and refuses it when it
+ * is over the maximum, so concurrent attempts can never all pass one check. An attempt that succeeded
+ * (a correct code) calls `release` to give its unit back; a refused attempt takes no slot from later ones
+ * (the window's count is already over).
+ */
+export interface AttemptLimit {
+  /**
+   * Counts one attempt of the request's key. Throws 429 `rate_limited` (with `Retry-After`, the rest of the
+   * window) when the key is over its maximum; otherwise returns the slot, whose `release()` gives the
+   * attempt back. When the store fails, logs a warning and lets the attempt through (as the other auth
+   * limits do) with a `release()` that does nothing.
+   */
+  reserve(request: FastifyRequest): Promise<{ release(): Promise<void> }>;
 }
 
 /** Requests through the user's API keys against the plan's limits, per window. */
@@ -117,9 +145,20 @@ export function canonicalPath(path: string): string {
   return bare.length > 1 ? bare.replace(/\/+$/, '') : bare;
 }
 
-/** The route a request counts against: its method and canonical route pattern (`GET /api/v1/me`). */
+/**
+ * The method a request counts as: `HEAD` as `GET` (RFC 9110 §9.3.2: Fastify answers HEAD with the GET
+ * route's handler, so the two share one counter), every other method as itself.
+ */
+export function limitMethod(method: string): string {
+  return method === 'HEAD' ? 'GET' : method;
+}
+
+/**
+ * The route a request counts against: its method ({@link limitMethod}: HEAD counts as GET) and canonical
+ * route pattern, e.g. `GET /api/v1/me`.
+ */
 export function routeKey(request: FastifyRequest): string {
-  return `${request.method} ${canonicalPath(request.routeOptions.url ?? request.url)}`;
+  return `${limitMethod(request.method)} ${canonicalPath(request.routeOptions.url ?? request.url)}`;
 }
 
 /** Who a limit counts: the user when authenticated, else the client's subject (`src/lib/client-address.ts`). */
@@ -162,18 +201,68 @@ function redisClient(url: string): Redis {
  * IPv4-mapped IPv6 as IPv4) as the default key, and 429
  * `rate_limited` problem+json with `Retry-After` and `X-RateLimit-Limit/Remaining/Reset`. Limits are
  * opt-in per route (`global: false`): auth routes declare `config.rateLimit`; the rest go through the
- * hook of {@link rateLimitPlugin}. Store failures on auth routes let the request through (`skipOnError`).
+ * hook of {@link rateLimitPlugin}. A route's HEAD counts against its GET ({@link headSharingStore}). Store
+ * failures on auth routes let the request through (`skipOnError`).
  */
 export function rateLimitOptions(_app: FastifyInstance, redis?: Redis): FastifyRateLimitOptions {
+  const base = redis
+    ? new RedisStore(false, false, redis, 'fleece:rl:')
+    : new LocalStore(false, false, 50_000);
   return {
     global: false,
     keyGenerator: clientSubject,
     skipOnError: true,
-    cache: 50_000,
-    ...(redis ? { redis, nameSpace: 'fleece:rl:' } : {}),
+    store: headSharingStore(base),
     errorResponseBuilder: (_request: unknown, context: { ttl: number }) =>
       rateLimitedProblem(context.ttl / 1000),
   };
+}
+
+/** The stores of `@fastify/rate-limit` (CommonJS files without their own type declarations). */
+interface StoreWithRead extends FastifyRateLimitStore {
+  read(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void): void;
+}
+type StoreCtor = new (
+  continueExceeding: boolean,
+  exponentialBackoff: boolean,
+  ...rest: unknown[]
+) => StoreWithRead;
+const requireCjs = createRequire(import.meta.url);
+const LocalStore = requireCjs('@fastify/rate-limit/store/LocalStore.js') as StoreCtor;
+const RedisStore = requireCjs('@fastify/rate-limit/store/RedisStore.js') as StoreCtor;
+
+/**
+ * Wraps a store of `@fastify/rate-limit` so that a route's HEAD counts against its GET. The plugin gives
+ * every route its own child store (a separate in-process table, or a Redis key prefix with the method), and
+ * Fastify's automatic HEAD route runs the GET handler: without this, HEAD would be a second, full budget
+ * (RFC 9110 §9.3.2). The child of a route is made for `GET` when the route is `HEAD` ({@link limitMethod})
+ * and made once per method and URL, so both routes share it. Limiters made with `app.createRateLimit`
+ * (no route) get a child of their own each, as before.
+ */
+export function headSharingStore(base: StoreWithRead): new () => FastifyRateLimitStore {
+  const children = new Map<string, FastifyRateLimitStore>();
+  const wrap = (store: StoreWithRead): StoreWithRead => ({
+    incr: (key, callback, timeWindow, max) => store.incr(key, callback, timeWindow, max),
+    read: (key, callback) => store.read(key, callback),
+    child(params) {
+      const route = (params as { routeInfo?: { method?: string | string[]; url?: string } }).routeInfo;
+      if (!route?.url || typeof route.method !== 'string') return wrap(store.child(params) as StoreWithRead);
+      const method = limitMethod(route.method);
+      const id = `${method} ${route.url}`;
+      let child = children.get(id);
+      if (!child) {
+        child = wrap(
+          store.child({ ...params, routeInfo: { ...route, method } } as typeof params) as StoreWithRead,
+        );
+        children.set(id, child);
+      }
+      return child;
+    },
+  });
+  const root = wrap(base);
+  return function SharedStore() {
+    return root;
+  } as unknown as new () => FastifyRateLimitStore;
 }
 
 function setHeaders(reply: FastifyReply, outcome: Outcome): void {
@@ -245,6 +334,35 @@ export const rateLimitPlugin = fp(
         }
       },
     } satisfies RateLimitStore);
+
+    const attempts: AttemptCounter = redis
+      ? redisAttemptCounter(redis, 'fleece:attempts:')
+      : memoryAttemptCounter(() => app.clock.now().getTime());
+    app.decorate('attemptLimit', (options: Parameters<FastifyInstance['attemptLimit']>[0]) => ({
+      async reserve(request: FastifyRequest) {
+        const key = options.keyGenerator(request);
+        let taken: { count: number; ttlMs: number };
+        try {
+          taken = await attempts.take(key, options.timeWindow);
+        } catch (error) {
+          warn(error, 'counting an attempt; letting it through');
+          return { release: async () => {} };
+        }
+        if (taken.count > options.max) throw rateLimitedProblem(taken.ttlMs / 1000);
+        let released = false;
+        return {
+          async release() {
+            if (released) return;
+            released = true;
+            try {
+              await attempts.giveBack(key);
+            } catch (error) {
+              warn(error, 'giving an attempt back');
+            }
+          },
+        };
+      },
+    }));
 
     const subjectKey = (prefix: string) => (request: FastifyRequest) =>
       `${prefix}:${routeKey(request)}|${limitSubject(request)}`;

@@ -324,6 +324,24 @@ describe('data export (issue 7)', () => {
     expect((await exportAs({ cookie: bob.cookie })).statusCode).toBe(200);
   });
 
+  it('regression F5: HEAD /api/v1/export exports nothing (405, Allow: GET) and adds no budget to the 5 an hour', async () => {
+    const ada = await userOnPlan(t, 'ada@example.test', 'pro');
+    const head = () =>
+      t.app.inject({ method: 'HEAD', url: '/api/v1/export', headers: { cookie: ada.cookie } });
+    const before = await head();
+    expect(before.statusCode).toBe(405);
+    expect(before.headers.allow).toBe('GET');
+    for (let i = 0; i < 5; i++) expect((await exportAs({ cookie: ada.cookie })).statusCode).toBe(200);
+    expect((await exportAs({ cookie: ada.cookie })).statusCode).toBe(429);
+    for (let i = 0; i < 5; i++) {
+      const res = await head();
+      expect(res.statusCode).toBe(405);
+      expect(res.rawPayload.length).toBe(0);
+    }
+    await t.app.exports.settled();
+    expect(await exportedEvents(t)).toHaveLength(5);
+  });
+
   // Seeds and streams megabytes (more than the loopback socket buffers hold): slower than most tests.
   it('stops when the client aborts mid-stream: nothing recorded as completed, one charge, server keeps serving', {
     timeout: 120_000,

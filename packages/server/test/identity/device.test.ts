@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DEVICE_CODE_GRANT_TYPE, DeviceAuthorizationResponse, TokenResponse } from '@fleece/sdk/contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normaliseUserCode } from '../../src/modules/identity/device.service.js';
@@ -193,4 +193,51 @@ describe('device authorization grant (RFC 8628)', () => {
     // Another address is not affected.
     expect((await lookup(grant.user_code, '203.0.113.10')).statusCode).toBe(200);
   });
+
+  it('regression F4: 20 concurrent wrong codes from one address: exactly 5 are checked (404), 15 get 429', async () => {
+    const grant = await start();
+    const wrong = Array.from({ length: 20 }, (_, i) =>
+      i % 2 ? lookup('BBBB-BBBB', '203.0.113.20') : decide('BBBB-BBBB', 'approve', '203.0.113.20'),
+    );
+    const statuses = (await Promise.all(wrong)).map((res) => res.statusCode).sort();
+    expect(statuses).toEqual([...Array(5).fill(404), ...Array(15).fill(429)]);
+    expect((await lookup(grant.user_code, '203.0.113.20')).statusCode).toBe(429);
+  });
+
+  it('regression F4: a correct code gives its attempt back; only wrong codes use up the 5', async () => {
+    const grant = await start();
+    const ip = '203.0.113.21';
+    for (let i = 0; i < 4; i++) expect((await lookup('BBBB-BBBB', ip)).statusCode).toBe(404);
+    for (let i = 0; i < 3; i++) expect((await lookup(grant.user_code, ip)).statusCode).toBe(200);
+    expect((await decide(grant.user_code, 'approve', ip)).statusCode).toBe(200);
+    expect((await lookup('BBBB-BBBB', ip)).statusCode).toBe(404);
+    expect((await lookup(grant.user_code, ip)).statusCode).toBe(429);
+  });
+
+  it.runIf(process.env.TEST_REDIS_URL)(
+    'regression F4: the lock-out holds across two instances through Redis',
+    async () => {
+      await t.close();
+      const env = { FLEECE_PUBLIC_URL: 'https://fleece.example', REDIS_URL: process.env.TEST_REDIS_URL! };
+      t = await buildTestApp({ env });
+      const other = await buildTestApp({ env, db: t.db });
+      try {
+        cookie = await signIn(t, 'device-redis@example.test');
+        const ip = `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${1 + (randomBytes(1)[0]! % 250)}`;
+        const guesses = Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? other : t).app.inject({
+            method: 'POST',
+            url: '/api/auth/device/lookup',
+            headers: { cookie, origin: originOf(t) },
+            payload: { userCode: 'BBBB-BBBB' },
+            remoteAddress: ip,
+          }),
+        );
+        const statuses = (await Promise.all(guesses)).map((res) => res.statusCode).sort();
+        expect(statuses).toEqual([...Array(5).fill(404), ...Array(15).fill(429)]);
+      } finally {
+        await other.close();
+      }
+    },
+  );
 });

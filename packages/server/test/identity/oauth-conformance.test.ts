@@ -121,6 +121,70 @@ describe('OAuth endpoints: form encoding (RFC 6749 §4.1.3, RFC 8628 §3.1/§3.4
     expectOAuthError(repeated, 400, 'invalid_request');
   });
 
+  it('regression F8: a 401 invalid_client to a client that sent Authorization carries WWW-Authenticate with its scheme (RFC 6749 §5.2)', async () => {
+    const body = { grant_type: 'refresh_token', refresh_token: 'x', client_id: 'nope' };
+    const basic = await post('/api/auth/token', body, { authorization: 'Basic bm9wZTpzZWNyZXQ=' });
+    expectOAuthError(basic, 401, 'invalid_client');
+    expect(basic.headers['www-authenticate']).toBe('Basic realm="fleece"');
+    const bearerScheme = await post('/api/auth/device/token', body, { authorization: 'Bearer abc' });
+    expectOAuthError(bearerScheme, 401, 'invalid_client');
+    expect(bearerScheme.headers['www-authenticate']).toBe('Bearer realm="fleece"');
+    const odd = await post('/api/auth/device/code', { client_id: 'nope' }, { authorization: '"x" y' });
+    expectOAuthError(odd, 401, 'invalid_client');
+    expect(odd.headers['www-authenticate']).toBe('Basic realm="fleece"');
+    // No Authorization header: no challenge is required, none is sent.
+    const plain = await post('/api/auth/token', body);
+    expectOAuthError(plain, 401, 'invalid_client');
+    expect(plain.headers['www-authenticate']).toBeUndefined();
+  });
+
+  it('regression F8: the device flow refuses any scope with invalid_scope (it grants none; RFC 6749 §3.3, RFC 8628 §3.1)', async () => {
+    for (const scope of ['admin', 'openid', 'read write', ' admin']) {
+      expectOAuthError(
+        await post('/api/auth/device/code', { client_id: 'fleece-cli', scope }),
+        400,
+        'invalid_scope',
+      );
+    }
+    // JSON bodies the same.
+    const json = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/device/code',
+      payload: { client_id: 'fleece-cli', scope: 'admin' },
+    });
+    expectOAuthError(json, 400, 'invalid_scope');
+    // Scope left out, or sent empty (counts as omitted): the device flow starts.
+    expect((await post('/api/auth/device/code', { client_id: 'fleece-cli' })).statusCode).toBe(200);
+    expect((await post('/api/auth/device/code', { client_id: 'fleece-cli', scope: '' })).statusCode).toBe(
+      200,
+    );
+  });
+
+  it('regression F8: revocation ignores an unknown token_type_hint and still revokes (RFC 7009 §2.1)', async () => {
+    const unknown = await post('/api/auth/revoke', { token: 'abc', token_type_hint: 'foo' });
+    expect(unknown.statusCode).toBe(200);
+    expect(unknown.json()).toEqual({});
+    const tokens = await deviceTokens(t, cookie);
+    const revoked = await post('/api/auth/revoke', {
+      token: tokens.refresh_token,
+      token_type_hint: 'id_token',
+      client_id: 'fleece-cli',
+    });
+    expect(revoked.statusCode).toBe(200);
+    const refreshed = await post('/api/auth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+      client_id: 'fleece-cli',
+    });
+    expectOAuthError(refreshed, 400, 'invalid_grant');
+    // A hint is still bounded like every parameter.
+    expectOAuthError(
+      await post('/api/auth/revoke', { token: 'abc', token_type_hint: 'x'.repeat(129) }),
+      400,
+      'invalid_request',
+    );
+  });
+
   it('treats a parameter sent without a value as omitted (RFC 6749 §3.2)', async () => {
     const res = await post('/api/auth/revoke', { token: 'unknown', token_type_hint: '', client_id: '' });
     expect(res.statusCode).toBe(200);

@@ -172,6 +172,82 @@ describe('rate limits (claims C17, C25)', () => {
     expect(clientAddressSubject('2001:DB8:1:2:3:4:5:6')).toBe('2001:db8:1:2::');
   });
 
+  /**
+   * Alternates GET and HEAD on `url` from one address and returns the statuses: every HEAD must count
+   * against the GET's one budget of `max`.
+   */
+  async function alternate(app: TestApp, url: string, max: number, ip = randomIp()) {
+    const seen: string[] = [];
+    for (let i = 0; i < max + 2; i++) {
+      const method = i % 2 ? 'HEAD' : 'GET';
+      const res = await app.app.inject({ method, url, remoteAddress: ip });
+      seen.push(`${method} ${res.statusCode}`);
+    }
+    return seen;
+  }
+  const budget = (max: number) =>
+    Array.from({ length: max + 2 }, (_, i) => `${i % 2 ? 'HEAD' : 'GET'} ${i < max ? 200 : 429}`);
+
+  /** Test GET routes under every kind of limit: default, named, and an auth route's `config.rateLimit`. */
+  async function buildGets(env: Record<string, string> = {}): Promise<TestApp> {
+    const app = await build({ FLEECE_RATE_LIMIT_PER_MINUTE: '4', ...env });
+    app.app.get('/api/v1/test/plain', async () => ({ ok: true }));
+    app.app.get('/api/v1/test/named', { config: { limit: 'flowTrigger' } }, async () => ({ ok: true }));
+    app.app.get(
+      '/api/auth/test/limited',
+      { config: { rateLimit: { max: 3, timeWindow: 60_000 } } },
+      async () => ({
+        ok: true,
+      }),
+    );
+    return app;
+  }
+
+  it('regression F5: HEAD counts against the GET limit (default, named and auth limits), never a second budget', async () => {
+    t = await buildGets();
+    expect(await alternate(t, '/api/v1/test/plain', 4)).toEqual(budget(4));
+    expect(await alternate(t, '/api/v1/test/named', 5)).toEqual(budget(5));
+    expect(await alternate(t, '/api/auth/test/limited', 3)).toEqual(budget(3));
+    // HEAD first: the GET finds the budget HEAD spent.
+    const ip = randomIp();
+    for (let i = 0; i < 3; i++) {
+      const res = await t.app.inject({ method: 'HEAD', url: '/api/auth/test/limited', remoteAddress: ip });
+      expect(res.statusCode).toBe(200);
+    }
+    const res = await t.app.inject({ method: 'GET', url: '/api/auth/test/limited', remoteAddress: ip });
+    expect(res.statusCode).toBe(429);
+    // A 429 on HEAD is recorded under the GET route.
+    const denied = (await auditEvents(t))
+      .filter((e) => e.action === 'security.rate_limit_exceeded')
+      .map((e) => e.resource_id);
+    expect(new Set(denied)).toEqual(
+      new Set(['GET /api/v1/test/plain', 'GET /api/v1/test/named', 'GET /api/auth/test/limited']),
+    );
+  });
+
+  it.runIf(process.env.TEST_REDIS_URL)(
+    'regression F5: HEAD and GET share one counter in Redis, across instances',
+    async () => {
+      const env = { REDIS_URL: process.env.TEST_REDIS_URL! };
+      t = await buildGets(env);
+      u = await buildGets(env);
+      for (const [url, max] of [
+        ['/api/v1/test/plain', 4],
+        ['/api/v1/test/named', 5],
+        ['/api/auth/test/limited', 3],
+      ] as const) {
+        const ip = randomIp();
+        const seen: string[] = [];
+        for (let i = 0; i < max + 2; i++) {
+          const method = i % 2 ? 'HEAD' : 'GET';
+          const res = await (i % 2 ? u : t).app.inject({ method, url, remoteAddress: ip });
+          seen.push(`${method} ${res.statusCode}`);
+        }
+        expect(seen, url).toEqual(budget(max));
+      }
+    },
+  );
+
   it('gives every other /api route the default limit, with its headers', async () => {
     t = await build({ FLEECE_RATE_LIMIT_PER_MINUTE: '3' });
     const user = await userOnPlan(t, 'default@example.test');

@@ -21,11 +21,15 @@ function stamp(date: Date): string {
  * `application/zip` holding one file, `fleece-export.ndjson`, with the same bytes. A client that goes away
  * stops the export at its next write; one that stops reading for `FLEECE_EXPORT_STALL_TIMEOUT_MS` has it
  * aborted; at most `FLEECE_EXPORT_CONCURRENCY` run at once per instance (503 `export_busy` otherwise).
+ * `HEAD /api/v1/export` answers 405 `method_not_allowed` with `Allow: GET`: it exports nothing.
  */
 export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/v1/export',
     {
+      // No automatic HEAD: it would run the whole export (and record it) only to drop the body. HEAD
+      // answers 405 with `Allow: GET` instead (the not-found handler of src/plugins/errors.ts).
+      exposeHeadRoute: false,
       preParsing: app.requireAuth,
       config: { limit: 'dataExport', scope: 'export' },
       schema: {

@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { ProblemError } from '../../errors.js';
 import { clientSubject } from '../../lib/client-address.js';
 import { sendProblem } from '../../plugins/errors.js';
-import { AUTH_LIMITS, rateLimitedProblem } from '../../plugins/rate-limit.js';
+import { AUTH_LIMITS } from '../../plugins/rate-limit.js';
 import { auditContext } from '../audit/context.js';
 import { assertKnownClient } from './grants.service.js';
 import { OAuthError } from './oauth-error.js';
@@ -113,6 +113,22 @@ export function oauthErrorOf(error: unknown, request: FastifyRequest): OAuthErro
   );
 }
 
+/** An HTTP authentication scheme name: a token (RFC 9110 §5.6.2, §11.1), at most 32 characters. */
+const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
+
+/**
+ * The `WWW-Authenticate` challenge of a 401 `invalid_client` (RFC 6749 §5.2): when the client sent an
+ * `Authorization` header, the challenge names the scheme it used (`Basic realm="fleece"` for Basic); a
+ * scheme that is no valid token is answered as Basic, the scheme RFC 6749 §2.3.1 names. Without the header,
+ * `undefined` (no challenge is required).
+ */
+export function authChallenge(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const scheme = header.trim().split(/\s/, 1)[0] ?? '';
+  return `${AUTH_SCHEME.test(scheme) ? scheme : 'Basic'} realm="fleece"`;
+}
+
 /** Drops parameters sent without a value: they count as omitted (RFC 6749 §3.2, RFC 8628 §3.1). */
 function omitEmptyParameters(body: unknown): unknown {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
@@ -151,6 +167,8 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
     if (error instanceof ProblemError && error.code === 'not_found')
       return sendProblem(request, reply, error);
     const oauth = oauthErrorOf(error, request);
+    const challenge = oauth.error === 'invalid_client' ? authChallenge(request) : undefined;
+    if (challenge) reply.header('www-authenticate', challenge);
     return reply
       .code(oauth.status)
       .headers(oauth.headers)
@@ -344,19 +362,16 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   { services },
 ) => {
   const { devices, grants } = services;
-  const failures = app.createRateLimit({
+  /**
+   * Wrong user codes per address (AUTH_LIMITS.userCodeFailuresPerIp). Every attempt takes a slot before its
+   * code is looked up, atomically across requests and instances, so concurrent guesses cannot all pass one
+   * check; a correct code gives its slot back. Once the address is over the maximum, every attempt is
+   * refused until the window ends: a correct code does not lift the lock-out.
+   */
+  const userCodeAttempts = app.attemptLimit({
     ...AUTH_LIMITS.userCodeFailuresPerIp,
-    keyGenerator: clientSubject,
+    keyGenerator: (request) => `user-code:${clientSubject(request)}`,
   });
-
-  /** Refuses a locked-out address before it may try a code; a correct code does not lift the lock-out. */
-  async function checkLockout(request: FastifyRequest) {
-    const state = await failures(request, { increment: false });
-    if (!state.isAllowed && (state.remaining ?? 0) <= 0) throw rateLimitedProblem((state.ttl ?? 0) / 1000);
-  }
-  async function countFailure(request: FastifyRequest) {
-    await failures(request);
-  }
   const notFound = () =>
     new ProblemError(
       'not_found',
@@ -376,12 +391,10 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
       },
     },
     async (request) => {
-      await checkLockout(request);
+      const attempt = await userCodeAttempts.reserve(request);
       const found = await devices.lookup(request.body.userCode);
-      if (!found) {
-        await countFailure(request);
-        throw notFound();
-      }
+      if (!found) throw notFound();
+      await attempt.release();
       return found;
     },
   );
@@ -399,17 +412,15 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
       },
     },
     async (request) => {
-      await checkLockout(request);
+      const attempt = await userCodeAttempts.reserve(request);
       const status = await devices.decide({
         userCode: request.body.userCode,
         approve: request.body.decision === 'approve',
         userId: request.principal!.userId,
         ctx: auditContext(request),
       });
-      if (!status) {
-        await countFailure(request);
-        throw notFound();
-      }
+      if (!status) throw notFound();
+      await attempt.release();
       return { status };
     },
   );

@@ -21,6 +21,13 @@ export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 /** Lifetime of a device authorization, in seconds (RFC 8628 §3.2 `expires_in`; 600–900 asked). */
 export const DEVICE_CODE_TTL_S = 900;
 
+/**
+ * The scopes a device authorization may request (RFC 6749 §3.3): none. A CLI session acts for its whole
+ * account, as the web session does, so `scope` is left out; a request naming any scope is refused with
+ * `invalid_scope` rather than granted more or less than it asked for.
+ */
+export const DEVICE_SCOPES: ReadonlySet<string> = new Set<string>();
+
 /** A new user code: 8 letters of {@link USER_CODE_ALPHABET} (20^8 ≈ 2^34.6), normalised (no hyphen). */
 export function newUserCode(): string {
   let code = '';
@@ -62,7 +69,8 @@ export class DeviceService {
   /**
    * Device authorization request (RFC 8628 §3.1–3.2): stores the request (device code hashed) and answers
    * with the codes, the verification URIs, `expires_in` ({@link DEVICE_CODE_TTL_S}) and `interval` (5 s).
-   * @throws {OAuthError} `invalid_client` for an unknown client.
+   * @throws {OAuthError} `invalid_client` for an unknown client; `invalid_scope` for a `scope` naming any
+   *   scope outside {@link DEVICE_SCOPES} (RFC 6749 §3.3, RFC 8628 §3.1).
    */
   async authorize(input: {
     clientId: string;
@@ -71,6 +79,13 @@ export class DeviceService {
     userAgent: string | undefined;
   }): Promise<DeviceAuthorizationResponse> {
     assertKnownClient(input.clientId);
+    const unknown = (input.scope ?? '').split(' ').filter((s) => s !== '' && !DEVICE_SCOPES.has(s));
+    if (unknown.length > 0) {
+      throw new OAuthError(
+        'invalid_scope',
+        `The device flow grants no scopes (a CLI session acts for its whole account): leave scope out, not "${unknown[0]!.slice(0, 64)}".`,
+      );
+    }
     const deviceCode = randomSecret();
     const deviceCodeHash = hashSecret(deviceCode);
     const now = this.clock.now();
