@@ -33,7 +33,7 @@ export function parseMaxWait(value: string | undefined): number | undefined {
 }
 
 /**
- * The window of the limit that a route has, in ms (docs/architecture.md, "Rate limits"): the named
+ * The window of the limit that a route has, in ms (docs/api.md, "Rate limits"): the named
  * limits of agent runs, flow triggers and chat count per minute, data export per hour, every other route
  * per minute. A reset further away than the route's window means the plan's daily API limit was hit.
  */
