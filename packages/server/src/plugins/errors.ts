@@ -147,7 +147,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /**
      * `true`: the route takes NUL characters (U+0000) in its input and answers them itself, because it stores
-     * nothing (`GET /api/auth/return-to` answers `blocked`). Every other `/api/` route refuses them
+     * nothing (`GET /api/auth/return-to` answers `blocked`; `GET /api/auth/cli/authorize` sends the browser on).
+     * Every other `/api/` route refuses them
      * ({@link refuseNul}).
      */
     nulAllowed?: boolean;

@@ -428,7 +428,9 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
   app.get(
     '/api/auth/cli/authorize',
     {
-      config: { rateLimit: AUTH_LIMITS.startPerIp },
+      // Stores nothing: it only checks the request and sends the browser on (to /login, or the consent page),
+      // so a NUL character travels with the rest and is refused where it would be stored.
+      config: { rateLimit: AUTH_LIMITS.startPerIp, nulAllowed: true },
       schema: {
         tags: ['auth'],
         summary: 'Start the CLI browser sign-in (RFC 8252)',
