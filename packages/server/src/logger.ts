@@ -25,7 +25,7 @@ const SENSITIVE_KEY =
  * parameter's value is logged as `[Redacted]`, so a credential sent under any name (`?authorization=…`)
  * stays out of the logs.
  */
-const LOGGED_QUERY = new Set([
+export const LOGGED_QUERY: ReadonlySet<string> = new Set([
   'limit',
   'cursor',
   'format',
