@@ -1,4 +1,10 @@
-import { APIError, type APIPromise, AuthenticationError, type Fleece } from '@fleece/sdk';
+import {
+  APIError,
+  type APIPromise,
+  AuthenticationError,
+  type Fleece,
+  NotFleeceServerError,
+} from '@fleece/sdk';
 import { messages, selectFlags, where } from '../messages.js';
 import type { FoundCredential, StoredCredential } from './credentials/index.js';
 import { credentialFromEnv } from './env.js';
@@ -6,7 +12,7 @@ import { NotAuthenticatedError } from './errors.js';
 import type { Invocation } from './invocation.js';
 import { withLock } from './lock.js';
 import { configDir } from './paths.js';
-import { anonymousClient, createClient, credentialRefusal, track } from './sdk.js';
+import { anonymousClient, createClient, credentialRefusal, notFleeceServer, track } from './sdk.js';
 
 /** Refresh an access token when it has less than this left (ms), so it cannot expire mid-request. */
 export const REFRESH_MARGIN_MS = 60_000;
@@ -73,6 +79,8 @@ export class ApiSession {
   static async open(inv: Invocation): Promise<ApiSession> {
     const { url, source } = await inv.server();
     const found = await findCredential(inv);
+    // An address ending in /api is a wrong server, whatever is stored for it: say so, not "log in there".
+    if (!found && NotFleeceServerError.isApiPath(url)) throw notFleeceServer(url, 'api_path');
     if (!found) {
       throw new NotAuthenticatedError(messages.notLoggedIn(where(url, inv.profile)), {
         hint: messages.notLoggedInHint(selectFlags(url, inv.profile, source !== 'flag')),

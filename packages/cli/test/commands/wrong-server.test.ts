@@ -51,6 +51,15 @@ describe('a wrong server', () => {
     );
   });
 
+  it('regression: --server ending in /api with no credential for it says so, not "log in to …/api"', async () => {
+    const result = await runCli(['whoami', '--server', `${SERVER}/api`], { env: { FLEECE_API_KEY: '' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error: This is not a Fleece server at http:\/\/fleece\.test\/api: the address ends in \/api, the API's path, not the server's\.\nhint: Give the server's address without \/api: --server http:\/\/fleece\.test \(or FLEECE_BASE_URL=http:\/\/fleece\.test\)\.\n/,
+    );
+    expect(result.stderr).not.toContain('fleece login');
+  });
+
   it('fleece health: a 200 whose body lacks service "fleece" is not a Fleece server', async () => {
     const { service: _, ...withoutService } = healthBody('ok');
     server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(withoutService)));

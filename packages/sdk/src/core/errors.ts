@@ -210,15 +210,21 @@ export class NotFleeceServerError extends NotFoundError {
     this.message = withRequestId(`${options.baseURL} is not a Fleece server: ${why}`, this.requestId);
   }
 
+  /**
+   * Whether `baseURL` ends in the API path (`/api`, `/api/v1`, any case, trailing slashes): a server's origin was
+   * meant. `false` for anything that is not a URL.
+   */
+  static isApiPath(baseURL: string): boolean {
+    try {
+      return /\/api(\/v\d+)?\/*$/i.test(new URL(baseURL).pathname);
+    } catch {
+      return false;
+    }
+  }
+
   /** The reason a 404 with `body` from `baseURL` shows a wrong server, or `undefined` for a Fleece 404. */
   static reasonFor(body: unknown, baseURL: string): NotFleeceServerReason | undefined {
-    let path = '';
-    try {
-      path = new URL(baseURL).pathname;
-    } catch {
-      // Not a URL: nothing to say about its path.
-    }
-    if (/\/api(\/v\d+)?\/*$/i.test(path)) return 'api_path';
+    if (NotFleeceServerError.isApiPath(baseURL)) return 'api_path';
     return isFleeceProblem(body) ? undefined : 'not_a_fleece_answer';
   }
 }
