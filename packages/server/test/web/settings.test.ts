@@ -335,6 +335,23 @@ describe('the web pages in Chromium', () => {
     expect(refused.status).toBe(401);
   });
 
+  it('regression: revoking the key whose secret is on show takes the secret off the page', async () => {
+    // The account is on Pro since the test above.
+    await openSettings('api-keys');
+    await page.getByLabel('Name', { exact: true }).fill('short-lived');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const value = page.locator('#new-key-value');
+    await value.waitFor({ state: 'visible' });
+    expect(await value.inputValue()).toMatch(/^flc_/);
+    const row = page.locator('#keys-table tbody tr');
+    await expect.poll(() => row.count()).toBe(1);
+    await row.getByRole('button', { name: 'Revoke key short-lived' }).click();
+    await page.getByRole('button', { name: 'Revoke key', exact: true }).click();
+    await expect.poll(() => row.count()).toBe(0);
+    expect(await page.locator('#new-key').isHidden()).toBe(true);
+    expect(await value.inputValue()).toBe('');
+  });
+
   it("starts a new key from the contract's one default (read only, 30 days); never expires only when chosen", async () => {
     await openSettings('api-keys');
     const boxes = page.locator('#key-scopes input[type="checkbox"]');

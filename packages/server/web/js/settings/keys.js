@@ -25,6 +25,8 @@ export function initKeys(ctx) {
   const panel = document.getElementById('new-key');
   const value = document.getElementById('new-key-value');
   const scopeList = document.getElementById('key-scope-list');
+  /** The id of the key whose secret the panel shows, while it does. */
+  let shownKeyId = null;
 
   for (const [scope, label] of SCOPES) {
     const checked = DEFAULT_SCOPES.includes(scope);
@@ -120,6 +122,12 @@ export function initKeys(ctx) {
     if (!res.ok) return showProblem(error, res.problem);
     showProblem(error, null);
     say('copy-status', '');
+    // The key just shown is the one revoked: its secret no longer works, so it leaves the page.
+    if (shownKeyId === key.id) {
+      value.value = '';
+      panel.hidden = true;
+      shownKeyId = null;
+    }
     await Promise.all([load(), ctx.refreshMe()]);
     say('keys-usage', `${document.getElementById('keys-usage').textContent} Key “${key.name}” revoked.`);
   }
@@ -144,6 +152,7 @@ export function initKeys(ctx) {
     // Only the name starts afresh: the scopes and expiry chosen stay as they were, for the next key.
     document.getElementById('key-name').value = '';
     value.value = res.body.key;
+    shownKeyId = res.body.id;
     say('copy-status', '');
     say(
       'new-key-heading',
@@ -169,6 +178,7 @@ export function initKeys(ctx) {
   // Once dismissed, the plaintext is gone from the page for good (the server cannot show it again).
   document.getElementById('dismiss-key').addEventListener('click', () => {
     value.value = '';
+    shownKeyId = null;
     panel.hidden = true;
     say('copy-status', '');
     document.getElementById('key-name').focus();
