@@ -2,7 +2,8 @@ import type { ProblemFieldError } from '@fleece/sdk/contract';
 
 /**
  * The table of every problem `code` the API answers with, grouped by area, and the HTTP status and title
- * each one carries. Codes are stable snake_case identifiers: clients branch on them, so a code is never
+ * each one carries. `permanent`: a 5xx that asking again will not change (this server's configuration), sent
+ * with `x-should-retry: false` so clients do not retry it. Codes are stable snake_case identifiers: clients branch on them, so a code is never
  * renamed. Problem documents follow RFC 9457.
  */
 export const PROBLEMS = {
@@ -40,7 +41,7 @@ export const PROBLEMS = {
   plan_limit_reached: { status: 403, title: 'Plan Limit Reached' },
   rate_limited: { status: 429, title: 'Too Many Requests' },
   // billing
-  billing_not_configured: { status: 503, title: 'Billing Not Configured' },
+  billing_not_configured: { status: 503, title: 'Billing Not Configured', permanent: true },
   already_subscribed: { status: 409, title: 'Already Subscribed' },
   no_billing_account: { status: 404, title: 'No Billing Account' },
   billing_provider_error: { status: 502, title: 'Billing Provider Error' },
@@ -58,7 +59,7 @@ export const PROBLEMS = {
   service_unavailable: { status: 503, title: 'Service Unavailable' },
   // data export: this instance already runs its maximum of exports (FLEECE_EXPORT_CONCURRENCY)
   export_busy: { status: 503, title: 'Export Busy' },
-} as const satisfies Record<string, { status: number; title: string }>;
+} as const satisfies Record<string, { status: number; title: string; permanent?: true }>;
 
 /** A stable problem code from {@link PROBLEMS}. */
 export type ProblemCode = keyof typeof PROBLEMS;

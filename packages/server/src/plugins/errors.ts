@@ -25,6 +25,8 @@ export function sendProblem(
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
   // An error is about one request at one moment: never cached, whichever route (or none) it came from.
   reply.header('cache-control', 'no-store');
+  // A 5xx that retrying cannot change (billing off on this server) tells clients so (the SDK honours it).
+  if ('permanent' in PROBLEMS[problem.code]) reply.header('x-should-retry', 'false');
   return (
     reply
       .code(problem.status)

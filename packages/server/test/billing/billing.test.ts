@@ -179,6 +179,8 @@ describe('billing off (no Stripe keys)', () => {
       expect(res.statusCode).toBe(503);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.json()).toMatchObject({ code: 'billing_not_configured', status: 503 });
+      // Asking again cannot change it: clients are told not to retry (the SDK sent it three times).
+      expect(res.headers['x-should-retry']).toBe('false');
     }
     expect(await t.app.billing.cancelSubscription(user.userId)).toEqual({ cancelled: false });
     expect(seen).toEqual([]);
