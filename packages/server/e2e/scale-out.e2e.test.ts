@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APIError, Fleece } from '@fleece/sdk';
+import { API_KEY_SCOPES } from '@fleece/sdk/contract';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../test/helpers/real-server.js';
@@ -254,7 +255,8 @@ describe.runIf(process.env.FLEECE_SCALE_OUT === '1')('scale-out on real parts (c
     const res = await fetch(`${a!.url}/api/v1/api-keys`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: nginx.url, cookie },
-      body: JSON.stringify({ name }),
+      // Every scope: the keys here create agents, execute and tail the audit log (a new key may only read).
+      body: JSON.stringify({ name, scopes: [...API_KEY_SCOPES] }),
     });
     expect(res.status).toBe(201);
     return (await res.json()) as { id: string; key: string };
