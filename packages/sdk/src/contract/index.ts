@@ -20,4 +20,5 @@ export * from './models.js';
 export * from './pagination.js';
 export * from './problem.js';
 export * from './sessions.js';
+export * from './streams.js';
 export * from './webhooks.js';

@@ -1,5 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { z } from 'zod';
+import type { EventSchemas } from '../contract/streams.js';
 import { timers } from '../internal/timers.js';
 import {
   APIConnectionError,
@@ -35,8 +36,8 @@ export interface DecodeContext {
  */
 export type EventDecoder<E> = (event: ServerSentEvent, context: DecodeContext) => E | undefined;
 
-/** A map from event type to the zod schema of its JSON `data`. */
-export type EventSchemas = Record<string, z.ZodType>;
+/** A map from event type to the zod schema of its JSON `data`: the contract's stream maps are these. */
+export type { EventSchemas };
 
 /**
  * The typed event union of an {@link EventSchemas} map: `{ event, id, data }` with `data` typed by the

@@ -1,9 +1,5 @@
-import {
-  AUDIT_STREAM_EVENT,
-  AuditEvent,
-  type AuditEventListQuery,
-  AuditVerifyResponse,
-} from '../contract/audit.js';
+import { AuditEvent, type AuditEventListQuery, AuditVerifyResponse } from '../contract/audit.js';
+import { AuditStreamEventSchemas } from '../contract/streams.js';
 import type { APIPromise } from '../core/api-promise.js';
 import { FleeceError } from '../core/errors.js';
 import type { PagePromise } from '../core/pagination.js';
@@ -12,8 +8,7 @@ import { APIResource } from '../core/resource.js';
 import { decodeEvents, type Stream, type TypedEvent } from '../core/streaming.js';
 import { mergeHeaderRecord } from '../internal/headers.js';
 
-const AuditEventSchemas = { [AUDIT_STREAM_EVENT]: AuditEvent } as const;
-type RawAuditEvent = TypedEvent<typeof AuditEventSchemas>;
+type RawAuditEvent = TypedEvent<typeof AuditStreamEventSchemas>;
 
 /**
  * Filters of {@link Audit.list}: the query of `GET /api/v1/audit-events`, every member optional; `limit`
@@ -198,7 +193,7 @@ export class Audit extends APIResource {
         anchor === undefined
           ? options?.headers
           : mergeHeaderRecord(options?.headers, { 'last-event-id': anchor }),
-      decode: decodeEvents(AuditEventSchemas),
+      decode: decodeEvents(AuditStreamEventSchemas),
       terminalEvent: null,
       follow: true,
     });

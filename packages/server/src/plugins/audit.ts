@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
+import type { AuditStreamOptions } from '../modules/audit/notifier.js';
 import { AuditService } from '../modules/audit/service.js';
-import type { AuditStreamOptions } from '../modules/audit/stream.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -128,7 +128,7 @@ export type CredentialCheck = { ok: true; principal: Principal } | { ok: false; 
 
 /**
  * The problem code and detail (what a 401 answer carries) for a credential refused for `failure`; used by
- * the open streams that end when their credential stops being valid (src/plugins/live-streams.ts).
+ * the open streams that end when their credential stops being valid (src/streams/credentials.ts).
  */
 export function credentialProblem(failure: AuthFailure): { code: ProblemCode; detail: string } {
   return FAILURES[failure] ?? FAILURES.invalid!;

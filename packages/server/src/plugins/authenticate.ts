@@ -6,8 +6,8 @@ import { ApiKeyService } from '../modules/api-keys/service.js';
 import { auditContext } from '../modules/audit/context.js';
 import { SessionService, type SessionState } from '../modules/identity/sessions.service.js';
 import { TokenService } from '../modules/identity/tokens.js';
+import { LiveStreams } from '../streams/credentials.js';
 import type { CredentialCheck } from './auth.js';
-import { LiveStreams } from './live-streams.js';
 
 /** Name of the browser session cookie. `__Host-`: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2). */
 export const SESSION_COOKIE = '__Host-fleece_session';

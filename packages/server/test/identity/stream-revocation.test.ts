@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { postgresDatabase } from '../../src/db/client.js';
 import { CLI_ACCESS_TOKEN_TTL_S, CLOCK_TOLERANCE_S } from '../../src/modules/identity/tokens.js';
-import { LIVE_STREAM_RECHECK_MS } from '../../src/plugins/live-streams.js';
+import { LIVE_STREAM_RECHECK_MS } from '../../src/streams/credentials.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, LogCapture, type TestApp, testConfig } from '../helpers/app.js';
 import { createAgent } from '../helpers/flows.js';

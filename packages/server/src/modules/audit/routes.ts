@@ -9,8 +9,9 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { serveStream } from '../../streams/serve.js';
+import { AuditTopic } from './notifier.js';
 import { type AuditScope, auditContext } from './service.js';
-import { serveEventStream } from './stream.js';
 
 /** Headers the stream route reads; any other header is allowed. */
 const StreamHeaders = z.object({
@@ -118,8 +119,8 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
         const scope = scopeOf(request);
         await accessed(request, scope, 'stream');
         const start = await app.audit.streamStart(scope, request.headers['last-event-id']);
-        await serveEventStream(reply, app.audit.stream, start.scope, start.afterId);
-        app.liveStreams.track(request, reply);
+        const topic = new AuditTopic(start.scope);
+        await serveStream(app, request, reply, (sink) => app.audit.stream.open(topic, start.afterId, sink));
       },
     );
   }

@@ -34,11 +34,12 @@ import { type ChainedEvent, ChainVerifier, canonicalJson } from './chain.js';
 import { AUDIT_ACTOR_TYPES, type AuditContext } from './context.js';
 import {
   AuditNotifier,
-  AuditStreamHub,
+  type AuditStreamHub,
   type AuditStreamOptions,
+  auditStreamHub,
   type StreamEvent,
   type StreamScope,
-} from './stream.js';
+} from './notifier.js';
 
 /** Most keys a metadata object may hold, counting nested objects' keys too. */
 export const METADATA_MAX_KEYS = 50;
@@ -246,7 +247,7 @@ export class AuditService {
     this.clock = options.clock;
     this.log = options.log;
     this.notifier = new AuditNotifier(this.db, this.log);
-    this.stream = new AuditStreamHub(
+    this.stream = auditStreamHub(
       options.database,
       (scope, afterId, limit) => this.eventsAfter(scope, afterId, limit),
       this.log,

@@ -10,20 +10,62 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../errors.js';
+import { lastEventSeq, serveStream } from '../../streams/serve.js';
 import { ProviderError } from '../ai/providers/errors.js';
 import { auditContext } from '../audit/context.js';
-import { replySink } from '../audit/stream.js';
+import type { PreparedTurn } from './service.js';
+import { type ChatTurn, ChatTurns } from './turns.js';
 
 const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 
 const notFound = () => new ProblemError('not_found', 'No such conversation.');
 
+/** Headers the resume route reads; any other header is allowed. */
+const StreamHeaders = z.object({
+  'last-event-id': z
+    .string()
+    .optional()
+    .describe('The id of the last event received; the stream resumes after it (from the start without it).'),
+});
+
+/** A stream's 200 answer is `text/event-stream`, not JSON; described for OpenAPI only. */
+const EventStream = z
+  .string()
+  .describe(
+    'text/event-stream: `conversation`, `message.delta` (several), `message.completed` or `error`, then `done`, each with an `id:`',
+  );
+
 /**
  * Chat and conversations: `POST /api/v1/chat` (JSON or Server-Sent Events; 20/min; one execution of the
- * monthly quota per call), `GET /api/v1/conversations`, `GET` and `DELETE /api/v1/conversations/:id`. The
- * rules live in `app.chat`.
+ * monthly quota per call), `GET /api/v1/conversations`, `GET` and `DELETE /api/v1/conversations/:id`, and
+ * `GET /api/v1/conversations/:id/stream`, which resumes a streamed reply after `Last-Event-ID`. The rules
+ * live in `app.chat`; streamed replies run in {@link ChatTurns}, independent of the connection.
  */
 export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
+  const turns = new ChatTurns(app.database, app.log);
+  app.addHook('preClose', () => turns.close());
+
+  /** Runs the reply of `prepared` into `turn`: `conversation`, the deltas, the outcome, `done`. */
+  const run = async (userId: string, prepared: PreparedTurn, turn: ChatTurn): Promise<void> => {
+    turns.push(turn, { event: 'conversation', data: { conversationId: prepared.conversationId } });
+    try {
+      const result = await app.chat.reply(
+        userId,
+        prepared,
+        (text) => turns.push(turn, { event: 'message.delta', data: { text } }),
+        turn.abort.signal,
+      );
+      turns.push(turn, { event: 'message.completed', data: result });
+    } catch (error) {
+      if (!(error instanceof ProviderError)) app.log.error({ err: error }, 'chat reply failed');
+      turns.push(turn, {
+        event: 'error',
+        data: { code: error instanceof ProviderError ? error.code : 'internal_error' },
+      });
+    }
+    turns.push(turn, { event: 'done', data: {} });
+  };
+
   app.post(
     '/api/v1/chat',
     {
@@ -40,17 +82,16 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const userId = request.principal!.userId;
-      const turn = await app.chat.prepare(userId, request.body);
+      const prepared = await app.chat.prepare(userId, request.body);
       const streaming = request.body.stream ?? /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
-      const abort = new AbortController();
-      const res = reply.raw;
       if (!streaming) {
+        const abort = new AbortController();
         const onClose = () => {
-          if (!res.writableFinished) abort.abort();
+          if (!reply.raw.writableFinished) abort.abort();
         };
         reply.raw.on('close', onClose);
         try {
-          return await app.chat.reply(userId, turn, () => {}, abort.signal);
+          return await app.chat.reply(userId, prepared, () => {}, abort.signal);
         } catch (error) {
           if (error instanceof ProviderError) throw new ProblemError('service_unavailable', error.message);
           throw error;
@@ -58,37 +99,11 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
           reply.raw.off('close', onClose);
         }
       }
-      const sink = replySink(reply);
-      let id = 0;
-      const send = async (event: string, data: unknown) => {
-        if (!sink.write(`id: ${++id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
-          await sink.waitForDrain();
-      };
-      let ended = false;
-      res.on('close', () => {
-        if (!ended) abort.abort();
+      const turn = turns.begin(userId, prepared.conversationId);
+      await serveStream(app, request, reply, (sink) => turns.open(turn, 0, sink), {
+        onGone: () => turns.left(turn),
       });
-      reply.hijack();
-      sink.head();
-      res.flushHeaders();
-      await send('conversation', { conversationId: turn.conversationId });
-      try {
-        const result = await app.chat.reply(
-          userId,
-          turn,
-          (text) => send('message.delta', { text }),
-          abort.signal,
-        );
-        await send('message.completed', result);
-      } catch (error) {
-        if (!(error instanceof ProviderError)) app.log.error({ err: error }, 'chat reply failed');
-        await send('error', {
-          code: error instanceof ProviderError ? error.code : 'internal_error',
-        });
-      }
-      await send('done', {});
-      ended = true;
-      sink.end();
+      void run(userId, prepared, turn);
       return reply;
     },
   );
@@ -124,6 +139,32 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
       const conversation = await app.chat.get(request.principal!.userId, request.params.id);
       if (!conversation) throw notFound();
       return conversation;
+    },
+  );
+
+  app.get(
+    '/api/v1/conversations/:id/stream',
+    {
+      preParsing: app.requireAuth,
+      schema: {
+        tags: ['chat'],
+        summary: 'Resume the streamed reply of a conversation after Last-Event-ID, live until done',
+        description:
+          'Server-Sent Events: the events of the conversation’s latest streamed reply (`POST /api/v1/chat` with streaming) with an id above `Last-Event-ID` (all of them without it), then the rest live until `done`. A reply whose stream dropped goes on for 10 s waiting for this resume, and is cancelled after that. The events are kept by the server that runs the reply, while it runs and for 60 s after `done`; otherwise (or for a conversation not yours) 404. When the credential that opened the stream stops being valid, the stream sends a last `event: error` whose data is the problem a new request would get, and ends.',
+        security,
+        params: ConversationParams,
+        headers: StreamHeaders,
+        response: { 200: EventStream, 401: Problem, 403: Problem, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      const turn = turns.get(request.principal!.userId, request.params.id);
+      if (!turn) throw new ProblemError('not_found', 'No streamed reply of this conversation to resume.');
+      const after = lastEventSeq(request) ?? 0;
+      await serveStream(app, request, reply, (sink) => turns.open(turn, after, sink), {
+        onGone: () => turns.left(turn),
+      });
+      return reply;
     },
   );
 

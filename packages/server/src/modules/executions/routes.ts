@@ -16,8 +16,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../errors.js';
+import { lastEventSeq, serveStream } from '../../streams/serve.js';
 import { auditContext } from '../audit/context.js';
-import { replySink } from '../audit/stream.js';
 
 const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 
@@ -39,8 +39,7 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
 
 /** The `Last-Event-ID` header as a stream position: a non-negative integer, else 0 (from the start). */
 function lastEventId(request: FastifyRequest): number {
-  const value = request.headers['last-event-id'];
-  return typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : 0;
+  return lastEventSeq(request) ?? 0;
 }
 
 function wantsStream(request: FastifyRequest, stream: boolean | undefined): boolean {
@@ -59,35 +58,24 @@ const notFoundExecution = () => new ProblemError('not_found', 'No such execution
  */
 export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   /**
-   * Serves the stream of execution `id` on `reply` from after `afterSeq` until `done`. With `cancelOnClose`,
-   * the client going away before `done` aborts `abort`.
+   * Serves the stream of execution `id` on `reply` from after `afterSeq` until `done`; `onGone` is called
+   * when the client goes away before `done`.
    */
-  async function stream(
+  const stream = (
     request: FastifyRequest,
     reply: FastifyReply,
     id: string,
     afterSeq: number,
     onGone?: () => void,
-  ): Promise<void> {
-    const res = reply.raw;
-    const sink = replySink(reply);
-    let ended = false;
-    const end = sink.end;
-    sink.end = () => {
-      ended = true;
-      end();
-    };
-    const handle = await app.executions.hub.open(request.principal!.userId, id, afterSeq, sink);
-    res.on('close', () => {
-      handle.close();
-      if (!ended) onGone?.();
-    });
-    reply.hijack();
-    sink.head();
-    res.flushHeaders();
-    // Ends the stream (not the execution) when the credential that opened it stops being valid.
-    app.liveStreams.track(request, reply, sink.end);
-  }
+  ): Promise<void> =>
+    serveStream(
+      app,
+      request,
+      reply,
+      (sink) => app.executions.hub.open(request.principal!.userId, id, afterSeq, sink),
+      // The stream ends (not the execution) when the credential that opened it stops being valid.
+      onGone ? { onGone } : {},
+    );
 
   app.post(
     '/api/v1/agents',

@@ -1,13 +1,12 @@
+import { STREAM_ERROR_EVENT, type StreamErrorEventSchemas } from '@fleece/sdk/contract';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { InvalidationListener, Invalidations } from '../db/invalidation.js';
 import { PROBLEMS, type ProblemCode, problemType } from '../errors.js';
-import { type CredentialCheck, credentialProblem, defaultScope, type Principal } from './auth.js';
+import { type CredentialCheck, credentialProblem, defaultScope, type Principal } from '../plugins/auth.js';
+import { sseFrame } from './sse.js';
 
 /** How often every open stream's credential is checked again, in ms, when no notification asked sooner. */
 export const LIVE_STREAM_RECHECK_MS = 15_000;
-
-/** The SSE event type of the last event of a stream whose credential stopped being valid. */
-export const STREAM_ERROR_EVENT = 'error';
 
 /** What a tracked stream needs of its principal to go on. */
 interface Needs {
@@ -275,7 +274,7 @@ export class LiveStreams implements InvalidationListener {
         code: problem.code,
         requestId: entry.requestId,
       };
-      entry.write(`event: ${STREAM_ERROR_EVENT}\ndata: ${JSON.stringify(body)}\n\n`);
+      entry.write(sseFrame<typeof StreamErrorEventSchemas>({ event: STREAM_ERROR_EVENT, data: body }));
     }
     entry.end();
     if (!res.writableEnded) entry.rawEnd();
