@@ -620,11 +620,20 @@ describe('real responses of every operation match the OpenAPI document', () => {
       headers: asSession(t, user),
       payload: { message: 'hi' },
     });
-    await call('POST /api/v1/chat', {
+    const streamed = await call('POST /api/v1/chat', {
       method: 'POST',
       url: '/api/v1/chat',
       headers: asSession(t, user),
       payload: { message: 'hi', stream: true },
+    });
+    const streamedId = /"conversationId":"(cnv_[0-9a-z]+)"/.exec(streamed.body)![1]!;
+    await call('GET /api/v1/conversations/{id}/stream', {
+      url: `/api/v1/conversations/${streamedId}/stream`,
+      headers: { cookie: user.cookie, 'last-event-id': '1' },
+    });
+    await call('GET /api/v1/conversations/{id}/stream', {
+      url: '/api/v1/conversations/cnv_none/stream',
+      headers: { cookie: user.cookie },
     });
     await call('POST /api/v1/chat', {
       method: 'POST',

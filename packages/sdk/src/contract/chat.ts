@@ -8,8 +8,10 @@ import { PageQuery, pageOf } from './pagination.js';
  * one, and answers the reply: JSON ({@link ChatResponse}) or, with `Accept: text/event-stream` or
  * `stream: true`, Server-Sent Events ({@link ChatEventSchemas}: `conversation`, `message.delta` (several),
  * `message.completed` or `error`, then `done`, each with an `id:`). Each call counts one execution against the month's
- * quota; 20 a minute per user. Closing the stream before `done` cancels the reply (nothing is stored for
- * it). Messages are stored encrypted.
+ * quota; 20 a minute per user. `GET /api/v1/conversations/:id/stream` with `Last-Event-ID` resumes the
+ * latest streamed reply of a conversation (the events after that id, then live until `done`); a reply
+ * whose last stream closed before `done` is cancelled unless a resume comes within 10 s (nothing is
+ * stored for a cancelled reply). Messages are stored encrypted.
  */
 
 /** One message of a chat request. */

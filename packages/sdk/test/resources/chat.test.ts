@@ -65,6 +65,72 @@ describe('client.chat and client.conversations', () => {
     ]);
   });
 
+  const STREAM = [
+    ['conversation', { conversationId: REPLY.conversationId }],
+    ['message.delta', { text: 'H' }],
+    ['message.delta', { text: 'i.' }],
+    ['message.completed', REPLY],
+    ['done', {}],
+  ] as const;
+  /** Events of {@link STREAM} with an id above `after` (ids 1, 2, …), framed. */
+  const after = (last: number, upTo: number = STREAM.length) =>
+    STREAM.slice(last, upTo)
+      .map(([event, data], i) => `id: ${last + i + 1}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+      .join('');
+  const sse = (body: string) => new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } });
+
+  it('resumes a dropped streamed reply on GET /api/v1/conversations/:id/stream after its last event id, not by sending the message again', async () => {
+    const posts: unknown[] = [];
+    const resumes: (string | null)[] = [];
+    server.use(
+      http.post(`${BASE_URL}/api/v1/chat`, async ({ request }) => {
+        posts.push(await request.json());
+        // The connection drops after the first delta, before done.
+        return sse(after(0, 2));
+      }),
+      http.get(`${BASE_URL}/api/v1/conversations/:id/stream`, ({ request, params }) => {
+        expect(params.id).toBe(REPLY.conversationId);
+        const last = request.headers.get('last-event-id');
+        resumes.push(last);
+        return sse(after(Number(last)));
+      }),
+    );
+    const stream = await mswClient().chat.create({ message: 'Hello', stream: true });
+    const seen = [];
+    for await (const event of stream) seen.push([event.id, event.event]);
+    expect(seen).toEqual([
+      ['1', 'conversation'],
+      ['2', 'message.delta'],
+      ['3', 'message.delta'],
+      ['4', 'message.completed'],
+      ['5', 'done'],
+    ]);
+    expect(posts).toEqual([{ message: 'Hello', stream: true }]);
+    expect(resumes).toEqual(['2']);
+  });
+
+  it('resumes a reply with conversations.stream() from a given event id; NotFoundError when none is kept', async () => {
+    const resumes: (string | null)[] = [];
+    server.use(
+      http.get(`${BASE_URL}/api/v1/conversations/:id/stream`, ({ request, params }) => {
+        if (params.id !== REPLY.conversationId) return problem(404, 'not_found');
+        const last = request.headers.get('last-event-id');
+        resumes.push(last);
+        return sse(after(Number(last ?? 0)));
+      }),
+    );
+    const client = mswClient({ maxRetries: 0 });
+    const stream = await client.conversations.stream(REPLY.conversationId, { lastEventId: '3' });
+    const seen = [];
+    for await (const event of stream) seen.push([event.id, event.event]);
+    expect(seen).toEqual([
+      ['4', 'message.completed'],
+      ['5', 'done'],
+    ]);
+    expect(resumes).toEqual(['3']);
+    await expect(client.conversations.stream('cnv_other')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('lists, gets and deletes conversations; another user’s is NotFoundError', async () => {
     const conversation = {
       id: REPLY.conversationId,

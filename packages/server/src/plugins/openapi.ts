@@ -102,6 +102,9 @@ const SUCCESS_OVERRIDES: Record<string, Record<string, Json>> = {
   'GET /api/v1/executions/{id}/events': {
     '200': { description: 'The execution events, replayed then live', content: SSE },
   },
+  'GET /api/v1/conversations/{id}/stream': {
+    '200': { description: 'The events of the reply after Last-Event-ID, then live until done', content: SSE },
+  },
   // JSON, or Server-Sent Events with `Accept: text/event-stream` or `stream: true`: both media types.
   'POST /api/v1/agents/{id}/execute': { '200': { content: SSE, [KEEP_JSON]: true } },
   'POST /api/v1/chat': { '200': { content: SSE, [KEEP_JSON]: true } },

@@ -28,13 +28,6 @@ const StreamHeaders = z.object({
     .describe('The id of the last event received; the stream resumes after it (from the start without it).'),
 });
 
-/** A stream's 200 answer is `text/event-stream`, not JSON; described for OpenAPI only. */
-const EventStream = z
-  .string()
-  .describe(
-    'text/event-stream: `conversation`, `message.delta` (several), `message.completed` or `error`, then `done`, each with an `id:`',
-  );
-
 /**
  * Chat and conversations: `POST /api/v1/chat` (JSON or Server-Sent Events; 20/min; one execution of the
  * monthly quota per call), `GET /api/v1/conversations`, `GET` and `DELETE /api/v1/conversations/:id`, and
@@ -154,7 +147,7 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
         security,
         params: ConversationParams,
         headers: StreamHeaders,
-        response: { 200: EventStream, 401: Problem, 403: Problem, 404: Problem },
+        response: { 401: Problem, 403: Problem, 404: Problem },
       },
     },
     async (request, reply) => {
