@@ -45,7 +45,7 @@ describe('chat streams resume with Last-Event-ID (GET /api/v1/conversations/:id/
     const { conversationId } = live.events[0]!.json as { conversationId: string };
     live.close();
     // The server saw the drop (the stream is no longer tracked) before the client comes back.
-    await vi.waitUntil(() => t.app.liveStreams.size === 0);
+    await vi.waitUntil(() => t.app.liveStreams.size === 0, { timeout: 10_000 });
     const resumed = await resume(url, ada, conversationId, live.events.at(-1)!.id!);
     expect(resumed.status).toBe(200);
     provider.release();

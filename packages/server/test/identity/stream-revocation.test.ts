@@ -242,6 +242,36 @@ describe('streams end when their credential stops being valid', { timeout: 120_0
     expect(provider.aborted).toBe(0);
   });
 
+  it('ends a streamed chat reply when its key is revoked; the reply goes on and is stored', async () => {
+    const provider = new GatedProvider('Hello ', 'world.');
+    const { t, url, ada } = await start({ providers: { mock: provider } });
+    const { key, id } = await createKey(t, ada);
+    const client = await SseClient.open(
+      `${url}/api/v1/chat`,
+      { ...bearer(key), 'content-type': 'application/json' },
+      { method: 'POST', body: JSON.stringify({ message: 'Hi', stream: true }) },
+    );
+    clients.push(client);
+    await client.waitForEvents(2);
+    const { conversationId } = client.events[0]!.json as { conversationId: string };
+    expect((await revokeKey(t, ada, id)).statusCode).toBe(204);
+    const delivered = await endedWith(client, 'invalid_api_key', 401);
+    expect(delivered.map((e) => e.event)).toEqual(['conversation', 'message.delta']);
+    provider.release();
+    // The owner resumes it with a valid credential and gets the rest.
+    const resumed = await open(url, `/api/v1/conversations/${conversationId}/stream`, {
+      cookie: ada.cookie,
+      'last-event-id': '2',
+    });
+    await resumed.ended;
+    expect(resumed.events.map((e) => [e.id, e.event])).toEqual([
+      ['3', 'message.delta'],
+      ['4', 'message.completed'],
+      ['5', 'done'],
+    ]);
+    expect(provider.aborted).toBe(0);
+  });
+
   it.runIf(backend === 'postgres')(
     'ends a stream on instance B when the key is revoked through instance A (two apps, one PostgreSQL)',
     async () => {

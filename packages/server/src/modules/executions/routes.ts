@@ -73,7 +73,6 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
       request,
       reply,
       (sink) => app.executions.hub.open(request.principal!.userId, id, afterSeq, sink),
-      // The stream ends (not the execution) when the credential that opened it stops being valid.
       onGone ? { onGone } : {},
     );
 
