@@ -270,6 +270,11 @@ describe('streams end when their credential stops being valid', { timeout: 120_0
       ['5', 'done'],
     ]);
     expect(provider.aborted).toBe(0);
+    const got = await t.app.inject({
+      url: `/api/v1/conversations/${conversationId}`,
+      headers: { cookie: ada.cookie },
+    });
+    expect(got.json().messages.map((m: { content: string }) => m.content)).toEqual(['Hi', 'Hello world.']);
   });
 
   it.runIf(backend === 'postgres')(
