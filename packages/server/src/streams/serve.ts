@@ -1,9 +1,10 @@
+import { EXECUTION_STREAM_HEARTBEAT_SECONDS } from '@fleece/sdk/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HubStream } from './hub.js';
 import { HEARTBEAT, replySink, type StreamSink } from './sse.js';
 
-/** Seconds between two heartbeat comments on an idle stream: the contract's (15 s) for every stream. */
-export const HEARTBEAT_MS = 15_000;
+/** Milliseconds between two heartbeat comments on an idle stream: the contract's 15 s, on every stream. */
+export const HEARTBEAT_MS = EXECUTION_STREAM_HEARTBEAT_SECONDS * 1000;
 
 /**
  * The `Last-Event-ID` header (WHATWG HTML §9.2.4) of `request` as a stream position: a decimal integer of
@@ -18,8 +19,6 @@ export function lastEventSeq(request: FastifyRequest): number | undefined {
 export interface ServeOptions {
   /** Called when the client goes away before the stream ended by itself. */
   onGone?: () => void;
-  /** Interval of the heartbeat comment, in ms; default {@link HEARTBEAT_MS}. */
-  heartbeatMs?: number;
 }
 
 /**
@@ -28,7 +27,7 @@ export interface ServeOptions {
  * events can flow; the headers Fastify collected so far (security headers, `X-Request-Id`, CORS) are sent
  * with the stream's own. Then:
  *
- * - every `heartbeatMs` a `: ping` comment keeps proxies from closing an idle connection, and the stream
+ * - every {@link HEARTBEAT_MS} a `: ping` comment keeps proxies from closing an idle connection, and the stream
  *   is pumped (the safety net for a lost notification);
  * - the stream closes when the client disconnects (`onGone` is called if it had not ended by itself) or
  *   the server shuts down (the hub ends it);
@@ -76,7 +75,7 @@ export async function serveStream<Topic, Id>(
     heartbeat = setInterval(() => {
       sink.write(HEARTBEAT);
       live.pump();
-    }, options.heartbeatMs ?? HEARTBEAT_MS);
+    }, HEARTBEAT_MS);
     heartbeat.unref();
   }
   app.liveStreams.track(request, reply, sink.end);

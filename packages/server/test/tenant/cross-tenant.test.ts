@@ -109,6 +109,18 @@ const TARGETS: Record<string, Target> = {
       return (await json(res, [200, 201])).conversationId as string;
     },
   },
+  'GET /api/v1/conversations/{id}/stream': {
+    // A streamed reply: its events are kept for a resume.
+    async create({ t, a }) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/chat',
+        headers: asSession(t, a),
+        payload: { message: 'hello', stream: true },
+      });
+      return /"conversationId":"(cnv_[0-9a-z]+)"/.exec(res.body)![1]!;
+    },
+  },
   'DELETE /api/v1/conversations/{id}': {
     async create(ctx) {
       return TARGETS['GET /api/v1/conversations/{id}']!.create(ctx);

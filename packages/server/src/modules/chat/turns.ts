@@ -50,6 +50,8 @@ export class ChatTurn {
  */
 export class ChatTurns {
   private readonly turns = new Map<string, ChatTurn>();
+  /** Every turn not finished yet, also one a newer turn of its conversation replaced in {@link turns}. */
+  private readonly running = new Set<ChatTurn>();
   private readonly retained = new Set<NodeJS.Timeout>();
   private readonly hub: StreamHub<ChatTurn, number, TurnEvent>;
 
@@ -72,10 +74,11 @@ export class ChatTurns {
     return this.hub.size;
   }
 
-  /** Starts turn of `conversationId` (replacing the one kept before). */
+  /** Starts a turn of `conversationId` (the one kept before is no longer resumable). */
   begin(userId: string, conversationId: string): ChatTurn {
     const turn = new ChatTurn(userId, conversationId);
     this.turns.set(conversationId, turn);
+    this.running.add(turn);
     return turn;
   }
 
@@ -119,6 +122,7 @@ export class ChatTurns {
 
   private finish(turn: ChatTurn): void {
     turn.finished = true;
+    this.running.delete(turn);
     clearTimeout(turn.grace);
     turn.grace = undefined;
     const timer = setTimeout(() => {
@@ -131,10 +135,11 @@ export class ChatTurns {
 
   /** Cancels the running replies and ends every stream (server shutdown). */
   async close(): Promise<void> {
-    for (const turn of this.turns.values()) {
+    for (const turn of this.running) {
       clearTimeout(turn.grace);
-      if (!turn.finished) turn.abort.abort();
+      turn.abort.abort();
     }
+    this.running.clear();
     for (const timer of this.retained) clearTimeout(timer);
     this.retained.clear();
     this.turns.clear();
