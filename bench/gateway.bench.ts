@@ -38,6 +38,10 @@ const CALLS = knob('GATEWAY_BENCH_CALLS', 10);
 /** Concurrent rounds, and calls in flight at once per path (`GATEWAY_BENCH_CONCURRENT_ROUNDS`, `…_CONCURRENCY`). */
 const CONCURRENT_ROUNDS = knob('GATEWAY_BENCH_CONCURRENT_ROUNDS', 8);
 const CONCURRENCY = knob('GATEWAY_BENCH_CONCURRENCY', 20);
+/** Where the Fleece servers' logs are kept (`GATEWAY_BENCH_LOG_DIR`); by default they go with the run's temporary directory. */
+const LOG_DIR = process.env.GATEWAY_BENCH_LOG_DIR || undefined;
+/** Node flags for the Fleece servers (`GATEWAY_BENCH_SERVER_FLAGS`), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const SERVER_FLAGS = (process.env.GATEWAY_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
 /** The added latency of a streamed execution's first delta the sequential target allows, in ms. */
 const STREAM_SEQUENTIAL_TARGET_MS = 3;
 
@@ -138,7 +142,8 @@ const benchmark: Benchmark = {
         const server = await startFleece(teardown, {
           database,
           upstream,
-          logFile: join(dir, `${label}.log`),
+          logFile: join(LOG_DIR ?? dir, `fleece-${label}.log`),
+          nodeFlags: SERVER_FLAGS,
         });
         fleece[`Fleece ${label}`] = fleecePath(server);
       }
@@ -149,7 +154,7 @@ const benchmark: Benchmark = {
       process.stderr.write(
         `gateway: set up in ${since()}; Node ${process.version}; load average ${loadavg()[0]!.toFixed(1)} on ` +
           `${availableParallelism()} cores; ${ROUNDS} sequential rounds of ${CALLS} calls per path, ` +
-          `${CONCURRENT_ROUNDS} rounds of ${CONCURRENCY} concurrent calls per path; logs in ${dir}\n`,
+          `${CONCURRENT_ROUNDS} rounds of ${CONCURRENCY} concurrent calls per path${LOG_DIR ? `; server logs kept in ${LOG_DIR}` : ''}\n`,
       );
 
       /** Measures one mode and prints its figures (with the time and load) on stderr. */

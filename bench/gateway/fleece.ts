@@ -23,6 +23,8 @@ export interface FleeceOptions {
   upstream: string;
   /** The file its log (stdout and stderr, JSON lines) is appended to. */
   logFile: string;
+  /** Flags for its `node`, e.g. `--cpu-prof` (the profile is written when it stops, at teardown). */
+  nodeFlags?: string[];
 }
 
 /**
@@ -45,7 +47,7 @@ export async function startFleece(teardown: Teardown, options: FleeceOptions): P
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = openSync(options.logFile, 'a');
-  const { exited } = teardown.spawn(process.execPath, [SERVER_BIN, 'start'], {
+  const { exited } = teardown.spawn(process.execPath, [...(options.nodeFlags ?? []), SERVER_BIN, 'start'], {
     stdio: ['ignore', log, log],
     env: {
       PATH: process.env.PATH ?? '',
