@@ -127,8 +127,7 @@ const benchmark: Benchmark = {
       ensureServerBuilt();
       const dir = await mkdtemp(join(tmpdir(), 'fleece-gateway-bench-'));
       teardown.defer(() => rm(dir, { recursive: true, force: true }));
-      const upstream = await startUpstream(teardown);
-      const portkey = await startPortkey(teardown);
+      const [upstream, portkey] = await Promise.all([startUpstream(teardown), startPortkey(teardown)]);
       const adminUrl = benchAdminUrl();
       const databases: [string, { DATABASE_URL: string } | { FLEECE_DATA_DIR: string }][] = [];
       if (adminUrl) {
@@ -137,16 +136,20 @@ const benchmark: Benchmark = {
         databases.push(['PostgreSQL', { DATABASE_URL: database.url }]);
       }
       databases.push(['PGlite', { FLEECE_DATA_DIR: join(dir, 'pglite') }]);
-      const fleece: Paths = {};
-      for (const [label, database] of databases) {
-        const server = await startFleece(teardown, {
-          database,
-          upstream,
-          logFile: join(LOG_DIR ?? dir, `fleece-${label}.log`),
-          nodeFlags: SERVER_FLAGS,
-        });
-        fleece[`Fleece ${label}`] = fleecePath(server);
-      }
+      // Both servers start (and migrate) at once; only the measurement needs the machine to itself.
+      const servers = await Promise.all(
+        databases.map(([label, database]) =>
+          startFleece(teardown, {
+            database,
+            upstream,
+            logFile: join(LOG_DIR ?? dir, `fleece-${label}.log`),
+            nodeFlags: SERVER_FLAGS,
+          }),
+        ),
+      );
+      const fleece: Paths = Object.fromEntries(
+        databases.map(([label], i) => [`Fleece ${label}`, fleecePath(servers[i]!)]),
+      );
       const portkeyName = `Portkey ${portkeyVersion()}`;
       const direct = openaiPath(upstream);
       const json: Paths = { direct, [portkeyName]: portkeyPath(portkey, upstream), ...fleece };

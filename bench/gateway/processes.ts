@@ -194,6 +194,6 @@ export function ensureServerBuilt(): void {
   );
   execFileSync('pnpm', ['--filter', '@fleece/server', 'build'], {
     cwd: ROOT,
-    stdio: ['ignore', process.stderr, process.stderr],
+    stdio: ['ignore', 2, 2],
   });
 }
