@@ -9,7 +9,7 @@ export interface CallPath {
   /** The request's URL (always `POST`). */
   url: string;
   headers: Record<string, string>;
-  /** The JSON body of call number `i`, as JSON (`stream`) or as a stream. */
+  /** The JSON body of call number `i`, asking for a JSON answer or (`stream`) a streamed one. */
   body(i: number, stream: boolean): string;
   /** The status of a successful JSON answer. */
   created: number;

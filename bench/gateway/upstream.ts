@@ -2,8 +2,9 @@
  * The mock OpenAI-compatible upstream of bench/gateway.bench.ts, run as a process of its own so that
  * neither the client nor a gateway shares its thread: `POST /v1/chat/completions` answers at once, with no
  * artificial delay, a fixed small completion, as one JSON `chat.completion` object or, with `stream: true`,
- * as Server-Sent Events in OpenAI's shape (a role chunk, the content chunks of `DELTAS` (bench/gateway/payload.ts), a finish chunk, a
- * usage chunk when `stream_options.include_usage` asks for one, then `data: [DONE]`). Listens on
+ * as Server-Sent Events in OpenAI's shape (a role chunk, one chunk per delta of `DELTAS` in
+ * bench/gateway/payload.ts, a finish chunk, a usage chunk when `stream_options.include_usage` asks for
+ * one, then `data: [DONE]`). Listens on
  * 127.0.0.1 on a free port, prints `{"url": "http://127.0.0.1:…/v1"}` as one line on stdout once ready,
  * and exits when stdin ends (so it never outlives the benchmark).
  */
