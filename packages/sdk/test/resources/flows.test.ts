@@ -1,50 +1,23 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { AGENT_ID, BASE_URL, flowBody, flowRunBody, useMsw } from '../../../testkit/src/index.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const AGENT_ID = 'agt_0123456789abcdefghijklmn';
 const STEPS = [
   { name: 'draft', agentId: AGENT_ID, input: 'Draft: {{input}}' },
   { name: 'polish', agentId: AGENT_ID, input: 'Polish: {{steps.draft.output}}' },
 ];
-const FLOW = {
-  id: 'flw_0123456789abcdefghijklmn',
-  name: 'review',
-  description: '',
+const FLOW = flowBody({
   steps: STEPS,
   schedule: '0 6 * * 1-5',
   scheduleInput: 'morning',
   callbackUrl: 'https://example.com/hook',
   hasCallbackSecret: true,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-};
-const RUN = {
-  id: 'exe_0123456789abcdefghijklmn',
-  agentId: null,
-  flowId: FLOW.id,
-  parentId: null,
-  step: null,
-  status: 'queued',
-  model: null,
-  provider: null,
-  input: 'Summarise',
-  output: null,
-  usage: null,
-  finishReason: null,
-  error: null,
-  durationMs: null,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  startedAt: null,
-  finishedAt: null,
-};
+});
+const RUN = flowRunBody({ input: 'Summarise' });
 
 describe('client.flows', () => {
   it('creates (secret once), lists, gets, updates and deletes flows', async () => {
