@@ -1,12 +1,16 @@
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BadRequestError, ConflictError, NotFoundError } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { BASE_URL, mswClient, observeSleeps, problem, runClock, useFakeClock } from '../helpers.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
+afterEach(() => {
+  server.resetHandlers();
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 afterAll(() => server.close());
 
 const AGENT_ID = 'agt_0123456789abcdefghijklmn';
@@ -112,6 +116,36 @@ describe('client.flows', () => {
     const ids = [];
     for await (const run of client.flows.executions(FLOW.id)) ids.push(run.id);
     expect(ids).toEqual([RUN.id, 'exe_zzzzzzzzzzzzzzzzzzzzzzzz']);
+  });
+
+  it('retries a trigger with the same Idempotency-Key and resolves with the run the server replays (200)', async () => {
+    useFakeClock();
+    const sleeps = observeSleeps();
+    const keys: Array<string | null> = [];
+    const answers = [
+      () => problem(503, 'service_unavailable'),
+      () => HttpResponse.error(),
+      () => HttpResponse.json({ ...RUN, status: 'running' }, { status: 200 }),
+      () => HttpResponse.json(RUN, { status: 202 }),
+    ];
+    server.use(
+      http.post(`${BASE_URL}/api/v1/flows/:id/trigger`, ({ request }) => {
+        keys.push(request.headers.get('idempotency-key'));
+        return answers[keys.length - 1]!();
+      }),
+    );
+    const client = mswClient();
+    await expect(runClock(client.flows.trigger(FLOW.id, { input: 'Summarise' }), sleeps)).resolves.toEqual({
+      ...RUN,
+      status: 'running',
+    });
+    expect(keys).toHaveLength(3);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys).toEqual([keys[0], keys[0], keys[0]]);
+    expect(sleeps.delays).toHaveLength(2);
+
+    await runClock(client.flows.trigger(FLOW.id, { input: 'Again' }, { idempotencyKey: 'mine-1' }), sleeps);
+    expect(keys.slice(3)).toEqual(['mine-1']);
   });
 
   it('throws ConflictError for a running flow without retrying, and typed errors for bad flows', async () => {
