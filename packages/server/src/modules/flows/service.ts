@@ -365,7 +365,8 @@ export class FlowService {
    * With an `idempotencyKey` (the client's `Idempotency-Key`, unique per user among all executions and
    * runs, kept as long as the run is), a retry finds the run the key already names and answers it as it is
    * now (`replayed`): no second run, no second `flow.triggered`. The lookup comes after the flow's lock, so
-   * two requests with one key at once queue one run (the second waits, then finds it).
+   * two requests with one key at once queue one run (the second waits, then finds it); a retry after the
+   * flow was deleted answers 404 like any trigger of it.
    *
    * @returns the queued (or replayed) run.
    * @throws {ProblemError} 404 `not_found`, 409 `flow_already_running` (with `executionId` of the active
