@@ -34,6 +34,41 @@ describe('fleece health', () => {
     });
   });
 
+  it('prints the job queue check when the server sends one', async () => {
+    const jobs = {
+      status: 'degraded',
+      workersHere: false,
+      workersAlive: 2,
+      oldestQueuedSeconds: 130,
+      lagLimitSeconds: 120,
+    };
+    server.use(
+      http.get(`${BASE_URL}/api/health`, () =>
+        HttpResponse.json({ ...healthBody('degraded'), checks: { ...healthBody('degraded').checks, jobs } }),
+      ),
+    );
+    const result = await runCli(args);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(
+      'Migrations:  ok (3 applied, 0 pending)\n' +
+        'Jobs:        degraded (2 worker instances alive; oldest job waiting 130 s of 120 s allowed)\n',
+    );
+    server.use(
+      http.get(`${BASE_URL}/api/health`, () =>
+        HttpResponse.json({
+          ...healthBody('ok'),
+          checks: {
+            ...healthBody('ok').checks,
+            jobs: { ...jobs, status: 'ok', workersHere: true, workersAlive: 1, oldestQueuedSeconds: null },
+          },
+        }),
+      ),
+    );
+    expect((await runCli(args)).stdout).toContain(
+      'Jobs:        ok (1 worker instance alive, this one included; no job waiting)\n',
+    );
+  });
+
   it('colours the status on a terminal', async () => {
     server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(healthBody('degraded'))));
     const result = await runCli(args, { tty: true, env: { TERM: 'xterm' } });

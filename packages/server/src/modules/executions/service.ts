@@ -293,10 +293,17 @@ export class ExecutionService {
   /**
    * Inserts a flow run of `flowId` for `userId` inside `tx` (which the caller opened in the user's scope):
    * a `queued` execution with no model, `input` sealed like any execution's. The run counts no quota (its
-   * steps do). @throws the unique violation of `executions_flow_active_run` when a run of the flow is
-   * already queued or running.
+   * steps do). `idempotencyKey` is the trigger's `Idempotency-Key`, kept on the run like an execution's.
+   * @throws the unique violation of `executions_flow_active_run` when a run of the flow is already queued
+   * or running, or of `executions_idempotency_key` when `userId` already used `idempotencyKey`.
    */
-  async createRun(tx: Db, userId: string, flowId: string, input: string): Promise<Execution> {
+  async createRun(
+    tx: Db,
+    userId: string,
+    flowId: string,
+    input: string,
+    idempotencyKey?: string,
+  ): Promise<Execution> {
     const id = newId('exe');
     const key = this.keyring.current;
     const [row] = await tx
@@ -308,6 +315,7 @@ export class ExecutionService {
         status: 'queued',
         keyId: key.id,
         input: encrypt(key, input, executionAad(id, 'input')),
+        idempotencyKey: idempotencyKey ?? null,
         createdAt: this.clock.now(),
       })
       .returning();
