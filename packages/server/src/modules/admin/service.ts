@@ -12,7 +12,7 @@ import type { ApiKeyService } from '../api-keys/service.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
 import type { SessionService } from '../identity/sessions.service.js';
 import { normaliseEmail, toUser, type UserRow } from '../identity/users.service.js';
-import { type Entitlements, type PlanId, planOf } from '../plans/catalogue.js';
+import { type Entitlements, type PlanId, planOf } from '../../limits.js';
 import { effectiveEntitlements } from '../plans/entitlements.js';
 
 type ListQuery = z.output<typeof AdminUserListQuery>;

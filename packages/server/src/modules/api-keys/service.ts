@@ -17,7 +17,7 @@ import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
 import { newId } from '../identity/secrets.js';
-import { planOf } from '../plans/catalogue.js';
+import { planOf } from '../../limits.js';
 import { type EntitlementsService, effectiveEntitlements } from '../plans/entitlements.js';
 import { generateApiKey, hashApiKey, isWellFormedApiKey } from './format.js';
 import { LastUsedTracker } from './last-used.js';
