@@ -15,6 +15,7 @@ import {
   NotFleeceServerError,
   NotFoundError,
   PermissionDeniedError,
+  ProblemCode,
   RateLimitError,
   UnprocessableEntityError,
 } from '../../src/index.js';
@@ -189,6 +190,20 @@ describe('APIError classes', () => {
     );
     expect(isFleeceProblem('<html>')).toBe(false);
     expect(isFleeceProblem(undefined)).toBe(false);
+  });
+
+  it('types a known problem code as problemCode; an unknown code or an OAuth error leaves it undefined', async () => {
+    const known = (await failureFor(() => problem(403, 'plan_limit_reached'))) as APIError;
+    expect(known.problemCode).toBe('plan_limit_reached');
+    expect(ProblemCode.options).toContain(known.problemCode);
+    const newer = (await failureFor(() => problem(409, 'conflict_from_a_newer_server'))) as APIError;
+    expect(newer.code).toBe('conflict_from_a_newer_server');
+    expect(newer.problemCode).toBeUndefined();
+    const oauth = (await failureFor(() =>
+      HttpResponse.json({ error: 'invalid_grant' }, { status: 400 }),
+    )) as APIError;
+    expect(oauth.code).toBe('invalid_grant');
+    expect(oauth.problemCode).toBeUndefined();
   });
 
   it('sets upgrade on a PermissionDeniedError for a plan limit', async () => {

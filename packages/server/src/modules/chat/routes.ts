@@ -19,7 +19,7 @@ const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 const notFound = () => new ProblemError('not_found', 'No such conversation.');
 
 /**
- * Chat and conversations: `POST /api/v1/chat` (JSON or Server-Sent Events; 20/min; one execution of the
+ * Chat and conversations: `POST /api/v1/chat` (JSON or Server-Sent Events; limit `chat`; one execution of the
  * monthly quota per call), `GET /api/v1/conversations`, `GET` and `DELETE /api/v1/conversations/:id`. The
  * rules live in `app.chat`.
  */

@@ -22,9 +22,10 @@ const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 const notFound = () => new ProblemError('not_found', 'No such flow.');
 
 /**
- * Flows (issue 6): `/api/v1/flows` CRUD, `POST /api/v1/flows/:id/trigger` (202, the queued run; 5/min;
- * 409 `flow_already_running`; the `ai_processing` consent; `Idempotency-Key`, a replay answering 200)
- * and `GET /api/v1/flows/:id/executions` (its runs). HTTP only: the rules live in `app.flows`. Another user's flow answers 404 exactly as a missing one.
+ * Flows: `/api/v1/flows` CRUD, `POST /api/v1/flows/:id/trigger` (202, the queued run; limit `flowTrigger`;
+ * 409 `flow_already_running`; the `ai_processing` consent; `Idempotency-Key`, a replay answering 200) and
+ * `GET /api/v1/flows/:id/executions` (its runs). HTTP only: the rules live in `app.flows`. Another user's flow
+ * answers 404 exactly as a missing one.
  */
 export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(

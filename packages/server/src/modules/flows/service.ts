@@ -10,8 +10,10 @@ import type {
 } from '@fleece/sdk/contract';
 import { FLOW_SCHEDULE_EXPECTED } from '@fleece/sdk/contract';
 import { CronExpressionParser } from 'cron-parser';
-import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { decodeCursor, encodeCursor, newestFirst, olderThan, pageOf } from '../../db/pagination.js';
 import { agents, executions } from '../../db/schema/ai.js';
 import { flows } from '../../db/schema/flows.js';
 import { withUser } from '../../db/tenant.js';
@@ -19,10 +21,9 @@ import { ProblemError } from '../../errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import type { Clock } from '../../lib/clock.js';
 import { decrypt, encrypt, type Keyring } from '../../lib/crypto.js';
-import { decodeCursor, encodeCursor } from '../agents/service.js';
+import { newId } from '../../lib/secrets.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import { type ExecutionService, isUniqueViolation } from '../executions/service.js';
-import { newId } from '../identity/secrets.js';
+import type { ExecutionService } from '../executions/service.js';
 import type { EntitlementsService } from '../plans/entitlements.js';
 import { assertAccountActive, planLimitProblem } from '../plans/entitlements.js';
 import type { SigningSecretAnswer } from '../webhooks/service.js';
@@ -242,22 +243,12 @@ export class FlowService {
       tx
         .select()
         .from(flows)
-        .where(
-          and(
-            eq(flows.userId, userId),
-            after
-              ? or(lt(flows.createdAt, after[0]), and(eq(flows.createdAt, after[0]), lt(flows.id, after[1])))
-              : undefined,
-          ),
-        )
-        .orderBy(desc(flows.createdAt), desc(flows.id))
+        .where(and(eq(flows.userId, userId), olderThan(flows.createdAt, flows.id, after)))
+        .orderBy(...newestFirst(flows.createdAt, flows.id))
         .limit(limit + 1),
     );
-    const page = rows.slice(0, limit);
-    return {
-      data: page.map(presentFlow),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, limit, encodeCursor);
+    return { data: page.map(presentFlow), nextCursor };
   }
 
   private async row(tx: Db, userId: string, id: string, lock = false): Promise<FlowRow | undefined> {
