@@ -55,8 +55,12 @@ export default defineConfig({
       },
       {
         // The repository's own scripts (scripts/): the Node.js check of `pnpm install`, the build check of
-        // `pnpm start`.
-        test: { name: 'scripts', include: ['scripts/test/**/*.test.ts'], testTimeout: 120_000 },
+        // `pnpm start`; and the pure parts of the benchmarks' harness (bench/).
+        test: {
+          name: 'scripts',
+          include: ['scripts/test/**/*.test.ts', 'bench/**/*.test.ts'],
+          testTimeout: 120_000,
+        },
       },
       serverProject('pglite'),
       {

@@ -59,6 +59,7 @@ async function measure(store: BenchStore, rows: number): Promise<Measured> {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => {
     for (;;) {
@@ -89,7 +90,11 @@ async function measure(store: BenchStore, rows: number): Promise<Measured> {
     const { peakRssMiB } = (await next()) as { peakRssMiB: number };
     return { idleMiB: ready.rssMiB, peakMiB: peakRssMiB, bytes, seconds };
   } finally {
-    child.kill();
+    // Wait for the server to be gone before the caller drops its database WITH (FORCE): a server still
+    // closing its pool then crashed on the terminated connections ("terminating connection due to
+    // administrator command").
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+    await exited;
   }
 }
 

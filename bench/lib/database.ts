@@ -35,6 +35,24 @@ export function benchAdminUrl(): string | undefined {
   return process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 }
 
+/** A database made by {@link createFreshDatabase}: its URL, and `drop()` (which ends its connections). */
+export interface FreshDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** Creates a fresh PostgreSQL database `fleece_bench_<random hex>` on `adminUrl` (a superuser URL). */
+export async function createFreshDatabase(adminUrl: string): Promise<FreshDatabase> {
+  const name = `fleece_bench_${randomBytes(6).toString('hex')}`;
+  await adminSql(adminUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => adminSql(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
 /**
  * Creates a fresh PostgreSQL database on `adminUrl` for one measurement, passes its URL to `fn`, and drops
  * it afterwards (even when `fn` throws).
@@ -43,13 +61,10 @@ export async function withFreshDatabase<T>(
   adminUrl: string,
   fn: (databaseUrl: string) => Promise<T>,
 ): Promise<T> {
-  const name = `fleece_bench_${randomBytes(6).toString('hex')}`;
-  await adminSql(adminUrl, `CREATE DATABASE ${name}`);
+  const database = await createFreshDatabase(adminUrl);
   try {
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    return await fn(url.toString());
+    return await fn(database.url);
   } finally {
-    await adminSql(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await database.drop();
   }
 }

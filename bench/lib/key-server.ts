@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { API_KEY_SCOPES, type LimitOverrides, type PlanId } from '@fleece/sdk';
+import type { LimitOverrides, PlanId } from '@fleece/sdk';
 import { buildApp, loadConfig } from '@fleece/server';
+import { provisionAccount } from './provision.js';
 
 /** A real server in this process with one account and an API key of it. */
 export interface KeyServer {
@@ -38,41 +39,14 @@ export async function startKeyServer(
   );
   try {
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const origin = new URL(app.config.publicUrl).origin;
-    const json = { 'content-type': 'application/json' };
-    await fetch(`${url}/api/auth/magic-link`, {
-      method: 'POST',
-      headers: json,
-      body: JSON.stringify({ email: 'bench@example.test' }),
+    const { key } = await provisionAccount(url, {
+      origin: new URL(app.config.publicUrl).origin,
+      email: 'bench@example.test',
+      magicLink: async () => lines.map((l) => JSON.parse(l) as { link?: string }).find((r) => r.link)!.link!,
+      plan: options.plan,
+      limits: options.limits,
+      scopes: options.scopes,
     });
-    const link = lines.map((l) => JSON.parse(l) as { link?: string }).find((r) => r.link)!.link!;
-    const verified = await fetch(`${url}/api/auth/magic-link/verify`, {
-      method: 'POST',
-      headers: { ...json, origin },
-      body: JSON.stringify({ token: new URL(link).searchParams.get('token') }),
-    });
-    const cookie = verified.headers.get('set-cookie')!.split(';')[0]!;
-    const session = { ...json, origin, cookie };
-    const me = (await (await fetch(`${url}/api/v1/me`, { headers: { cookie } })).json()) as {
-      user: { id: string };
-    };
-    const patched = await fetch(`${url}/api/v1/admin/users/${me.user.id}`, {
-      method: 'PATCH',
-      headers: session,
-      body: JSON.stringify({
-        plan: options.plan ?? 'pro',
-        ...(options.limits ? { limits: options.limits } : {}),
-      }),
-    });
-    if (patched.status !== 200) throw new Error(`the plan change answered ${patched.status}`);
-    const created = await fetch(`${url}/api/v1/api-keys`, {
-      method: 'POST',
-      headers: session,
-      // Every scope unless the bench names some: the API's default is read only (least privilege).
-      body: JSON.stringify({ name: 'bench', scopes: options.scopes ?? [...API_KEY_SCOPES] }),
-    });
-    if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
-    const { key } = (await created.json()) as { key: string };
     app.log.level = 'warn';
     return { url, key, env: { FLEECE_API_KEY: key, FLEECE_BASE_URL: url }, close: () => app.close() };
   } catch (error) {

@@ -1,17 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach } from 'vitest';
+import { BASE_URL } from '../../testkit/src/index.js';
 import type { Context } from '../src/lib/context.js';
 import { type KeyringBackend, napiKeyring } from '../src/lib/credentials/keyring-store.js';
 import type { StoredCredential } from '../src/lib/credentials/store.js';
 import type { ConfirmQuestion, Prompts } from '../src/lib/prompts.js';
 import { main } from '../src/main.js';
-
-/** The origin msw answers for in unit tests; nothing listens there. */
-export const SERVER = 'http://fleece.test';
 
 /** The error message @napi-rs/keyring gives on a machine without a keychain service. */
 export const NO_KEYCHAIN = "Couldn't access platform storage: AccessDenied";
@@ -182,78 +179,16 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
   return { exitCode, stdout, stderr, asked: prompts.asked, opened };
 }
 
-/** A stored OAuth credential for {@link SERVER}. */
+/** A stored OAuth credential for the msw origin ({@link BASE_URL}). */
 export function oauthCredential(overrides: Partial<StoredCredential> = {}): StoredCredential {
   return {
-    server: SERVER,
+    server: BASE_URL,
     profile: 'default',
     accessToken: 'at_1',
     refreshToken: 'rt_1',
     expiresAt: new Date(Date.now() + 15 * 60_000).toISOString(),
     tokenType: 'bearer',
     ...overrides,
-  };
-}
-
-/** A valid `GET /api/v1/me` body. */
-export function meBody(overrides: { email?: string; name?: string | null } = {}) {
-  return {
-    user: {
-      id: 'usr_123',
-      email: overrides.email ?? 'ada@example.com',
-      name: overrides.name === undefined ? 'Ada Lovelace' : overrides.name,
-      role: 'user',
-      status: 'active',
-      emailVerified: true,
-      createdAt: '2026-01-01T00:00:00.000Z',
-    },
-    plan: { id: 'pro', name: 'Pro' },
-    entitlements: {
-      apiKeys: 5,
-      agents: 10,
-      executionsPerMonth: 2000,
-      historyRetentionDays: 30,
-      premiumModels: true,
-      apiBurstPerMinute: 60,
-      apiPerDay: 5000,
-    },
-    usage: { activeSessions: 1 },
-  };
-}
-
-/** An RFC 9457 problem response. */
-export function problem(
-  status: number,
-  code: string,
-  extras: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(
-    JSON.stringify({
-      type: `https://fleece.dev/problems/${code}`,
-      title: http.STATUS_CODES[status],
-      status,
-      code,
-      ...extras,
-    }),
-    {
-      status,
-      headers: { 'content-type': 'application/problem+json', 'x-request-id': `req_${code}`, ...headers },
-    },
-  );
-}
-
-/** A valid health body. */
-export function healthBody(status: 'ok' | 'degraded' | 'down' = 'ok') {
-  return {
-    service: 'fleece' as const,
-    status,
-    version: '0.1.0',
-    uptimeSeconds: 12,
-    checks: {
-      database: { status, latencyMs: status === 'down' ? null : 1.5 },
-      migrations: { status: 'ok', applied: 3, pending: 0 },
-    },
   };
 }
 

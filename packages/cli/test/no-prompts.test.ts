@@ -1,11 +1,9 @@
-import { setupServer } from 'msw/node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, SERVER } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, useMsw } from '../../testkit/src/index.js';
+import { runCli } from './helpers.js';
 
 // Nothing answers: a command that needs no server must not reach one, and one that does fails fast.
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterAll(() => server.close());
+useMsw();
 
 /** stdin empty and not a terminal (as `</dev/null`), stdout piped, no credentials anywhere. */
 const detached = { stdin: '', tty: false } as const;
@@ -30,7 +28,7 @@ describe('with </dev/null and no credentials', () => {
     ['account', 'consent'],
     ['account', 'consent', 'ai_processing', '--grant'],
   ])('`fleece %s` exits 3 without prompting', async (...args) => {
-    const result = await runCli([...args, '--server', SERVER], detached);
+    const result = await runCli([...args, '--server', BASE_URL], detached);
     expect(result.exitCode).toBe(3);
     expect(result.asked).toEqual([]);
     expect(result.stdout).toBe('');
@@ -38,7 +36,7 @@ describe('with </dev/null and no credentials', () => {
   });
 
   it('`fleece login` fails before any sign-in, naming --insecure-storage, without prompting', async () => {
-    const result = await runCli(['login', '--server', SERVER], detached);
+    const result = await runCli(['login', '--server', BASE_URL], detached);
     expect(result.exitCode).toBe(2);
     expect(result.asked).toEqual([]);
     expect(result.opened).toEqual([]);
@@ -46,7 +44,7 @@ describe('with </dev/null and no credentials', () => {
   });
 
   it('`fleece login --with-token` exits 2 on the empty input', async () => {
-    const result = await runCli(['login', '--with-token', '--server', SERVER], detached);
+    const result = await runCli(['login', '--with-token', '--server', BASE_URL], detached);
     expect(result.exitCode).toBe(2);
     expect(result.asked).toEqual([]);
   });

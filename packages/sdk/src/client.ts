@@ -697,6 +697,7 @@ export class Fleece {
           requestId,
           this.baseURL,
         );
+        if (options.finalStatuses?.includes(response.status)) throw failure;
         if (!shouldRetry(response.status, response.headers)) throw failure;
         delay = retryDelay(response.headers, retries);
         if (failure instanceof RateLimitError && this.#onRateLimit) handOver = failure;

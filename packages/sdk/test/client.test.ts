@@ -1,18 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { BASE_URL, useMsw } from '../../testkit/src/index.js';
 import { DEFAULT_BASE_URL, type Fetch, Fleece, FleeceError, VERSION } from '../src/index.js';
-import { BASE_URL, mswClient } from './helpers.js';
+import { mswClient } from './helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+const server = useMsw();
 afterEach(() => {
-  server.resetHandlers();
   vi.unstubAllEnvs();
 });
-afterAll(() => server.close());
 
 const ENV = ['FLEECE_API_KEY', 'FLEECE_TOKEN', 'FLEECE_BASE_URL'] as const;
 beforeEach(() => {

@@ -1,17 +1,14 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BASE_URL, useMsw } from '../../testkit/src/index.js';
 import { type ClientOptions, Fleece, FleeceError, type Logger } from '../src/index.js';
-import { BASE_URL, mswClient, problem } from './helpers.js';
+import { mswClient, problem } from './helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+const server = useMsw();
 afterEach(() => {
-  server.resetHandlers();
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
 });
-afterAll(() => server.close());
 beforeEach(() => {
   for (const name of ['FLEECE_LOG', 'FLEECE_API_KEY', 'FLEECE_TOKEN', 'FLEECE_BASE_URL']) {
     vi.stubEnv(name, undefined);

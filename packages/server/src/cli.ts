@@ -4,10 +4,10 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { DatabaseLockedError } from './db/client.js';
 import { databaseConnectionAdvice, openDatabase } from './db/open.js';
 import { VERSION } from './lib/package.js';
+import { PLANS, type PlanId } from './limits.js';
 import { AdminService } from './modules/admin/service.js';
 import { SYSTEM_AUDIT_CONTEXT } from './modules/audit/context.js';
 import { rotateExecutionKeys } from './modules/executions/rotate.js';
-import { PLANS, type PlanId } from './modules/plans/catalogue.js';
 import { startServer, startWorker } from './server.js';
 
 const USAGE = `Usage: fleece-server [command]

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { deriveKey, encryptionKey, Keyring } from './lib/crypto.js';
+import { DEFAULT_RATE_LIMIT_PER_MINUTE, ROUTE_LIMITS, type RouteLimitName } from './limits.js';
 import { defaultModelOf, offeredModels } from './modules/ai/models/catalogue.js';
-import { ROUTE_LIMITS, type RouteLimitName } from './plugins/rate-limit.js';
 
 /** The value of `FLEECE_SECRET` used when none is given outside production. Production refuses it. */
 export const DEVELOPMENT_SECRET = 'fleece-development-secret-do-not-use-in-production';
@@ -112,7 +112,7 @@ const EnvSchema = z
         .optional(),
     ),
     DATABASE_POOL_MAX: integer(10, 1, 500),
-    FLEECE_RATE_LIMIT_PER_MINUTE: integer(600, 1, 100_000_000),
+    FLEECE_RATE_LIMIT_PER_MINUTE: integer(DEFAULT_RATE_LIMIT_PER_MINUTE, 1, 100_000_000),
     FLEECE_ROUTE_LIMITS: commaList.pipe(
       z.array(
         z.string().regex(new RegExp(`^(?:${Object.keys(ROUTE_LIMITS).join('|')})=[1-9]\\d{0,8}$`), {

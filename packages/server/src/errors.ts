@@ -1,8 +1,9 @@
-import type { ProblemFieldError } from '@fleece/sdk/contract';
+import type { ProblemCode, ProblemFieldError } from '@fleece/sdk/contract';
 
 /**
- * The table of every problem `code` the API answers with, grouped by area, and the HTTP status and title
- * each one carries. `permanent`: a 5xx that asking again will not change (this server's configuration), sent
+ * The HTTP status and title of every problem `code` the API answers with, grouped by area. The codes
+ * themselves are the contract's `ProblemCode` enum (`@fleece/sdk/contract`): a code missing here, or one
+ * here that the contract lacks, fails to compile. `permanent`: a 5xx that asking again will not change (this server's configuration), sent
  * with `x-should-retry: false` so clients do not retry it. Codes are stable snake_case identifiers: clients branch on them, so a code is never
  * renamed. Problem documents follow RFC 9457.
  */
@@ -59,10 +60,10 @@ export const PROBLEMS = {
   service_unavailable: { status: 503, title: 'Service Unavailable' },
   // data export: this instance already runs its maximum of exports (FLEECE_EXPORT_CONCURRENCY)
   export_busy: { status: 503, title: 'Export Busy' },
-} as const satisfies Record<string, { status: number; title: string; permanent?: true }>;
+} as const satisfies Record<ProblemCode, { status: number; title: string; permanent?: true }>;
 
-/** A stable problem code from {@link PROBLEMS}. */
-export type ProblemCode = keyof typeof PROBLEMS;
+/** A stable problem code: the contract's enum, re-exported for the server's modules. */
+export type { ProblemCode };
 
 /** Extension members a problem may carry besides the RFC 9457 ones. */
 export interface ProblemExtras {

@@ -593,12 +593,15 @@ describe('real responses of every operation match the OpenAPI document', () => {
       headers: asSession(t, user),
       payload: { description: 'd' },
     });
-    await call('POST /api/v1/flows/{id}/trigger', {
+    const trigger = {
       method: 'POST',
       url: `/api/v1/flows/${flow.id}/trigger`,
-      headers: asSession(t, user),
+      headers: { ...asSession(t, user), 'idempotency-key': 'conformance-trigger' },
       payload: { input: 'go' },
-    });
+    } as const;
+    expect((await call('POST /api/v1/flows/{id}/trigger', trigger)).statusCode).toBe(202);
+    // The replay of the same Idempotency-Key: 200, the run as it is now.
+    expect((await call('POST /api/v1/flows/{id}/trigger', trigger)).statusCode).toBe(200);
     await call('POST /api/v1/flows/{id}/trigger', {
       method: 'POST',
       url: '/api/v1/flows/flw_none/trigger',

@@ -1,24 +1,15 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { accountDeletionBody, BASE_URL, meBody, problem, useMsw } from '../../../testkit/src/index.js';
 import { readCredentialsFile, storeCredentials } from '../credentials.js';
-import { meBody, oauthCredential, problem, runCli, SERVER, tempConfigHome } from '../helpers.js';
+import { oauthCredential, runCli, tempConfigHome } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: BASE_URL };
 
-const PENDING = {
-  status: 'pending_deletion',
-  requestedAt: '2026-03-01T09:00:00.000Z',
-  purgeAfter: '2026-03-08T09:00:00.000Z',
-  cancellable: true,
-  graceDays: 7,
-};
-const ACTIVE = { status: 'active', requestedAt: null, purgeAfter: null, cancellable: false, graceDays: 7 };
+const PENDING = accountDeletionBody('pending_deletion');
+const ACTIVE = accountDeletionBody('active');
 
 /** The account endpoints; records the deletion requests the server receives. */
 function accountServer(
@@ -27,17 +18,17 @@ function accountServer(
   const calls: string[] = [];
   const me = meBody();
   server.use(
-    http.get(`${SERVER}/api/v1/me`, () =>
+    http.get(`${BASE_URL}/api/v1/me`, () =>
       HttpResponse.json({ ...me, user: { ...me.user, status: options.status ?? 'active' } }),
     ),
-    http.get(`${SERVER}/api/v1/account/deletion`, () =>
+    http.get(`${BASE_URL}/api/v1/account/deletion`, () =>
       HttpResponse.json(options.status === 'pending_deletion' ? PENDING : ACTIVE),
     ),
-    http.post(`${SERVER}/api/v1/account/deletion`, () => {
+    http.post(`${BASE_URL}/api/v1/account/deletion`, () => {
       calls.push('request');
       return options.request?.() ?? HttpResponse.json(PENDING, { status: 202 });
     }),
-    http.post(`${SERVER}/api/v1/account/deletion/cancel`, () => {
+    http.post(`${BASE_URL}/api/v1/account/deletion/cancel`, () => {
       calls.push('cancel');
       return options.cancel?.() ?? HttpResponse.json(ACTIVE);
     }),
@@ -133,7 +124,7 @@ describe('fleece account delete', () => {
     await storeCredentials(home, oauthCredential());
     accountServer();
     const result = await runCli(
-      ['account', 'delete', '--server', SERVER, '--yes', '--confirm', 'ada@example.com'],
+      ['account', 'delete', '--server', BASE_URL, '--yes', '--confirm', 'ada@example.com'],
       {
         configHome: home,
       },
@@ -171,7 +162,7 @@ describe('fleece account delete', () => {
   });
 
   it('exits 3 without credentials, before asking anything', async () => {
-    const result = await runCli(['account', 'delete'], { env: { FLEECE_BASE_URL: SERVER } });
+    const result = await runCli(['account', 'delete'], { env: { FLEECE_BASE_URL: BASE_URL } });
     expect(result.exitCode).toBe(3);
     expect(result.asked).toEqual([]);
   });

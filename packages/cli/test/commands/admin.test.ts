@@ -1,15 +1,12 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, problem, useMsw } from '../../../testkit/src/index.js';
 import { parseLimits } from '../../src/commands/admin/grant.js';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: BASE_URL };
 
 const user = (id: string, email: string, plan = 'free', extra: Record<string, unknown> = {}) => ({
   id,
@@ -28,14 +25,14 @@ const user = (id: string, email: string, plan = 'free', extra: Record<string, un
 function adminServer(accounts: ReturnType<typeof user>[]) {
   const calls: string[] = [];
   server.use(
-    http.get(`${SERVER}/api/v1/admin/users`, ({ request }) => {
+    http.get(`${BASE_URL}/api/v1/admin/users`, ({ request }) => {
       const query = new URL(request.url).searchParams;
       calls.push(`GET ${query.toString()}`);
       const q = query.get('q')?.toLowerCase();
       const data = accounts.filter((a) => !q || a.id === q || a.email.includes(q));
       return HttpResponse.json({ data, nextCursor: null });
     }),
-    http.patch(`${SERVER}/api/v1/admin/users/:id`, async ({ params, request }) => {
+    http.patch(`${BASE_URL}/api/v1/admin/users/:id`, async ({ params, request }) => {
       const body = (await request.json()) as Record<string, unknown>;
       calls.push(`PATCH ${params.id} ${JSON.stringify(body)}`);
       const account = accounts.find((a) => a.id === params.id);
@@ -100,7 +97,7 @@ describe('fleece admin users', () => {
   });
 
   it('exits 4 when the login is not an admin (the API answers 403)', async () => {
-    server.use(http.get(`${SERVER}/api/v1/admin/users`, () => problem(403, 'forbidden')));
+    server.use(http.get(`${BASE_URL}/api/v1/admin/users`, () => problem(403, 'forbidden')));
     const result = await runCli(['admin', 'users', 'list'], { env });
     expect(result.exitCode).toBe(4);
   });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AuditEvent, nodeFetch } from '@fleece/sdk';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { observeSleeps, until, useFakeClock } from '../clock.js';
+import { FIXED_NOW, observeSleeps, until, useFakeClock } from '../../../testkit/src/index.js';
 import { runCli } from '../helpers.js';
 
 // A real HTTP server and the CLI's own transport (`nodeFetch`, node:http), not msw: a connection that
@@ -42,7 +42,7 @@ afterEach(async () => {
 
 describe('fleece audit tail --follow on a real connection', () => {
   it('regression: a tail whose connection goes silent without closing reconnects with Last-Event-ID instead of exiting 1', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const sleeps = observeSleeps();
     const events = [auditEvent(1), auditEvent(2), auditEvent(3)];
     const lastEventIds: Array<string | undefined> = [];

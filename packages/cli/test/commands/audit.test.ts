@@ -1,21 +1,24 @@
 import type { AuditEvent } from '@fleece/sdk';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { driveClock, observeSleeps, until, useFakeClock } from '../clock.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  BASE_URL,
+  driveClock,
+  FIXED_NOW,
+  observeSleeps,
+  problem,
+  restoreClockAfterEach,
+  until,
+  useFakeClock,
+  useMsw,
+} from '../../../testkit/src/index.js';
 import { storeCredentials } from '../credentials.js';
-import { oauthCredential, problem, runCli, SERVER, tempConfigHome } from '../helpers.js';
+import { oauthCredential, runCli, tempConfigHome } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = useMsw();
+restoreClockAfterEach();
 
-const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: BASE_URL };
 const SUBJECT = `sub_${'b'.repeat(32)}`;
 
 function auditEvent(n: number, action: string, extra: Partial<AuditEvent> = {}): AuditEvent {
@@ -66,7 +69,9 @@ describe('fleece audit list', () => {
       auditEvent(7, 'account.deleted', { actor: { type: 'system', subject: null, apiKeyId: null } }),
     ];
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: events, nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/audit-events`, () =>
+        HttpResponse.json({ data: events, nextCursor: null }),
+      ),
     );
     const result = await runCli(['audit', 'list'], { env });
     expect(result.exitCode).toBe(0);
@@ -81,12 +86,12 @@ describe('fleece audit list', () => {
   it('prints one line per event and sends the filters, ages turned into times', async () => {
     const searches: string[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/audit-events`, ({ request }) => {
         searches.push(new URL(request.url).search);
         return HttpResponse.json({ data: [E4, E2], nextCursor: 'cur_2' });
       }),
     );
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const result = await runCli(
       ['audit', 'list', '--action', 'api_key.', '--since', '2h', '--until', '2026-03-02', '--limit', '2'],
       { env },
@@ -103,7 +108,7 @@ describe('fleece audit list', () => {
 
   it('prints the page as JSON with --json', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E1], nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/audit-events`, () => HttpResponse.json({ data: [E1], nextCursor: null })),
     );
     const result = await runCli(['audit', 'list', '--json'], { env });
     expect(JSON.parse(result.stdout)).toEqual({ data: [E1], nextCursor: null });
@@ -122,7 +127,7 @@ describe('fleece audit list', () => {
 
   it('exits 4 when the API key lacks the audit:read scope', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, () =>
+      http.get(`${BASE_URL}/api/v1/audit-events`, () =>
         problem(403, 'insufficient_scope', { detail: 'This API key lacks the audit:read scope.' }),
       ),
     );
@@ -136,7 +141,7 @@ describe('fleece audit tail', () => {
   it('prints the latest events oldest first and exits without --follow', async () => {
     const searches: string[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/audit-events`, ({ request }) => {
         searches.push(new URL(request.url).search);
         return HttpResponse.json({ data: [E4, E3, E2], nextCursor: 'more' });
       }),
@@ -147,11 +152,11 @@ describe('fleece audit tail', () => {
   });
 
   it('follows from the last event printed, resumes a dropped connection with no gap, and prints NDJSON', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const lastEventIds: (string | null)[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
-      http.get(`${SERVER}/api/v1/audit-events/stream`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/audit-events/stream`, ({ request }) => {
         const last = request.headers.get('last-event-id');
         lastEventIds.push(last);
         // The first connection drops after E3 (E4 was not sent yet); the server replays after the id given.
@@ -189,12 +194,12 @@ describe('fleece audit tail', () => {
   });
 
   it('regression: Ctrl+C during an outage (waiting to reconnect) exits 130 at once', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const sleeps = observeSleeps();
     let connections = 0;
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
-      http.get(`${SERVER}/api/v1/audit-events/stream`, () => {
+      http.get(`${BASE_URL}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/audit-events/stream`, () => {
         connections++;
         // The first connection delivers E3 and ends; then the server is down.
         if (connections > 1) return HttpResponse.error();
@@ -216,11 +221,11 @@ describe('fleece audit tail', () => {
   });
 
   it('exits 3, after one refused reconnection, when the server ends the tail because the key was revoked', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const lastEventIds: (string | null)[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
-      http.get(`${SERVER}/api/v1/audit-events/stream`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/audit-events/stream`, ({ request }) => {
         lastEventIds.push(request.headers.get('last-event-id'));
         if (lastEventIds.length > 1) return problem(401, 'invalid_api_key');
         // The server's last word on a revoked key: `event: error` with the problem, then the end.
@@ -239,21 +244,21 @@ describe('fleece audit tail', () => {
         .map((l) => JSON.parse(l)),
     ).toEqual([E2, E3]);
     expect(outcome.stderr).toContain(
-      `error: FLEECE_API_KEY is not valid on ${SERVER}: it is revoked, unknown there, or mistyped.\n` +
+      `error: FLEECE_API_KEY is not valid on ${BASE_URL}: it is revoked, unknown there, or mistyped.\n` +
         'hint: Check or replace the value of FLEECE_API_KEY.\n',
     );
     expect(outcome.exitCode).toBe(3);
   });
 
   it('refreshes a stored login whose access token the server stopped accepting mid-tail, and resumes after the last event', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential());
     const seen: [string | null, string | null][] = [];
     const refreshes: string[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
-      http.post(`${SERVER}/api/auth/token`, async ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/audit-events`, () => HttpResponse.json({ data: [E2], nextCursor: null })),
+      http.post(`${BASE_URL}/api/auth/token`, async ({ request }) => {
         refreshes.push(((await request.json()) as { refresh_token: string }).refresh_token);
         return HttpResponse.json({
           access_token: 'at_2',
@@ -262,7 +267,7 @@ describe('fleece audit tail', () => {
           refresh_token: 'rt_2',
         });
       }),
-      http.get(`${SERVER}/api/v1/audit-events/stream`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/audit-events/stream`, ({ request }) => {
         const auth = request.headers.get('authorization');
         seen.push([auth, request.headers.get('last-event-id')]);
         if (auth === 'Bearer at_2') {
@@ -281,7 +286,7 @@ describe('fleece audit tail', () => {
     const controller = new AbortController();
     let stopped = false;
     const result = driveClock(
-      runCli(['audit', 'tail', '--follow', '-n', '1', '--json', '--server', SERVER], {
+      runCli(['audit', 'tail', '--follow', '-n', '1', '--json', '--server', BASE_URL], {
         configHome: home,
         signal: controller.signal,
       }).finally(() => {
@@ -318,7 +323,9 @@ describe('fleece audit tail', () => {
 describe('fleece audit verify', () => {
   it('exits 0 and says how many events were checked when the chain is intact', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/audit-events/verify`, () => HttpResponse.json({ valid: true, checked: 12 })),
+      http.get(`${BASE_URL}/api/v1/audit-events/verify`, () =>
+        HttpResponse.json({ valid: true, checked: 12 }),
+      ),
     );
     const result = await runCli(['audit', 'verify'], { env });
     expect(result).toMatchObject({
@@ -330,7 +337,7 @@ describe('fleece audit verify', () => {
 
   it('exits 7 naming the first broken event when the chain was tampered with', async () => {
     const broken = { valid: false, checked: 5, firstBrokenEventId: 'evt_3', reason: 'hash_mismatch' };
-    server.use(http.get(`${SERVER}/api/v1/audit-events/verify`, () => HttpResponse.json(broken)));
+    server.use(http.get(`${BASE_URL}/api/v1/audit-events/verify`, () => HttpResponse.json(broken)));
     const result = await runCli(['audit', 'verify'], { env });
     expect(result.exitCode).toBe(7);
     expect(result.stderr).toBe(

@@ -1,31 +1,15 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, billingStatusBody, problem, useMsw } from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: BASE_URL };
 const CHECKOUT = 'https://checkout.stripe.com/c/pay/cs_test_1';
 
-const STATUS = {
-  plan: { id: 'pro', name: 'Pro' },
-  subscription: {
-    id: 'sub_1',
-    status: 'active',
-    plan: 'pro',
-    currentPeriodEnd: '2026-02-01T00:00:00.000Z',
-    cancelAtPeriodEnd: false,
-  },
-  usage: {
-    activeSessions: 1,
-    apiKeys: { used: 5, limit: 5 },
-    agents: { used: 2, limit: 10 },
-    executions: { used: 3, limit: 2000, period: '2026-01', resetsAt: '2026-02-01T00:00:00.000Z' },
-  },
+const STATUS = billingStatusBody({
+  usage: { agents: { used: 2, limit: 10 } },
   notices: [
     {
       code: 'api_keys_disabled',
@@ -33,13 +17,13 @@ const STATUS = {
       apiKeyIds: ['key_b'],
     },
   ],
-};
+});
 
 /** Answers checkout with the Checkout URL, recording the bodies. */
 function checkoutServer(): unknown[] {
   const bodies: unknown[] = [];
   server.use(
-    http.post(`${SERVER}/api/v1/billing/checkout`, async ({ request }) => {
+    http.post(`${BASE_URL}/api/v1/billing/checkout`, async ({ request }) => {
       bodies.push(await request.json());
       return HttpResponse.json({ url: CHECKOUT });
     }),
@@ -49,7 +33,7 @@ function checkoutServer(): unknown[] {
 
 describe('fleece billing', () => {
   it('shows plan, subscription and usage on stdout, notices as warnings (status is the default)', async () => {
-    server.use(http.get(`${SERVER}/api/v1/billing`, () => HttpResponse.json(STATUS)));
+    server.use(http.get(`${BASE_URL}/api/v1/billing`, () => HttpResponse.json(STATUS)));
     for (const args of [['billing'], ['billing', 'status']]) {
       const result = await runCli(args, { env });
       expect(result.exitCode).toBe(0);
@@ -68,7 +52,7 @@ describe('fleece billing', () => {
 
   it('says when the subscription ends instead of renewing', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/billing`, () =>
+      http.get(`${BASE_URL}/api/v1/billing`, () =>
         HttpResponse.json({
           ...STATUS,
           subscription: { ...STATUS.subscription, cancelAtPeriodEnd: true },
@@ -126,7 +110,7 @@ describe('fleece billing', () => {
 
   it('upgrade with a running subscription points at the portal', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/billing/checkout`, () =>
+      http.post(`${BASE_URL}/api/v1/billing/checkout`, () =>
         problem(409, 'already_subscribed', { detail: 'You already have a subscription (active).' }),
       ),
     );
@@ -141,7 +125,7 @@ describe('fleece billing', () => {
 
   it('portal opens the customer portal', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/billing/portal`, () =>
+      http.post(`${BASE_URL}/api/v1/billing/portal`, () =>
         HttpResponse.json({ url: 'https://billing.stripe.com/p/session/1' }),
       ),
     );
@@ -152,8 +136,8 @@ describe('fleece billing', () => {
 
   it('on a server without billing, explains that an administrator sets plans', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/billing`, () => problem(503, 'billing_not_configured')),
-      http.post(`${SERVER}/api/v1/billing/checkout`, () => problem(503, 'billing_not_configured')),
+      http.get(`${BASE_URL}/api/v1/billing`, () => problem(503, 'billing_not_configured')),
+      http.post(`${BASE_URL}/api/v1/billing/checkout`, () => problem(503, 'billing_not_configured')),
     );
     for (const args of [['billing'], ['billing', 'upgrade']]) {
       const result = await runCli(args, { env });
@@ -179,7 +163,7 @@ describe('fleece billing', () => {
       createdAt: '2026-01-01T00:00:00.000Z',
     });
     server.use(
-      http.get(`${SERVER}/api/v1/api-keys`, () =>
+      http.get(`${BASE_URL}/api/v1/api-keys`, () =>
         HttpResponse.json({
           data: [key('key_newest', 'disabled'), key('key_older', 'active')],
           nextCursor: null,

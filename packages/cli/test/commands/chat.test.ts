@@ -1,14 +1,11 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, useMsw } from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: BASE_URL };
 
 const MESSAGE = {
   seq: 2,
@@ -28,7 +25,7 @@ const REPLY = {
 function chatServer(options: { failWith?: string } = {}): unknown[] {
   const bodies: unknown[] = [];
   server.use(
-    http.post(`${SERVER}/api/v1/chat`, async ({ request }) => {
+    http.post(`${BASE_URL}/api/v1/chat`, async ({ request }) => {
       const body = (await request.json()) as { stream?: boolean };
       bodies.push(body);
       if (!body.stream) return HttpResponse.json(REPLY);
@@ -65,7 +62,7 @@ describe('fleece chat', () => {
 
   it("uses an agent's instructions as the system message and its model", async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/agents/:id`, () =>
+      http.get(`${BASE_URL}/api/v1/agents/:id`, () =>
         HttpResponse.json({
           id: 'agt_0123456789abcdefghijklmn',
           name: 'triage',
@@ -110,8 +107,8 @@ describe('fleece chat', () => {
     };
     const fetched: string[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/agents`, () => HttpResponse.json({ data: [triage], nextCursor: null })),
-      http.get(`${SERVER}/api/v1/agents/:id`, ({ params }) => {
+      http.get(`${BASE_URL}/api/v1/agents`, () => HttpResponse.json({ data: [triage], nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/agents/:id`, ({ params }) => {
         fetched.push(String(params.id));
         return HttpResponse.json(triage);
       }),

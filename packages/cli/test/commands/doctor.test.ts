@@ -1,30 +1,18 @@
 import { chmod } from 'node:fs/promises';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, healthBody, meBody, useMsw } from '../../../testkit/src/index.js';
 import { storeCredentials } from '../credentials.js';
-import {
-  healthBody,
-  meBody,
-  memoryKeyring,
-  NO_KEYCHAIN,
-  oauthCredential,
-  runCli,
-  SERVER,
-  tempConfigHome,
-} from '../helpers.js';
+import { memoryKeyring, NO_KEYCHAIN, oauthCredential, runCli, tempConfigHome } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 
 function healthy(date = new Date(NOW).toUTCString()) {
   server.use(
-    http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('ok'), { headers: { date } })),
-    http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())),
+    http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(healthBody('ok'), { headers: { date } })),
+    http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())),
   );
 }
 
@@ -35,7 +23,7 @@ const byId = (stdout: string) =>
 describe('fleece doctor', () => {
   it('reports every check, warning about the missing keychain and the missing login', async () => {
     healthy();
-    const result = await runCli(['doctor', '--server', SERVER], { now: () => NOW });
+    const result = await runCli(['doctor', '--server', BASE_URL], { now: () => NOW });
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe(`✓ CLI          fleece 0.1.0 on Node.js ${process.version} (linux)`);
@@ -54,14 +42,14 @@ describe('fleece doctor', () => {
     healthy();
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential({ expiresAt: '2026-03-01T12:14:00.000Z' }));
-    const result = await runCli(['doctor', '--server', SERVER, '--json'], {
+    const result = await runCli(['doctor', '--server', BASE_URL, '--json'], {
       configHome: home,
       now: () => NOW,
       keyring: memoryKeyring(),
     });
     expect(result.exitCode).toBe(0);
     const json = JSON.parse(result.stdout);
-    expect(json).toMatchObject({ ok: true, server: SERVER });
+    expect(json).toMatchObject({ ok: true, server: BASE_URL });
     expect(json.checks.map((c: Check) => [c.id, c.status])).toEqual([
       ['cli', 'ok'],
       ['server', 'ok'],
@@ -77,7 +65,7 @@ describe('fleece doctor', () => {
 
   it('warns about clock skew beyond 30 s', async () => {
     healthy(new Date(NOW + 95_000).toUTCString());
-    const result = await runCli(['doctor', '--server', SERVER, '--json'], { now: () => NOW });
+    const result = await runCli(['doctor', '--server', BASE_URL, '--json'], { now: () => NOW });
     expect(byId(result.stdout).clock).toEqual({
       id: 'clock',
       status: 'warn',
@@ -87,8 +75,8 @@ describe('fleece doctor', () => {
   });
 
   it('fails (exit 1) when the server cannot be reached', async () => {
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.error()));
-    const result = await runCli(['doctor', '--server', SERVER, '--json'], { now: () => NOW });
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.error()));
+    const result = await runCli(['doctor', '--server', BASE_URL, '--json'], { now: () => NOW });
     expect(result.exitCode).toBe(1);
     expect(byId(result.stdout).server).toMatchObject({ status: 'fail' });
     expect(byId(result.stdout).server?.summary).toMatch(/^Could not connect to http:\/\/fleece\.test: /);
@@ -100,7 +88,7 @@ describe('fleece doctor', () => {
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential());
     await chmod(`${home}/fleece/credentials.json`, 0o644);
-    const result = await runCli(['doctor', '--server', SERVER, '--json'], {
+    const result = await runCli(['doctor', '--server', BASE_URL, '--json'], {
       configHome: home,
       now: () => NOW,
     });
@@ -117,7 +105,7 @@ describe('fleece doctor', () => {
     healthy();
     // msw answers in-process: the request never reaches the proxy, and doctor says so (it used to say
     // "reached through" from the variables alone). The built binary through a real proxy: proxy.e2e.test.ts.
-    const through = await runCli(['doctor', '--server', SERVER, '--json'], {
+    const through = await runCli(['doctor', '--server', BASE_URL, '--json'], {
       now: () => NOW,
       env: { HTTP_PROXY: 'http://user:secret@proxy.internal:3128' },
     });
@@ -129,7 +117,7 @@ describe('fleece doctor', () => {
       fix: 'Check HTTP_PROXY and NO_PROXY.',
     });
     expect(through.stdout).not.toContain('secret');
-    const direct = await runCli(['doctor', '--server', SERVER, '--json'], {
+    const direct = await runCli(['doctor', '--server', BASE_URL, '--json'], {
       now: () => NOW,
       env: { http_proxy: 'http://proxy.internal:3128', NO_PROXY: '.test,localhost' },
     });

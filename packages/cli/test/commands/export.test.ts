@@ -1,36 +1,15 @@
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { EXPORT_RECORD_TYPES } from '@fleece/sdk';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BASE_URL, exportNdjson, problem, useMsw } from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: SERVER };
-
-/** An NDJSON export as the server writes it (header, records, trailer with counts and SHA-256). */
-function ndjson(records: { type: string; data: unknown }[], tamper?: (body: string) => string): string {
-  const header = `${JSON.stringify({ type: 'header', formatVersion: 1, exportedAt: '2026-03-01T09:00:00.000Z', userId: 'usr_1' })}\n`;
-  const body = header + records.map((r) => `${JSON.stringify(r)}\n`).join('');
-  const counts = Object.fromEntries(EXPORT_RECORD_TYPES.map((t) => [t, 0]));
-  for (const r of records) counts[r.type]!++;
-  const trailer = {
-    type: 'trailer',
-    counts,
-    records: records.length,
-    bytes: Buffer.byteLength(body),
-    sha256: createHash('sha256').update(body).digest('hex'),
-  };
-  return `${tamper ? tamper(body) : body}${JSON.stringify(trailer)}\n`;
-}
+const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: BASE_URL };
 
 /** A zip archive holding one stored (uncompressed) file: enough of PKWARE's APPNOTE for a reader. */
 function storedZip(name: string, data: Buffer): Buffer {
@@ -72,7 +51,7 @@ const RECORDS = [
 function exportServer(body: () => Response) {
   const formats: (string | null)[] = [];
   server.use(
-    http.get(`${SERVER}/api/v1/export`, ({ request }) => {
+    http.get(`${BASE_URL}/api/v1/export`, ({ request }) => {
       formats.push(new URL(request.url).searchParams.get('format'));
       return body();
     }),
@@ -91,7 +70,7 @@ describe('fleece export', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('writes a verified NDJSON export atomically (mode 0600) and says what it wrote', async () => {
-    const text = ndjson(RECORDS);
+    const text = exportNdjson(RECORDS);
     const formats = exportServer(() => ndjsonResponse(text));
     const target = join(dir, 'mine.ndjson');
     const result = await runCli(['export', '-o', target], { env });
@@ -109,7 +88,7 @@ describe('fleece export', () => {
   });
 
   it('prints a stable JSON summary with --json', async () => {
-    const text = ndjson(RECORDS);
+    const text = exportNdjson(RECORDS);
     exportServer(() => ndjsonResponse(text));
     const target = join(dir, 'mine.ndjson');
     const result = await runCli(['export', '-o', target, '--json'], { env });
@@ -125,7 +104,7 @@ describe('fleece export', () => {
   });
 
   it('fails on a checksum mismatch (exit 1) and leaves no file, nor a temporary one', async () => {
-    exportServer(() => ndjsonResponse(ndjson(RECORDS, (b) => b.replace('hi 3', 'hi 4'))));
+    exportServer(() => ndjsonResponse(exportNdjson(RECORDS, (b) => b.replace('hi 3', 'hi 4'))));
     const target = join(dir, 'mine.ndjson');
     const result = await runCli(['export', '-o', target], { env });
     expect(result.exitCode).toBe(1);
@@ -137,7 +116,7 @@ describe('fleece export', () => {
   });
 
   it('fails on an export cut short, leaving an existing file under the target name untouched', async () => {
-    const text = ndjson(RECORDS);
+    const text = exportNdjson(RECORDS);
     exportServer(() => ndjsonResponse(text.slice(0, text.indexOf('{"type":"trailer"'))));
     const target = join(dir, 'mine.ndjson');
     await writeFile(target, 'yesterday');
@@ -149,7 +128,7 @@ describe('fleece export', () => {
   });
 
   it('refuses to replace an existing file without --force (exit 2, nothing sent)', async () => {
-    const formats = exportServer(() => ndjsonResponse(ndjson(RECORDS)));
+    const formats = exportServer(() => ndjsonResponse(exportNdjson(RECORDS)));
     const target = join(dir, 'mine.ndjson');
     await writeFile(target, 'keep me');
     const result = await runCli(['export', '-o', target], { env });
@@ -162,7 +141,7 @@ describe('fleece export', () => {
   });
 
   it('downloads a zip and verifies the NDJSON inside it', async () => {
-    const text = ndjson(RECORDS);
+    const text = exportNdjson(RECORDS);
     const formats = exportServer(
       () =>
         new HttpResponse(storedZip('fleece-export.ndjson', Buffer.from(text)), {
@@ -178,7 +157,7 @@ describe('fleece export', () => {
   });
 
   it('rejects a zip whose NDJSON does not verify', async () => {
-    const bad = ndjson(RECORDS, (b) => b.replace('hi 3', 'hi 4'));
+    const bad = exportNdjson(RECORDS, (b) => b.replace('hi 3', 'hi 4'));
     exportServer(
       () =>
         new HttpResponse(storedZip('fleece-export.ndjson', Buffer.from(bad)), {
@@ -210,7 +189,7 @@ describe('fleece export', () => {
   });
 
   it('refuses a target directory that does not exist (exit 2, one line and a hint, nothing requested)', async () => {
-    const formats = exportServer(() => ndjsonResponse(ndjson(RECORDS)));
+    const formats = exportServer(() => ndjsonResponse(exportNdjson(RECORDS)));
     const missing = join(dir, 'nonexistent-dir');
     const result = await runCli(['export', '-o', join(missing, 'x.ndjson')], { env });
     expect(result.exitCode).toBe(2);
@@ -223,7 +202,7 @@ describe('fleece export', () => {
   });
 
   it('-o <dir> (existing, or ending in /) writes fleece-export-<UTC time>.<format> inside it', async () => {
-    const formats = exportServer(() => ndjsonResponse(ndjson(RECORDS)));
+    const formats = exportServer(() => ndjsonResponse(exportNdjson(RECORDS)));
     const now = () => Date.parse('2026-11-29T14:05:01.000Z');
     const existing = await runCli(['export', '-o', dir, '--json'], { env, now });
     expect(existing.exitCode, existing.stderr).toBe(0);
@@ -250,7 +229,7 @@ describe('fleece export', () => {
   });
 
   it('takes the format from the extension of -o, and refuses a contradicting --format (exit 2)', async () => {
-    const text = ndjson(RECORDS);
+    const text = exportNdjson(RECORDS);
     const formats = exportServer(
       () =>
         new HttpResponse(storedZip('fleece-export.ndjson', Buffer.from(text)), {
@@ -299,8 +278,8 @@ describe('fleece account consent', () => {
   function consentServer() {
     const puts: { type: string; body: unknown }[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/account/consents`, () => HttpResponse.json({ data: CONSENTS })),
-      http.put(`${SERVER}/api/v1/account/consents/:type`, async ({ params, request }) => {
+      http.get(`${BASE_URL}/api/v1/account/consents`, () => HttpResponse.json({ data: CONSENTS })),
+      http.put(`${BASE_URL}/api/v1/account/consents/:type`, async ({ params, request }) => {
         const body = (await request.json()) as { granted: boolean };
         puts.push({ type: String(params.type), body });
         const current = CONSENTS.find((c) => c.type === params.type)!;

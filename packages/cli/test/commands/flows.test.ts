@@ -2,54 +2,29 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../clock.js';
-import { plain, problem, runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import {
+  AGENT_ID,
+  BASE_URL,
+  flowBody,
+  flowRunBody,
+  problem,
+  sse,
+  until,
+  useMsw,
+} from '../../../testkit/src/index.js';
+import { plain, runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: BASE_URL };
 
-const AGENT_ID = 'agt_0123456789abcdefghijklmn';
 const STEPS = [
   { name: 'draft', agentId: AGENT_ID, input: 'Draft a reply to: {{input}}' },
   { name: 'polish', agentId: AGENT_ID, input: 'Polish: {{steps.draft.output}}' },
 ];
-const FLOW = {
-  id: 'flw_0123456789abcdefghijklmn',
-  name: 'review',
-  description: '',
-  steps: STEPS,
-  schedule: null,
-  scheduleInput: '',
-  callbackUrl: null,
-  hasCallbackSecret: false,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-};
-const RUN = {
-  id: 'exe_0123456789abcdefghijklmn',
-  agentId: null,
-  flowId: FLOW.id,
-  parentId: null,
-  step: null,
-  status: 'queued',
-  model: null,
-  provider: null,
-  input: 'Hello',
-  output: null,
-  usage: null,
-  finishReason: null,
-  error: null,
-  durationMs: null,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  startedAt: null,
-  finishedAt: null,
-};
+const FLOW = flowBody({ steps: STEPS });
+const RUN = flowRunBody();
 
 /** The event stream of a run that ends as `final`. */
 function runEvents(final: Record<string, unknown>): HttpResponse<string> {
@@ -58,19 +33,14 @@ function runEvents(final: Record<string, unknown>): HttpResponse<string> {
     [2, `execution.${final.status === 'succeeded' ? 'completed' : final.status}`, final],
     [3, 'done', { status: final.status }],
   ];
-  return new HttpResponse(
-    events
-      .map(([id, event, data]) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
-      .join(''),
-    { headers: { 'content-type': 'text/event-stream' } },
-  );
+  return new HttpResponse(sse(events), { headers: { 'content-type': 'text/event-stream' } });
 }
 
 describe('fleece flows', () => {
   it('creates a flow from --step options (templates keep their colons) and prints it', async () => {
     let body: unknown;
     server.use(
-      http.post(`${SERVER}/api/v1/flows`, async ({ request }) => {
+      http.post(`${BASE_URL}/api/v1/flows`, async ({ request }) => {
         body = await request.json();
         return HttpResponse.json(FLOW, { status: 201 });
       }),
@@ -104,7 +74,7 @@ describe('fleece flows', () => {
       );
       let body: unknown;
       server.use(
-        http.post(`${SERVER}/api/v1/flows`, async ({ request }) => {
+        http.post(`${BASE_URL}/api/v1/flows`, async ({ request }) => {
           body = await request.json();
           return HttpResponse.json(
             {
@@ -143,7 +113,7 @@ describe('fleece flows', () => {
 
   it('shows a 400 naming the step and the reference', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/flows`, () =>
+      http.post(`${BASE_URL}/api/v1/flows`, () =>
         problem(400, 'validation_failed', {
           detail:
             'The flow is not valid: step "polish" refers to {{steps.nope.output}}, but the flow has no step named "nope".',
@@ -163,11 +133,11 @@ describe('fleece flows', () => {
 
   it('lists, gets and deletes flows', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/flows`, () =>
+      http.get(`${BASE_URL}/api/v1/flows`, () =>
         HttpResponse.json({ data: [{ ...FLOW, schedule: '0 6 * * *' }], nextCursor: null }),
       ),
-      http.get(`${SERVER}/api/v1/flows/:id`, () => HttpResponse.json(FLOW)),
-      http.delete(`${SERVER}/api/v1/flows/:id`, () => new HttpResponse(null, { status: 204 })),
+      http.get(`${BASE_URL}/api/v1/flows/:id`, () => HttpResponse.json(FLOW)),
+      http.delete(`${BASE_URL}/api/v1/flows/:id`, () => new HttpResponse(null, { status: 204 })),
     );
     const list = await runCli(['flows', 'list'], { env });
     expect(list).toMatchObject({ exitCode: 0, stdout: `${FLOW.id}  review  2 steps  0 6 * * *\n` });
@@ -181,11 +151,11 @@ describe('fleece flows', () => {
   it('triggers a run and prints its id; input from stdin; 409 while running exits 1 with the reason', async () => {
     const inputs: unknown[] = [];
     server.use(
-      http.post(`${SERVER}/api/v1/flows/${FLOW.id}/trigger`, async ({ request }) => {
+      http.post(`${BASE_URL}/api/v1/flows/${FLOW.id}/trigger`, async ({ request }) => {
         inputs.push(await request.json());
         return HttpResponse.json(RUN, { status: 202 });
       }),
-      http.post(`${SERVER}/api/v1/flows/flw_busy/trigger`, () =>
+      http.post(`${BASE_URL}/api/v1/flows/flw_busy/trigger`, () =>
         problem(409, 'flow_already_running', {
           detail: 'A run of this flow (exe_1) is queued or running.',
           executionId: 'exe_1',
@@ -213,12 +183,12 @@ describe('fleece flows', () => {
       error: { code: 'step_failed', step: 'polish', message: 'The flow run failed in step "polish".' },
     };
     server.use(
-      http.post(`${SERVER}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
-      http.post(`${SERVER}/api/v1/flows/flw_failing/trigger`, () =>
+      http.post(`${BASE_URL}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
+      http.post(`${BASE_URL}/api/v1/flows/flw_failing/trigger`, () =>
         HttpResponse.json({ ...RUN, id: failed.id }, { status: 202 }),
       ),
-      http.get(`${SERVER}/api/v1/executions/${RUN.id}/events`, () => runEvents(done)),
-      http.get(`${SERVER}/api/v1/executions/${failed.id}/events`, () => runEvents(failed)),
+      http.get(`${BASE_URL}/api/v1/executions/${RUN.id}/events`, () => runEvents(done)),
+      http.get(`${BASE_URL}/api/v1/executions/${failed.id}/events`, () => runEvents(failed)),
     );
     const ok = await runCli(['flows', 'trigger', FLOW.id, '--input', 'Hello', '--wait'], { env });
     expect(ok).toMatchObject({ exitCode: 0, stdout: 'Polished.\n' });
@@ -249,13 +219,13 @@ describe('fleece flows', () => {
     };
     let parents: (string | null)[] = [];
     server.use(
-      http.post(`${SERVER}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
-      http.get(`${SERVER}/api/v1/flows/${FLOW.id}`, () => HttpResponse.json(FLOW)),
-      http.get(`${SERVER}/api/v1/executions`, ({ request }) => {
+      http.post(`${BASE_URL}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
+      http.get(`${BASE_URL}/api/v1/flows/${FLOW.id}`, () => HttpResponse.json(FLOW)),
+      http.get(`${BASE_URL}/api/v1/executions`, ({ request }) => {
         parents = [...parents, new URL(request.url).searchParams.get('parentId')];
         return HttpResponse.json({ data: [step], nextCursor: null });
       }),
-      http.get(`${SERVER}/api/v1/executions/${RUN.id}/events`, () => {
+      http.get(`${BASE_URL}/api/v1/executions/${RUN.id}/events`, () => {
         const encoder = new TextEncoder();
         const frame = (id: number, event: string, data: unknown) =>
           encoder.encode(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -293,8 +263,8 @@ describe('fleece flows', () => {
 
   it('Ctrl+C while waiting exits 130, saying the run goes on and the exact command that follows it', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
-      http.get(`${SERVER}/api/v1/executions/${RUN.id}/events`, () => {
+      http.post(`${BASE_URL}/api/v1/flows/${FLOW.id}/trigger`, () => HttpResponse.json(RUN, { status: 202 })),
+      http.get(`${BASE_URL}/api/v1/executions/${RUN.id}/events`, () => {
         const body = new ReadableStream({
           start(controller) {
             controller.enqueue(

@@ -1,23 +1,25 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { driveClock, useFakeClock } from '../clock.js';
-import { healthBody, problem, runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import {
+  BASE_URL,
+  driveClock,
+  FIXED_NOW,
+  healthBody,
+  problem,
+  restoreClockAfterEach,
+  useFakeClock,
+  useMsw,
+} from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = useMsw();
+restoreClockAfterEach();
 
-const args = ['health', '--server', SERVER];
+const args = ['health', '--server', BASE_URL];
 
 describe('fleece health', () => {
   it('prints the report without colour when piped', async () => {
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('ok'))));
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(healthBody('ok'))));
     const result = await runCli(args);
     expect(result).toMatchObject({
       exitCode: 0,
@@ -32,8 +34,43 @@ describe('fleece health', () => {
     });
   });
 
+  it('prints the job queue check when the server sends one', async () => {
+    const jobs = {
+      status: 'degraded',
+      workersHere: false,
+      workersAlive: 2,
+      oldestQueuedSeconds: 130,
+      lagLimitSeconds: 120,
+    };
+    server.use(
+      http.get(`${BASE_URL}/api/health`, () =>
+        HttpResponse.json({ ...healthBody('degraded'), checks: { ...healthBody('degraded').checks, jobs } }),
+      ),
+    );
+    const result = await runCli(args);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(
+      'Migrations:  ok (3 applied, 0 pending)\n' +
+        'Jobs:        degraded (2 worker instances alive; oldest job waiting 130 s of 120 s allowed)\n',
+    );
+    server.use(
+      http.get(`${BASE_URL}/api/health`, () =>
+        HttpResponse.json({
+          ...healthBody('ok'),
+          checks: {
+            ...healthBody('ok').checks,
+            jobs: { ...jobs, status: 'ok', workersHere: true, workersAlive: 1, oldestQueuedSeconds: null },
+          },
+        }),
+      ),
+    );
+    expect((await runCli(args)).stdout).toContain(
+      'Jobs:        ok (1 worker instance alive, this one included; no job waiting)\n',
+    );
+  });
+
   it('colours the status on a terminal', async () => {
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('degraded'))));
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(healthBody('degraded'))));
     const result = await runCli(args, { tty: true, env: { TERM: 'xterm' } });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('Status:      \u001b[33mdegraded\u001b[39m\n');
@@ -44,28 +81,28 @@ describe('fleece health', () => {
     ['CI=true', { CI: 'true' }, []],
     ['--no-color', {}, ['--no-color']],
   ])('prints no ANSI codes on a terminal with %s', async (_name, env, flags) => {
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('degraded'))));
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(healthBody('degraded'))));
     const result = await runCli([...args, ...flags], { tty: true, env });
     expect(result.stdout).toContain('Status:      degraded\n');
     expect(result.stdout).not.toContain('\u001b');
   });
 
   it('colours piped output with FORCE_COLOR', async () => {
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('ok'))));
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(healthBody('ok'))));
     const result = await runCli(args, { env: { FORCE_COLOR: '1' } });
     expect(result.stdout).toContain('Status:      \u001b[32mok\u001b[39m\n');
   });
 
   it('prints a stable JSON shape with --json', async () => {
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('ok'))));
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(healthBody('ok'))));
     const result = await runCli([...args, '--json']);
     expect(result.exitCode).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ server: SERVER, ...healthBody('ok') });
+    expect(JSON.parse(result.stdout)).toEqual({ server: BASE_URL, ...healthBody('ok') });
   });
 
   it('exits 1 after the report when the server is down', async () => {
     server.use(
-      http.get(`${SERVER}/api/health`, () => HttpResponse.json(healthBody('down'), { status: 503 })),
+      http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(healthBody('down'), { status: 503 })),
     );
     const result = await runCli(args);
     expect(result.exitCode).toBe(1);
@@ -77,8 +114,8 @@ describe('fleece health', () => {
   });
 
   it('names the connection failure and what to do, with no request id (nothing reached the server)', async () => {
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.error()));
-    useFakeClock();
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.error()));
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(runCli([...args]));
     expect(result.exitCode).toBe(1);
     const [what, hint, ...rest] = result.stderr.split('\n');
@@ -92,8 +129,8 @@ describe('fleece health', () => {
   });
 
   it('prints the stack trace only with --verbose', async () => {
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.error()));
-    useFakeClock();
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.error()));
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(runCli([...args, '--verbose']));
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain('    at ');
@@ -102,7 +139,7 @@ describe('fleece health', () => {
 
   it('logs the request id and timing to stderr with --verbose', async () => {
     server.use(
-      http.get(`${SERVER}/api/health`, () =>
+      http.get(`${BASE_URL}/api/health`, () =>
         HttpResponse.json(healthBody('ok'), { headers: { 'x-request-id': 'req_health1' } }),
       ),
     );
@@ -113,7 +150,7 @@ describe('fleece health', () => {
 
   it('exits 5 at once when rate limited for longer than --max-wait, saying when the limit resets', async () => {
     server.use(
-      http.get(`${SERVER}/api/health`, () =>
+      http.get(`${BASE_URL}/api/health`, () =>
         problem(429, 'rate_limited', { detail: 'Too many requests.' }, { 'retry-after': '120' }),
       ),
     );

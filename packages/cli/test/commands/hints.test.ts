@@ -1,20 +1,17 @@
 import { http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, problem, useMsw } from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: BASE_URL };
 const FLOW_ID = 'flw_0123456789abcdefghijklmn';
 
 describe('hints and exit codes of server refusals', () => {
   it('a 400 validation_failed for a value passed exits 2 and names the flag from errors[]', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/agents`, () =>
+      http.post(`${BASE_URL}/api/v1/agents`, () =>
         problem(400, 'validation_failed', {
           detail: 'The request is not valid: body.temperature: Too big: expected number to be <=2.',
           errors: [{ path: 'body.temperature', message: 'Too big: expected number to be <=2' }],
@@ -33,7 +30,7 @@ describe('hints and exit codes of server refusals', () => {
 
   it('maps query and camelCase paths to their flags, and a 400 without errors[] still exits 2', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/flows`, () =>
+      http.post(`${BASE_URL}/api/v1/flows`, () =>
         problem(400, 'validation_failed', {
           detail: 'The request is not valid.',
           errors: [
@@ -42,7 +39,7 @@ describe('hints and exit codes of server refusals', () => {
           ],
         }),
       ),
-      http.get(`${SERVER}/api/v1/agents/:id`, () => problem(400, 'bad_request', { detail: 'Bad.' })),
+      http.get(`${BASE_URL}/api/v1/agents/:id`, () => problem(400, 'bad_request', { detail: 'Bad.' })),
     );
     const flows = await runCli(['flows', 'create', '--name', 'x', '--step', 'a:agt_x:{{input}}'], { env });
     expect(flows.exitCode).toBe(2);
@@ -56,10 +53,10 @@ describe('hints and exit codes of server refusals', () => {
 
   it('an unknown model and a loopback callback URL exit 2 with a hint of their own', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/agents`, () =>
+      http.post(`${BASE_URL}/api/v1/agents`, () =>
         problem(400, 'unknown_model', { detail: 'No model nope-model exists.' }),
       ),
-      http.post(`${SERVER}/api/v1/flows`, () =>
+      http.post(`${BASE_URL}/api/v1/flows`, () =>
         problem(400, 'invalid_callback_url', {
           detail: 'callbackUrl points to 127.0.0.1, this machine; callbacks go only to public addresses.',
           errors: [{ path: 'callbackUrl', message: 'points to 127.0.0.1, this machine' }],
@@ -92,7 +89,7 @@ describe('hints and exit codes of server refusals', () => {
 
   it('account_pending_deletion has its own hint, not the generic permission one', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/agents`, () =>
+      http.get(`${BASE_URL}/api/v1/agents`, () =>
         problem(403, 'account_pending_deletion', {
           detail:
             'This account is scheduled for deletion: nothing runs for it until the deletion is cancelled.',
@@ -112,7 +109,7 @@ describe('hints and exit codes of server refusals', () => {
 
   it('flow_already_running points at fleece executions cancel, not the HTTP route', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/flows/:id/trigger`, () =>
+      http.post(`${BASE_URL}/api/v1/flows/:id/trigger`, () =>
         problem(409, 'flow_already_running', {
           detail:
             'A run of this flow (exe_1) is queued or running. Wait for it to finish, or cancel it with POST /api/v1/executions/exe_1/cancel, then trigger again.',
@@ -133,7 +130,7 @@ describe('hints and exit codes of server refusals', () => {
   it('agent_in_use (409) names the flows and points at fleece flows update/delete, not the HTTP route', async () => {
     const agentId = 'agt_0123456789abcdefghijklmn';
     server.use(
-      http.delete(`${SERVER}/api/v1/agents/:id`, () =>
+      http.delete(`${BASE_URL}/api/v1/agents/:id`, () =>
         problem(409, 'agent_in_use', {
           detail: `Agent ${agentId} is used by flow review (${FLOW_ID}). Change their steps to another agent (PATCH /api/v1/flows/:id) or delete those flows, then delete the agent.`,
           flows: [{ id: FLOW_ID, name: 'review' }],
@@ -152,7 +149,7 @@ describe('hints and exit codes of server refusals', () => {
 
   it('account delete --confirm with the wrong address prints a hint line', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/me`, () =>
+      http.get(`${BASE_URL}/api/v1/me`, () =>
         Response.json({
           user: {
             id: 'usr_1',
@@ -178,7 +175,7 @@ describe('hints and exit codes of server refusals', () => {
       ),
     );
     const result = await runCli(['account', 'delete', '--yes', '--confirm', 'wrong@example.com'], {
-      env: { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: SERVER },
+      env: { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: BASE_URL },
     });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain(

@@ -1,36 +1,25 @@
 import { DEFAULT_API_KEY_EXPIRY_DAYS, DEFAULT_API_KEY_SCOPES } from '@fleece/sdk';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { API_KEY_SECRET, apiKeyBody, BASE_URL, problem, useMsw } from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 /** Logged in through FLEECE_TOKEN (as after `fleece login`), on the msw server. */
-const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: BASE_URL };
 
-const KEY = {
-  id: 'key_0123456789abcdefghijklmn',
-  name: 'ci',
-  start: 'AbCdEfGh',
+const KEY = apiKeyBody({
   scopes: ['read', 'write', 'agents:execute', 'flows:trigger', 'audit:read', 'export'],
-  status: 'active',
-  expiresAt: '2026-04-01T00:00:00.000Z',
-  lastUsedAt: null,
-  lastUsedIp: null,
-  createdAt: '2026-01-01T00:00:00.000Z',
-};
-const SECRET = `flc_AbCdEfGh${'x'.repeat(35)}Zz0001`;
+});
+const SECRET = API_KEY_SECRET;
 
 function createServer(
   respond: () => Response = () => HttpResponse.json({ ...KEY, key: SECRET }, { status: 201 }),
 ) {
   const bodies: unknown[] = [];
   server.use(
-    http.post(`${SERVER}/api/v1/api-keys`, async ({ request }) => {
+    http.post(`${BASE_URL}/api/v1/api-keys`, async ({ request }) => {
       bodies.push(await request.json());
       return respond();
     }),
@@ -153,7 +142,7 @@ describe('fleece keys create', () => {
   });
 
   it('exits 3 without credentials', async () => {
-    const result = await runCli(['keys', 'create', '--name', 'ci', '--server', SERVER]);
+    const result = await runCli(['keys', 'create', '--name', 'ci', '--server', BASE_URL]);
     expect(result.exitCode).toBe(3);
   });
 });
@@ -161,7 +150,7 @@ describe('fleece keys create', () => {
 describe('fleece keys list', () => {
   it('prints one tab-separated line per key, never a secret', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/api-keys`, () =>
+      http.get(`${BASE_URL}/api/v1/api-keys`, () =>
         HttpResponse.json({
           data: [
             { ...KEY, scopes: ['read'], lastUsedAt: '2026-01-02T03:04:05.000Z', lastUsedIp: '192.0.2.1' },
@@ -181,12 +170,12 @@ describe('fleece keys list', () => {
 
   it('prints the page as JSON with --json, and says so when there are none', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/api-keys`, () => HttpResponse.json({ data: [KEY], nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/api-keys`, () => HttpResponse.json({ data: [KEY], nextCursor: null })),
     );
     const json = await runCli(['keys', 'list', '--json'], { env });
     expect(JSON.parse(json.stdout)).toEqual({ data: [KEY], nextCursor: null });
     server.use(
-      http.get(`${SERVER}/api/v1/api-keys`, () => HttpResponse.json({ data: [], nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/api-keys`, () => HttpResponse.json({ data: [], nextCursor: null })),
     );
     const none = await runCli(['keys', 'list'], { env });
     expect(none).toMatchObject({
@@ -206,7 +195,7 @@ describe('fleece keys revoke', () => {
   function revokeServer(status = 204) {
     const ids: string[] = [];
     server.use(
-      http.delete(`${SERVER}/api/v1/api-keys/:id`, ({ params }) => {
+      http.delete(`${BASE_URL}/api/v1/api-keys/:id`, ({ params }) => {
         ids.push(String(params.id));
         return status === 204
           ? new HttpResponse(null, { status })

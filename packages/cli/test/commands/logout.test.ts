@@ -1,23 +1,23 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { driveClock, useFakeClock } from '../clock.js';
+import { describe, expect, it } from 'vitest';
+import {
+  BASE_URL,
+  driveClock,
+  FIXED_NOW,
+  restoreClockAfterEach,
+  useFakeClock,
+  useMsw,
+} from '../../../testkit/src/index.js';
 import { readCredentialsFile, storeCredentials } from '../credentials.js';
-import { memoryKeyring, oauthCredential, runCli, SERVER, tempConfigHome } from '../helpers.js';
+import { memoryKeyring, oauthCredential, runCli, tempConfigHome } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = useMsw();
+restoreClockAfterEach();
 
 function revokeServer() {
   const bodies: unknown[] = [];
   server.use(
-    http.post(`${SERVER}/api/auth/revoke`, async ({ request }) => {
+    http.post(`${BASE_URL}/api/auth/revoke`, async ({ request }) => {
       bodies.push(await request.json());
       return HttpResponse.json({});
     }),
@@ -34,7 +34,7 @@ describe('fleece logout', () => {
       oauthCredential({ profile: 'work', refreshToken: 'rt_work' }),
     );
     const bodies = revokeServer();
-    const result = await runCli(['logout', '--server', SERVER], { configHome: home });
+    const result = await runCli(['logout', '--server', BASE_URL], { configHome: home });
     expect(result).toMatchObject({
       exitCode: 0,
       stdout: '',
@@ -46,9 +46,9 @@ describe('fleece logout', () => {
 
   it('deletes a keychain entry', async () => {
     const keyring = memoryKeyring();
-    keyring.entries.set(`fleece-cli/default@${SERVER}`, JSON.stringify(oauthCredential()));
+    keyring.entries.set(`fleece-cli/default@${BASE_URL}`, JSON.stringify(oauthCredential()));
     revokeServer();
-    const result = await runCli(['logout', '--server', SERVER], { keyring });
+    const result = await runCli(['logout', '--server', BASE_URL], { keyring });
     expect(result.exitCode).toBe(0);
     expect(keyring.entries.size).toBe(0);
   });
@@ -56,9 +56,9 @@ describe('fleece logout', () => {
   it('deletes the local credentials even when the server cannot be reached, and exits 1 saying so', async () => {
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential());
-    server.use(http.post(`${SERVER}/api/auth/revoke`, () => HttpResponse.error()));
-    useFakeClock();
-    const result = await driveClock(runCli(['logout', '--server', SERVER], { configHome: home }));
+    server.use(http.post(`${BASE_URL}/api/auth/revoke`, () => HttpResponse.error()));
+    useFakeClock(FIXED_NOW);
+    const result = await driveClock(runCli(['logout', '--server', BASE_URL], { configHome: home }));
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(
       /^✓ Logged out of http:\/\/fleece\.test\.\nerror: The session could not be revoked on the server: Could not connect to http:\/\/fleece\.test: .+\nhint: The local credentials were deleted anyway\. Revoke the session from the sessions page of the Fleece web app\.\n$/,
@@ -72,7 +72,7 @@ describe('fleece logout', () => {
       home,
       oauthCredential({ accessToken: 'flc_k', refreshToken: null, expiresAt: null, tokenType: 'api_key' }),
     );
-    const result = await runCli(['logout', '--server', SERVER], { configHome: home });
+    const result = await runCli(['logout', '--server', BASE_URL], { configHome: home });
     expect(result).toMatchObject({
       exitCode: 0,
       stderr:
@@ -82,7 +82,7 @@ describe('fleece logout', () => {
   });
 
   it('exits 3 when not logged in', async () => {
-    const result = await runCli(['logout', '--server', SERVER]);
+    const result = await runCli(['logout', '--server', BASE_URL]);
     expect(result).toMatchObject({
       exitCode: 3,
       stderr:

@@ -1,76 +1,42 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { agentBody, BASE_URL, executionBody, flowBody, problem, useMsw } from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: BASE_URL };
 
-const agent = (id: string, name: string) => ({
-  id,
-  name,
-  description: '',
-  instructions: 'Summarise.',
-  model: null,
-  temperature: null,
-  maxOutputTokens: null,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-});
+const agent = (id: string, name: string) => agentBody({ id, name, instructions: 'Summarise.' });
 const SUMMARISER = agent('agt_summariser00000000000000', 'summariser');
 const TWIN_A = agent('agt_twina0000000000000000000', 'twin');
 const TWIN_B = agent('agt_twinb0000000000000000000', 'twin');
 
-const FLOW = {
-  id: 'flw_0123456789abcdefghijklmn',
-  name: 'review',
-  description: '',
-  steps: [{ name: 'draft', agentId: SUMMARISER.id, input: '{{input}}' }],
-  schedule: null,
-  scheduleInput: '',
-  callbackUrl: null,
-  hasCallbackSecret: false,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-};
+const FLOW = flowBody({ steps: [{ name: 'draft', agentId: SUMMARISER.id, input: '{{input}}' }] });
 
-const execution = (input: string) => ({
-  id: 'exe_0123456789abcdefghijklmn',
-  agentId: SUMMARISER.id,
-  flowId: null,
-  parentId: null,
-  step: null,
-  status: 'succeeded',
-  model: 'mock',
-  provider: 'mock',
-  input,
-  output: `Summary of ${input}`,
-  usage: { inputTokens: 1, outputTokens: 1 },
-  finishReason: 'stop',
-  error: null,
-  durationMs: 1,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  startedAt: '2026-01-01T00:00:00.000Z',
-  finishedAt: '2026-01-01T00:00:00.001Z',
-});
+const execution = (input: string) =>
+  executionBody({
+    agentId: SUMMARISER.id,
+    input,
+    output: `Summary of ${input}`,
+    usage: { inputTokens: 1, outputTokens: 1 },
+    durationMs: 1,
+    finishedAt: '2026-01-01T00:00:00.001Z',
+  });
 
 /** The agents list in two pages (a name on the second page is found too), and what each run sent. */
 function agentsServer() {
   const inputs: unknown[] = [];
   const cursors: (string | null)[] = [];
   server.use(
-    http.get(`${SERVER}/api/v1/agents`, ({ request }) => {
+    http.get(`${BASE_URL}/api/v1/agents`, ({ request }) => {
       const cursor = new URL(request.url).searchParams.get('cursor');
       cursors.push(cursor);
       return cursor === null
         ? HttpResponse.json({ data: [TWIN_A, TWIN_B], nextCursor: 'page2' })
         : HttpResponse.json({ data: [SUMMARISER], nextCursor: null });
     }),
-    http.post(`${SERVER}/api/v1/agents/:id/execute`, async ({ request, params }) => {
+    http.post(`${BASE_URL}/api/v1/agents/:id/execute`, async ({ request, params }) => {
       const body = (await request.json()) as { input: string };
       inputs.push({ id: params.id, ...body });
       return HttpResponse.json(execution(body.input), { status: 201 });
@@ -146,7 +112,7 @@ describe('fleece agents run <id|name> [--input text | -]', () => {
 
   it('a 404 for an id says where agent ids and names are listed', async () => {
     server.use(
-      http.post(`${SERVER}/api/v1/agents/:id/execute`, () =>
+      http.post(`${BASE_URL}/api/v1/agents/:id/execute`, () =>
         problem(404, 'not_found', { detail: 'No such agent.' }),
       ),
     );
@@ -166,11 +132,11 @@ describe('fleece flows create|update --step name:<agent id or name>:template', (
     const { cursors } = agentsServer();
     const sent: unknown[] = [];
     server.use(
-      http.post(`${SERVER}/api/v1/flows`, async ({ request }) => {
+      http.post(`${BASE_URL}/api/v1/flows`, async ({ request }) => {
         sent.push(await request.json());
         return HttpResponse.json(FLOW, { status: 201 });
       }),
-      http.patch(`${SERVER}/api/v1/flows/:id`, async ({ request }) => {
+      http.patch(`${BASE_URL}/api/v1/flows/:id`, async ({ request }) => {
         sent.push(await request.json());
         return HttpResponse.json(FLOW);
       }),
@@ -227,13 +193,15 @@ describe('fleece agents delete and fleece flows delete', () => {
   function deleteServer() {
     const deleted: string[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/agents`, () => HttpResponse.json({ data: [SUMMARISER], nextCursor: null })),
-      http.get(`${SERVER}/api/v1/flows`, () => HttpResponse.json({ data: [FLOW], nextCursor: null })),
-      http.delete(`${SERVER}/api/v1/agents/:id`, ({ params }) => {
+      http.get(`${BASE_URL}/api/v1/agents`, () =>
+        HttpResponse.json({ data: [SUMMARISER], nextCursor: null }),
+      ),
+      http.get(`${BASE_URL}/api/v1/flows`, () => HttpResponse.json({ data: [FLOW], nextCursor: null })),
+      http.delete(`${BASE_URL}/api/v1/agents/:id`, ({ params }) => {
         deleted.push(String(params.id));
         return new HttpResponse(null, { status: 204 });
       }),
-      http.delete(`${SERVER}/api/v1/flows/:id`, ({ params }) => {
+      http.delete(`${BASE_URL}/api/v1/flows/:id`, ({ params }) => {
         deleted.push(String(params.id));
         return new HttpResponse(null, { status: 204 });
       }),
@@ -287,8 +255,8 @@ describe('fleece flows update', () => {
   it('PATCHes only the fields given, by name; --no-schedule sends null; no field exits 2', async () => {
     const bodies: unknown[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/flows`, () => HttpResponse.json({ data: [FLOW], nextCursor: null })),
-      http.patch(`${SERVER}/api/v1/flows/${FLOW.id}`, async ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/flows`, () => HttpResponse.json({ data: [FLOW], nextCursor: null })),
+      http.patch(`${BASE_URL}/api/v1/flows/${FLOW.id}`, async ({ request }) => {
         bodies.push(await request.json());
         return HttpResponse.json(FLOW);
       }),
@@ -328,9 +296,11 @@ describe('fleece executions list and get', () => {
   it('--agent takes a name, --flow, --parent, --status and --cursor go to the query, and the next cursor is printed', async () => {
     const searches: string[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/agents`, () => HttpResponse.json({ data: [SUMMARISER], nextCursor: null })),
-      http.get(`${SERVER}/api/v1/flows`, () => HttpResponse.json({ data: [FLOW], nextCursor: null })),
-      http.get(`${SERVER}/api/v1/executions`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/agents`, () =>
+        HttpResponse.json({ data: [SUMMARISER], nextCursor: null }),
+      ),
+      http.get(`${BASE_URL}/api/v1/flows`, () => HttpResponse.json({ data: [FLOW], nextCursor: null })),
+      http.get(`${BASE_URL}/api/v1/executions`, ({ request }) => {
         searches.push(new URL(request.url).search);
         return HttpResponse.json({ data: [execution('x')], nextCursor: 'c2' });
       }),
@@ -354,8 +324,10 @@ describe('fleece executions list and get', () => {
   it('a typo in --agent exits 6 instead of printing "No executions."; a bad --status or --parent exits 2', async () => {
     const searches: string[] = [];
     server.use(
-      http.get(`${SERVER}/api/v1/agents`, () => HttpResponse.json({ data: [SUMMARISER], nextCursor: null })),
-      http.get(`${SERVER}/api/v1/executions`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/agents`, () =>
+        HttpResponse.json({ data: [SUMMARISER], nextCursor: null }),
+      ),
+      http.get(`${BASE_URL}/api/v1/executions`, ({ request }) => {
         searches.push(new URL(request.url).search);
         return HttpResponse.json({ data: [], nextCursor: null });
       }),
@@ -382,9 +354,9 @@ describe('fleece executions list and get', () => {
       error: { code: 'step_failed', step: 'draft', message: 'The flow run failed in step "draft".' },
     };
     server.use(
-      http.get(`${SERVER}/api/v1/executions/:id`, () => HttpResponse.json(queued)),
+      http.get(`${BASE_URL}/api/v1/executions/:id`, () => HttpResponse.json(queued)),
       http.get(
-        `${SERVER}/api/v1/executions/:id/events`,
+        `${BASE_URL}/api/v1/executions/:id/events`,
         () =>
           new HttpResponse(
             `id: 1\nevent: execution.failed\ndata: ${JSON.stringify(failed)}\n\nid: 2\nevent: done\ndata: {"status":"failed"}\n\n`,

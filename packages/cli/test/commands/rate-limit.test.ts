@@ -1,40 +1,28 @@
 import { join } from 'node:path';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  AGENT_ID,
+  BASE_URL,
+  executionBody,
+  FIXED_NOW,
+  meBody,
+  problem,
+  until,
+  useFakeClock,
+  useMsw,
+} from '../../../testkit/src/index.js';
 import { limitLabel, parseMaxWait, routeWindowMs, waitFlag, waitText } from '../../src/lib/rate-limit.js';
-import { until, useFakeClock } from '../clock.js';
-import { meBody, plain, problem, runCli, SERVER, tempConfigHome } from '../helpers.js';
+import { plain, runCli, tempConfigHome } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+const server = useMsw();
 afterEach(() => {
-  server.resetHandlers();
   vi.useRealTimers();
 });
-afterAll(() => server.close());
 
-const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
-const AGENT = 'agt_0123456789abcdefghijklmn';
-const EXECUTION = {
-  id: 'exe_0123456789abcdefghijklmn',
-  agentId: AGENT,
-  flowId: null,
-  parentId: null,
-  step: null,
-  status: 'succeeded',
-  model: 'mock',
-  provider: 'mock',
-  input: 'Hello',
-  output: 'Hi there.',
-  usage: { inputTokens: 9, outputTokens: 3 },
-  finishReason: 'stop',
-  error: null,
-  durationMs: 12,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  startedAt: '2026-01-01T00:00:00.000Z',
-  finishedAt: '2026-01-01T00:00:00.012Z',
-};
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: BASE_URL };
+const AGENT = AGENT_ID;
+const EXECUTION = executionBody();
 
 /** A 429 as the server's rate-limit plugin sends it (packages/server/src/plugins/rate-limit.ts). */
 function limited(seconds: number, max: number): Response {
@@ -55,7 +43,7 @@ function limited(seconds: number, max: number): Response {
 function executeRoute(first: () => Response) {
   const at: number[] = [];
   server.use(
-    http.post(`${SERVER}/api/v1/agents/${AGENT}/execute`, () => {
+    http.post(`${BASE_URL}/api/v1/agents/${AGENT}/execute`, () => {
       at.push(Date.now());
       return at.length === 1 ? first() : HttpResponse.json(EXECUTION, { status: 201 });
     }),
@@ -65,7 +53,7 @@ function executeRoute(first: () => Response) {
 
 describe('rate limits on a terminal', () => {
   it('shows "rate limited (10/min) — retrying in 42 s", counts down each second, then retries', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const start = Date.now();
     const at = executeRoute(() => limited(42, 10));
     let stderrSeen = '';
@@ -91,7 +79,7 @@ describe('rate limits on a terminal', () => {
   });
 
   it('Ctrl+C during the countdown exits 130 at once, without retrying', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const at = executeRoute(() => limited(42, 10));
     const controller = new AbortController();
     let stderrSeen = '';
@@ -111,7 +99,7 @@ describe('rate limits on a terminal', () => {
   });
 
   it('does not count down beyond 5 minutes (the terminal default): exits 5 at once with the reset time', async () => {
-    useFakeClock(Date.parse('2026-03-01T12:00:00.000Z'));
+    useFakeClock(FIXED_NOW);
     const at = executeRoute(() => limited(1800, 10));
     const result = await runCli(['agents', 'run', AGENT, 'Hello'], { env, tty: true });
     expect(result.exitCode).toBe(5);
@@ -127,7 +115,7 @@ describe('rate limits on a terminal', () => {
 
 describe('rate limits without a terminal', () => {
   it('waits when Retry-After fits in --max-wait (default 10 s), saying so once, then retries', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const start = Date.now();
     const at = executeRoute(() => limited(7, 10));
     let stderrSeen = '';
@@ -149,7 +137,7 @@ describe('rate limits without a terminal', () => {
   });
 
   it('exits 5 at once when the wait is longer than --max-wait, naming the limit and when it resets', async () => {
-    useFakeClock(Date.parse('2026-03-01T12:00:00.000Z'));
+    useFakeClock(FIXED_NOW);
     const at = executeRoute(() => limited(42, 10));
     const result = await runCli(['agents', 'run', AGENT, 'Hello'], { env });
     expect(at).toHaveLength(1);
@@ -164,7 +152,7 @@ describe('rate limits without a terminal', () => {
   });
 
   it('--max-wait 1m waits for a 42 s limit; --max-wait 0 never waits', async () => {
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const start = Date.now();
     const at = executeRoute(() => limited(42, 10));
     const run = runCli(['agents', 'run', AGENT, 'Hello', '--max-wait', '1m'], { env });
@@ -181,8 +169,8 @@ describe('rate limits without a terminal', () => {
   });
 
   it('names the hour window of the export limit (5/h)', async () => {
-    useFakeClock(Date.parse('2026-03-01T12:00:00.000Z'));
-    server.use(http.get(`${SERVER}/api/v1/export`, () => limited(1200, 5)));
+    useFakeClock(FIXED_NOW);
+    server.use(http.get(`${BASE_URL}/api/v1/export`, () => limited(1200, 5)));
     const dir = await tempConfigHome();
     const result = await runCli(['export', '-o', join(dir, 'out.ndjson')], { env });
     expect(result.exitCode).toBe(5);
@@ -194,7 +182,7 @@ describe('rate limits without a terminal', () => {
   it('exits 2 on a --max-wait that is not a duration, before any request', async () => {
     let requests = 0;
     server.use(
-      http.get(`${SERVER}/api/v1/me`, () => {
+      http.get(`${BASE_URL}/api/v1/me`, () => {
         requests++;
         return HttpResponse.json(meBody());
       }),

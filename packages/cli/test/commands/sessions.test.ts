@@ -1,14 +1,11 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { problem, runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, problem, useMsw } from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_TOKEN: 'at_1', FLEECE_BASE_URL: BASE_URL };
 
 const session = (id: string, current: boolean) => ({
   id,
@@ -27,11 +24,11 @@ const session = (id: string, current: boolean) => ({
 function revokeServer(): string[] {
   const calls: string[] = [];
   server.use(
-    http.delete(`${SERVER}/api/v1/sessions/:id`, ({ params }) => {
+    http.delete(`${BASE_URL}/api/v1/sessions/:id`, ({ params }) => {
       calls.push(`DELETE ${params.id}`);
       return params.id === 'ses_gone' ? problem(404, 'not_found') : new HttpResponse(null, { status: 204 });
     }),
-    http.delete(`${SERVER}/api/v1/sessions`, () => {
+    http.delete(`${BASE_URL}/api/v1/sessions`, () => {
       calls.push('DELETE others');
       return HttpResponse.json({ revoked: 2 });
     }),
@@ -42,7 +39,7 @@ function revokeServer(): string[] {
 describe('fleece sessions', () => {
   it('lists sessions, marking the current one', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/sessions`, () =>
+      http.get(`${BASE_URL}/api/v1/sessions`, () =>
         HttpResponse.json({ data: [session('ses_cli', true), session('ses_web', false)], nextCursor: null }),
       ),
     );

@@ -1,13 +1,10 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, meBody, problem, useMsw } from '../../../testkit/src/index.js';
 import { storeCredentials } from '../credentials.js';
-import { meBody, oauthCredential, problem, runCli, SERVER, tempConfigHome } from '../helpers.js';
+import { oauthCredential, runCli, tempConfigHome } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 describe('fleece whoami', () => {
   it('prints the email of the stored login, sending its access token', async () => {
@@ -15,12 +12,12 @@ describe('fleece whoami', () => {
     await storeCredentials(home, oauthCredential());
     let authorization: string | null = null;
     server.use(
-      http.get(`${SERVER}/api/v1/me`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/me`, ({ request }) => {
         authorization = request.headers.get('authorization');
         return HttpResponse.json(meBody());
       }),
     );
-    const result = await runCli(['whoami', '--server', SERVER], { configHome: home });
+    const result = await runCli(['whoami', '--server', BASE_URL], { configHome: home });
     expect(result).toMatchObject({ exitCode: 0, stdout: 'ada@example.com\n', stderr: '' });
     expect(authorization).toBe('Bearer at_1');
   });
@@ -28,10 +25,10 @@ describe('fleece whoami', () => {
   it('prints a stable JSON shape with --json', async () => {
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential());
-    server.use(http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())));
-    const result = await runCli(['whoami', '--server', SERVER, '--json'], { configHome: home });
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())));
+    const result = await runCli(['whoami', '--server', BASE_URL, '--json'], { configHome: home });
     expect(JSON.parse(result.stdout)).toEqual({
-      server: SERVER,
+      server: BASE_URL,
       profile: 'default',
       user: { id: 'usr_123', email: 'ada@example.com', name: 'Ada Lovelace', role: 'user' },
       plan: { id: 'pro', name: 'Pro' },
@@ -43,21 +40,21 @@ describe('fleece whoami', () => {
     await storeCredentials(home, oauthCredential());
     let authorization: string | null = null;
     server.use(
-      http.get(`${SERVER}/api/v1/me`, ({ request }) => {
+      http.get(`${BASE_URL}/api/v1/me`, ({ request }) => {
         authorization = request.headers.get('authorization');
         return HttpResponse.json(meBody());
       }),
     );
     const result = await runCli(['whoami'], {
       configHome: home,
-      env: { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER },
+      env: { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: BASE_URL },
     });
     expect(result.exitCode).toBe(0);
     expect(authorization).toBe('Bearer flc_ci_key');
   });
 
   it('exits 3 without credentials, saying how to log in', async () => {
-    const result = await runCli(['whoami', '--server', SERVER]);
+    const result = await runCli(['whoami', '--server', BASE_URL]);
     expect(result).toMatchObject({
       exitCode: 3,
       stdout: '',
@@ -68,9 +65,9 @@ describe('fleece whoami', () => {
   });
 
   it('exits 3 when the server refuses FLEECE_API_KEY, naming the variable', async () => {
-    server.use(http.get(`${SERVER}/api/v1/me`, () => problem(401, 'unauthenticated')));
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => problem(401, 'unauthenticated')));
     const result = await runCli(['whoami'], {
-      env: { FLEECE_API_KEY: 'flc_revoked', FLEECE_BASE_URL: SERVER },
+      env: { FLEECE_API_KEY: 'flc_revoked', FLEECE_BASE_URL: BASE_URL },
     });
     expect(result).toMatchObject({
       exitCode: 3,
@@ -87,19 +84,19 @@ describe('fleece whoami', () => {
     [429, 'rate_limited', 5],
     [500, 'internal', 1],
   ])('exits with the documented code for HTTP %i', async (status, code, exitCode) => {
-    server.use(http.get(`${SERVER}/api/v1/me`, () => problem(status, code, {}, { 'retry-after': '99' })));
-    const result = await runCli(['whoami'], { env: { FLEECE_API_KEY: 'flc_x', FLEECE_BASE_URL: SERVER } });
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => problem(status, code, {}, { 'retry-after': '99' })));
+    const result = await runCli(['whoami'], { env: { FLEECE_API_KEY: 'flc_x', FLEECE_BASE_URL: BASE_URL } });
     expect(result.exitCode).toBe(exitCode);
     expect(result.stderr).toMatch(new RegExp(`request id: req_${code}\\n$`));
   });
 
   it('exits 4 for a plan limit and says that upgrading lifts it', async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/me`, () =>
+      http.get(`${BASE_URL}/api/v1/me`, () =>
         problem(403, 'plan_limit_reached', { detail: 'The Free plan allows 1 agent.', upgrade: true }),
       ),
     );
-    const result = await runCli(['whoami'], { env: { FLEECE_API_KEY: 'flc_x', FLEECE_BASE_URL: SERVER } });
+    const result = await runCli(['whoami'], { env: { FLEECE_API_KEY: 'flc_x', FLEECE_BASE_URL: BASE_URL } });
     expect(result).toMatchObject({
       exitCode: 4,
       stderr:

@@ -1,20 +1,17 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { healthBody, problem, runCli, SERVER } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, healthBody, problem, useMsw } from '../../../testkit/src/index.js';
+import { runCli } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: SERVER };
+const env = { FLEECE_API_KEY: 'flc_ci_key', FLEECE_BASE_URL: BASE_URL };
 
 describe('a wrong server', () => {
   it('a 404 that is not a Fleece problem says "This is not a Fleece server at <url>" (exit 1), never "Not found"', async () => {
     server.use(
       http.get(
-        `${SERVER}/api/v1/me`,
+        `${BASE_URL}/api/v1/me`,
         () => new HttpResponse('<h1>404</h1>', { status: 404, headers: { 'content-type': 'text/html' } }),
       ),
     );
@@ -33,7 +30,7 @@ describe('a wrong server', () => {
 
   it("a Fleece 404 stays a not-found (exit 6) with the command's hint", async () => {
     server.use(
-      http.get(`${SERVER}/api/v1/agents/agt_gone`, () =>
+      http.get(`${BASE_URL}/api/v1/agents/agt_gone`, () =>
         problem(404, 'not_found', { detail: 'No such agent.' }),
       ),
     );
@@ -43,8 +40,8 @@ describe('a wrong server', () => {
   });
 
   it('FLEECE_BASE_URL ending in /api names the address without it', async () => {
-    server.use(http.get(`${SERVER}/api/api/v1/me`, () => problem(404, 'not_found')));
-    const result = await runCli(['whoami'], { env: { ...env, FLEECE_BASE_URL: `${SERVER}/api/` } });
+    server.use(http.get(`${BASE_URL}/api/api/v1/me`, () => problem(404, 'not_found')));
+    const result = await runCli(['whoami'], { env: { ...env, FLEECE_BASE_URL: `${BASE_URL}/api/` } });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(
       /^error: This is not a Fleece server at http:\/\/fleece\.test\/api: the address ends in \/api, the API's path, not the server's\.\nhint: Give the server's address without \/api: --server http:\/\/fleece\.test \(or FLEECE_BASE_URL=http:\/\/fleece\.test\)\.\n/,
@@ -52,7 +49,7 @@ describe('a wrong server', () => {
   });
 
   it('regression: --server ending in /api with no credential for it says so, not "log in to …/api"', async () => {
-    const result = await runCli(['whoami', '--server', `${SERVER}/api`], { env: { FLEECE_API_KEY: '' } });
+    const result = await runCli(['whoami', '--server', `${BASE_URL}/api`], { env: { FLEECE_API_KEY: '' } });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(
       /^error: This is not a Fleece server at http:\/\/fleece\.test\/api: the address ends in \/api, the API's path, not the server's\.\nhint: Give the server's address without \/api: --server http:\/\/fleece\.test \(or FLEECE_BASE_URL=http:\/\/fleece\.test\)\.\n/,
@@ -62,8 +59,8 @@ describe('a wrong server', () => {
 
   it('fleece health: a 200 whose body lacks service "fleece" is not a Fleece server', async () => {
     const { service: _, ...withoutService } = healthBody('ok');
-    server.use(http.get(`${SERVER}/api/health`, () => HttpResponse.json(withoutService)));
-    const result = await runCli(['health', '--server', SERVER]);
+    server.use(http.get(`${BASE_URL}/api/health`, () => HttpResponse.json(withoutService)));
+    const result = await runCli(['health', '--server', BASE_URL]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/^error: This is not a Fleece server at http:\/\/fleece\.test: /);
   });

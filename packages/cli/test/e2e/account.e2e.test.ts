@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cliAccessToken, type RealServer, runFleece, signInWithMagicLink, useRealServer } from './harness.js';
+import { cliAccessToken, type RealServer, signInWithMagicLink } from '../../../testkit/src/index.js';
+import { runFleece, useRealServer } from './harness.js';
 
 let server: RealServer;
 let home: string;

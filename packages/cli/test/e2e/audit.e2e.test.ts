@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type RealServer, runFleece, startFleece, useRealServer } from './harness.js';
+import type { RealServer } from '../../../testkit/src/index.js';
+import { runFleece, startFleece, useRealServer } from './harness.js';
 
 const EMAIL = 'auditor@example.test';
 

@@ -5,18 +5,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BIN,
-  buildCli,
   consentToCli,
   decideDevice,
-  fakeBrowser,
   type RealServer,
-  runFleece,
   signInWithMagicLink,
-  startFleece,
   startRealServer,
-  tempHome,
-} from './harness.js';
+} from '../../../testkit/src/index.js';
+import { BIN, buildCli, fakeBrowser, runFleece, startFleece, tempHome } from './harness.js';
 
 const run = promisify(execFile);
 const ESC = '\u001b';

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { BIN, buildCli, type RealServer, signInWithMagicLink, startRealServer, tempHome } from './harness.js';
+import { type RealServer, signInWithMagicLink, startRealServer } from '../../../testkit/src/index.js';
+import { BIN, buildCli, tempHome } from './harness.js';
 
 /**
  * Every example in `examples/` (issue 11), run against a real server (the app on in-memory PGlite on

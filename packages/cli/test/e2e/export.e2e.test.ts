@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type RealServer, runFleece, useRealServer } from './harness.js';
+import type { RealServer } from '../../../testkit/src/index.js';
+import { runFleece, useRealServer } from './harness.js';
 
 let server: RealServer;
 let home: string;

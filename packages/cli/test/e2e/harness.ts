@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, vi } from 'vitest';
-import { magicLinkFor, type RealServer, startRealServer } from '../../../server/test/helpers/real-server.js';
+import {
+  cliAccessToken,
+  type RealServer,
+  setOwnPlan,
+  signInWithMagicLink,
+  startRealServer,
+} from '../../../testkit/src/index.js';
 
 const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -24,8 +30,6 @@ export async function buildCli(): Promise<void> {
     );
   });
 }
-
-export { type RealServer, startRealServer } from '../../../server/test/helpers/real-server.js';
 
 /** What a run of the built binary produced. */
 export interface ProcessResult {
@@ -118,75 +122,6 @@ export function runFleece(
   return startFleece(args, options).done;
 }
 
-/**
- * Signs a user in through the server's own browser endpoints, as a person would: asks for a magic link,
- * reads it from the development outbox (the server log), and uses it. Returns the session cookie.
- */
-export async function signInWithMagicLink(server: RealServer, email: string): Promise<string> {
-  const headers = { 'content-type': 'application/json', origin: server.url };
-  const asked = await fetch(`${server.url}/api/auth/magic-link`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ email }),
-  });
-  if (asked.status !== 202) throw new Error(`magic-link request: ${asked.status} ${await asked.text()}`);
-  const link = magicLinkFor(server, email);
-  const token = link ? new URL(link).searchParams.get('token') : null;
-  if (!token) throw new Error('no magic link in the server log');
-  const verified = await fetch(`${server.url}/api/auth/magic-link/verify`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ token }),
-  });
-  if (verified.status !== 200)
-    throw new Error(`magic-link verify: ${verified.status} ${await verified.text()}`);
-  const cookie = verified.headers.getSetCookie().find((c) => c.startsWith('__Host-fleece_session='));
-  if (!cookie) throw new Error('no session cookie');
-  return cookie.split(';')[0]!;
-}
-
-/**
- * Signs `cookie`'s user in on the CLI through the device flow (RFC 8628), approved through the `/device`
- * page endpoint, and returns the access token, as `fleece login --device` would store it.
- */
-export async function cliAccessToken(server: RealServer, cookie: string): Promise<string> {
-  const json = { 'content-type': 'application/json' };
-  const start = await fetch(`${server.url}/api/auth/device/code`, {
-    method: 'POST',
-    headers: json,
-    body: JSON.stringify({ client_id: 'fleece-cli' }),
-  });
-  const { device_code, user_code } = (await start.json()) as { device_code: string; user_code: string };
-  const decided = await decideDevice(server, cookie, user_code, 'approve');
-  if (decided.status !== 200) throw new Error(`device decision: ${decided.status} ${await decided.text()}`);
-  const res = await fetch(`${server.url}/api/auth/device/token`, {
-    method: 'POST',
-    headers: json,
-    body: JSON.stringify({
-      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-      device_code,
-      client_id: 'fleece-cli',
-    }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
-}
-
-/**
- * Puts the signed-in admin's own account on `plan` through the admin API (billing is off in tests).
- * @throws when the server refuses.
- */
-export async function setOwnPlan(server: RealServer, cookie: string, plan: string): Promise<void> {
-  const me = (await (await fetch(`${server.url}/api/v1/me`, { headers: { cookie } })).json()) as {
-    user: { id: string };
-  };
-  const patched = await fetch(`${server.url}/api/v1/admin/users/${me.user.id}`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/json', origin: server.url, cookie },
-    body: JSON.stringify({ plan }),
-  });
-  if (patched.status !== 200) throw new Error(`plan change: ${patched.status} ${await patched.text()}`);
-}
-
 /** What {@link useRealServer} sets up for one end-to-end file. */
 export interface E2eSetup {
   /** The running server (PGlite). */
@@ -251,20 +186,6 @@ export function useRealServer(
   });
 }
 
-/** Approves (or denies) the device showing `userCode`, through the server's `/device` page endpoint. */
-export async function decideDevice(
-  server: RealServer,
-  cookie: string,
-  userCode: string,
-  decision: 'approve' | 'deny',
-): Promise<Response> {
-  return fetch(`${server.url}/api/auth/device/decision`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: server.url, cookie },
-    body: JSON.stringify({ userCode, decision }),
-  });
-}
-
 /**
  * A stand-in browser for `BROWSER`: a script that appends each URL it is asked to open to a file.
  * Returns its path and a reader that waits (up to 10 s) until at least one URL was opened.
@@ -291,23 +212,4 @@ export async function fakeBrowser(dir: string): Promise<{ path: string; opened()
         { timeout: 10_000, interval: 50 },
       ),
   };
-}
-
-/**
- * Gives consent on the server's CLI sign-in page (`POST /api/auth/cli/authorize`) for the authorization
- * URL the CLI opened, as the signed-in user, and returns where the server sends the browser next.
- */
-export async function consentToCli(
-  server: RealServer,
-  cookie: string,
-  authorizeUrl: string,
-): Promise<string> {
-  const params = Object.fromEntries(new URL(authorizeUrl).searchParams);
-  const response = await fetch(`${server.url}/api/auth/cli/authorize`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: server.url, cookie },
-    body: JSON.stringify({ ...params, decision: 'approve' }),
-  });
-  if (response.status !== 200) throw new Error(`consent: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { redirectTo: string }).redirectTo;
 }

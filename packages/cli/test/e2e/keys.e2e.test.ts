@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type RealServer, runFleece, useRealServer } from './harness.js';
+import type { RealServer } from '../../../testkit/src/index.js';
+import { runFleece, useRealServer } from './harness.js';
 
 let server: RealServer;
 let home: string;

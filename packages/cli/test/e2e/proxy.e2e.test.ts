@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { forwardingProxy } from '../../../testkit/src/index.js';
 import { runFleece, type SignedInE2eSetup, useRealServer } from './harness.js';
 
 /**
@@ -11,25 +12,7 @@ import { runFleece, type SignedInE2eSetup, useRealServer } from './harness.js';
 async function startProxy(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
   const seen: string[] = [];
   const sockets = new Set<Socket | Duplex>();
-  const server: Server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const target = new URL(req.url ?? '/');
-    const upstream = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname + target.search,
-        method: req.method,
-        headers: { ...req.headers, via: '1.1 test-proxy' },
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
+  const server: Server = createServer(forwardingProxy((line) => seen.push(line)));
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -10,7 +10,7 @@ import { buildApp } from '../../../server/src/app.js';
 import { loadConfig } from '../../../server/src/config.js';
 import { APP_ROLE, openPglite, pgliteDatabase } from '../../../server/src/db/client.js';
 import { TestClock } from '../../../server/test/helpers/app.js';
-import { freePort } from '../../../server/test/helpers/real-server.js';
+import { freePort } from '../../../testkit/src/index.js';
 import { BIN, buildCli } from './harness.js';
 
 /**

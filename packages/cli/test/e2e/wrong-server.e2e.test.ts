@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, type RealServer, runFleece, startRealServer, tempHome } from './harness.js';
+import { type RealServer, startRealServer } from '../../../testkit/src/index.js';
+import { buildCli, runFleece, tempHome } from './harness.js';
 
 // Another web app on the port, as people meet it: a real node:http server, not msw, against the built
 // binary. Each path answers the way a common framework does.

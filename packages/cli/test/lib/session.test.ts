@@ -1,13 +1,10 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, meBody, problem, useMsw } from '../../../testkit/src/index.js';
 import { readCredentialsFile, storeCredentials } from '../credentials.js';
-import { meBody, oauthCredential, problem, runCli, SERVER, tempConfigHome } from '../helpers.js';
+import { oauthCredential, runCli, tempConfigHome } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const expiring = () => oauthCredential({ expiresAt: '2026-03-01T12:00:30.000Z' });
@@ -20,7 +17,7 @@ function rotatingServer() {
   let generation = 1;
   const refreshes: string[] = [];
   server.use(
-    http.post(`${SERVER}/api/auth/token`, async ({ request }) => {
+    http.post(`${BASE_URL}/api/auth/token`, async ({ request }) => {
       const { refresh_token } = (await request.json()) as { refresh_token: string };
       refreshes.push(refresh_token);
       if (refresh_token !== `rt_${generation}`) {
@@ -37,7 +34,7 @@ function rotatingServer() {
         refresh_token: `rt_${generation}`,
       });
     }),
-    http.get(`${SERVER}/api/v1/me`, ({ request }) =>
+    http.get(`${BASE_URL}/api/v1/me`, ({ request }) =>
       request.headers.get('authorization') === `Bearer at_${generation}`
         ? HttpResponse.json(meBody())
         : problem(401, 'unauthenticated'),
@@ -52,7 +49,7 @@ describe('transparent refresh', () => {
     await storeCredentials(home, expiring());
     const { refreshes } = rotatingServer();
     const run = () =>
-      runCli(['whoami', '--server', SERVER, '--verbose'], { configHome: home, now: () => NOW });
+      runCli(['whoami', '--server', BASE_URL, '--verbose'], { configHome: home, now: () => NOW });
     const [a, b] = await Promise.all([run(), run()]);
     expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
     expect([a.stdout, b.stdout]).toEqual(['ada@example.com\n', 'ada@example.com\n']);
@@ -74,13 +71,13 @@ describe('transparent refresh', () => {
     const { refreshes } = rotatingServer();
     // at_1 is refused (the server says generation 1's token is old only after a refresh), so make it stale:
     server.use(
-      http.get(`${SERVER}/api/v1/me`, ({ request }) =>
+      http.get(`${BASE_URL}/api/v1/me`, ({ request }) =>
         request.headers.get('authorization') === 'Bearer at_2'
           ? HttpResponse.json(meBody())
           : problem(401, 'unauthenticated'),
       ),
     );
-    const result = await runCli(['whoami', '--server', SERVER, '--verbose'], { configHome: home });
+    const result = await runCli(['whoami', '--server', BASE_URL, '--verbose'], { configHome: home });
     expect(result.exitCode).toBe(0);
     expect(refreshes).toEqual(['rt_1']);
     expect(result.stderr).toMatch(
@@ -92,14 +89,14 @@ describe('transparent refresh', () => {
     const home = await tempConfigHome();
     await storeCredentials(home, expiring());
     server.use(
-      http.post(`${SERVER}/api/auth/token`, () =>
+      http.post(`${BASE_URL}/api/auth/token`, () =>
         HttpResponse.json(
           { error: 'invalid_grant' },
           { status: 400, headers: { 'x-request-id': 'req_gone' } },
         ),
       ),
     );
-    const result = await runCli(['whoami', '--server', SERVER], { configHome: home, now: () => NOW });
+    const result = await runCli(['whoami', '--server', BASE_URL], { configHome: home, now: () => NOW });
     expect(result).toMatchObject({
       exitCode: 3,
       stderr:
@@ -114,7 +111,7 @@ describe('transparent refresh', () => {
     await storeCredentials(home, expiring());
     const { refreshes } = rotatingServer();
     // A first process refreshes; a second one started with the old entry must not reuse rt_1.
-    const first = await runCli(['whoami', '--server', SERVER], { configHome: home, now: () => NOW });
+    const first = await runCli(['whoami', '--server', BASE_URL], { configHome: home, now: () => NOW });
     expect(first.exitCode).toBe(0);
     await storeCredentials(home, {
       ...expiring(),
@@ -122,7 +119,7 @@ describe('transparent refresh', () => {
       refreshToken: 'rt_2',
       expiresAt: '2026-03-01T12:15:00.000Z',
     });
-    const second = await runCli(['whoami', '--server', SERVER], { configHome: home, now: () => NOW });
+    const second = await runCli(['whoami', '--server', BASE_URL], { configHome: home, now: () => NOW });
     expect(second.exitCode).toBe(0);
     expect(refreshes).toEqual(['rt_1']);
   });

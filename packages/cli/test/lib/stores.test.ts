@@ -1,22 +1,19 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, meBody, useMsw } from '../../../testkit/src/index.js';
 import { modeOf, storeCredentials } from '../credentials.js';
-import { meBody, memoryKeyring, oauthCredential, runCli, SERVER, tempConfigHome } from '../helpers.js';
+import { memoryKeyring, oauthCredential, runCli, tempConfigHome } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 describe('credential stores and configuration', () => {
   it('names a corrupt credentials file and says what to do', async () => {
     const home = await tempConfigHome();
     await mkdir(join(home, 'fleece'), { recursive: true });
     await writeFile(join(home, 'fleece', 'credentials.json'), '{ not json');
-    const result = await runCli(['whoami', '--server', SERVER], { configHome: home });
+    const result = await runCli(['whoami', '--server', BASE_URL], { configHome: home });
     expect(result).toMatchObject({
       exitCode: 1,
       stderr: `error: The credentials file ${home}/fleece/credentials.json is not valid.\nhint: Delete it and run \`fleece login\` again.\n`,
@@ -33,15 +30,15 @@ describe('credential stores and configuration', () => {
 
   it('keeps one keychain entry per server and profile', async () => {
     const keyring = memoryKeyring();
-    server.use(http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())));
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())));
     server.use(
       http.get('http://other.test/api/v1/me', () =>
-        HttpResponse.json(meBody({ email: 'grace@example.com' })),
+        HttpResponse.json(meBody({ user: { email: 'grace@example.com' } })),
       ),
     );
     for (const [origin, profile, stdin] of [
-      [SERVER, 'default', 'flc_a'],
-      [SERVER, 'work', 'flc_b'],
+      [BASE_URL, 'default', 'flc_a'],
+      [BASE_URL, 'work', 'flc_b'],
       ['http://other.test', 'default', 'flc_c'],
     ] as const) {
       const result = await runCli(['login', '--with-token', '--server', origin, '--profile', profile], {
@@ -60,7 +57,7 @@ describe('credential stores and configuration', () => {
   it('chooses the server: --server, then FLEECE_BASE_URL, then the last login of the profile, then the default', async () => {
     const home = await tempConfigHome();
     const hits: string[] = [];
-    for (const origin of [SERVER, 'http://env.test', 'http://saved.test', 'http://127.0.0.1:3000']) {
+    for (const origin of [BASE_URL, 'http://env.test', 'http://saved.test', 'http://127.0.0.1:3000']) {
       server.use(
         http.get(`${origin}/api/v1/me`, () => {
           hits.push(origin);
@@ -74,7 +71,7 @@ describe('credential stores and configuration', () => {
       JSON.stringify({ version: 1, profiles: { work: { server: 'http://saved.test' } } }),
     );
     const key = { FLEECE_API_KEY: 'flc_x' };
-    await runCli(['whoami', '--server', SERVER], {
+    await runCli(['whoami', '--server', BASE_URL], {
       configHome: home,
       env: { ...key, FLEECE_BASE_URL: 'http://env.test' },
     });
@@ -84,20 +81,20 @@ describe('credential stores and configuration', () => {
     });
     await runCli(['whoami', '--profile', 'work'], { configHome: home, env: key });
     await runCli(['whoami'], { configHome: home, env: key });
-    expect(hits).toEqual([SERVER, 'http://env.test', 'http://saved.test', 'http://127.0.0.1:3000']);
+    expect(hits).toEqual([BASE_URL, 'http://env.test', 'http://saved.test', 'http://127.0.0.1:3000']);
   });
 
   it('records the server of a login as the profile default, atomically in config.json', async () => {
     const home = await tempConfigHome();
-    server.use(http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())));
-    await runCli(['login', '--with-token', '--server', SERVER, '--profile', 'work'], {
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())));
+    await runCli(['login', '--with-token', '--server', BASE_URL, '--profile', 'work'], {
       configHome: home,
       stdin: 'flc_k',
       keyring: memoryKeyring(),
     });
     expect(JSON.parse(await readFile(join(home, 'fleece', 'config.json'), 'utf8'))).toEqual({
       version: 1,
-      profiles: { work: { server: SERVER } },
+      profiles: { work: { server: BASE_URL } },
     });
   });
 });

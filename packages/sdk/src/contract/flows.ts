@@ -16,7 +16,9 @@ import { pageOf } from './pagination.js';
  * - `DELETE /api/v1/flows/:id` deletes one and its schedule (204; its runs stay, with `flowId: null`);
  * - `POST /api/v1/flows/:id/trigger` with a {@link TriggerFlowRequest} queues a run: 202 with the run's
  *   {@link Execution} (`queued`); 409 `flow_already_running` while a run of the flow is queued or running;
- *   5 per minute per user; a worker runs the steps in order, each as a child execution;
+ *   5 per minute per user; a worker runs the steps in order, each as a child execution. An
+ *   `Idempotency-Key` header (see ./idempotency.ts) makes retries safe: the same key answers the
+ *   same run (200, as it is now), with no second run;
  * - `GET /api/v1/flows/:id/executions` lists the flow's runs, newest first ({@link FlowRunPage}).
  *
  * Another user's flow answers 404 exactly as a missing one.

@@ -8,6 +8,13 @@ export type HealthStatus = z.infer<typeof HealthStatus>;
 export const FLEECE_SERVICE = 'fleece';
 
 /**
+ * Seconds a due job may wait for a worker before `GET /api/health` reports the job queue, and so the
+ * service, `degraded`: two minutes is many worker polls (every 2 s by default) and longer than any one
+ * job's normal wait, so reaching it means no worker is running or the workers cannot keep up.
+ */
+export const JOB_QUEUE_LAG_LIMIT_SECONDS = 120;
+
+/**
  * Body of `GET /api/health`. It names no host, connection string or secret.
  *
  * - `service`: always `fleece`, so a client can tell a Fleece server from another web app on the port;
@@ -19,6 +26,12 @@ export const FLEECE_SERVICE = 'fleece';
  * - `checks.rateLimitStore`: where rate-limit counters live (`memory`, or `redis` shared by every instance)
  *   and whether it answers; `degraded` when Redis is unreachable (limits then fail closed on execute,
  *   trigger and export). Absent from servers older than this field.
+ * - `checks.jobs`: the background job queue (flow runs, webhook deliveries, purges): `workersHere` (this
+ *   instance runs job workers), `workersAlive` (live instances running workers, this one included),
+ *   `oldestQueuedSeconds` (how long the oldest due job has waited to be picked up; `null` when none waits)
+ *   and `lagLimitSeconds` ({@link JOB_QUEUE_LAG_LIMIT_SECONDS}); `degraded` once the oldest due job has
+ *   waited that long (also when the queue's state cannot be read), `down` with the database. Absent from
+ *   servers older than this field.
  */
 export const HealthResponse = z.object({
   service: z.literal(FLEECE_SERVICE),
@@ -39,6 +52,15 @@ export const HealthResponse = z.object({
       .object({
         status: HealthStatus,
         store: z.enum(['memory', 'redis']),
+      })
+      .optional(),
+    jobs: z
+      .object({
+        status: HealthStatus,
+        workersHere: z.boolean(),
+        workersAlive: z.number().int().nonnegative().nullable(),
+        oldestQueuedSeconds: z.number().int().nonnegative().nullable(),
+        lagLimitSeconds: z.number().int().positive(),
       })
       .optional(),
   }),

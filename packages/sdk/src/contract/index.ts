@@ -15,6 +15,7 @@ export * from './executions.js';
 export * from './export.js';
 export * from './flows.js';
 export * from './health.js';
+export * from './idempotency.js';
 export * from './identity.js';
 export * from './models.js';
 export * from './pagination.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { isFleeceProblem, Problem } from '../contract/problem.js';
+import { isFleeceProblem, Problem, ProblemCode } from '../contract/problem.js';
 import { parseRetryAfter, parseRetryAfterMs } from './retries.js';
 
 /**
@@ -62,6 +62,8 @@ function oauthError(body: unknown): { error: string; description: string | undef
  * - `body`: the parsed JSON body, or its text when it is not JSON, or `undefined` when empty;
  * - `code`: the stable snake_case problem `code` (for example `rate_limited`), or the OAuth `error`
  *   (RFC 6749 §5.2, for example `authorization_pending`) from the auth endpoints;
+ * - `problemCode`: the problem `code` typed as the contract's `ProblemCode` (a `switch` over it is checked
+ *   by the compiler), or `undefined` for an OAuth error or a code this SDK version does not know;
  * - `requestId`: the response's `X-Request-Id`, else the problem's `requestId`, else the id the SDK sent.
  *
  * A subclass names each common status; other statuses are plain `APIError`s.
@@ -78,6 +80,8 @@ export class APIError extends FleeceError {
   readonly body: unknown;
   /** The problem `code` or OAuth `error` to branch on; `undefined` when the body carries neither. */
   readonly code: string | undefined;
+  /** The problem `code` when it is one of the contract's {@link ProblemCode}s, else `undefined`. */
+  readonly problemCode: ProblemCode | undefined;
 
   constructor(status: number, body: unknown, headers: Headers, options: FleeceErrorOptions = {}) {
     const parsed = Problem.safeParse(body);
@@ -95,6 +99,8 @@ export class APIError extends FleeceError {
     this.problem = problem;
     this.body = body;
     this.code = code;
+    const known = ProblemCode.safeParse(problem?.code);
+    this.problemCode = known.success ? known.data : undefined;
   }
 
   /**

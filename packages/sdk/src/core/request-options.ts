@@ -48,4 +48,10 @@ export interface FinalRequestOptions<T = unknown> extends RequestOptions {
    * and their body is returned when it matches `schema` (checked even with `validateResponses: false`).
    */
   okStatuses?: readonly number[] | undefined;
+  /**
+   * Error statuses that are this operation's final answer rather than a passing failure (for example 409
+   * `flow_already_running` from a flow trigger: another run is active, and asking again in a second will
+   * not change that): thrown at once, never retried.
+   */
+  finalStatuses?: readonly number[] | undefined;
 }

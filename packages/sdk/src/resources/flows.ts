@@ -89,14 +89,17 @@ export class Flows extends APIResource {
    * {@link Execution}, `queued`; HTTP 202). A worker runs the steps in order, each as a child execution
    * (`parentId` = the run). Follow it with `client.executions.events(run.id)` (its `finalExecution()`
    * resolves when the run ends) or poll `client.executions.get(run.id)`; list its steps with
-   * `client.executions.list({ parentId: run.id })`. Not retried automatically (a retry of a trigger whose
-   * answer was lost would meet the run it started); pass `maxRetries` to change that.
+   * `client.executions.list({ parentId: run.id })`. Every call carries an `Idempotency-Key` (the SDK makes
+   * one; pass `idempotencyKey` to choose it), so a retried call (after a lost answer, a 5xx or a 429) gets
+   * the run the first attempt queued (HTTP 200, the run as it is now) instead of a second run or a 409.
+   * A 409 is never retried: it means another run of the flow is active.
    *
    * @throws {ConflictError} (409 `flow_already_running`, with the active run's `executionId`) while a run
    *   of the flow is queued or running; {@link PermissionDeniedError} (403 `plan_limit_reached`) when this
    *   month's executions left are fewer than the flow's steps, (403 `consent_required`) without the
    *   `ai_processing` consent; {@link RateLimitError} (429) beyond 5 triggers a minute;
-   *   {@link NotFoundError} for a flow not yours.
+   *   {@link NotFoundError} for a flow not yours; {@link BadRequestError} (400 `validation_failed` naming
+   *   `headers.idempotency-key`) for an `idempotencyKey` already used for another request.
    * @example
    * const run = await client.flows.trigger('flw_…', { input: 'Summarise the week' });
    * const done = await (await client.executions.events(run.id)).finalExecution();
@@ -104,10 +107,10 @@ export class Flows extends APIResource {
    */
   trigger(id: string, body: TriggerFlowRequest, options?: RequestOptions): APIPromise<Execution> {
     return this._client.post(`/api/v1/flows/${encodeURIComponent(id)}/trigger`, {
-      maxRetries: 0,
       ...options,
       body,
       schema: Execution,
+      finalStatuses: [409],
     });
   }
 

@@ -1,6 +1,6 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { BASE_URL, useMsw } from '../../../testkit/src/index.js';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -15,15 +15,13 @@ import {
   NotFleeceServerError,
   NotFoundError,
   PermissionDeniedError,
+  ProblemCode,
   RateLimitError,
   UnprocessableEntityError,
 } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 /** Answers GET /api/v1/thing with `response` and returns what the client throws (no retries). */
 async function failureFor(response: () => Response): Promise<unknown> {
@@ -192,6 +190,20 @@ describe('APIError classes', () => {
     );
     expect(isFleeceProblem('<html>')).toBe(false);
     expect(isFleeceProblem(undefined)).toBe(false);
+  });
+
+  it('types a known problem code as problemCode; an unknown code or an OAuth error leaves it undefined', async () => {
+    const known = (await failureFor(() => problem(403, 'plan_limit_reached'))) as APIError;
+    expect(known.problemCode).toBe('plan_limit_reached');
+    expect(ProblemCode.options).toContain(known.problemCode);
+    const newer = (await failureFor(() => problem(409, 'conflict_from_a_newer_server'))) as APIError;
+    expect(newer.code).toBe('conflict_from_a_newer_server');
+    expect(newer.problemCode).toBeUndefined();
+    const oauth = (await failureFor(() =>
+      HttpResponse.json({ error: 'invalid_grant' }, { status: 400 }),
+    )) as APIError;
+    expect(oauth.code).toBe('invalid_grant');
+    expect(oauth.problemCode).toBeUndefined();
   });
 
   it('sets upgrade on a PermissionDeniedError for a plan limit', async () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { BASE_URL, useMsw } from '../../../testkit/src/index.js';
 import {
   CursorPage,
   FleeceError,
@@ -10,12 +10,9 @@ import {
   PaginationLoopError,
   ResponseValidationError,
 } from '../../src/index.js';
-import { BASE_URL, mswClient } from '../helpers.js';
+import { mswClient } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 const Thing = z.object({ id: z.string() });
 

@@ -1,6 +1,16 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  BASE_URL,
+  driveClock,
+  observeSleeps,
+  readBody,
+  restoreClockAfterEach,
+  startServer,
+  until,
+  useFakeClock,
+  useMsw,
+} from '../../../testkit/src/index.js';
 import {
   backoffDelay,
   isRetryableStatus,
@@ -19,17 +29,7 @@ import {
   RateLimitError,
   type RateLimitEvent,
 } from '../../src/index.js';
-import {
-  BASE_URL,
-  mswClient,
-  observeSleeps,
-  problem,
-  readBody,
-  runClock,
-  startServer,
-  until,
-  useFakeClock,
-} from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
 describe('retry policy', () => {
   it('retries 408, 409, 429 and 5xx only', () => {
@@ -76,14 +76,8 @@ describe('retry policy', () => {
 });
 
 describe('retries against msw (fake timers)', () => {
-  const server = setupServer();
-  beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-  afterEach(() => {
-    server.resetHandlers();
-    vi.useRealTimers();
-    vi.restoreAllMocks();
-  });
-  afterAll(() => server.close());
+  const server = useMsw();
+  restoreClockAfterEach();
 
   let sleeps: ReturnType<typeof observeSleeps>;
   let start: number;
@@ -109,7 +103,7 @@ describe('retries against msw (fake timers)', () => {
   it('retries a 503 twice with 0.5 s and 1 s of backoff, then throws', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0);
     const calls = sequence('get', '/api/v1/thing', [() => problem(503, 'service_unavailable')]);
-    const error = await runClock(mswClient().get('/api/v1/thing'), sleeps).catch((e: unknown) => e);
+    const error = await driveClock(mswClient().get('/api/v1/thing'), sleeps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InternalServerError);
     expect(calls.map((c) => c.at)).toEqual([0, 500, 1500]);
     expect(sleeps.delays).toEqual([500, 1000]);
@@ -118,7 +112,7 @@ describe('retries against msw (fake timers)', () => {
   it('applies the smallest jitter factor (0.75) and the 8 s cap', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999_999_999_999);
     const calls = sequence('get', '/api/v1/thing', [() => problem(500, 'internal_error')]);
-    const error = await runClock(mswClient({ maxRetries: 6 }).get('/api/v1/thing'), sleeps).catch(
+    const error = await driveClock(mswClient({ maxRetries: 6 }).get('/api/v1/thing'), sleeps).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(InternalServerError);
@@ -131,7 +125,7 @@ describe('retries against msw (fake timers)', () => {
       () => problem(429, 'rate_limited', {}, { 'retry-after': '3' }),
       () => HttpResponse.json({ ok: true }),
     ]);
-    await expect(runClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
+    await expect(driveClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
     expect(calls.map((c) => c.at)).toEqual([0, 3000]);
     expect(sleeps.delays).toEqual([3000]);
   });
@@ -143,7 +137,7 @@ describe('retries against msw (fake timers)', () => {
       () => problem(503, 'service_unavailable', {}, { 'retry-after': 'Tue, 01 Jan 2030 00:00:07 GMT' }),
       () => HttpResponse.json({ ok: true }),
     ]);
-    await expect(runClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
+    await expect(driveClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
     expect(sleeps.delays).toEqual([7000]);
     expect(calls.map((c) => c.at)).toEqual([0, 7000]);
   });
@@ -152,7 +146,7 @@ describe('retries against msw (fake timers)', () => {
     const calls = sequence('get', '/api/v1/thing', [
       () => problem(429, 'rate_limited', {}, { 'retry-after': '3600' }),
     ]);
-    const error = await runClock(mswClient().get('/api/v1/thing'), sleeps).catch((e: unknown) => e);
+    const error = await driveClock(mswClient().get('/api/v1/thing'), sleeps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitError);
     expect((error as RateLimitError).retryAfter).toBe(3600);
     expect(calls).toHaveLength(1);
@@ -164,7 +158,7 @@ describe('retries against msw (fake timers)', () => {
       () => problem(429, 'rate_limited', {}, { 'retry-after-ms': '1250.5', 'retry-after': '30' }),
       () => HttpResponse.json({ ok: true }),
     ]);
-    await expect(runClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
+    await expect(driveClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
     expect(sleeps.delays).toEqual([1250.5]);
     expect(calls).toHaveLength(2);
   });
@@ -174,12 +168,12 @@ describe('retries against msw (fake timers)', () => {
       () => problem(503, 'service_unavailable', {}, { 'retry-after-ms': 'soon', 'retry-after': '2' }),
       () => HttpResponse.json({ ok: true }),
     ]);
-    await runClock(mswClient().get('/api/v1/thing'), sleeps);
+    await driveClock(mswClient().get('/api/v1/thing'), sleeps);
     expect(sleeps.delays).toEqual([2000]);
     const calls = sequence('get', '/api/v1/other', [
       () => problem(429, 'rate_limited', {}, { 'retry-after-ms': '90000', 'retry-after': '1' }),
     ]);
-    const error = await runClock(mswClient().get('/api/v1/other'), sleeps).catch((e: unknown) => e);
+    const error = await driveClock(mswClient().get('/api/v1/other'), sleeps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitError);
     expect((error as RateLimitError).retryAfter).toBe(90);
     expect(calls).toHaveLength(1);
@@ -191,7 +185,7 @@ describe('retries against msw (fake timers)', () => {
       () => problem(400, 'bad_request', {}, { 'x-should-retry': 'true' }),
       () => HttpResponse.json({ ok: true }),
     ]);
-    await expect(runClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
+    await expect(driveClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual({ ok: true });
     expect(calls).toHaveLength(2);
     expect(sleeps.delays).toEqual([500]);
   });
@@ -205,7 +199,7 @@ describe('retries against msw (fake timers)', () => {
         () => problem(status, code, {}, { 'x-should-retry': 'false', 'retry-after': '1' }),
         () => HttpResponse.json({ ok: true }),
       ]);
-      const error = await runClock(mswClient().get(`/api/v1/${status}`), sleeps).catch((e: unknown) => e);
+      const error = await driveClock(mswClient().get(`/api/v1/${status}`), sleeps).catch((e: unknown) => e);
       expect((error as { status: number }).status).toBe(status);
       expect(calls).toHaveLength(1);
     }
@@ -214,7 +208,7 @@ describe('retries against msw (fake timers)', () => {
 
   it('does not retry a 404', async () => {
     const calls = sequence('get', '/api/v1/thing', [() => problem(404, 'not_found')]);
-    const error = await runClock(mswClient().get('/api/v1/thing'), sleeps).catch((e: unknown) => e);
+    const error = await driveClock(mswClient().get('/api/v1/thing'), sleeps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect(calls).toHaveLength(1);
   });
@@ -225,7 +219,7 @@ describe('retries against msw (fake timers)', () => {
       () => HttpResponse.error(),
       () => HttpResponse.json([1]),
     ]);
-    await expect(runClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual([1]);
+    await expect(driveClock(mswClient().get('/api/v1/thing'), sleeps)).resolves.toEqual([1]);
     expect(calls.map((c) => c.at)).toEqual([0, 500]);
   });
 
@@ -236,9 +230,11 @@ describe('retries against msw (fake timers)', () => {
       () => HttpResponse.json({ id: 'agt_1' }, { status: 201 }),
     ]);
     const client = mswClient();
-    await expect(runClock(client.post('/api/v1/agents', { body: { name: 'a' } }), sleeps)).resolves.toEqual({
-      id: 'agt_1',
-    });
+    await expect(driveClock(client.post('/api/v1/agents', { body: { name: 'a' } }), sleeps)).resolves.toEqual(
+      {
+        id: 'agt_1',
+      },
+    );
     const keys = calls.map((c) => c.headers.get('idempotency-key'));
     expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(keys).toEqual([keys[0], keys[0], keys[0]]);
@@ -247,7 +243,7 @@ describe('retries against msw (fake timers)', () => {
     const requestIds = new Set(calls.map((c) => c.headers.get('x-request-id')));
     expect(requestIds.size).toBe(3);
 
-    await runClock(client.post('/api/v1/agents', { body: { name: 'b' } }), sleeps);
+    await driveClock(client.post('/api/v1/agents', { body: { name: 'b' } }), sleeps);
     expect(calls[3]?.headers.get('idempotency-key')).not.toBe(keys[0]);
   });
 
@@ -257,8 +253,8 @@ describe('retries against msw (fake timers)', () => {
       () => HttpResponse.json({ id: 'agt_1' }),
     ]);
     const client = mswClient();
-    await runClock(client.post('/api/v1/agents', { body: {}, idempotencyKey: 'mine-1' }), sleeps);
-    await runClock(
+    await driveClock(client.post('/api/v1/agents', { body: {}, idempotencyKey: 'mine-1' }), sleeps);
+    await driveClock(
       client.post('/api/v1/agents', { body: {}, headers: { 'Idempotency-Key': 'mine-2' } }),
       sleeps,
     );
@@ -332,7 +328,7 @@ describe('retries against msw (fake timers)', () => {
     server.resetHandlers();
     vi.spyOn(Math, 'random').mockReturnValue(0);
     const failing = sequence('get', '/api/v1/other', [() => problem(503, 'service_unavailable')]);
-    const failure = await runClock(client.get('/api/v1/other'), sleeps).catch((e: unknown) => e);
+    const failure = await driveClock(client.get('/api/v1/other'), sleeps).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(InternalServerError);
     expect(failing).toHaveLength(3);
     expect(seen).toEqual([null]);
@@ -391,10 +387,7 @@ describe('retries against msw (fake timers)', () => {
 });
 
 describe('timeouts and stale sockets against a real server', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-    vi.restoreAllMocks();
-  });
+  restoreClockAfterEach();
 
   it('times out a request after `timeout` ms with APIConnectionTimeoutError, retrying first', async () => {
     let requests = 0;

@@ -2,6 +2,14 @@ import type http from 'node:http';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
+  driveClock,
+  observeSleeps,
+  startServer,
+  type TestServer,
+  until,
+  useFakeClock,
+} from '../../../testkit/src/index.js';
+import {
   APIConnectionError,
   APIConnectionTimeoutError,
   APIUserAbortError,
@@ -12,15 +20,7 @@ import {
   ResponseValidationError,
   Stream,
 } from '../../src/index.js';
-import {
-  observeSleeps,
-  runClock,
-  startServer,
-  type TestServer,
-  until,
-  useFakeClock,
-  watch,
-} from '../helpers.js';
+import { watch } from '../helpers.js';
 
 const decode = decodeEvents({
   message: z.object({ text: z.string() }),
@@ -137,7 +137,7 @@ describe('Stream', () => {
       );
     });
     const stream = await open(clientFor(server));
-    const events = await runClock(collect(stream), sleeps);
+    const events = await driveClock(collect(stream), sleeps);
     expect(events.map((e) => e?.id)).toEqual(['1', '2', '3', '4']);
     expect(events[2]).toEqual({ event: 'message', id: '3', data: { text: 'c' } });
     expect(sleeps.delays).toEqual([500]);
@@ -164,7 +164,7 @@ describe('Stream', () => {
       decode,
       resume: () => ({ method: 'get', path: '/api/v1/executions/exe_1/events' }),
     });
-    const events = await runClock(collect(stream), sleeps);
+    const events = await driveClock(collect(stream), sleeps);
     expect(events.map((e) => e?.id)).toEqual(['1', '2']);
     expect(server.requests.map((r) => `${r.method} ${r.url} ${r.headers['last-event-id']}`)).toEqual([
       'POST /api/v1/agents/agt_1/execute undefined',
@@ -179,7 +179,7 @@ describe('Stream', () => {
       if (connection === 1) res.end('retry: 2500\nid: 1\nevent: message\ndata: {"text":"a"}\n\n');
       else res.end('id: 2\nevent: done\ndata: {"total":1}\n\n');
     });
-    const events = await runClock(open(clientFor(server)).then(collect), sleeps);
+    const events = await driveClock(open(clientFor(server)).then(collect), sleeps);
     expect(events.map((e) => e?.id)).toEqual(['1', '2']);
     expect(sleeps.delays).toEqual([2500]);
     expect(server.requests[1]?.headers['last-event-id']).toBe('1');
@@ -215,7 +215,7 @@ describe('Stream', () => {
         res.end('id: 1\nevent: message\ndata: {"text":"a"}\n\nid: 2\nevent: message\ndata: {"te');
       else res.end('id: 2\nevent: message\ndata: {"text":"b"}\n\nid: 3\nevent: done\ndata: {"total":2}\n\n');
     });
-    const events = await runClock(open(clientFor(server)).then(collect), sleeps);
+    const events = await driveClock(open(clientFor(server)).then(collect), sleeps);
     expect(events.map((e) => e?.id)).toEqual(['1', '2', '3']);
     expect(server.requests[1]?.headers['last-event-id']).toBe('1');
   });
@@ -237,7 +237,7 @@ describe('Stream', () => {
     });
     const stream = await open(clientFor(server, { maxRetries: 2 }));
     const events: unknown[] = [];
-    const error = await runClock(
+    const error = await driveClock(
       (async () => {
         for await (const event of stream) events.push(event);
       })(),

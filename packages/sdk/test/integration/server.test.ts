@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-// The CLI end-to-end harness holds the browser-side steps (magic-link sign-in, the /device decision); the
-// server's helper starts the real app on in-memory PGlite.
-import { decideDevice, signInWithMagicLink } from '../../../cli/test/e2e/harness.js';
-import { type RealServer, startRealServer } from '../../../server/test/helpers/real-server.js';
+// The real app on in-memory PGlite, with the browser-side steps (magic-link sign-in, the /device decision).
+import {
+  decideDevice,
+  type RealServer,
+  signInWithMagicLink,
+  startRealServer,
+} from '../../../testkit/src/index.js';
 import { type AuditEvent, Fleece, PermissionDeniedError } from '../../src/index.js';
 import { timers } from '../../src/internal/timers.js';
 

@@ -1,9 +1,9 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { forwardingProxy, healthBody, startServer, type TestServer } from '../../../testkit/src/index.js';
 import { APIConnectionError, Fleece } from '../../src/index.js';
 import { undiciExports } from '../../src/internal/dispatcher.js';
-import { healthBody, startServer, type TestServer } from '../helpers.js';
 
 const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'];
 
@@ -24,25 +24,7 @@ beforeEach(async () => {
     res.end(JSON.stringify(healthBody('ok')));
   });
   // A minimal forward proxy: absolute-form requests for http: targets, CONNECT (refused) for https: ones.
-  proxy = await startServer((req, res) => {
-    forwarded.push(`${req.method} ${req.url}`);
-    const url = new URL(req.url ?? '');
-    const upstream = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        method: req.method,
-        headers: { ...req.headers, via: '1.1 test-proxy' },
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
+  proxy = await startServer(forwardingProxy((line) => forwarded.push(line)));
   proxy.server.on('connect', (req: http.IncomingMessage, socket: import('node:stream').Duplex) => {
     tunnels.push(`${req.method} ${req.url}`);
     socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');

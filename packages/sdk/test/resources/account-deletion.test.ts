@@ -1,22 +1,13 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { accountDeletionBody, BASE_URL, useMsw } from '../../../testkit/src/index.js';
 import { ConflictError, PermissionDeniedError, ResponseValidationError } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const PENDING = {
-  status: 'pending_deletion',
-  requestedAt: '2026-03-01T09:00:00.000Z',
-  purgeAfter: '2026-03-08T09:00:00.000Z',
-  cancellable: true,
-  graceDays: 7,
-};
-const ACTIVE = { status: 'active', requestedAt: null, purgeAfter: null, cancellable: false, graceDays: 7 };
+const PENDING = accountDeletionBody('pending_deletion');
+const ACTIVE = accountDeletionBody('active');
 const session = () => mswClient({ apiKey: undefined, accessToken: 'at_1' });
 
 describe('client.account.deletion', () => {

@@ -1,63 +1,24 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import {
+  agentBody,
+  BASE_URL,
+  executionBody,
+  executionEvents,
+  executionHandlers,
+  sse,
+  useMsw,
+} from '../../../testkit/src/index.js';
 import { NotFoundError, PermissionDeniedError } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const AGENT = {
-  id: 'agt_0123456789abcdefghijklmn',
-  name: 'triage',
-  description: '',
-  instructions: 'Label the issue.',
-  model: null,
-  temperature: null,
-  maxOutputTokens: null,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-};
+const AGENT = agentBody();
 
-const EXECUTION = {
-  id: 'exe_0123456789abcdefghijklmn',
-  agentId: AGENT.id,
-  flowId: null,
-  parentId: null,
-  step: null,
-  status: 'succeeded',
-  model: 'mock',
-  provider: 'mock',
-  input: 'Hello',
-  output: 'Hi there.',
-  usage: { inputTokens: 9, outputTokens: 3 },
-  finishReason: 'stop',
-  error: null,
-  durationMs: 12,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  startedAt: '2026-01-01T00:00:00.000Z',
-  finishedAt: '2026-01-01T00:00:00.012Z',
-};
+const EXECUTION = executionBody();
 
-function sse(events: [number, string, unknown][]): string {
-  return events
-    .map(([id, event, data]) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
-    .join('');
-}
-
-const STREAM: [number, string, unknown][] = [
-  [
-    1,
-    'execution.started',
-    { ...EXECUTION, status: 'running', output: null, usage: null, finishReason: null },
-  ],
-  [2, 'output.delta', { text: 'Hi ' }],
-  [3, 'output.delta', { text: 'there.' }],
-  [4, 'execution.completed', EXECUTION],
-  [5, 'done', { status: 'succeeded' }],
-];
+const STREAM = executionEvents();
 
 describe('client.agents', () => {
   it('creates, lists, gets, updates and deletes agents', async () => {
@@ -151,14 +112,9 @@ describe('client.executions', () => {
   it('lists with filters, gets and cancels', async () => {
     let search = '';
     server.use(
-      http.get(`${BASE_URL}/api/v1/executions`, ({ request }) => {
-        search = new URL(request.url).search;
-        return HttpResponse.json({ data: [EXECUTION], nextCursor: null });
+      ...executionHandlers(EXECUTION, (query) => {
+        search = query;
       }),
-      http.get(`${BASE_URL}/api/v1/executions/:id`, () => HttpResponse.json(EXECUTION)),
-      http.post(`${BASE_URL}/api/v1/executions/:id/cancel`, () =>
-        HttpResponse.json({ ...EXECUTION, status: 'cancelled' }),
-      ),
     );
     const client = mswClient();
     const page = await client.executions.list({ agentId: AGENT.id, status: 'succeeded' });

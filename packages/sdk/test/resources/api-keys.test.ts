@@ -1,26 +1,13 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { API_KEY_SECRET, apiKeyBody, BASE_URL, useMsw } from '../../../testkit/src/index.js';
 import { NotFoundError, PermissionDeniedError } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const KEY = {
-  id: 'key_0123456789abcdefghijklmn',
-  name: 'ci',
-  start: 'AbCdEfGh',
-  scopes: ['read', 'agents:execute'],
-  status: 'active',
-  expiresAt: '2026-04-01T00:00:00.000Z',
-  lastUsedAt: null,
-  lastUsedIp: null,
-  createdAt: '2026-01-01T00:00:00.000Z',
-};
-const SECRET = `flc_AbCdEfGh${'x'.repeat(35)}Zz0001`;
+const KEY = apiKeyBody({ scopes: ['read', 'agents:execute'] });
+const SECRET = API_KEY_SECRET;
 
 describe('client.apiKeys', () => {
   it('creates a key, sending the body once and returning the secret', async () => {

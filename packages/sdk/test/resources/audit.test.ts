@@ -1,6 +1,14 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  BASE_URL,
+  driveClock,
+  observeSleeps,
+  restoreClockAfterEach,
+  startServer,
+  useFakeClock,
+  useMsw,
+} from '../../../testkit/src/index.js';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../../src/client.js';
 import { AUDIT_STREAM_HEARTBEAT_SECONDS } from '../../src/contract/audit.js';
 import {
@@ -13,25 +21,10 @@ import {
   NotFoundError,
   PermissionDeniedError,
 } from '../../src/index.js';
-import {
-  BASE_URL,
-  mswClient,
-  observeSleeps,
-  problem,
-  runClock,
-  startServer,
-  useFakeClock,
-  watch,
-} from '../helpers.js';
+import { mswClient, problem, watch } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = useMsw();
+restoreClockAfterEach();
 
 const SUBJECT = `sub_${'a'.repeat(32)}`;
 
@@ -185,7 +178,7 @@ describe('client.audit.stream', () => {
       }
       return ids;
     })();
-    const ids = await runClock(collect, sleeps);
+    const ids = await driveClock(collect, sleeps);
     expect(ids).toEqual(['evt_11', 'evt_12', 'evt_13', 'evt_14']);
     expect(lastEventIds).toEqual(['evt_10', 'evt_12', 'evt_13']);
     expect(sleeps.delays).toEqual([500, 500]);
@@ -204,7 +197,7 @@ describe('client.audit.stream', () => {
       }),
     );
     const stream = await mswClient({ maxRetries: 2 }).audit.stream({ lastEventId: 'evt_10' });
-    const outcome = runClock(
+    const outcome = driveClock(
       (async () => {
         for await (const _ of stream);
       })(),
@@ -243,7 +236,7 @@ describe('client.audit.stream', () => {
       expect(next.outcome).toBeUndefined();
       expect(lastEventIds).toHaveLength(1);
       await vi.advanceTimersByTimeAsync(1);
-      await runClock(pending, sleeps);
+      await driveClock(pending, sleeps);
       expect((await pending).value).toEqual(EVENTS[1]);
       expect(sleeps.delays).toEqual([500]);
       expect(lastEventIds).toEqual(['evt_10', (EVENTS[0] as AuditEvent).id]);
@@ -314,7 +307,7 @@ describe('client.audit.stream', () => {
     );
     const stream = await mswClient().audit.stream({ lastEventId: 'evt_10' });
     const ids: string[] = [];
-    const outcome = runClock(
+    const outcome = driveClock(
       (async () => {
         for await (const event of stream) ids.push(event.id);
       })(),

@@ -1,6 +1,14 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  BASE_URL,
+  driveClock,
+  observeSleeps,
+  restoreClockAfterEach,
+  until,
+  useFakeClock,
+  useMsw,
+} from '../../../testkit/src/index.js';
 import {
   APIUserAbortError,
   BadRequestError,
@@ -8,16 +16,10 @@ import {
   DeviceCodeExpiredError,
   type DeviceCodeGrant,
 } from '../../src/index.js';
-import { BASE_URL, mswClient, observeSleeps, runClock, until, useFakeClock } from '../helpers.js';
+import { mswClient } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = useMsw();
+restoreClockAfterEach();
 
 const TOKENS = { access_token: 'at_1', token_type: 'Bearer', expires_in: 900, refresh_token: 'rt_1' };
 const oauthError = (error: string) =>
@@ -112,7 +114,7 @@ describe('client.auth.pollDeviceToken() (fake timers)', () => {
       () => HttpResponse.json(TOKENS),
     ]);
     const onPoll = vi.fn();
-    const tokens = await runClock(anonymous().auth.pollDeviceToken(grant, { onPoll }), sleeps);
+    const tokens = await driveClock(anonymous().auth.pollDeviceToken(grant, { onPoll }), sleeps);
     expect(tokens).toEqual(TOKENS);
     expect(calls.map((c) => c.at)).toEqual([5_000, 10_000, 20_000, 30_000]);
     expect(sleeps.delays).toEqual([5_000, 5_000, 10_000, 10_000]);
@@ -136,19 +138,19 @@ describe('client.auth.pollDeviceToken() (fake timers)', () => {
       () => oauthError('slow_down'),
       () => HttpResponse.json(TOKENS),
     ]);
-    await runClock(anonymous().auth.pollDeviceToken(grant), sleeps);
+    await driveClock(anonymous().auth.pollDeviceToken(grant), sleeps);
     expect(calls.map((c) => c.at)).toEqual([5_000, 15_000, 30_000]);
   });
 
   it('defaults the interval to 5 s', async () => {
     const calls = polls([() => HttpResponse.json(TOKENS)]);
-    await runClock(anonymous().auth.pollDeviceToken({ device_code: 'dc', expires_in: 600 }), sleeps);
+    await driveClock(anonymous().auth.pollDeviceToken({ device_code: 'dc', expires_in: 600 }), sleeps);
     expect(calls.map((c) => c.at)).toEqual([5_000]);
   });
 
   it.each(['access_denied', 'expired_token', 'invalid_grant'])('stops and throws on %s', async (code) => {
     const calls = polls([() => oauthError('authorization_pending'), () => oauthError(code)]);
-    const error = await runClock(anonymous().auth.pollDeviceToken(grant), sleeps).catch((e: unknown) => e);
+    const error = await driveClock(anonymous().auth.pollDeviceToken(grant), sleeps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as BadRequestError).code).toBe(code);
     expect((error as BadRequestError).requestId).toBe(`req_${code}`);
@@ -157,7 +159,7 @@ describe('client.auth.pollDeviceToken() (fake timers)', () => {
 
   it('gives up when expires_in passes on the monotonic clock', async () => {
     const calls = polls([]);
-    const error = await runClock(
+    const error = await driveClock(
       anonymous().auth.pollDeviceToken({ device_code: 'dc', expires_in: 12, interval: 5 }),
       sleeps,
     ).catch((e: unknown) => e);
@@ -182,7 +184,7 @@ describe('client.auth.pollDeviceToken() (fake timers)', () => {
       },
       () => HttpResponse.json(TOKENS),
     ]);
-    const tokens = await runClock(
+    const tokens = await driveClock(
       anonymous().auth.pollDeviceToken({ device_code: 'dc', expires_in: 20, interval: 5 }),
       sleeps,
     );

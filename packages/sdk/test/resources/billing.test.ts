@@ -1,33 +1,17 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, billingStatusBody, useMsw } from '../../../testkit/src/index.js';
 import {
   ConflictError,
   InternalServerError,
   NotFoundError,
   ResponseValidationError,
 } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const STATUS = {
-  plan: { id: 'pro', name: 'Pro' },
-  subscription: {
-    id: 'sub_1',
-    status: 'active',
-    plan: 'pro',
-    currentPeriodEnd: '2026-02-01T00:00:00.000Z',
-    cancelAtPeriodEnd: false,
-  },
-  usage: {
-    activeSessions: 1,
-    apiKeys: { used: 5, limit: 5 },
-    executions: { used: 3, limit: 2000, period: '2026-01', resetsAt: '2026-02-01T00:00:00.000Z' },
-  },
+const STATUS = billingStatusBody({
   notices: [
     {
       code: 'api_keys_disabled',
@@ -35,7 +19,7 @@ const STATUS = {
       apiKeyIds: ['key_b', 'key_a'],
     },
   ],
-};
+});
 
 describe('client.billing', () => {
   it('get() returns plan, subscription, usage and notices', async () => {

@@ -1,25 +1,20 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BASE_URL, exportNdjson, useMsw } from '../../../testkit/src/index.js';
 import {
   APIUserAbortError,
-  EXPORT_RECORD_TYPES,
   ExportVerificationError,
   ExportVerifier,
   PermissionDeniedError,
   RateLimitError,
 } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 const CONSENT = {
   type: 'ai_processing',
@@ -28,27 +23,6 @@ const CONSENT = {
   currentPolicyVersion: '2026-11-01',
   updatedAt: '2026-11-29T10:00:00.000Z',
 };
-
-/** An NDJSON export as the server writes it: header, records, trailer with counts and SHA-256. */
-function makeExport(records: { type: string; data: unknown }[], tamper?: (body: string) => string): string {
-  const header = `${JSON.stringify({
-    type: 'header',
-    formatVersion: 1,
-    exportedAt: '2026-11-29T10:00:00.000Z',
-    userId: 'usr_1',
-  })}\n`;
-  const body = header + records.map((r) => `${JSON.stringify(r)}\n`).join('');
-  const counts = Object.fromEntries(EXPORT_RECORD_TYPES.map((t) => [t, 0]));
-  for (const r of records) counts[r.type]!++;
-  const trailer = {
-    type: 'trailer',
-    counts,
-    records: records.length,
-    bytes: Buffer.byteLength(body),
-    sha256: createHash('sha256').update(body).digest('hex'),
-  };
-  return `${tamper ? tamper(body) : body}${JSON.stringify(trailer)}\n`;
-}
 
 const RECORDS = [
   { type: 'consent', data: CONSENT },
@@ -89,7 +63,7 @@ describe('client.export.download', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('writes a verified NDJSON export to a file atomically (mode 0600), reporting bytes and records', async () => {
-    const text = makeExport(RECORDS);
+    const text = exportNdjson(RECORDS);
     const queries: string[] = [];
     server.use(
       http.get(`${BASE_URL}/api/v1/export`, ({ request }) => {
@@ -117,7 +91,7 @@ describe('client.export.download', () => {
   });
 
   it('fails on a checksum mismatch and leaves no file under the target name, nor a temporary one', async () => {
-    const text = makeExport(RECORDS, (body) => body.replace('agent 7 é', 'agent 7 e'));
+    const text = exportNdjson(RECORDS, (body) => body.replace('agent 7 é', 'agent 7 e'));
     server.use(http.get(`${BASE_URL}/api/v1/export`, () => chunked(text, 64)));
     const target = join(dir, 'export.ndjson');
     const failure = mswClient().export.download(target);
@@ -127,7 +101,7 @@ describe('client.export.download', () => {
   });
 
   it('fails on an export cut short (no trailer)', async () => {
-    const text = makeExport(RECORDS);
+    const text = exportNdjson(RECORDS);
     const cut = text.slice(0, text.lastIndexOf('{"type":"trailer"'));
     server.use(http.get(`${BASE_URL}/api/v1/export`, () => chunked(cut, 100)));
     const target = join(dir, 'export.ndjson');
@@ -159,7 +133,7 @@ describe('client.export.download', () => {
   });
 
   it('stops when aborted mid-stream: APIUserAbortError, nothing under the target name', async () => {
-    const text = makeExport(RECORDS);
+    const text = exportNdjson(RECORDS);
     server.use(
       http.get(
         `${BASE_URL}/api/v1/export`,
@@ -210,13 +184,13 @@ describe('client.export.download', () => {
 
 describe('ExportVerifier', () => {
   it('verifies however the bytes are split, and names what differs', () => {
-    const text = Buffer.from(makeExport(RECORDS));
+    const text = Buffer.from(exportNdjson(RECORDS));
     for (const size of [1, 2, 3, 7, 1000, text.length]) {
       const verifier = new ExportVerifier();
       for (let i = 0; i < text.length; i += size) verifier.update(text.subarray(i, i + size));
       expect(verifier.finish().trailer.records).toBe(52);
     }
-    const wrongCount = makeExport(RECORDS).replace('"agent":50', '"agent":49');
+    const wrongCount = exportNdjson(RECORDS).replace('"agent":50', '"agent":49');
     const verifier = new ExportVerifier();
     verifier.update(Buffer.from(wrongCount));
     expect(() => verifier.finish()).toThrow('trailer counts 49 agent records, the body has 50');

@@ -1,50 +1,34 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import {
+  AGENT_ID,
+  BASE_URL,
+  driveClock,
+  flowBody,
+  flowRunBody,
+  observeSleeps,
+  restoreClockAfterEach,
+  useFakeClock,
+  useMsw,
+} from '../../../testkit/src/index.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
+restoreClockAfterEach();
 
-const AGENT_ID = 'agt_0123456789abcdefghijklmn';
 const STEPS = [
   { name: 'draft', agentId: AGENT_ID, input: 'Draft: {{input}}' },
   { name: 'polish', agentId: AGENT_ID, input: 'Polish: {{steps.draft.output}}' },
 ];
-const FLOW = {
-  id: 'flw_0123456789abcdefghijklmn',
-  name: 'review',
-  description: '',
+const FLOW = flowBody({
   steps: STEPS,
   schedule: '0 6 * * 1-5',
   scheduleInput: 'morning',
   callbackUrl: 'https://example.com/hook',
   hasCallbackSecret: true,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-};
-const RUN = {
-  id: 'exe_0123456789abcdefghijklmn',
-  agentId: null,
-  flowId: FLOW.id,
-  parentId: null,
-  step: null,
-  status: 'queued',
-  model: null,
-  provider: null,
-  input: 'Summarise',
-  output: null,
-  usage: null,
-  finishReason: null,
-  error: null,
-  durationMs: null,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  startedAt: null,
-  finishedAt: null,
-};
+});
+const RUN = flowRunBody({ input: 'Summarise' });
 
 describe('client.flows', () => {
   it('creates (secret once), lists, gets, updates and deletes flows', async () => {
@@ -112,6 +96,36 @@ describe('client.flows', () => {
     const ids = [];
     for await (const run of client.flows.executions(FLOW.id)) ids.push(run.id);
     expect(ids).toEqual([RUN.id, 'exe_zzzzzzzzzzzzzzzzzzzzzzzz']);
+  });
+
+  it('retries a trigger with the same Idempotency-Key and resolves with the run the server replays (200)', async () => {
+    useFakeClock();
+    const sleeps = observeSleeps();
+    const keys: Array<string | null> = [];
+    const answers = [
+      () => problem(503, 'service_unavailable'),
+      () => HttpResponse.error(),
+      () => HttpResponse.json({ ...RUN, status: 'running' }, { status: 200 }),
+      () => HttpResponse.json(RUN, { status: 202 }),
+    ];
+    server.use(
+      http.post(`${BASE_URL}/api/v1/flows/:id/trigger`, ({ request }) => {
+        keys.push(request.headers.get('idempotency-key'));
+        return answers[keys.length - 1]!();
+      }),
+    );
+    const client = mswClient();
+    await expect(driveClock(client.flows.trigger(FLOW.id, { input: 'Summarise' }), sleeps)).resolves.toEqual({
+      ...RUN,
+      status: 'running',
+    });
+    expect(keys).toHaveLength(3);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys).toEqual([keys[0], keys[0], keys[0]]);
+    expect(sleeps.delays).toHaveLength(2);
+
+    await driveClock(client.flows.trigger(FLOW.id, { input: 'Again' }, { idempotencyKey: 'mine-1' }), sleeps);
+    expect(keys.slice(3)).toEqual(['mine-1']);
   });
 
   it('throws ConflictError for a running flow without retrying, and typed errors for bad flows', async () => {

@@ -1,13 +1,10 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, healthBody, startServer, useMsw } from '../../../testkit/src/index.js';
 import { Fleece, InternalServerError, ResponseValidationError } from '../../src/index.js';
-import { BASE_URL, healthBody, mswClient, startServer } from '../helpers.js';
+import { mswClient } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 describe('client.health.check()', () => {
   it('returns the typed HealthResponse and sends no credential', async () => {

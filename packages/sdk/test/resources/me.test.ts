@@ -1,36 +1,12 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, meBody, useMsw } from '../../../testkit/src/index.js';
 import { AuthenticationError, ResponseValidationError } from '../../src/index.js';
-import { BASE_URL, mswClient, problem } from '../helpers.js';
+import { mswClient, problem } from '../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
-const ME = {
-  user: {
-    id: 'usr_123',
-    email: 'ada@example.com',
-    name: 'Ada Lovelace',
-    role: 'user',
-    status: 'active',
-    emailVerified: true,
-    createdAt: '2026-01-01T00:00:00.000Z',
-  },
-  plan: { id: 'pro', name: 'Pro' },
-  entitlements: {
-    apiKeys: 5,
-    agents: 10,
-    executionsPerMonth: 2000,
-    historyRetentionDays: 30,
-    premiumModels: true,
-    apiBurstPerMinute: 60,
-    apiPerDay: 5000,
-  },
-  usage: { activeSessions: 2 },
-};
+const ME = meBody({ usage: { activeSessions: 2 } });
 
 describe('client.me.get()', () => {
   it('sends the credential and returns the typed account', async () => {

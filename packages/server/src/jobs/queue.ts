@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Db as BossDb, fromDrizzle, fromPglite, type Job, PgBoss, type QueuePolicy } from 'pg-boss';
-import { APP_ROLE, type Database, type Db } from '../db/client.js';
+import { APP_ROLE, type Database, type Db, rowsOf } from '../db/client.js';
 import { JOB_SCHEMA } from './schema.js';
 
 /** What a handler learns about the job it runs. */
@@ -112,6 +112,23 @@ export interface JobQueueSettings {
 /** Queue names: letters, digits, `-`, `_`, `.` (pg-boss also allows `/`; Fleece keeps names simple). */
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
+/** The state of the queue that health reports: see {@link JobQueue.backlog}. */
+export interface JobBacklog {
+  /** Whether this process runs job workers (`FLEECE_WORKERS=inline`). */
+  workersHere: boolean;
+  /**
+   * Live instances that run job workers, this one included: pg-boss's instance registry (`pgboss.instance`),
+   * rows of instances that supervise (only instances with workers do), not stopped, and heard from within
+   * three of their heartbeats (pg-boss's own rule for `live`; the heartbeat is every 30 s).
+   */
+  workersAlive: number;
+  /**
+   * Whole seconds the oldest due job has waited to be picked up: from its `start_after` (when it was sent,
+   * or when its delay or retry backoff ended) to now, in the database's time; `null` when no job waits.
+   */
+  oldestQueuedSeconds: number | null;
+}
+
 interface Registration {
   handler: JobHandler<never>;
   options: RegisterOptions;
@@ -134,7 +151,7 @@ export class JobQueue {
   private stopped = false;
 
   constructor(
-    database: Database,
+    private readonly database: Database,
     private readonly log: FastifyBaseLogger,
     private readonly settings: JobQueueSettings,
   ) {
@@ -253,6 +270,39 @@ export class JobQueue {
     await this.start();
     const [job] = await this.boss.findJobs(name, { id });
     return job?.state;
+  }
+
+  /** Whether this process runs job workers (`FLEECE_WORKERS=inline`). */
+  get workersHere(): boolean {
+    return this.settings.workers === 'inline';
+  }
+
+  /**
+   * How far behind the queue is, read from pg-boss's tables in one statement over the app's own database
+   * connection (not pg-boss's pool, so it answers whether or not the queue started). Times are the
+   * database's, the clock pg-boss stamps jobs and heartbeats with. Due jobs are those `created` or `retry`,
+   * not blocked by a dependency, whose `start_after` has come.
+   *
+   * @throws the database's error (for example when pg-boss's schema is not installed).
+   */
+  async backlog(): Promise<JobBacklog> {
+    const schema = sql.raw(JOB_SCHEMA);
+    const [row] = rowsOf<{ oldest: number | string | null; alive: number | string }>(
+      await this.database.db.execute(sql`
+        select
+          (select floor(extract(epoch from now() - min(start_after)))
+             from ${schema}.job
+             where state < 'active' and not blocked and start_after <= now()) as oldest,
+          (select count(*)
+             from ${schema}.instance
+             where supervise and stopped_on is null
+               and heartbeat_on >= now() - heartbeat_seconds * 3 * interval '1 second') as alive`),
+    );
+    return {
+      workersHere: this.workersHere,
+      workersAlive: Number(row?.alive ?? 0),
+      oldestQueuedSeconds: row?.oldest == null ? null : Math.max(0, Number(row.oldest)),
+    };
   }
 
   /** Starts pg-boss, creates the registered queues and, with workers `inline`, starts them. Idempotent. */

@@ -7,62 +7,14 @@ import { Redis } from 'ioredis';
 import { ProblemError } from '../errors.js';
 import { type AttemptCounter, memoryAttemptCounter, redisAttemptCounter } from '../lib/attempt-counter.js';
 import { clientSubject } from '../lib/client-address.js';
+import {
+  API_LIMIT_WINDOWS,
+  DEFAULT_LIMIT_WINDOW_MS,
+  ROUTE_LIMITS,
+  type RouteLimit,
+  type RouteLimitName,
+} from '../limits.js';
 import { auditContext } from '../modules/audit/context.js';
-
-/**
- * Per-route limits of the auth endpoints (docs/api.md, "Rate limits": auth endpoints carry their own per-IP and
- * per-identifier limits). Windows are in ms. Routes use them as `config: { rateLimit: AUTH_LIMITS.x }`;
- * per-identifier limits (an email address, failed user-code guesses) go through `app.createRateLimit`.
- */
-export const AUTH_LIMITS = {
-  /** `POST /api/auth/magic-link`, per IP. */
-  magicLinkPerIp: { max: 5, timeWindow: 60_000 },
-  /** `POST /api/auth/magic-link`, per email address (keyed check in the route). */
-  magicLinkPerEmail: { max: 3, timeWindow: 10 * 60_000 },
-  /** User-code entry (`POST /api/auth/device/lookup` and `/decision`), per IP. */
-  userCodePerIp: { max: 20, timeWindow: 60_000 },
-  /** Wrong user codes per IP before that IP is locked out of user-code entry for the rest of the window. */
-  userCodeFailuresPerIp: { max: 5, timeWindow: 15 * 60_000 },
-  /** The token, device and revocation endpoints, per IP. */
-  tokenPerIp: { max: 60, timeWindow: 60_000 },
-  /** Starting an OAuth sign-in or a device authorization, per IP. */
-  startPerIp: { max: 30, timeWindow: 60_000 },
-} as const;
-
-/** One named route limit: `max` requests per `timeWindow` ms, and what happens when the store fails. */
-export interface RouteLimit {
-  max: number;
-  timeWindow: number;
-  /**
-   * When the shared store (Redis) cannot be reached: `true` refuses the request (503), for operations that
-   * cost money or move data; `false` lets it through unlimited. Either way a warning is logged.
-   */
-  failClosed: boolean;
-}
-
-/**
- * The named route limits (docs/api.md, "Rate limits"; claim C17), per user when authenticated and per IP otherwise, on
- * every plan. A route takes one with a single line, `config: { limit: 'agentExecute' }`. A deployment may
- * change a maximum with `FLEECE_ROUTE_LIMITS` (logged as a warning at start-up); these are the defaults.
- */
-export const ROUTE_LIMITS = {
-  /** `POST /api/v1/chat…`: 20 per minute. */
-  chat: { max: 20, timeWindow: 60_000, failClosed: false },
-  /** `POST /api/v1/agents/:id/execute`: 10 per minute; refused while the store is down. */
-  agentExecute: { max: 10, timeWindow: 60_000, failClosed: true },
-  /** `POST /api/v1/flows/:id/trigger`: 5 per minute; refused while the store is down. */
-  flowTrigger: { max: 5, timeWindow: 60_000, failClosed: true },
-  /** `GET /api/v1/export`: 5 per hour; refused while the store is down. */
-  dataExport: { max: 5, timeWindow: 3_600_000, failClosed: true },
-} as const satisfies Record<string, RouteLimit>;
-
-/** The name of a route limit of {@link ROUTE_LIMITS}. */
-export type RouteLimitName = keyof typeof ROUTE_LIMITS;
-
-/** The window of the default limit that every other `/api/` route has, in ms (the maximum is configured). */
-export const DEFAULT_LIMIT_WINDOW_MS = 60_000;
-/** The windows of the per-plan API limits (all of a user's API keys together), in ms. */
-export const API_LIMIT_WINDOWS = { perMinute: 60_000, perDay: 86_400_000 } as const;
 
 /** How often the same store failure is logged again, in ms. */
 const STORE_WARNING_INTERVAL_MS = 10_000;
@@ -70,8 +22,8 @@ const STORE_WARNING_INTERVAL_MS = 10_000;
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * The route's named limit ({@link ROUTE_LIMITS}), or `false` for none. Without it, an `/api/` route has
-     * the default limit (`FLEECE_RATE_LIMIT_PER_MINUTE`); auth routes use `rateLimit` instead.
+     * The route's named limit (`ROUTE_LIMITS` of src/limits.ts), or `false` for none. Without it, an `/api/`
+     * route has the default limit (`FLEECE_RATE_LIMIT_PER_MINUTE`).
      */
     limit?: RouteLimitName | false;
   }
@@ -161,9 +113,14 @@ export function routeKey(request: FastifyRequest): string {
   return `${limitMethod(request.method)} ${canonicalPath(request.routeOptions.url ?? request.url)}`;
 }
 
-/** Who a limit counts: the user when authenticated, else the client's subject (`src/lib/client-address.ts`). */
-export function limitSubject(request: FastifyRequest): string {
-  return request.principal ? `user:${request.principal.userId}` : `ip:${clientSubject(request)}`;
+/**
+ * Who a limit counts: the user when authenticated, else the client's subject (`src/lib/client-address.ts`);
+ * with `per: 'ip'` ({@link RouteLimit}), the client's subject always.
+ */
+export function limitSubject(request: FastifyRequest, per: RouteLimit['per'] = 'caller'): string {
+  return request.principal && per === 'caller'
+    ? `user:${request.principal.userId}`
+    : `ip:${clientSubject(request)}`;
 }
 
 const API_LIMITS = Symbol('fleece.apiLimits');
@@ -199,10 +156,11 @@ function redisClient(url: string): Redis {
  * The one place that builds the options of `@fastify/rate-limit`: the store (in process, or Redis when
  * `REDIS_URL` is set, shared by every instance), the client's subject (`clientSubject`: IPv6 by /64,
  * IPv4-mapped IPv6 as IPv4) as the default key, and 429
- * `rate_limited` problem+json with `Retry-After` and `X-RateLimit-Limit/Remaining/Reset`. Limits are
- * opt-in per route (`global: false`): auth routes declare `config.rateLimit`; the rest go through the
- * hook of {@link rateLimitPlugin}. A route's HEAD counts against its GET ({@link headSharingStore}). Store
- * failures on auth routes let the request through (`skipOnError`).
+ * `rate_limited` problem+json with `Retry-After` and `X-RateLimit-Limit/Remaining/Reset`. Fleece's routes
+ * are limited by the hook of {@link rateLimitPlugin} (`config.limit`); the plugin's own per-route
+ * `config.rateLimit` stays opt-in (`global: false`), and a route that sets it has no default limit besides.
+ * A route's HEAD counts against its GET ({@link headSharingStore}). Store failures on such routes let the
+ * request through (`skipOnError`).
  */
 export function rateLimitOptions(_app: FastifyInstance, redis?: Redis): FastifyRateLimitOptions {
   const base = redis
@@ -275,7 +233,8 @@ function setHeaders(reply: FastifyReply, outcome: Outcome): void {
  * Rate limiting (docs/api.md "Rate limits", claims C17 and C25), with `@fastify/rate-limit` as the limiter and its
  * in-process or Redis store. On every `/api/` request, after authentication:
  *
- * - a route's named limit (`config.limit`, {@link ROUTE_LIMITS}), per user or per canonical IP;
+ * - a route's named limit (`config.limit`, `ROUTE_LIMITS` of src/limits.ts), per user or per canonical IP
+ *   (the auth endpoints' limits per canonical IP only);
  * - for API-key requests, the plan's limits per user across all of their keys (per minute and per day;
  *   Enterprise values come from the account's overrides); a plan without API access answers 403
  *   `plan_limit_reached`;
@@ -364,8 +323,10 @@ export const rateLimitPlugin = fp(
       },
     }));
 
-    const subjectKey = (prefix: string) => (request: FastifyRequest) =>
-      `${prefix}:${routeKey(request)}|${limitSubject(request)}`;
+    const subjectKey =
+      (prefix: string, per: RouteLimit['per'] = 'caller') =>
+      (request: FastifyRequest) =>
+        `${prefix}:${routeKey(request)}|${limitSubject(request, per)}`;
     for (const [name, max] of Object.entries(app.config.routeLimits)) {
       const limit = ROUTE_LIMITS[name as RouteLimitName];
       if (max !== limit.max)
@@ -380,7 +341,7 @@ export const rateLimitPlugin = fp(
           max: app.config.routeLimits[name as RouteLimitName] ?? limit.max,
           timeWindow: limit.timeWindow,
           skipOnError: false,
-          keyGenerator: subjectKey(`route:${name}`),
+          keyGenerator: subjectKey(`route:${name}`, limit.per),
         }),
       ]),
     ) as Record<RouteLimitName, Limiter>;

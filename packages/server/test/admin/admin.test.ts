@@ -2,7 +2,7 @@ import { AdminUser, AdminUserPage } from '@fleece/sdk/contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { INVALIDATION_CHANNEL } from '../../src/db/invalidation.js';
-import { PLANS } from '../../src/modules/plans/catalogue.js';
+import { PLANS } from '../../src/limits.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { backend, buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents } from '../helpers/identity.js';

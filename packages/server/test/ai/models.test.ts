@@ -1,8 +1,8 @@
 import { ModelList } from '@fleece/sdk/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProblemError } from '../../src/errors.js';
+import { PLANS } from '../../src/limits.js';
 import { MODELS, offeredModels } from '../../src/modules/ai/models/catalogue.js';
-import { PLANS } from '../../src/modules/plans/catalogue.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { signIn } from '../helpers/identity.js';
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ProblemCode } from '@fleece/sdk/contract';
 import { describe, expect, it } from 'vitest';
 import { PROBLEMS } from '../../src/errors.js';
 
@@ -21,5 +22,10 @@ describe('docs/api.md error table', () => {
     const documented = documentedCodes();
     const expected = new Map(Object.entries(PROBLEMS).map(([code, { status }]) => [code, status]));
     expect([...documented].sort()).toEqual([...expected].sort());
+  });
+
+  it('lists exactly the codes of the contract enum ProblemCode (@fleece/sdk/contract)', () => {
+    expect([...documentedCodes().keys()].sort()).toEqual([...ProblemCode.options].sort());
+    expect(Object.keys(PROBLEMS).sort()).toEqual([...ProblemCode.options].sort());
   });
 });

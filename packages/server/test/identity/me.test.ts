@@ -1,6 +1,6 @@
 import { MeResponse, User } from '@fleece/sdk/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLANS } from '../../src/modules/plans/catalogue.js';
+import { PLANS } from '../../src/limits.js';
 import { asSession, bearer, createKey, type TestUser, userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { auditEvents, deviceTokens, signIn } from '../helpers/identity.js';

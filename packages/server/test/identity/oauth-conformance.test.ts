@@ -1,8 +1,8 @@
 import { DEVICE_CODE_GRANT_TYPE, DeviceAuthorizationResponse, TokenResponse } from '@fleece/sdk/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ROUTE_LIMITS } from '../../src/limits.js';
 import { OAUTH_BODY_LIMIT } from '../../src/modules/identity/cli.routes.js';
-import { AUTH_LIMITS } from '../../src/plugins/rate-limit.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { deviceTokens, originOf, signIn } from '../helpers/identity.js';
 
@@ -235,7 +235,7 @@ describe('OAuth endpoints: form encoding (RFC 6749 §4.1.3, RFC 8628 §3.1/§3.4
 
   it('answers 429 temporarily_unavailable with Retry-After in the OAuth shape when a limit trips', async () => {
     const remoteAddress = '203.0.113.9';
-    for (let i = 0; i < AUTH_LIMITS.tokenPerIp.max; i++) {
+    for (let i = 0; i < ROUTE_LIMITS.tokenPerIp.max; i++) {
       const ok = await t.app.inject({
         method: 'POST',
         url: '/api/auth/revoke',

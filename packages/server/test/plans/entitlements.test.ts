@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withUser } from '../../src/db/tenant.js';
 import { ProblemError } from '../../src/errors.js';
-import { PLANS } from '../../src/modules/plans/catalogue.js';
+import { PLANS } from '../../src/limits.js';
 import { calendarMonth, effectiveEntitlements } from '../../src/modules/plans/entitlements.js';
 import { userOnPlan } from '../helpers/accounts.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';

@@ -25,7 +25,7 @@ beforeAll(async () => {
       // Every page load asks three /api routes; hundreds of loads must not meet the default limit.
       FLEECE_RATE_LIMIT_PER_MINUTE: '100000',
       // The browser is its own proxy: each CLI sign-in below comes from an address of its own through
-      // X-Forwarded-For, so starting 30 a minute per address (AUTH_LIMITS.startPerIp) is never reached.
+      // X-Forwarded-For, so starting 30 a minute per address (ROUTE_LIMITS.startPerIp) is never reached.
       FLEECE_TRUST_PROXY: '127.0.0.1',
     }),
     launchBrowser(),

@@ -1,10 +1,27 @@
-import type { HealthStatus } from '@fleece/sdk';
+import type { HealthResponse, HealthStatus } from '@fleece/sdk';
 import { CliError } from '../../lib/errors.js';
 import { table } from '../../lib/format.js';
 import type { Invocation } from '../../lib/invocation.js';
 import { anonymousClient, fromHealthError, track } from '../../lib/sdk.js';
 import { messages } from '../../messages.js';
 import type { HealthOptions } from './index.js';
+
+/**
+ * The job queue check in words: worker instances alive (and whether the server answering is one), and how
+ * long the oldest due job has waited, against the lag limit that makes it `degraded`.
+ */
+function jobsSummary(jobs: NonNullable<HealthResponse['checks']['jobs']>): string {
+  const alive =
+    jobs.workersAlive === null
+      ? 'workers unknown'
+      : `${jobs.workersAlive} worker instance${jobs.workersAlive === 1 ? '' : 's'} alive`;
+  const here = jobs.workersHere ? ', this one included' : '';
+  const waiting =
+    jobs.oldestQueuedSeconds === null
+      ? 'no job waiting'
+      : `oldest job waiting ${jobs.oldestQueuedSeconds} s of ${jobs.lagLimitSeconds} s allowed`;
+  return `${alive}${here}; ${waiting}`;
+}
 
 /** Runs `fleece health`. */
 export async function run(inv: Invocation, options: HealthOptions): Promise<void> {
@@ -30,7 +47,7 @@ export async function run(inv: Invocation, options: HealthOptions): Promise<void
     const c = out.color;
     const paint = (status: HealthStatus) =>
       status === 'ok' ? c.green(status) : status === 'degraded' ? c.yellow(status) : c.red(status);
-    const { database, migrations } = report.checks;
+    const { database, migrations, jobs } = report.checks;
     out.data(
       table([
         ['Server', url],
@@ -45,6 +62,8 @@ export async function run(inv: Invocation, options: HealthOptions): Promise<void
           'Migrations',
           `${paint(migrations.status)}${migrations.applied === null ? '' : ` (${migrations.applied} applied, ${migrations.pending ?? '?'} pending)`}`,
         ],
+        // Servers older than the job queue check send none.
+        ...(jobs ? [['Jobs', `${paint(jobs.status)} (${jobsSummary(jobs)})`] as const] : []),
       ]),
     );
   }

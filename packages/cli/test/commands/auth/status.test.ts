@@ -1,13 +1,10 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, meBody, useMsw } from '../../../../testkit/src/index.js';
 import { storeCredentials } from '../../credentials.js';
-import { meBody, memoryKeyring, oauthCredential, runCli, SERVER, tempConfigHome } from '../../helpers.js';
+import { memoryKeyring, oauthCredential, runCli, tempConfigHome } from '../../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const expiresAt = '2026-03-01T12:14:00.000Z';
@@ -16,8 +13,11 @@ describe('fleece auth status', () => {
   it('shows the user, plan, server, token expiry and the plaintext file it is stored in', async () => {
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential({ expiresAt }));
-    server.use(http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())));
-    const result = await runCli(['auth', 'status', '--server', SERVER], { configHome: home, now: () => NOW });
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())));
+    const result = await runCli(['auth', 'status', '--server', BASE_URL], {
+      configHome: home,
+      now: () => NOW,
+    });
     expect(result).toMatchObject({
       exitCode: 0,
       stderr: '',
@@ -33,11 +33,11 @@ describe('fleece auth status', () => {
   it('names the keychain when the login is stored there', async () => {
     const keyring = memoryKeyring();
     keyring.entries.set(
-      `fleece-cli/work@${SERVER}`,
+      `fleece-cli/work@${BASE_URL}`,
       JSON.stringify(oauthCredential({ profile: 'work', expiresAt })),
     );
-    server.use(http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody({ name: null }))));
-    const result = await runCli(['auth', 'status', '--server', SERVER, '--profile', 'work'], {
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody({ user: { name: null } }))));
+    const result = await runCli(['auth', 'status', '--server', BASE_URL, '--profile', 'work'], {
       keyring,
       now: () => NOW,
     });
@@ -48,12 +48,12 @@ describe('fleece auth status', () => {
   });
 
   it('names the environment variable when FLEECE_API_KEY is in use', async () => {
-    server.use(http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())));
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())));
     const result = await runCli(['auth', 'status', '--json'], {
-      env: { FLEECE_API_KEY: 'flc_ci', FLEECE_BASE_URL: SERVER },
+      env: { FLEECE_API_KEY: 'flc_ci', FLEECE_BASE_URL: BASE_URL },
     });
     expect(JSON.parse(result.stdout)).toEqual({
-      server: SERVER,
+      server: BASE_URL,
       profile: 'default',
       user: { id: 'usr_123', email: 'ada@example.com', name: 'Ada Lovelace', role: 'user' },
       plan: { id: 'pro', name: 'Pro' },
@@ -63,7 +63,7 @@ describe('fleece auth status', () => {
   });
 
   it('exits 3 without credentials', async () => {
-    const result = await runCli(['auth', 'status', '--server', SERVER]);
+    const result = await runCli(['auth', 'status', '--server', BASE_URL]);
     expect(result.exitCode).toBe(3);
     expect(result.stderr).toContain('error: Not logged in to http://fleece.test.\n');
   });

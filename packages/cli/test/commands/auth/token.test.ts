@@ -1,28 +1,25 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BASE_URL, meBody, problem, useMsw } from '../../../../testkit/src/index.js';
 import { readCredentialsFile, storeCredentials } from '../../credentials.js';
-import { meBody, oauthCredential, problem, runCli, SERVER, tempConfigHome } from '../../helpers.js';
+import { oauthCredential, runCli, tempConfigHome } from '../../helpers.js';
 
 // The credential is checked with GET /api/v1/me before it is printed; the bearer each check carried.
 const checked: Array<string | null> = [];
-const meOk = http.get(`${SERVER}/api/v1/me`, ({ request }) => {
+const meOk = http.get(`${BASE_URL}/api/v1/me`, ({ request }) => {
   checked.push(request.headers.get('authorization'));
   return HttpResponse.json(meBody());
 });
-const server = setupServer(meOk);
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+const server = useMsw(meOk);
 afterEach(() => {
-  server.resetHandlers();
   checked.length = 0;
 });
-afterAll(() => server.close());
 
 describe('fleece auth token', () => {
   it('prints the stored access token and nothing else', async () => {
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential());
-    const result = await runCli(['auth', 'token', '--server', SERVER], { configHome: home });
+    const result = await runCli(['auth', 'token', '--server', BASE_URL], { configHome: home });
     expect(result).toMatchObject({ exitCode: 0, stdout: 'at_1\n', stderr: '' });
     expect(checked).toEqual(['Bearer at_1']);
   });
@@ -33,7 +30,7 @@ describe('fleece auth token', () => {
     await storeCredentials(home, oauthCredential({ expiresAt: '2026-03-01T12:00:30.000Z' }));
     let body: unknown;
     server.use(
-      http.post(`${SERVER}/api/auth/token`, async ({ request }) => {
+      http.post(`${BASE_URL}/api/auth/token`, async ({ request }) => {
         body = await request.json();
         return HttpResponse.json({
           access_token: 'at_2',
@@ -43,7 +40,7 @@ describe('fleece auth token', () => {
         });
       }),
     );
-    const result = await runCli(['auth', 'token', '--server', SERVER, '--json'], {
+    const result = await runCli(['auth', 'token', '--server', BASE_URL, '--json'], {
       configHome: home,
       now: () => now,
     });
@@ -61,7 +58,7 @@ describe('fleece auth token', () => {
 
   it('prints FLEECE_TOKEN when it is set', async () => {
     const result = await runCli(['auth', 'token'], {
-      env: { FLEECE_TOKEN: 'tok_env', FLEECE_BASE_URL: SERVER },
+      env: { FLEECE_TOKEN: 'tok_env', FLEECE_BASE_URL: BASE_URL },
     });
     expect(result).toMatchObject({ exitCode: 0, stdout: 'tok_env\n' });
     expect(checked).toEqual(['Bearer tok_env']);
@@ -81,9 +78,9 @@ describe('fleece auth token', () => {
   ])(
     'regression: checks the key before printing it — %s exits 3 with the reason, printing nothing',
     async (code, message, hint) => {
-      server.use(http.get(`${SERVER}/api/v1/me`, () => problem(401, code)));
+      server.use(http.get(`${BASE_URL}/api/v1/me`, () => problem(401, code)));
       const result = await runCli(['auth', 'token'], {
-        env: { FLEECE_API_KEY: 'flc_gone', FLEECE_BASE_URL: SERVER },
+        env: { FLEECE_API_KEY: 'flc_gone', FLEECE_BASE_URL: BASE_URL },
       });
       expect(result.exitCode).toBe(3);
       expect(result.stdout).toBe('');
@@ -95,20 +92,20 @@ describe('fleece auth token', () => {
   it('regression: a stored login the server refused (and that cannot be refreshed) exits 3, the hint naming --server and --profile', async () => {
     const home = await tempConfigHome();
     await storeCredentials(home, oauthCredential({ profile: 'work', refreshToken: null }));
-    server.use(http.get(`${SERVER}/api/v1/me`, () => problem(401, 'unauthenticated')));
-    const result = await runCli(['auth', 'token', '--server', SERVER, '--profile', 'work'], {
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => problem(401, 'unauthenticated')));
+    const result = await runCli(['auth', 'token', '--server', BASE_URL, '--profile', 'work'], {
       configHome: home,
     });
     expect(result.exitCode).toBe(3);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(
-      `error: The stored credentials were refused by ${SERVER} (profile work).\n` +
-        `hint: Run \`fleece login --server ${SERVER} --profile work\` to log in again.\n`,
+      `error: The stored credentials were refused by ${BASE_URL} (profile work).\n` +
+        `hint: Run \`fleece login --server ${BASE_URL} --profile work\` to log in again.\n`,
     );
   });
 
   it('exits 3 without credentials', async () => {
-    const result = await runCli(['auth', 'token', '--server', SERVER]);
+    const result = await runCli(['auth', 'token', '--server', BASE_URL]);
     expect(result.exitCode).toBe(3);
     expect(result.stdout).toBe('');
   });

@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
 import { HttpResponse, http, passthrough } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { driveClock, until, useFakeClock } from '../../clock.js';
-import { meBody, memoryKeyring, runCli, SERVER } from '../../helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  BASE_URL,
+  driveClock,
+  FIXED_NOW,
+  meBody,
+  restoreClockAfterEach,
+  until,
+  useFakeClock,
+  useMsw,
+} from '../../../../testkit/src/index.js';
+import { memoryKeyring, runCli } from '../../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = useMsw();
+restoreClockAfterEach();
 
 const TOKENS = { access_token: 'at_web', token_type: 'Bearer', expires_in: 900, refresh_token: 'rt_web' };
 const withDisplay = { env: { DISPLAY: ':0' }, keyring: memoryKeyring() };
@@ -48,11 +50,11 @@ describe('fleece login (browser, loopback + PKCE)', () => {
     allowLoopback();
     let exchange: Record<string, string> | undefined;
     server.use(
-      http.post(`${SERVER}/api/auth/token`, async ({ request }) => {
+      http.post(`${BASE_URL}/api/auth/token`, async ({ request }) => {
         exchange = (await request.json()) as Record<string, string>;
         return HttpResponse.json(TOKENS);
       }),
-      http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())),
+      http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())),
     );
     let page: { status: number; headers: Headers; body: string } | undefined;
     const b = browser(async (authorize) => {
@@ -62,14 +64,14 @@ describe('fleece login (browser, loopback + PKCE)', () => {
       });
       page = { status: response.status, headers: response.headers, body: await response.text() };
     });
-    const result = await runCli(['login', '--server', SERVER], {
+    const result = await runCli(['login', '--server', BASE_URL], {
       ...withDisplay,
       openBrowser: b.openBrowser,
     });
     expect(result.exitCode).toBe(0);
 
     const [authorize] = b.opened;
-    expect(`${authorize?.origin}${authorize?.pathname}`).toBe(`${SERVER}/api/auth/cli/authorize`);
+    expect(`${authorize?.origin}${authorize?.pathname}`).toBe(`${BASE_URL}/api/auth/cli/authorize`);
     const q = Object.fromEntries(authorize!.searchParams);
     expect(q).toMatchObject({
       client_id: 'fleece-cli',
@@ -109,8 +111,8 @@ describe('fleece login (browser, loopback + PKCE)', () => {
   it('ignores a redirect with the wrong state and keeps waiting for the right one', async () => {
     allowLoopback();
     server.use(
-      http.post(`${SERVER}/api/auth/token`, () => HttpResponse.json(TOKENS)),
-      http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())),
+      http.post(`${BASE_URL}/api/auth/token`, () => HttpResponse.json(TOKENS)),
+      http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())),
     );
     const statuses: number[] = [];
     const b = browser(async (authorize) => {
@@ -120,7 +122,7 @@ describe('fleece login (browser, loopback + PKCE)', () => {
         (await redirect(authorize, { code: 'good', state: authorize.searchParams.get('state')! })).status,
       );
     });
-    const result = await runCli(['login', '--server', SERVER], {
+    const result = await runCli(['login', '--server', BASE_URL], {
       ...withDisplay,
       openBrowser: b.openBrowser,
     });
@@ -136,7 +138,7 @@ describe('fleece login (browser, loopback + PKCE)', () => {
     const b = browser(async (authorize) => {
       await redirect(authorize, { error: 'access_denied', state: authorize.searchParams.get('state')! });
     });
-    const result = await runCli(['login', '--server', SERVER], {
+    const result = await runCli(['login', '--server', BASE_URL], {
       ...withDisplay,
       openBrowser: b.openBrowser,
     });
@@ -149,7 +151,7 @@ describe('fleece login (browser, loopback + PKCE)', () => {
   it('exits 1 when the server refuses the code', async () => {
     allowLoopback();
     server.use(
-      http.post(`${SERVER}/api/auth/token`, () =>
+      http.post(`${BASE_URL}/api/auth/token`, () =>
         HttpResponse.json(
           { error: 'invalid_grant' },
           { status: 400, headers: { 'x-request-id': 'req_exchange' } },
@@ -159,7 +161,7 @@ describe('fleece login (browser, loopback + PKCE)', () => {
     const b = browser(async (authorize) => {
       await redirect(authorize, { code: 'used', state: authorize.searchParams.get('state')! });
     });
-    const result = await runCli(['login', '--server', SERVER], {
+    const result = await runCli(['login', '--server', BASE_URL], {
       ...withDisplay,
       openBrowser: b.openBrowser,
     });
@@ -174,8 +176,8 @@ describe('fleece login (browser, loopback + PKCE)', () => {
     [['--timeout', '90s'], 90],
   ])('gives up after the timeout (%j)', async (flags, seconds) => {
     let opened = false;
-    useFakeClock();
-    const run = runCli(['login', '--server', SERVER, ...flags], {
+    useFakeClock(FIXED_NOW);
+    const run = runCli(['login', '--server', BASE_URL, ...flags], {
       ...withDisplay,
       openBrowser: async () => {
         opened = true;
@@ -194,7 +196,7 @@ describe('fleece login (browser, loopback + PKCE)', () => {
   });
 
   it('exits 2 for a malformed --timeout', async () => {
-    const result = await runCli(['login', '--server', SERVER, '--timeout', 'soon'], withDisplay);
+    const result = await runCli(['login', '--server', BASE_URL, '--timeout', 'soon'], withDisplay);
     expect(result).toMatchObject({
       exitCode: 2,
       stderr:
@@ -204,22 +206,22 @@ describe('fleece login (browser, loopback + PKCE)', () => {
 
   it('falls back to the device flow when the browser cannot be opened', async () => {
     server.use(
-      http.post(`${SERVER}/api/auth/device/code`, () =>
+      http.post(`${BASE_URL}/api/auth/device/code`, () =>
         HttpResponse.json({
           device_code: 'dc',
           user_code: 'BCDF-GHJK',
-          verification_uri: `${SERVER}/device`,
-          verification_uri_complete: `${SERVER}/device?user_code=BCDF-GHJK`,
+          verification_uri: `${BASE_URL}/device`,
+          verification_uri_complete: `${BASE_URL}/device?user_code=BCDF-GHJK`,
           expires_in: 900,
           interval: 1,
         }),
       ),
-      http.post(`${SERVER}/api/auth/device/token`, () => HttpResponse.json(TOKENS)),
-      http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())),
+      http.post(`${BASE_URL}/api/auth/device/token`, () => HttpResponse.json(TOKENS)),
+      http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())),
     );
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(
-      runCli(['login', '--server', SERVER], {
+      runCli(['login', '--server', BASE_URL], {
         ...withDisplay,
         openBrowser: async () => {
           throw new Error('spawn xdg-open ENOENT');
@@ -231,12 +233,12 @@ describe('fleece login (browser, loopback + PKCE)', () => {
       'Opening your browser to sign in.\n' +
         '! Could not open a browser (spawn xdg-open ENOENT): using the device code flow instead.\n' +
         'First copy your one-time code: BCDF-GHJK\n' +
-        `Then open ${SERVER}/device?user_code=BCDF-GHJK in a browser (or go to ${SERVER}/device and enter the code).\n`,
+        `Then open ${BASE_URL}/device?user_code=BCDF-GHJK in a browser (or go to ${BASE_URL}/device and enter the code).\n`,
     );
   });
 
   it('refuses while FLEECE_API_KEY is set, explaining why (exit 2, usage)', async () => {
-    const result = await runCli(['login', '--server', SERVER], { env: { FLEECE_API_KEY: 'flc_x' } });
+    const result = await runCli(['login', '--server', BASE_URL], { env: { FLEECE_API_KEY: 'flc_x' } });
     expect(result).toMatchObject({
       exitCode: 2,
       stderr:

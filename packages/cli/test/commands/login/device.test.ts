@@ -1,25 +1,26 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { driveClock, useFakeClock } from '../../clock.js';
+import { describe, expect, it } from 'vitest';
+import {
+  BASE_URL,
+  driveClock,
+  FIXED_NOW,
+  meBody,
+  restoreClockAfterEach,
+  useFakeClock,
+  useMsw,
+} from '../../../../testkit/src/index.js';
 import { modeOf, readCredentialsFile } from '../../credentials.js';
-import { meBody, memoryKeyring, NO_KEYCHAIN, runCli, SERVER, tempConfigHome } from '../../helpers.js';
+import { memoryKeyring, NO_KEYCHAIN, runCli, tempConfigHome } from '../../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = useMsw();
+restoreClockAfterEach();
 
 const TOKENS = { access_token: 'at_dev', token_type: 'Bearer', expires_in: 900, refresh_token: 'rt_dev' };
 const GRANT = {
   device_code: 'dc_secret',
   user_code: 'WDJB-MJHT',
-  verification_uri: `${SERVER}/device`,
-  verification_uri_complete: `${SERVER}/device?user_code=WDJB-MJHT`,
+  verification_uri: `${BASE_URL}/device`,
+  verification_uri_complete: `${BASE_URL}/device?user_code=WDJB-MJHT`,
   expires_in: 900,
   interval: 5,
 };
@@ -29,11 +30,11 @@ function deviceServer(answers: Array<string | 'tokens'>) {
   const polls: number[] = [];
   let started = 0;
   server.use(
-    http.post(`${SERVER}/api/auth/device/code`, () => {
+    http.post(`${BASE_URL}/api/auth/device/code`, () => {
       started = Date.now();
       return HttpResponse.json(GRANT);
     }),
-    http.post(`${SERVER}/api/auth/device/token`, async ({ request }) => {
+    http.post(`${BASE_URL}/api/auth/device/token`, async ({ request }) => {
       polls.push(Date.now() - started);
       expect(await request.json()).toEqual({
         grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
@@ -47,7 +48,7 @@ function deviceServer(answers: Array<string | 'tokens'>) {
         { status: 400, headers: { 'x-request-id': `req_${answer}` } },
       );
     }),
-    http.get(`${SERVER}/api/v1/me`, () => HttpResponse.json(meBody())),
+    http.get(`${BASE_URL}/api/v1/me`, () => HttpResponse.json(meBody())),
   );
   return { polls };
 }
@@ -56,9 +57,9 @@ describe('fleece login --device', () => {
   it('shows the code and URL, polls with slow_down, and stores the tokens in the fallback file (0600 in 0700)', async () => {
     const home = await tempConfigHome();
     const { polls } = deviceServer(['authorization_pending', 'slow_down', 'tokens']);
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(
-      runCli(['login', '--device', '--insecure-storage', '--server', SERVER], { configHome: home }),
+      runCli(['login', '--device', '--insecure-storage', '--server', BASE_URL], { configHome: home }),
     );
     expect(polls).toEqual([5000, 10_000, 20_000]);
     const file = `${home}/fleece/credentials.json`;
@@ -69,7 +70,7 @@ describe('fleece login --device', () => {
         `! The OS keychain is not available here (${NO_KEYCHAIN}).\n` +
         `! Credentials will be stored in plaintext in ${file}, readable only by you (mode 0600).\n` +
         'First copy your one-time code: WDJB-MJHT\n' +
-        `Then open ${SERVER}/device?user_code=WDJB-MJHT in a browser (or go to ${SERVER}/device and enter the code).\n` +
+        `Then open ${BASE_URL}/device?user_code=WDJB-MJHT in a browser (or go to ${BASE_URL}/device and enter the code).\n` +
         'Waiting for approval…\n' +
         '✓ Logged in to http://fleece.test as ada@example.com.\n' +
         `Credentials stored in ${file}.\n`,
@@ -77,7 +78,7 @@ describe('fleece login --device', () => {
     });
     expect((await readCredentialsFile(home))?.credentials).toEqual([
       {
-        server: SERVER,
+        server: BASE_URL,
         profile: 'default',
         accessToken: 'at_dev',
         refreshToken: 'rt_dev',
@@ -91,14 +92,17 @@ describe('fleece login --device', () => {
 
   it('opens the browser at the verification URI when a display is available', async () => {
     deviceServer(['tokens']);
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(
-      runCli(['login', '--device', '--server', SERVER], { env: { DISPLAY: ':0' }, keyring: memoryKeyring() }),
+      runCli(['login', '--device', '--server', BASE_URL], {
+        env: { DISPLAY: ':0' },
+        keyring: memoryKeyring(),
+      }),
     );
     expect(result.exitCode).toBe(0);
-    expect(result.opened).toEqual([`${SERVER}/device?user_code=WDJB-MJHT`]);
+    expect(result.opened).toEqual([`${BASE_URL}/device?user_code=WDJB-MJHT`]);
     expect(result.stderr).toContain(
-      `Then approve this device at ${SERVER}/device?user_code=WDJB-MJHT (opened in your browser).\n`,
+      `Then approve this device at ${BASE_URL}/device?user_code=WDJB-MJHT (opened in your browser).\n`,
     );
   });
 
@@ -106,14 +110,14 @@ describe('fleece login --device', () => {
     const home = await tempConfigHome();
     const keyring = memoryKeyring();
     deviceServer(['tokens']);
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(
-      runCli(['login', '--device', '--server', SERVER], { configHome: home, keyring }),
+      runCli(['login', '--device', '--server', BASE_URL], { configHome: home, keyring }),
     );
     expect(result.exitCode).toBe(0);
     expect(result.stderr).not.toContain('plaintext');
     expect(result.stderr).toContain('Credentials stored in OS keychain (service "fleece-cli").\n');
-    expect(JSON.parse(keyring.entries.get(`fleece-cli/default@${SERVER}`) ?? '{}')).toMatchObject({
+    expect(JSON.parse(keyring.entries.get(`fleece-cli/default@${BASE_URL}`) ?? '{}')).toMatchObject({
       accessToken: 'at_dev',
       refreshToken: 'rt_dev',
     });
@@ -123,9 +127,9 @@ describe('fleece login --device', () => {
 
   it('exits 1 when the user denies the request', async () => {
     deviceServer(['access_denied']);
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(
-      runCli(['login', '--device', '--server', SERVER], { keyring: memoryKeyring() }),
+      runCli(['login', '--device', '--server', BASE_URL], { keyring: memoryKeyring() }),
     );
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(
@@ -135,9 +139,9 @@ describe('fleece login --device', () => {
 
   it('exits 1 when the code expires, saying how to get a new one', async () => {
     deviceServer(['expired_token']);
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(
-      runCli(['login', '--device', '--server', SERVER], { keyring: memoryKeyring() }),
+      runCli(['login', '--device', '--server', BASE_URL], { keyring: memoryKeyring() }),
     );
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(
@@ -149,14 +153,14 @@ describe('fleece login --device', () => {
   it('exits 130 when interrupted (Ctrl+C) while waiting', async () => {
     const controller = new AbortController();
     server.use(
-      http.post(`${SERVER}/api/auth/device/code`, () => HttpResponse.json(GRANT)),
-      http.post(`${SERVER}/api/auth/device/token`, () => {
+      http.post(`${BASE_URL}/api/auth/device/code`, () => HttpResponse.json(GRANT)),
+      http.post(`${BASE_URL}/api/auth/device/token`, () => {
         controller.abort();
         return HttpResponse.json({ error: 'authorization_pending' }, { status: 400 });
       }),
     );
-    useFakeClock();
-    const run = runCli(['login', '--device', '--server', SERVER], {
+    useFakeClock(FIXED_NOW);
+    const run = runCli(['login', '--device', '--server', BASE_URL], {
       keyring: memoryKeyring(),
       signal: controller.signal,
     });
@@ -167,9 +171,9 @@ describe('fleece login --device', () => {
 
   it('falls back to the device flow by itself over SSH, without opening a browser', async () => {
     deviceServer(['tokens']);
-    useFakeClock();
+    useFakeClock(FIXED_NOW);
     const result = await driveClock(
-      runCli(['login', '--server', SERVER], {
+      runCli(['login', '--server', BASE_URL], {
         env: { SSH_CONNECTION: '10.0.0.1 5000 10.0.0.2 22', DISPLAY: ':0' },
         keyring: memoryKeyring(),
       }),
@@ -183,8 +187,8 @@ describe('fleece login --device', () => {
 
   it('falls back to the device flow on Linux without a display', async () => {
     deviceServer(['tokens']);
-    useFakeClock();
-    const result = await driveClock(runCli(['login', '--server', SERVER], { keyring: memoryKeyring() }));
+    useFakeClock(FIXED_NOW);
+    const result = await driveClock(runCli(['login', '--server', BASE_URL], { keyring: memoryKeyring() }));
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toMatch(
       /^No browser here \(no DISPLAY or WAYLAND_DISPLAY\): using the device code flow\./,

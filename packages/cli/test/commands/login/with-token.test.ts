@@ -1,14 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BASE_URL, meBody, problem, useMsw } from '../../../../testkit/src/index.js';
 import { readCredentialsFile } from '../../credentials.js';
-import { meBody, memoryKeyring, plain, problem, runCli, SERVER, tempConfigHome } from '../../helpers.js';
+import { memoryKeyring, plain, runCli, tempConfigHome } from '../../helpers.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = useMsw();
 
 /** A JWT-shaped access token whose `exp` is 2026-03-01T12:15:00Z (unsigned: the CLI never verifies it). */
 const JWT = `e30.${Buffer.from(JSON.stringify({ sub: 'usr_123', exp: 1772367300 })).toString('base64url')}.sig`;
@@ -16,7 +13,7 @@ const JWT = `e30.${Buffer.from(JSON.stringify({ sub: 'usr_123', exp: 1772367300 
 function meServer() {
   const seen: Array<string | null> = [];
   server.use(
-    http.get(`${SERVER}/api/v1/me`, ({ request }) => {
+    http.get(`${BASE_URL}/api/v1/me`, ({ request }) => {
       seen.push(request.headers.get('authorization'));
       return HttpResponse.json(meBody());
     }),
@@ -28,7 +25,7 @@ describe('fleece login --with-token', () => {
   it('stores an flc_ value read from stdin as an API key, after checking it, without echoing it', async () => {
     const home = await tempConfigHome();
     const seen = meServer();
-    const result = await runCli(['login', '--with-token', '--insecure-storage', '--server', SERVER], {
+    const result = await runCli(['login', '--with-token', '--insecure-storage', '--server', BASE_URL], {
       configHome: home,
       stdin: 'flc_live_secret\n',
     });
@@ -39,7 +36,7 @@ describe('fleece login --with-token', () => {
     expect(result.stderr).toContain('✓ Logged in to http://fleece.test as ada@example.com.\n');
     expect((await readCredentialsFile(home))?.credentials).toEqual([
       {
-        server: SERVER,
+        server: BASE_URL,
         profile: 'default',
         accessToken: 'flc_live_secret',
         refreshToken: null,
@@ -52,14 +49,14 @@ describe('fleece login --with-token', () => {
   it('stores any other value as an access token, with the expiry from its JWT exp', async () => {
     const keyring = memoryKeyring();
     const seen = meServer();
-    const result = await runCli(['login', '--with-token', '--server', SERVER], {
+    const result = await runCli(['login', '--with-token', '--server', BASE_URL], {
       stdin: `${JWT}\n`,
       keyring,
     });
     expect(result.exitCode).toBe(0);
     expect(seen).toEqual([`Bearer ${JWT}`]);
-    expect(JSON.parse(keyring.entries.get(`fleece-cli/default@${SERVER}`)!)).toEqual({
-      server: SERVER,
+    expect(JSON.parse(keyring.entries.get(`fleece-cli/default@${BASE_URL}`)!)).toEqual({
+      server: BASE_URL,
       profile: 'default',
       accessToken: JWT,
       refreshToken: null,
@@ -69,7 +66,7 @@ describe('fleece login --with-token', () => {
   });
 
   it('exits 2 on an empty stdin, without a request', async () => {
-    const result = await runCli(['login', '--with-token', '--server', SERVER], { stdin: '  \n' });
+    const result = await runCli(['login', '--with-token', '--server', BASE_URL], { stdin: '  \n' });
     expect(result).toMatchObject({
       exitCode: 2,
       stderr:
@@ -80,8 +77,8 @@ describe('fleece login --with-token', () => {
 
   it('exits 3 when the server refuses the token, and stores nothing', async () => {
     const home = await tempConfigHome();
-    server.use(http.get(`${SERVER}/api/v1/me`, () => problem(401, 'unauthenticated')));
-    const result = await runCli(['login', '--with-token', '--insecure-storage', '--server', SERVER], {
+    server.use(http.get(`${BASE_URL}/api/v1/me`, () => problem(401, 'unauthenticated')));
+    const result = await runCli(['login', '--with-token', '--insecure-storage', '--server', BASE_URL], {
       configHome: home,
       stdin: 'flc_revoked',
     });
@@ -97,7 +94,7 @@ describe('fleece login --with-token', () => {
 
   it('asks for the token with a masked prompt when stdin is a terminal', async () => {
     const seen = meServer();
-    const result = await runCli(['login', '--with-token', '--server', SERVER], {
+    const result = await runCli(['login', '--with-token', '--server', BASE_URL], {
       stdin: 'tty',
       tty: true,
       answers: ['flc_typed'],
@@ -113,9 +110,9 @@ describe('fleece login: replacing a login', () => {
   it('revokes the session of the login it replaces', async () => {
     const keyring = memoryKeyring();
     keyring.entries.set(
-      `fleece-cli/default@${SERVER}`,
+      `fleece-cli/default@${BASE_URL}`,
       JSON.stringify({
-        server: SERVER,
+        server: BASE_URL,
         profile: 'default',
         accessToken: 'at_old',
         refreshToken: 'rt_old',
@@ -126,22 +123,25 @@ describe('fleece login: replacing a login', () => {
     meServer();
     const revoked: unknown[] = [];
     server.use(
-      http.post(`${SERVER}/api/auth/revoke`, async ({ request }) => {
+      http.post(`${BASE_URL}/api/auth/revoke`, async ({ request }) => {
         revoked.push(await request.json());
         return HttpResponse.json({});
       }),
     );
-    const result = await runCli(['login', '--with-token', '--server', SERVER], { stdin: 'flc_new', keyring });
+    const result = await runCli(['login', '--with-token', '--server', BASE_URL], {
+      stdin: 'flc_new',
+      keyring,
+    });
     expect(result.exitCode).toBe(0);
     expect(revoked).toEqual([{ token: 'rt_old', token_type_hint: 'refresh_token', client_id: 'fleece-cli' }]);
-    expect(JSON.parse(keyring.entries.get(`fleece-cli/default@${SERVER}`)!)).toMatchObject({
+    expect(JSON.parse(keyring.entries.get(`fleece-cli/default@${BASE_URL}`)!)).toMatchObject({
       accessToken: 'flc_new',
     });
   });
 
   it('prints nothing but warnings and errors with --quiet', async () => {
     meServer();
-    const result = await runCli(['login', '--with-token', '--quiet', '--server', SERVER], {
+    const result = await runCli(['login', '--with-token', '--quiet', '--server', BASE_URL], {
       stdin: 'flc_k',
       keyring: memoryKeyring(),
     });
@@ -153,7 +153,7 @@ describe('fleece login: plaintext fallback consent', () => {
   it('refuses the plaintext file without a terminal unless --insecure-storage is given (exit 2)', async () => {
     const home = await tempConfigHome();
     meServer();
-    const result = await runCli(['login', '--with-token', '--server', SERVER], {
+    const result = await runCli(['login', '--with-token', '--server', BASE_URL], {
       configHome: home,
       stdin: 'flc_k',
     });
@@ -171,7 +171,7 @@ describe('fleece login: plaintext fallback consent', () => {
 
   it('refuses it in CI even on a terminal', async () => {
     meServer();
-    const result = await runCli(['login', '--with-token', '--server', SERVER], {
+    const result = await runCli(['login', '--with-token', '--server', BASE_URL], {
       stdin: 'tty',
       tty: true,
       env: { CI: 'true' },
@@ -185,7 +185,7 @@ describe('fleece login: plaintext fallback consent', () => {
     meServer();
     const file = `${home}/fleece/credentials.json`;
     const asked: { message: string; default: boolean }[] = [];
-    const no = await runCli(['login', '--with-token', '--server', SERVER], {
+    const no = await runCli(['login', '--with-token', '--server', BASE_URL], {
       configHome: home,
       stdin: 'tty',
       tty: true,
@@ -203,7 +203,7 @@ describe('fleece login: plaintext fallback consent', () => {
     expect(config.plaintextCredentials).toMatchObject({ allowed: false });
 
     // Answered: not asked again, refused with how to change it.
-    const again = await runCli(['login', '--with-token', '--server', SERVER], {
+    const again = await runCli(['login', '--with-token', '--server', BASE_URL], {
       configHome: home,
       stdin: 'tty',
       tty: true,
@@ -219,7 +219,7 @@ describe('fleece login: plaintext fallback consent', () => {
     );
     expect(await readCredentialsFile(home)).toBeUndefined();
 
-    const forced = await runCli(['login', '--with-token', '--server', SERVER, '--insecure-storage'], {
+    const forced = await runCli(['login', '--with-token', '--server', BASE_URL, '--insecure-storage'], {
       configHome: home,
       stdin: 'tty',
       tty: true,
@@ -233,7 +233,7 @@ describe('fleece login: plaintext fallback consent', () => {
     const home = await tempConfigHome();
     meServer();
     const file = `${home}/fleece/credentials.json`;
-    const yes = await runCli(['login', '--with-token', '--server', SERVER], {
+    const yes = await runCli(['login', '--with-token', '--server', BASE_URL], {
       configHome: home,
       stdin: 'tty',
       tty: true,
@@ -241,7 +241,7 @@ describe('fleece login: plaintext fallback consent', () => {
     });
     expect(yes.exitCode).toBe(0);
     expect((await readCredentialsFile(home))?.credentials).toHaveLength(1);
-    const next = await runCli(['login', '--with-token', '--server', SERVER, '--profile', 'work'], {
+    const next = await runCli(['login', '--with-token', '--server', BASE_URL, '--profile', 'work'], {
       configHome: home,
       stdin: 'tty',
       tty: true,
@@ -257,7 +257,7 @@ describe('fleece login: plaintext fallback consent', () => {
     const config = JSON.parse(await readFile(`${home}/fleece/config.json`, 'utf8'));
     expect(config).toMatchObject({
       plaintextCredentials: { allowed: true },
-      profiles: { work: { server: SERVER } },
+      profiles: { work: { server: BASE_URL } },
     });
   });
 });

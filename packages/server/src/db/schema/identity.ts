@@ -16,7 +16,7 @@ const timestamps = {
 export const USER_ROLES = ['user', 'admin'] as const;
 /** Account states: only `active` users can sign in or use a credential. */
 export const USER_STATUSES = ['active', 'suspended', 'pending_deletion'] as const;
-/** Plans, as in the plan catalogue (src/modules/plans/catalogue.ts). */
+/** Plans, as in the plan catalogue (src/limits.ts). */
 export const PLAN_IDS = ['free', 'pro', 'business', 'enterprise'] as const;
 
 /** A person with an account (`usr_…`). The email is unique without regard to case. */

@@ -4,7 +4,7 @@ import { users } from './identity.js';
 
 /**
  * Plans and usage (docs/security.md, "Plans and entitlements"). The plan itself is `users.plan`; its limits come from the typed plan
- * table in src/modules/plans/catalogue.ts, except where an Enterprise account has overrides here.
+ * table in src/limits.ts, except where an Enterprise account has overrides here.
  */
 
 /**

@@ -1,41 +1,23 @@
 import type { AdminUser, AdminUserListQuery, AdminUserPage, AdminUserUpdate } from '@fleece/sdk/contract';
-import { and, desc, eq, ilike, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Db } from '../../db/client.js';
 import type { Invalidations } from '../../db/invalidation.js';
+import { decodeCursor, encodeCursor, newestFirst, olderThan, pageOf } from '../../db/pagination.js';
 import { users } from '../../db/schema/identity.js';
 import { accountLimits } from '../../db/schema/plans.js';
 import { enterScope, withAdmin } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
+import { type Entitlements, type PlanId, planOf } from '../../limits.js';
 import type { ApiKeyService } from '../api-keys/service.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
 import type { SessionService } from '../identity/sessions.service.js';
 import { normaliseEmail, toUser, type UserRow } from '../identity/users.service.js';
-import { type Entitlements, type PlanId, planOf } from '../plans/catalogue.js';
 import { effectiveEntitlements } from '../plans/entitlements.js';
 
 type ListQuery = z.output<typeof AdminUserListQuery>;
 type Row = { user: UserRow; limits: Record<string, number | boolean | null> | null };
-
-function encodeCursor(row: UserRow): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [Date, string] {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (!Number.isNaN(date.getTime()) && typeof id === 'string' && id.startsWith('usr_')) return [date, id];
-  } catch {}
-  throw new ProblemError(
-    'invalid_cursor',
-    'The cursor is not one this API issued. Pass nextCursor unchanged.',
-    {
-      errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
-    },
-  );
-}
 
 /** `LIKE` pattern matching `text` literally anywhere. */
 function containing(text: string): string {
@@ -68,7 +50,7 @@ export class AdminService {
    * exact user id), `plan`, `status` and `role`.
    */
   async list(query: ListQuery): Promise<AdminUserPage> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'usr');
     const where: (SQL | undefined)[] = [];
     if (query.q) {
       const pattern = containing(query.q);
@@ -77,25 +59,18 @@ export class AdminService {
     if (query.plan) where.push(eq(users.plan, query.plan));
     if (query.status) where.push(eq(users.status, query.status));
     if (query.role) where.push(eq(users.role, query.role));
-    if (after) {
-      where.push(
-        or(lt(users.createdAt, after[0]), and(eq(users.createdAt, after[0]), lt(users.id, after[1]))),
-      );
-    }
+    where.push(olderThan(users.createdAt, users.id, after));
     const rows = await withAdmin(this.db, (tx) =>
       tx
         .select({ user: users, limits: accountLimits.limits })
         .from(users)
         .leftJoin(accountLimits, eq(accountLimits.userId, users.id))
         .where(and(...where))
-        .orderBy(desc(users.createdAt), desc(users.id))
+        .orderBy(...newestFirst(users.createdAt, users.id))
         .limit(query.limit + 1),
     );
-    const page = rows.slice(0, query.limit);
-    return {
-      data: page.map(present),
-      nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1]!.user) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeCursor(last.user));
+    return { data: page.map(present), nextCursor };
   }
 
   /**

@@ -1,42 +1,18 @@
 import type { Agent, AgentPage, CreateAgentRequest, UpdateAgentRequest } from '@fleece/sdk/contract';
 import { and, count, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import { agents } from '../../db/schema/ai.js';
 import { flows } from '../../db/schema/flows.js';
 import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
+import { newId } from '../../lib/secrets.js';
 import type { ModelService } from '../ai/models/service.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import { newId } from '../identity/secrets.js';
 import type { EntitlementsService } from '../plans/entitlements.js';
 
 type AgentRow = typeof agents.$inferSelect;
-
-/**
- * An opaque list cursor over `(createdAt, id)` descending, for ids starting with `prefix`.
- * @throws {ProblemError} 400 `invalid_cursor` from {@link decodeCursor} for anything this API did not issue.
- */
-export function encodeCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-}
-
-/** Reads a cursor of {@link encodeCursor}. @throws {ProblemError} 400 `invalid_cursor`. */
-export function decodeCursor(cursor: string, prefix: string): [Date, string] {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (!Number.isNaN(date.getTime()) && typeof id === 'string' && id.startsWith(`${prefix}_`))
-      return [date, id];
-  } catch {}
-  throw new ProblemError(
-    'invalid_cursor',
-    'The cursor is not one this API issued. Pass nextCursor unchanged.',
-    {
-      errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
-    },
-  );
-}
 
 /** The wire form of an agent row. */
 export function presentAgent(row: AgentRow): Agent {

@@ -1,12 +1,13 @@
-import { hash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { hashSecret } from '../../lib/secrets.js';
 
 /**
  * The API key format, in the manner of GitHub's token format: `flc_` + 43 base62 characters encoding 32
  * random bytes (256 bits from the CSPRNG) + a 6-character base62 CRC32 checksum of those 43 characters,
  * 53 characters in all, such as `flc_1x4Lr…K9aZ0Qs2b`. The prefix makes leaked keys easy to find by secret
  * scanners; the checksum lets the server (and scanners) reject a mistyped or made-up key without a database
- * lookup. Keys are stored only as their SHA-256 ({@link hashApiKey}).
+ * lookup. Keys are stored only as their SHA-256 (`hashSecret` of `src/lib/secrets.ts`).
  */
 
 /** Every API key starts with this. */
@@ -49,12 +50,6 @@ export function checksum(random: string): string {
   return out;
 }
 
-/** The storage form of a key: SHA-256 of the whole key (prefix included), 64 lower-case hex characters. */
-export function hashApiKey(key: string): string {
-  // The one-shot form: this runs on every API-key request.
-  return hash('sha256', key, 'hex');
-}
-
 /** A new key: the plaintext (shown once), its hash (stored) and its `start` (stored, for display). */
 export interface GeneratedApiKey {
   key: string;
@@ -66,7 +61,7 @@ export interface GeneratedApiKey {
 export function generateApiKey(): GeneratedApiKey {
   const random = base62(BigInt(`0x${randomBytes(32).toString('hex')}`), API_KEY_RANDOM_LENGTH);
   const key = `${API_KEY_PREFIX}${random}${checksum(random)}`;
-  return { key, hash: hashApiKey(key), start: random.slice(0, API_KEY_START_LENGTH) };
+  return { key, hash: hashSecret(key), start: random.slice(0, API_KEY_START_LENGTH) };
 }
 
 /**

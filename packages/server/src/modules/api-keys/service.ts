@@ -6,20 +6,21 @@ import {
   DEFAULT_API_KEY_EXPIRY_DAYS,
   DEFAULT_API_KEY_SCOPES,
 } from '@fleece/sdk/contract';
-import { and, count, desc, eq, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { InvalidatingCache, type Invalidations } from '../../db/invalidation.js';
+import { decodeCursor, encodeCursor, newestFirst, olderThan, pageOf } from '../../db/pagination.js';
 import { apiKeys } from '../../db/schema/api-keys.js';
 import { users } from '../../db/schema/identity.js';
 import { accountLimits } from '../../db/schema/plans.js';
 import { enterScope, withScope, withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
+import { hashSecret, newId } from '../../lib/secrets.js';
+import { planOf } from '../../limits.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import { newId } from '../identity/secrets.js';
-import { planOf } from '../plans/catalogue.js';
 import { type EntitlementsService, effectiveEntitlements } from '../plans/entitlements.js';
-import { generateApiKey, hashApiKey, isWellFormedApiKey } from './format.js';
+import { generateApiKey, isWellFormedApiKey } from './format.js';
 import { LastUsedTracker } from './last-used.js';
 
 /** How long a verified key is cached per instance, in ms; revocation reaches every instance sooner. */
@@ -56,25 +57,6 @@ export interface NewApiKey {
   scopes?: readonly ApiKeyScope[] | undefined;
   /** Days (1–365), an absolute ISO 8601 time, `null` for never; omitted, `DEFAULT_API_KEY_EXPIRY_DAYS`. */
   expiresIn?: number | string | null | undefined;
-}
-
-function encodeCursor(row: ApiKeyRow): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [Date, string] {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (!Number.isNaN(date.getTime()) && typeof id === 'string' && id.startsWith('key_')) return [date, id];
-  } catch {}
-  throw new ProblemError(
-    'invalid_cursor',
-    'The cursor is not one this API issued. Pass nextCursor unchanged.',
-    {
-      errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
-    },
-  );
 }
 
 /**
@@ -122,7 +104,7 @@ export class ApiKeyService {
    */
   async verify(presented: string): Promise<ApiKeyVerdict> {
     if (!isWellFormedApiKey(presented)) return { ok: false, reason: 'invalid' };
-    const hash = hashApiKey(presented);
+    const hash = hashSecret(presented);
     const state = await this.cache.load(hash, () => this.read(hash));
     if (!state) return { ok: false, reason: 'invalid' };
     if (state.revoked) return { ok: false, reason: 'revoked' };
@@ -284,7 +266,7 @@ export class ApiKeyService {
 
   /** One page of `userId`'s keys that are not revoked, newest first. */
   async list(userId: string, limit: number, cursor: string | undefined): Promise<ApiKeyPage> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, 'key');
     const now = this.clock.now();
     const rows = await withUser(this.db, userId, (tx) =>
       tx
@@ -294,22 +276,14 @@ export class ApiKeyService {
           and(
             eq(apiKeys.userId, userId),
             isNull(apiKeys.revokedAt),
-            after
-              ? or(
-                  lt(apiKeys.createdAt, after[0]),
-                  and(eq(apiKeys.createdAt, after[0]), lt(apiKeys.id, after[1])),
-                )
-              : undefined,
+            olderThan(apiKeys.createdAt, apiKeys.id, after),
           ),
         )
-        .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+        .orderBy(...newestFirst(apiKeys.createdAt, apiKeys.id))
         .limit(limit + 1),
     );
-    const page = rows.slice(0, limit);
-    return {
-      data: page.map((r) => this.present(r, now)),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, limit, encodeCursor);
+    return { data: page.map((r) => this.present(r, now)), nextCursor };
   }
 
   /**

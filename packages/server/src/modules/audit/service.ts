@@ -10,6 +10,7 @@ import { and, desc, eq, gt, gte, lt, max, type SQL, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { z } from 'zod';
 import { type Database, type Db, rowsOf } from '../../db/client.js';
+import { decodeIdCursor, encodeIdCursor, pageOf } from '../../db/pagination.js';
 import {
   AUDIT_OUTCOMES,
   auditEvents,
@@ -17,7 +18,6 @@ import {
   auditThrottle,
   SYSTEM_CHAIN,
 } from '../../db/schema/audit.js';
-import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import {
   DecryptionError,
@@ -173,23 +173,6 @@ export function boundedMetadata(metadata: Record<string, unknown> | undefined): 
 
 const subjectAad = (subject: string) => `audit_subject:${subject}`;
 const fieldAad = (subject: string, field: 'ip' | 'user_agent') => `audit_event:${subject}:${field}`;
-
-/** Opaque list cursors: base64url of `a1:<last id>`. */
-function encodeCursor(id: number): string {
-  return Buffer.from(`a1:${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^a1:([1-9][0-9]{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match || Buffer.from(`a1:${match[1]}`).toString('base64url') !== cursor) {
-    throw new ProblemError(
-      'invalid_cursor',
-      'The cursor is not one this API issued. Pass the nextCursor of the previous page unchanged, or leave it out to start from the newest event.',
-      { errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }] },
-    );
-  }
-  return Number(match[1]);
-}
 
 /** Parses `evt_<n>`; anything else is `undefined`. */
 export function parseEventId(value: string | undefined): number | undefined {
@@ -486,7 +469,13 @@ export class AuditService {
    */
   async list(scope: AuditScope, query: AuditListFilters): Promise<AuditEventPage> {
     const { limit } = query;
-    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const before =
+      query.cursor === undefined
+        ? undefined
+        : decodeIdCursor(
+            query.cursor,
+            'The cursor is not one this API issued. Pass the nextCursor of the previous page unchanged, or leave it out to start from the newest event.',
+          );
     const chain = await this.chainOf(scope);
     if (chain === undefined) return { data: [], nextCursor: null };
 
@@ -512,10 +501,9 @@ export class AuditService {
       .where(and(...where))
       .orderBy(desc(auditEvents.id))
       .limit(limit + 1);
-    const page = rows.slice(0, limit);
+    const { page, nextCursor } = pageOf(rows, limit, (last) => encodeIdCursor(last.event.id));
     const viewer = scope.kind === 'user' ? chain : null;
-    const data = this.present(page, viewer);
-    return { data, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.event.id) : null };
+    return { data: this.present(page, viewer), nextCursor };
   }
 
   /** Events of a stream scope after `afterId`, oldest first (the stream's loader). */

@@ -16,9 +16,9 @@ import { users } from '../../db/schema/identity.js';
 import { enterScope, withScope, withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
+import { type PlanId, planOf } from '../../limits.js';
 import type { ApiKeyService } from '../api-keys/service.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import { type PlanId, planOf } from '../plans/catalogue.js';
 import type { MeService } from '../plans/me.service.js';
 import { type Stripe, WEBHOOK_TOLERANCE_S } from './stripe.js';
 

@@ -29,10 +29,10 @@ const StreamHeaders = z.object({
 });
 
 /**
- * Chat and conversations: `POST /api/v1/chat` (JSON or Server-Sent Events; 20/min; one execution of the
- * monthly quota per call), `GET /api/v1/conversations`, `GET` and `DELETE /api/v1/conversations/:id`, and
- * `GET /api/v1/conversations/:id/stream`, which resumes a streamed reply after `Last-Event-ID`. The rules
- * live in `app.chat`; streamed replies run in {@link ChatTurns}, independent of the connection.
+ * Chat and conversations: `POST /api/v1/chat` (JSON or Server-Sent Events; limit `chat`; one execution of
+ * the monthly quota per call), `GET /api/v1/conversations`, `GET` and `DELETE /api/v1/conversations/:id`,
+ * and `GET /api/v1/conversations/:id/stream`, which resumes a streamed reply after `Last-Event-ID`. The
+ * rules live in `app.chat`; streamed replies run in {@link ChatTurns}, independent of the connection.
  */
 export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   const turns = new ChatTurns(app.database, app.log);

@@ -5,20 +5,20 @@ import type {
   ConversationDetail,
   ConversationPage,
 } from '@fleece/sdk/contract';
-import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { decodeCursor, encodeCursor, newestFirst, olderThan, pageOf } from '../../db/pagination.js';
 import { chatMessages, conversations } from '../../db/schema/ai.js';
 import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { decrypt, encrypt, type Keyring } from '../../lib/crypto.js';
-import { decodeCursor, encodeCursor } from '../agents/service.js';
+import { newId } from '../../lib/secrets.js';
 import type { ModelService } from '../ai/models/service.js';
 import { ProviderError } from '../ai/providers/errors.js';
 import type { ProviderRegistry } from '../ai/providers/registry.js';
 import type { ProviderId, ChatMessage as ProviderMessage } from '../ai/providers/types.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import { newId } from '../identity/secrets.js';
 import type { EntitlementsService } from '../plans/entitlements.js';
 
 type MessageRow = typeof chatMessages.$inferSelect;
@@ -197,21 +197,14 @@ export class ChatService {
         .select()
         .from(conversations)
         .where(
-          and(
-            eq(conversations.userId, userId),
-            after
-              ? or(
-                  lt(conversations.updatedAt, after[0]),
-                  and(eq(conversations.updatedAt, after[0]), lt(conversations.id, after[1])),
-                )
-              : undefined,
-          ),
+          and(eq(conversations.userId, userId), olderThan(conversations.updatedAt, conversations.id, after)),
         )
-        .orderBy(desc(conversations.updatedAt), desc(conversations.id))
+        .orderBy(...newestFirst(conversations.updatedAt, conversations.id))
         .limit(limit + 1),
     );
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
+    const { page, nextCursor } = pageOf(rows, limit, (last) =>
+      encodeCursor({ createdAt: last.updatedAt, id: last.id }),
+    );
     return {
       data: page.map((r) => ({
         id: r.id,
@@ -219,8 +212,7 @@ export class ChatService {
         createdAt: r.createdAt.toISOString(),
         updatedAt: r.updatedAt.toISOString(),
       })),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor({ createdAt: last.updatedAt, id: last.id }) : null,
+      nextCursor,
     };
   }
 

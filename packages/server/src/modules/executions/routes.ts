@@ -52,7 +52,7 @@ const notFoundExecution = () => new ProblemError('not_found', 'No such execution
 
 /**
  * Agents and executions (issue 6): `/api/v1/agents` CRUD, `POST /api/v1/agents/:id/execute` (JSON or
- * Server-Sent Events; `Idempotency-Key`; 10/min; monthly quota), `/api/v1/executions` list, get, events
+ * Server-Sent Events; `Idempotency-Key`; limit `agentExecute`; monthly quota), `/api/v1/executions` list, get, events
  * (SSE replay with `Last-Event-ID`) and cancel. HTTP only: the rules live in `app.agents` and
  * `app.executions`. Another user's agent or execution answers 404 exactly as a missing one.
  */

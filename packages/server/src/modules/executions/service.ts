@@ -8,20 +8,21 @@ import type {
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Db } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import { executionEvents, executions } from '../../db/schema/ai.js';
 import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { decrypt, encrypt, type Keyring } from '../../lib/crypto.js';
+import { newId } from '../../lib/secrets.js';
 import type { AgentService } from '../agents/service.js';
-import { decodeCursor, encodeCursor } from '../agents/service.js';
 import type { ModelService } from '../ai/models/service.js';
 import { ProviderError } from '../ai/providers/errors.js';
 import type { ProviderRegistry } from '../ai/providers/registry.js';
 import type { ChatMessage } from '../ai/providers/types.js';
 import { SYSTEM_AUDIT_CONTEXT } from '../audit/context.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import { newId } from '../identity/secrets.js';
 import type { EntitlementsService } from '../plans/entitlements.js';
 import { DONE_EVENT, EXECUTION_CHANNEL, ExecutionStreamHub, type StoredEvent } from './stream.js';
 
@@ -84,14 +85,6 @@ export interface Started {
   replayed: boolean;
   /** What to run (only when not replayed). */
   plan?: RunPlan;
-}
-
-/** Whether `error` (or one of its causes) is a PostgreSQL unique violation (SQLSTATE 23505). */
-export function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505') return true;
-  }
-  return false;
 }
 
 /**
@@ -293,10 +286,17 @@ export class ExecutionService {
   /**
    * Inserts a flow run of `flowId` for `userId` inside `tx` (which the caller opened in the user's scope):
    * a `queued` execution with no model, `input` sealed like any execution's. The run counts no quota (its
-   * steps do). @throws the unique violation of `executions_flow_active_run` when a run of the flow is
-   * already queued or running.
+   * steps do). `idempotencyKey` is the trigger's `Idempotency-Key`, kept on the run like an execution's.
+   * @throws the unique violation of `executions_flow_active_run` when a run of the flow is already queued
+   * or running, or of `executions_idempotency_key` when `userId` already used `idempotencyKey`.
    */
-  async createRun(tx: Db, userId: string, flowId: string, input: string): Promise<Execution> {
+  async createRun(
+    tx: Db,
+    userId: string,
+    flowId: string,
+    input: string,
+    idempotencyKey?: string,
+  ): Promise<Execution> {
     const id = newId('exe');
     const key = this.keyring.current;
     const [row] = await tx
@@ -308,6 +308,7 @@ export class ExecutionService {
         status: 'queued',
         keyId: key.id,
         input: encrypt(key, input, executionAad(id, 'input')),
+        idempotencyKey: idempotencyKey ?? null,
         createdAt: this.clock.now(),
       })
       .returning();

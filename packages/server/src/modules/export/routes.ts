@@ -16,7 +16,7 @@ function stamp(date: Date): string {
 }
 
 /**
- * Data export (issue 7): `GET /api/v1/export[?format=zip]`, scope `export`, 5 per hour per user. The body
+ * Data export (issue 7): `GET /api/v1/export[?format=zip]`, scope `export`, limit `dataExport` (src/limits.ts). The body
  * streams as it is read (see {@link ExportService}); the response is `application/x-ndjson`, or
  * `application/zip` holding one file, `fleece-export.ndjson`, with the same bytes. A client that goes away
  * stops the export at its next write; one that stops reading for `FLEECE_EXPORT_STALL_TIMEOUT_MS` has it

@@ -243,7 +243,7 @@ async function* keyset<R extends Cursor>(
  * `outcome: success` with the format and trailer figures; when the client went away first, stalled, or the
  * export failed, `outcome: failure` with `completed: false`, `reason` (`client_closed`, `client_stalled`,
  * `server_error`) and the bytes sent. Nothing is written to the user's data either way, and the rate limit
- * (5/hour) was charged once, when the request arrived.
+ * (`dataExport`) was charged once, when the request arrived.
  *
  * Connection budget (a client that stops reading must not hold database connections): at most
  * `config.concurrency` exports run at once per instance ({@link ExportService.reserve} refuses more with

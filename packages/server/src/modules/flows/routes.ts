@@ -6,6 +6,7 @@ import {
   FlowPage,
   FlowParams,
   FlowRunPage,
+  IdempotencyKeyHeaders,
   PageQuery,
   Problem,
   TriggerFlowRequest,
@@ -21,9 +22,10 @@ const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 const notFound = () => new ProblemError('not_found', 'No such flow.');
 
 /**
- * Flows (issue 6): `/api/v1/flows` CRUD, `POST /api/v1/flows/:id/trigger` (202, the queued run; 5/min;
- * 409 `flow_already_running`; the `ai_processing` consent) and `GET /api/v1/flows/:id/executions` (its
- * runs). HTTP only: the rules live in `app.flows`. Another user's flow answers 404 exactly as a missing one.
+ * Flows: `/api/v1/flows` CRUD, `POST /api/v1/flows/:id/trigger` (202, the queued run; limit `flowTrigger`;
+ * 409 `flow_already_running`; the `ai_processing` consent; `Idempotency-Key`, a replay answering 200) and
+ * `GET /api/v1/flows/:id/executions` (its runs). HTTP only: the rules live in `app.flows`. Another user's flow
+ * answers 404 exactly as a missing one.
  */
 export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
@@ -131,21 +133,35 @@ export const flowRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['flows'],
         summary:
-          'Queue a run of a flow (202, the queued run; 409 flow_already_running while one is queued or running)',
+          'Queue a run of a flow (202, the queued run; 200 for an Idempotency-Key replay, the run as it is now; 409 flow_already_running while one is queued or running)',
         security,
         params: FlowParams,
+        headers: IdempotencyKeyHeaders,
         body: TriggerFlowRequest,
-        response: { 202: Execution, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+        response: {
+          200: Execution,
+          202: Execution,
+          400: Problem,
+          401: Problem,
+          403: Problem,
+          404: Problem,
+          409: Problem,
+        },
       },
     },
     async (request, reply) => {
-      const run = await app.flows.trigger(
+      const { run, replayed } = await app.flows.trigger(
         auditContext(request),
         request.principal!.userId,
         request.params.id,
         request.body.input,
+        'api',
+        request.headers['idempotency-key'],
       );
-      return reply.code(202).header('location', `/api/v1/executions/${run.id}`).send(run);
+      return reply
+        .code(replayed ? 200 : 202)
+        .header('location', `/api/v1/executions/${run.id}`)
+        .send(run);
     },
   );
 

@@ -10,8 +10,10 @@ import type {
 } from '@fleece/sdk/contract';
 import { FLOW_SCHEDULE_EXPECTED } from '@fleece/sdk/contract';
 import { CronExpressionParser } from 'cron-parser';
-import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { decodeCursor, encodeCursor, newestFirst, olderThan, pageOf } from '../../db/pagination.js';
 import { agents, executions } from '../../db/schema/ai.js';
 import { flows } from '../../db/schema/flows.js';
 import { withUser } from '../../db/tenant.js';
@@ -19,10 +21,9 @@ import { ProblemError } from '../../errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import type { Clock } from '../../lib/clock.js';
 import { decrypt, encrypt, type Keyring } from '../../lib/crypto.js';
-import { decodeCursor, encodeCursor } from '../agents/service.js';
+import { newId } from '../../lib/secrets.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import { type ExecutionService, isUniqueViolation } from '../executions/service.js';
-import { newId } from '../identity/secrets.js';
+import type { ExecutionService } from '../executions/service.js';
 import type { EntitlementsService } from '../plans/entitlements.js';
 import { assertAccountActive, planLimitProblem } from '../plans/entitlements.js';
 import type { SigningSecretAnswer } from '../webhooks/service.js';
@@ -50,6 +51,23 @@ export interface FlowScheduleJob {
 
 /** How a run was started, as `flow.triggered` records it. */
 export type FlowTrigger = 'api' | 'schedule';
+
+/** The outcome of {@link FlowService.trigger}. */
+export interface TriggeredRun {
+  /** The run: queued by this call, or (replayed) as it is now. */
+  run: Execution;
+  /** `true` when the `Idempotency-Key` named a run already triggered: nothing new was queued. */
+  replayed: boolean;
+}
+
+/** The refusal of an `Idempotency-Key` already used for another request (as the execute route answers). */
+function keyReused(): ProblemError {
+  return new ProblemError(
+    'validation_failed',
+    'The request is not valid: headers.idempotency-key: already used for a different request; use a new key.',
+    { errors: [{ path: 'headers.idempotency-key', message: 'already used for a different request' }] },
+  );
+}
 
 /** The additional authenticated data of a flow's sealed callback signing secret. */
 export function callbackSecretAad(flowId: string): string {
@@ -225,22 +243,12 @@ export class FlowService {
       tx
         .select()
         .from(flows)
-        .where(
-          and(
-            eq(flows.userId, userId),
-            after
-              ? or(lt(flows.createdAt, after[0]), and(eq(flows.createdAt, after[0]), lt(flows.id, after[1])))
-              : undefined,
-          ),
-        )
-        .orderBy(desc(flows.createdAt), desc(flows.id))
+        .where(and(eq(flows.userId, userId), olderThan(flows.createdAt, flows.id, after)))
+        .orderBy(...newestFirst(flows.createdAt, flows.id))
         .limit(limit + 1),
     );
-    const page = rows.slice(0, limit);
-    return {
-      data: page.map(presentFlow),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, limit, encodeCursor);
+    return { data: page.map(presentFlow), nextCursor };
   }
 
   private async row(tx: Db, userId: string, id: string, lock = false): Promise<FlowRow | undefined> {
@@ -345,10 +353,18 @@ export class FlowService {
    * refuses a second active run, checks that the month's quota still has a unit for every step, inserts
    * the run (`queued`), records `flow.triggered` and enqueues the `flow.run` job.
    *
-   * @returns the queued run.
+   * With an `idempotencyKey` (the client's `Idempotency-Key`, unique per user among all executions and
+   * runs, kept as long as the run is), a retry finds the run the key already names and answers it as it is
+   * now (`replayed`): no second run, no second `flow.triggered`. The lookup comes after the flow's lock, so
+   * two requests with one key at once queue one run (the second waits, then finds it); a retry after the
+   * flow was deleted answers 404 like any trigger of it.
+   *
+   * @returns the queued (or replayed) run.
    * @throws {ProblemError} 404 `not_found`, 409 `flow_already_running` (with `executionId` of the active
    *   run), 403 `plan_limit_reached` (`limit: 'executionsPerMonth'`), 403 `account_pending_deletion` or
-   *   `forbidden` for an account that is not active (a schedule firing then creates no run).
+   *   `forbidden` for an account that is not active (a schedule firing then creates no run), 400
+   *   `validation_failed` when `idempotencyKey` was used for another request (another flow, another
+   *   input, or an agent execution).
    */
   async trigger(
     ctx: AuditContext,
@@ -356,11 +372,16 @@ export class FlowService {
     id: string,
     input: string,
     trigger: FlowTrigger = 'api',
-  ): Promise<Execution> {
+    idempotencyKey?: string,
+  ): Promise<TriggeredRun> {
     try {
       return await withUser(this.db, userId, async (tx) => {
         const flow = await this.row(tx, userId, id, true);
         if (!flow) throw notFound();
+        if (idempotencyKey !== undefined) {
+          const replayed = await this.byIdempotencyKey(tx, userId, id, input, idempotencyKey);
+          if (replayed) return { run: replayed, replayed: true };
+        }
         const [active] = await tx
           .select({ id: executions.id })
           .from(executions)
@@ -386,7 +407,7 @@ export class FlowService {
             `This flow runs ${flow.steps.length} agent execution${flow.steps.length === 1 ? '' : 's'} but only ${Math.max(0, usage.limit - usage.used)} of this month's ${usage.limit} on the ${limits.plan.name} plan are left; the count starts again on ${usage.resetsAt.toISOString().slice(0, 10)}. Upgrade to a higher plan for more.`,
           );
         }
-        const run = await this.executions.createRun(tx, userId, id, input);
+        const run = await this.executions.createRun(tx, userId, id, input, idempotencyKey);
         await this.audit.record(tx, ctx, {
           action: 'flow.triggered',
           resourceType: 'flow',
@@ -397,13 +418,44 @@ export class FlowService {
         });
         const job: FlowRunJob = { userId, executionId: run.id };
         await this.jobs.send(FLOW_RUN_JOB, job, { tx });
-        return run;
+        return { run, replayed: false };
       });
     } catch (error) {
-      // Two triggers at once: the flow row lock makes the second wait; the unique index is the backstop.
-      if (isUniqueViolation(error)) throw alreadyRunning(undefined);
-      throw error;
+      // Two triggers at once: the flow row lock makes the second wait; the unique indexes are the backstop
+      // (the key may have been taken meanwhile by an agent execution, which takes no flow lock).
+      if (!isUniqueViolation(error)) throw error;
+      if (idempotencyKey !== undefined) {
+        const replayed = await withUser(this.db, userId, (tx) =>
+          this.byIdempotencyKey(tx, userId, id, input, idempotencyKey),
+        );
+        if (replayed) return { run: replayed, replayed: true };
+      }
+      throw alreadyRunning(undefined);
     }
+  }
+
+  /**
+   * The run of flow `flowId` that `key` of `userId` names, inside `tx`, when it was triggered with the
+   * same `input`; `undefined` when the key is unused.
+   * @throws {ProblemError} 400 `validation_failed` when the key names anything else.
+   */
+  private async byIdempotencyKey(
+    tx: Db,
+    userId: string,
+    flowId: string,
+    input: string,
+    key: string,
+  ): Promise<Execution | undefined> {
+    const [row] = await tx
+      .select()
+      .from(executions)
+      .where(and(eq(executions.userId, userId), eq(executions.idempotencyKey, key)));
+    if (!row) return undefined;
+    const run = this.executions.present(row);
+    const same =
+      run.flowId === flowId && run.parentId === null && run.agentId === null && run.input === input;
+    if (!same) throw keyReused();
+    return run;
   }
 
   /** One page of the runs of flow `id` of `userId` (newest first); `undefined` when there is no such flow. */

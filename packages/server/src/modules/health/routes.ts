@@ -8,7 +8,7 @@ import { HealthService } from './service.js';
  * headers, never 429), since load balancers poll it.
  */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  const health = new HealthService(app.database, app.clock, app.rateLimitStore);
+  const health = new HealthService(app.database, app.clock, app.rateLimitStore, app.jobs);
   app.get(
     '/api/health',
     {

@@ -1,6 +1,12 @@
-import { FLEECE_SERVICE, HealthResponse, type HealthStatus } from '@fleece/sdk/contract';
+import {
+  FLEECE_SERVICE,
+  HealthResponse,
+  type HealthStatus,
+  JOB_QUEUE_LAG_LIMIT_SECONDS,
+} from '@fleece/sdk/contract';
 import type { Database } from '../../db/client.js';
 import { migrationStatus } from '../../db/migrate.js';
+import type { JobQueue } from '../../jobs/queue.js';
 import type { Clock } from '../../lib/clock.js';
 import { VERSION } from '../../lib/package.js';
 import type { RateLimitStore } from '../../plugins/rate-limit.js';
@@ -17,10 +23,13 @@ export interface HealthCheck {
   json: string;
 }
 
+type JobsCheck = NonNullable<HealthResponse['checks']['jobs']>;
+
 /**
- * Computes the service's health: database reachability and latency, applied versus pending migrations, and
+ * Computes the service's health: database reachability and latency, applied versus pending migrations,
  * (when given) the rate-limit store: Redis not answering makes the service `degraded`, not `down` (requests
- * are still served; fail-closed limits refuse their operations). Results are cached for
+ * are still served; fail-closed limits refuse their operations), and (when given) the job queue: a due job
+ * waiting {@link JOB_QUEUE_LAG_LIMIT_SECONDS} or more makes it `degraded`. Results are cached for
  * {@link HEALTH_CACHE_MS}; concurrent callers share one probe. Never throws.
  */
 export class HealthService {
@@ -31,6 +40,7 @@ export class HealthService {
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly rateLimitStore?: RateLimitStore,
+    private readonly jobs?: Pick<JobQueue, 'backlog' | 'workersHere'>,
   ) {
     this.startedAt = clock.now().getTime();
   }
@@ -67,12 +77,39 @@ export class HealthService {
     const rateLimitStore = this.rateLimitStore
       ? { status: await this.rateLimitStore.status(), store: this.rateLimitStore.kind }
       : undefined;
+    const jobs = this.jobs ? await this.jobsCheck(this.jobs, database.status === 'down') : undefined;
     return {
       service: FLEECE_SERVICE,
-      status: worst(database.status, migrations.status, rateLimitStore?.status ?? 'ok'),
+      status: worst(database.status, migrations.status, rateLimitStore?.status ?? 'ok', jobs?.status ?? 'ok'),
       version: VERSION,
       uptimeSeconds: Math.max(0, Math.floor((now - this.startedAt) / 1000)),
-      checks: { database, migrations, ...(rateLimitStore ? { rateLimitStore } : {}) },
+      checks: {
+        database,
+        migrations,
+        ...(rateLimitStore ? { rateLimitStore } : {}),
+        ...(jobs ? { jobs } : {}),
+      },
     };
+  }
+
+  /** The job queue's check: `down` with the database, `degraded` when it lags or cannot be read. */
+  private async jobsCheck(
+    queue: Pick<JobQueue, 'backlog' | 'workersHere'>,
+    databaseDown: boolean,
+  ): Promise<JobsCheck> {
+    const unknown = {
+      workersHere: queue.workersHere,
+      workersAlive: null,
+      oldestQueuedSeconds: null,
+      lagLimitSeconds: JOB_QUEUE_LAG_LIMIT_SECONDS,
+    };
+    if (databaseDown) return { status: 'down', ...unknown };
+    try {
+      const backlog = await queue.backlog();
+      const lags = (backlog.oldestQueuedSeconds ?? 0) >= JOB_QUEUE_LAG_LIMIT_SECONDS;
+      return { status: lags ? 'degraded' : 'ok', ...backlog, lagLimitSeconds: JOB_QUEUE_LAG_LIMIT_SECONDS };
+    } catch {
+      return { status: 'degraded', ...unknown };
+    }
   }
 }

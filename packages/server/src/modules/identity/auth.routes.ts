@@ -11,7 +11,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
-import { AUTH_LIMITS, rateLimitedProblem } from '../../plugins/rate-limit.js';
+import { AUTH_LIMITS } from '../../limits.js';
+import { rateLimitedProblem } from '../../plugins/rate-limit.js';
 import { auditContext } from '../audit/context.js';
 import { type PendingLogin, PROVIDER_NAMES, ProviderError, type ProviderId } from './oauth.service.js';
 import { safeReturnTo } from './redirects.js';
@@ -128,7 +129,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
   app.post(
     '/api/auth/magic-link',
     {
-      config: { rateLimit: AUTH_LIMITS.magicLinkPerIp },
+      config: { limit: 'magicLinkPerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Email a magic sign-in link (always 202)',
@@ -149,7 +150,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
   app.post(
     '/api/auth/magic-link/verify',
     {
-      config: { rateLimit: AUTH_LIMITS.tokenPerIp },
+      config: { limit: 'tokenPerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Use a magic-link token: sign in and set the session cookie',
@@ -177,7 +178,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
   app.get(
     '/api/auth/oauth/:provider/start',
     {
-      config: { rateLimit: AUTH_LIMITS.startPerIp },
+      config: { limit: 'startPerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Start signing in at a provider (redirects)',
@@ -222,7 +223,7 @@ export const browserAuthRoutes: FastifyPluginAsyncZod<{ services: IdentityServic
   app.get(
     '/api/auth/oauth/:provider/callback',
     {
-      config: { rateLimit: AUTH_LIMITS.startPerIp },
+      config: { limit: 'startPerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Provider redirect back after signing in',

@@ -21,8 +21,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../errors.js';
 import { clientSubject } from '../../lib/client-address.js';
+import { AUTH_LIMITS } from '../../limits.js';
 import { sendProblem } from '../../plugins/errors.js';
-import { AUTH_LIMITS } from '../../plugins/rate-limit.js';
 import { auditContext } from '../audit/context.js';
 import { assertKnownClient } from './grants.service.js';
 import { OAuthError } from './oauth-error.js';
@@ -188,7 +188,7 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
     '/api/auth/device/code',
     {
       bodyLimit: OAUTH_BODY_LIMIT,
-      config: { rateLimit: AUTH_LIMITS.startPerIp },
+      config: { limit: 'startPerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Device authorization request (RFC 8628 §3.1)',
@@ -240,7 +240,7 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
     '/api/auth/token',
     {
       bodyLimit: OAUTH_BODY_LIMIT,
-      config: { rateLimit: AUTH_LIMITS.tokenPerIp },
+      config: { limit: 'tokenPerIp' },
       schema: {
         tags: ['auth'],
         summary:
@@ -257,7 +257,7 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
     '/api/auth/device/token',
     {
       bodyLimit: OAUTH_BODY_LIMIT,
-      config: { rateLimit: AUTH_LIMITS.tokenPerIp },
+      config: { limit: 'tokenPerIp' },
       schema: {
         tags: ['auth'],
         summary: 'The token endpoint under its older name: the same handler as POST /api/auth/token',
@@ -273,7 +273,7 @@ export const oauthEndpoints: FastifyPluginAsyncZod<{ services: IdentityServices 
     '/api/auth/revoke',
     {
       bodyLimit: OAUTH_BODY_LIMIT,
-      config: { rateLimit: AUTH_LIMITS.tokenPerIp },
+      config: { limit: 'tokenPerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Token revocation (RFC 7009): ends the session of a refresh or access token',
@@ -382,7 +382,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
     '/api/auth/device/lookup',
     {
       preParsing: app.requireAuth,
-      config: { rateLimit: AUTH_LIMITS.userCodePerIp },
+      config: { limit: 'userCodePerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Find the pending device request that shows a user code',
@@ -403,7 +403,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
     '/api/auth/device/decision',
     {
       preParsing: app.requireAuth,
-      config: { rateLimit: AUTH_LIMITS.userCodePerIp },
+      config: { limit: 'userCodePerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Approve or deny the device request that shows a user code',
@@ -430,7 +430,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
     {
       // Stores nothing: it only checks the request and sends the browser on (to /login, or the consent page),
       // so a NUL character travels with the rest and is refused where it would be stored.
-      config: { rateLimit: AUTH_LIMITS.startPerIp, nulAllowed: true },
+      config: { limit: 'startPerIp', nulAllowed: true },
       schema: {
         tags: ['auth'],
         summary: 'Start the CLI browser sign-in (RFC 8252)',
@@ -461,7 +461,7 @@ export const cliBrowserRoutes: FastifyPluginAsyncZod<{ services: IdentityService
     '/api/auth/cli/authorize',
     {
       preParsing: app.requireAuth,
-      config: { rateLimit: AUTH_LIMITS.startPerIp },
+      config: { limit: 'startPerIp' },
       schema: {
         tags: ['auth'],
         summary: 'Answer the CLI browser sign-in: approve (issue a one-time code) or deny',

@@ -10,10 +10,10 @@ import type { Db } from '../../db/client.js';
 import { deviceAuthorizations } from '../../db/schema/identity.js';
 import { withScope } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
+import { hashSecret, newId, randomSecret } from '../../lib/secrets.js';
 import type { Audit, AuditCtx } from './audit.js';
 import { assertKnownClient, type GrantService } from './grants.service.js';
 import { OAuthError } from './oauth-error.js';
-import { hashSecret, newId, randomSecret } from './secrets.js';
 
 /** Letters of user codes: 20 consonants, no vowels (no words), no look-alikes beyond case (RFC 8628 §6.1). */
 export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';

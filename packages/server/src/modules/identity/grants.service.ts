@@ -5,9 +5,9 @@ import type { Db } from '../../db/client.js';
 import { authorizationCodes, refreshTokens, sessions, users } from '../../db/schema/identity.js';
 import { enterScope, withScope, withUser } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
+import { constantTimeEqual, hashSecret, newId, randomSecret } from '../../lib/secrets.js';
 import { type Audit, type AuditCtx, asUser } from './audit.js';
 import { OAuthError } from './oauth-error.js';
-import { constantTimeEqual, hashSecret, newId, randomSecret } from './secrets.js';
 import { SESSION_TIMEOUTS, type SessionService } from './sessions.service.js';
 import { deriveKey, type TokenService } from './tokens.js';
 

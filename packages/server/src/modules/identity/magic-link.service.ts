@@ -4,9 +4,9 @@ import type { Db } from '../../db/client.js';
 import { magicLinkTokens } from '../../db/schema/identity.js';
 import { withScope } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
+import { hashSecret, newId, randomSecret } from '../../lib/secrets.js';
 import type { Audit, AuditCtx } from './audit.js';
 import type { Mailer } from './mailer.js';
-import { hashSecret, newId, randomSecret } from './secrets.js';
 import type { BrowserSignIn } from './signin.service.js';
 import { normaliseEmail, SignInRefused, type UserService } from './users.service.js';
 

@@ -1,11 +1,19 @@
 import type { Session } from '@fleece/sdk/contract';
-import { and, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database, Db } from '../../db/client.js';
 import { INVALIDATION_CHANNEL, InvalidatingCache, type Invalidations } from '../../db/invalidation.js';
+import {
+  encodeCursor,
+  idWithPrefix,
+  newestFirst,
+  olderThan,
+  pageOf,
+  readCursor,
+} from '../../db/pagination.js';
 import { sessions, users } from '../../db/schema/identity.js';
 import { withUser } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
-import { newId } from './secrets.js';
+import { newId } from '../../lib/secrets.js';
 
 /**
  * The PostgreSQL channel on which session and user invalidations are announced to every instance: the
@@ -53,22 +61,6 @@ export interface NewSession {
 }
 
 type SessionRow = typeof sessions.$inferSelect;
-
-/** Keyset cursor of the session list: the `createdAt` and `id` of the last row shown. */
-function encodeCursor(row: SessionRow): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [Date, string] | undefined {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || typeof id !== 'string') return undefined;
-    return [date, id];
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Server-side sessions: creation, the validity check behind every authenticated request, listing and
@@ -281,7 +273,7 @@ export class SessionService {
     limit: number,
     cursor: string | undefined,
   ): Promise<{ data: Session[]; nextCursor: string | null } | undefined> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const after = cursor === undefined ? undefined : readCursor(cursor, idWithPrefix('ses'));
     if (cursor !== undefined && !after) return undefined;
     const rows = await withUser(this.db, userId, (tx) =>
       tx
@@ -291,18 +283,13 @@ export class SessionService {
           and(
             eq(sessions.userId, userId),
             this.liveCondition(this.clock.now()),
-            after
-              ? or(
-                  lt(sessions.createdAt, after[0]),
-                  and(eq(sessions.createdAt, after[0]), lt(sessions.id, after[1])),
-                )
-              : undefined,
+            olderThan(sessions.createdAt, sessions.id, after),
           ),
         )
-        .orderBy(desc(sessions.createdAt), desc(sessions.id))
+        .orderBy(...newestFirst(sessions.createdAt, sessions.id))
         .limit(limit + 1),
     );
-    const page = rows.slice(0, limit);
+    const { page, nextCursor } = pageOf(rows, limit, encodeCursor);
     return {
       data: page.map((r) => ({
         id: r.id,
@@ -316,7 +303,7 @@ export class SessionService {
         expiresAt: r.absoluteExpiresAt.toISOString(),
         current: r.id === currentSessionId,
       })),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+      nextCursor,
     };
   }
 }

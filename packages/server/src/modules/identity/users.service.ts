@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.js';
 import { identities, users } from '../../db/schema/identity.js';
 import { enterScope, withScope } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
-import { newId } from './secrets.js';
+import { newId } from '../../lib/secrets.js';
 
 /** A user row. */
 export type UserRow = typeof users.$inferSelect;

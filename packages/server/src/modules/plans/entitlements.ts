@@ -4,7 +4,7 @@ import { users } from '../../db/schema/identity.js';
 import { accountLimits, usageCounters } from '../../db/schema/plans.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
-import { type Entitlements, type Plan, type PlanId, planOf } from './catalogue.js';
+import { type Entitlements, type Plan, type PlanId, planOf } from '../../limits.js';
 
 /** The limits that are counted: what `plan_limit_reached` names in its `limit` member. */
 export type CountedLimit = 'apiKeys' | 'agents' | 'executionsPerMonth';

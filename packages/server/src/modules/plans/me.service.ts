@@ -7,9 +7,9 @@ import { sessions, users } from '../../db/schema/identity.js';
 import { accountLimits, usageCounters } from '../../db/schema/plans.js';
 import { withUser } from '../../db/tenant.js';
 import type { Clock } from '../../lib/clock.js';
+import { planOf } from '../../limits.js';
 import { SESSION_TIMEOUTS } from '../identity/sessions.service.js';
 import { toUser } from '../identity/users.service.js';
-import { planOf } from './catalogue.js';
 import { calendarMonth, EXECUTIONS_METRIC, effectiveEntitlements } from './entitlements.js';
 
 /**

@@ -8,18 +8,25 @@ import {
   type WebhookEvent,
   type WebhookEventType,
 } from '@fleece/sdk';
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Database, Db } from '../../db/client.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  isIntegerKey,
+  newestFirst,
+  olderThan,
+  pageOf,
+} from '../../db/pagination.js';
 import { webhookDeliveries } from '../../db/schema/webhooks.js';
 import { withUser } from '../../db/tenant.js';
-import { ProblemError } from '../../errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import type { Clock } from '../../lib/clock.js';
 import { VERSION } from '../../lib/package.js';
+import { newId } from '../../lib/secrets.js';
 import type { ExecutionService } from '../executions/service.js';
-import { newId } from '../identity/secrets.js';
 import { type DeliveryResult, WebhookTransport, type WebhookTransportOptions } from './deliver.js';
 import { validateCallbackUrl } from './url.js';
 
@@ -108,25 +115,6 @@ function present(row: DeliveryRow): WebhookDelivery {
     attemptedAt: row.attemptedAt.toISOString(),
     nextAttemptAt: row.nextAttemptAt?.toISOString() ?? null,
   };
-}
-
-function encodeCursor(row: DeliveryRow): string {
-  return Buffer.from(JSON.stringify([row.attemptedAt.toISOString(), row.attempt])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [Date, number] {
-  try {
-    const [at, attempt] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, number];
-    const date = new Date(at);
-    if (!Number.isNaN(date.getTime()) && Number.isSafeInteger(attempt)) return [date, attempt];
-  } catch {}
-  throw new ProblemError(
-    'invalid_cursor',
-    'The cursor is not one this API issued. Pass nextCursor unchanged.',
-    {
-      errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
-    },
-  );
 }
 
 /**
@@ -356,7 +344,7 @@ export class WebhookService {
     limit: number,
     cursor: string | undefined,
   ): Promise<WebhookDeliveryPage | undefined> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, isIntegerKey);
     if (!(await this.executions.get(userId, executionId))) return undefined;
     const rows = await withUser(this.db, userId, (tx) =>
       tx
@@ -366,22 +354,16 @@ export class WebhookService {
           and(
             eq(webhookDeliveries.userId, userId),
             eq(webhookDeliveries.executionId, executionId),
-            after
-              ? or(
-                  lt(webhookDeliveries.attemptedAt, after[0]),
-                  and(eq(webhookDeliveries.attemptedAt, after[0]), lt(webhookDeliveries.attempt, after[1])),
-                )
-              : undefined,
+            olderThan(webhookDeliveries.attemptedAt, webhookDeliveries.attempt, after),
           ),
         )
-        .orderBy(desc(webhookDeliveries.attemptedAt), desc(webhookDeliveries.attempt))
+        .orderBy(...newestFirst(webhookDeliveries.attemptedAt, webhookDeliveries.attempt))
         .limit(limit + 1),
     );
-    const page = rows.slice(0, limit);
-    return {
-      data: page.map(present),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, limit, (last) =>
+      encodeCursor({ createdAt: last.attemptedAt, id: last.attempt }),
+    );
+    return { data: page.map(present), nextCursor };
   }
 
   /** Closes the transport's sockets. */

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../../config.js';
 import { ProblemError } from '../../errors.js';
+import { randomSecret } from '../../lib/secrets.js';
 
 /** The longest callback URL accepted, in characters. */
 export const CALLBACK_URL_MAX_LENGTH = 2048;
@@ -130,5 +130,5 @@ export function validateCallbackUrl(url: string, config: CallbackUrlConfig, fiel
  * @example createSigningSecret(); // 'whsec_3q2-7w…' (49 characters)
  */
 export function createSigningSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64url')}`;
+  return `whsec_${randomSecret()}`;
 }

@@ -4,7 +4,7 @@ import type { Db } from '../../../db/client.js';
 import { users } from '../../../db/schema/identity.js';
 import { withUser } from '../../../db/tenant.js';
 import { ProblemError } from '../../../errors.js';
-import { type Entitlements, type Plan, type PlanId, planOf } from '../../plans/catalogue.js';
+import { type Entitlements, type Plan, type PlanId, planOf } from '../../../limits.js';
 import type { ModelInfo } from './catalogue.js';
 
 /**

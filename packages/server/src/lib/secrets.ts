@@ -1,9 +1,10 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * Random secrets and their storage form. Every secret Fleece hands out (refresh tokens, magic-link tokens,
- * device codes, authorization codes) has 256 bits of entropy and is stored only as its SHA-256 hash
- * (docs/security.md, claims C5 and C38); a lookup hashes the presented value and matches the hash through a unique index.
+ * Random secrets, their storage form and prefixed ids: the primitives every module shares. Every secret
+ * Fleece hands out (API keys, refresh tokens, magic-link tokens, device codes, authorization codes) has 256
+ * bits of entropy and is stored only as its SHA-256 hash (docs/security.md, claims C5 and C38); a lookup
+ * hashes the presented value and matches the hash through a unique index.
  */
 
 /** A new random secret: 32 bytes (256 bits) as base64url, 43 characters. */
@@ -11,9 +12,13 @@ export function randomSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** The storage form of a secret: SHA-256 of its UTF-8 bytes, as 64 lower-case hex characters. */
+/**
+ * The storage form of a secret (an API key with its prefix, a refresh token, a magic-link token …): SHA-256
+ * of its UTF-8 bytes, as 64 lower-case hex characters.
+ */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  // The one-shot form (no Hash object): this runs on every API-key request.
+  return hash('sha256', secret, 'hex');
 }
 
 /** Compares two strings in time independent of where they differ (lengths leak, contents do not). */
@@ -27,7 +32,7 @@ const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 /**
  * A Stripe-style prefixed id: `prefix_` + 24 characters of `[0-9a-z]` (about 124 random bits), such as
- * `usr_4k2j…`. Prefixes: `usr_`, `idn_`, `ses_`, `rtk_`, `mlt_`, `dev_`, `acd_`.
+ * `usr_4k2j…`. Prefixes include `usr_`, `ses_`, `key_`, `agt_`, `exe_`, `flw_`, `cnv_`.
  */
 export function newId(prefix: string): string {
   const bytes = randomBytes(24);
