@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { deriveKey, encryptionKey, Keyring } from './lib/crypto.js';
+import { ROUTE_LIMITS, type RouteLimitName } from './limits.js';
 import { defaultModelOf, offeredModels } from './modules/ai/models/catalogue.js';
-import { ROUTE_LIMITS, type RouteLimitName } from './plugins/rate-limit.js';
 
 /** The value of `FLEECE_SECRET` used when none is given outside production. Production refuses it. */
 export const DEVELOPMENT_SECRET = 'fleece-development-secret-do-not-use-in-production';

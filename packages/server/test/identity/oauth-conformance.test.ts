@@ -1,8 +1,8 @@
 import { DEVICE_CODE_GRANT_TYPE, DeviceAuthorizationResponse, TokenResponse } from '@fleece/sdk/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AUTH_LIMITS } from '../../src/limits.js';
 import { OAUTH_BODY_LIMIT } from '../../src/modules/identity/cli.routes.js';
-import { AUTH_LIMITS } from '../../src/plugins/rate-limit.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { deviceTokens, originOf, signIn } from '../helpers/identity.js';
 

@@ -70,6 +70,13 @@ function decodeCursor(cursor: string): [Date, string] | undefined {
   }
 }
 
+/** What {@link SessionService} is built from (its dependencies and settings). */
+export interface SessionServiceOptions {
+  database: Database;
+  clock: Clock;
+  invalidations: Invalidations;
+}
+
 /**
  * Server-side sessions: creation, the validity check behind every authenticated request, listing and
  * revocation. Validity is cached per instance for {@link SESSION_CACHE_TTL_MS}; every revocation (and
@@ -80,11 +87,8 @@ function decodeCursor(cursor: string): [Date, string] | undefined {
 export class SessionService {
   private readonly cache: InvalidatingCache<SessionState>;
 
-  constructor(
-    private readonly database: Database,
-    private readonly clock: Clock,
-    private readonly invalidations: Invalidations,
-  ) {
+  constructor(private readonly o: SessionServiceOptions) {
+    const { clock, invalidations } = o;
     this.cache = new InvalidatingCache<SessionState>({
       ttlMs: SESSION_CACHE_TTL_MS,
       max: SESSION_CACHE_MAX,
@@ -100,7 +104,7 @@ export class SessionService {
   }
 
   private get db(): Db {
-    return this.database.db;
+    return this.o.database.db;
   }
 
   /** Drops every cached entry. */
@@ -114,17 +118,17 @@ export class SessionService {
    */
   async announce(tx: Db, target: { sessionId: string } | { userId: string }): Promise<string> {
     const payload = 'sessionId' in target ? `s:${target.sessionId}` : `u:${target.userId}`;
-    return this.invalidations.announce(tx, payload);
+    return this.o.invalidations.announce(tx, payload);
   }
 
   /** Drops the local cache entries of an announced change at once, before the notification comes back. */
   afterCommit(payload: string): void {
-    this.invalidations.afterCommit(payload);
+    this.o.invalidations.afterCommit(payload);
   }
 
   /** Creates a session row inside `tx`; timeouts come from the session's kind. */
   async create(tx: Db, input: NewSession): Promise<SessionRow> {
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     const [row] = await tx
       .insert(sessions)
       .values({
@@ -187,7 +191,7 @@ export class SessionService {
    * `allowPendingDeletion` route option).
    */
   verdict(state: SessionState): SessionVerdict {
-    const now = this.clock.now().getTime();
+    const now = this.o.clock.now().getTime();
     if (state.revoked) return 'revoked';
     if (state.userStatus === 'suspended') return 'user_inactive';
     if (now >= state.absoluteExpiresAt) return 'absolute_timeout';
@@ -197,7 +201,7 @@ export class SessionService {
 
   /** Records activity on session `sessionId` of `userId` (sliding the idle timeout) and its cached entry. */
   async touch(sessionId: string, userId: string): Promise<void> {
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     await withUser(this.db, userId, (tx) =>
       tx
         .update(sessions)
@@ -222,7 +226,7 @@ export class SessionService {
   ): Promise<{ session: SessionRow; payload: string } | undefined> {
     const [row] = await tx
       .update(sessions)
-      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .set({ revokedAt: this.o.clock.now(), revokedReason: reason })
       .where(
         and(
           eq(sessions.id, sessionId),
@@ -244,7 +248,7 @@ export class SessionService {
   ): Promise<{ ids: string[]; payload: string | undefined }> {
     const rows = await tx
       .update(sessions)
-      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .set({ revokedAt: this.o.clock.now(), revokedReason: reason })
       .where(
         and(
           eq(sessions.userId, userId),
@@ -290,7 +294,7 @@ export class SessionService {
         .where(
           and(
             eq(sessions.userId, userId),
-            this.liveCondition(this.clock.now()),
+            this.liveCondition(this.o.clock.now()),
             after
               ? or(
                   lt(sessions.createdAt, after[0]),

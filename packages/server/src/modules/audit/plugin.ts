@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
-import { AuditService } from '../modules/audit/service.js';
-import type { AuditStreamOptions } from '../modules/audit/stream.js';
+import { AuditService } from './service.js';
+import type { AuditStreamOptions } from './stream.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
