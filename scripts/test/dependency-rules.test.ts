@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,22 +86,30 @@ describe('the dependency rules (.dependency-cruiser.cjs, run by pnpm lint)', () 
     );
   });
 
-  it('fail pnpm lint on a module that imports a plugin, in the real tree', () => {
-    const probe = 'packages/server/src/modules/health/layering-probe.ts';
-    writeTree(root, {
-      [probe]:
-        "import type { RateLimitStore } from '../../plugins/rate-limit.js';\n\n/** A deliberate violation. */\nexport type Probe = RateLimitStore;\n",
-    });
+  it('fail pnpm lint on a module that imports a plugin, added to a copy of the real tree', () => {
+    // A copy, so that nothing reading the repository meanwhile (other test projects run at once) sees it.
+    const dir = mkdtempSync(join(tmpdir(), 'fleece-depcruise-'));
     try {
+      for (const pkg of ['server', 'sdk', 'cli']) {
+        cpSync(join(root, `packages/${pkg}/src`), join(dir, `packages/${pkg}/src`), { recursive: true });
+        symlinkSync(join(root, `packages/${pkg}/node_modules`), join(dir, `packages/${pkg}/node_modules`));
+      }
+      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+      cpSync(config, join(dir, '.dependency-cruiser.cjs'));
+      const probe = 'packages/server/src/modules/health/layering-probe.ts';
+      writeTree(dir, {
+        [probe]:
+          "import type { RateLimitStore } from '../../plugins/rate-limit.js';\n\n/** A deliberate violation. */\nexport type Probe = RateLimitStore;\n",
+      });
       // Exactly what `pnpm lint` runs after biome: its text reporter, whose exit status is the error count.
-      const run = spawnSync(depcruise, lintArgs(), { cwd: root, encoding: 'utf8' });
+      const run = spawnSync(depcruise, lintArgs(), { cwd: dir, encoding: 'utf8' });
       expect(run.stdout).toContain(
         `error modules-not-to-plugins: ${probe} → packages/server/src/plugins/rate-limit.ts`,
       );
       expect(run.stdout).toContain('x 1 dependency violations (1 errors, 0 warnings).');
       expect(run.status).toBe(1);
     } finally {
-      rmSync(join(root, probe), { force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
