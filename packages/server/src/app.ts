@@ -8,30 +8,36 @@ import { jobsPlugin } from './jobs/plugin.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { ROUTER_OPTIONS } from './lib/router.js';
 import { loggerOptions } from './logger.js';
+import { adminPlugin } from './modules/admin/plugin.js';
 import { adminRoutes } from './modules/admin/routes.js';
 import { modelRoutes } from './modules/ai/models/routes.js';
 import { aiPlugin } from './modules/ai/plugin.js';
 import type { ModelProvider, ProviderId } from './modules/ai/providers/types.js';
+import { apiKeysPlugin } from './modules/api-keys/plugin.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
+import { auditPlugin } from './modules/audit/plugin.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { billingPlugin } from './modules/billing/plugin.js';
 import { billingRoutes } from './modules/billing/routes.js';
 import { chatRoutes } from './modules/chat/routes.js';
 import { consentsPlugin } from './modules/consents/plugin.js';
 import { consentRoutes } from './modules/consents/routes.js';
-import { deletionPlugin, deletionRoutes } from './modules/deletion/routes.js';
+import { deletionPlugin } from './modules/deletion/plugin.js';
+import { deletionRoutes } from './modules/deletion/routes.js';
 import { executionsPlugin } from './modules/executions/plugin.js';
 import { executionRoutes } from './modules/executions/routes.js';
 import { exportPlugin } from './modules/export/plugin.js';
 import { exportRoutes } from './modules/export/routes.js';
 import { flowsPlugin } from './modules/flows/plugin.js';
 import { flowRoutes } from './modules/flows/routes.js';
+import { healthPlugin } from './modules/health/plugin.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { identityPlugin } from './modules/identity/plugin.js';
 import { identityRoutes } from './modules/identity/routes.js';
+import { plansPlugin } from './modules/plans/plugin.js';
 import { retentionPlugin } from './modules/retention/plugin.js';
 import { webhooksPlugin } from './modules/webhooks/plugin.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
-import { auditPlugin } from './plugins/audit.js';
 import { authPlugin } from './plugins/auth.js';
 import { authenticatePlugin } from './plugins/authenticate.js';
 import { configPlugin } from './plugins/config.js';
@@ -40,7 +46,6 @@ import { databasePlugin } from './plugins/database.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors } from './plugins/errors.js';
 import { invalidationsPlugin } from './plugins/invalidations.js';
 import { openapiPlugin } from './plugins/openapi.js';
-import { plansPlugin } from './plugins/plans.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genReqId, requestIdPlugin } from './plugins/request-id.js';
 import { routingPlugin } from './plugins/routing.js';
@@ -69,9 +74,15 @@ async function tlsOptions(config: Config) {
 /**
  * Builds the Fleece app. Layers register top to bottom in the order they apply to a request:
  * configuration → database → cache invalidation → job queue → errors → request id → security headers →
- * canonical paths (any other spelling answers 404) → CORS → auth (principal, guards, API key scopes) → audit →
- * plans (entitlements, the /me view) → authenticate (session cookie, bearer tokens, API keys) → rate limits →
- * AI providers and models → agents and executions → OpenAPI → routes → web assets. The app is not yet `ready()`, so a caller may still add routes; nothing listens
+ * canonical paths (any other spelling answers 404) → CORS → auth (principal, guards, API key scopes) → the
+ * services authentication needs (audit, plans: entitlements and the /me view, identity: tokens and sessions,
+ * API keys) → authenticate (session cookie, bearer tokens, API keys) → rate limits → the other modules'
+ * services (health, consents, AI providers and models, agents and executions, webhooks, flows, export,
+ * deletion, retention, billing, admin) → OpenAPI → routes → web assets.
+ *
+ * Wiring: `src/plugins/` is HTTP infrastructure; each `src/modules/<name>/plugin.ts` decorates the app with
+ * its own services (a named fastify-plugin that lists the plugins it depends on, so registering it out of
+ * order fails at start-up). The app is not yet `ready()`, so a caller may still add routes; nothing listens
  * until the caller calls `listen()`; `close()` closes the database too.
  *
  * @throws whatever opening the database throws (see {@link openDatabase}).
@@ -126,8 +137,11 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(authPlugin);
     await app.register(auditPlugin);
     await app.register(plansPlugin);
+    await app.register(identityPlugin);
+    await app.register(apiKeysPlugin);
     await app.register(authenticatePlugin);
     await app.register(rateLimitPlugin);
+    await app.register(healthPlugin);
     await app.register(consentsPlugin);
     await app.register(aiPlugin, { providers: options.providers });
     await app.register(executionsPlugin);
@@ -137,6 +151,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     await app.register(deletionPlugin);
     await app.register(retentionPlugin);
     await app.register(billingPlugin);
+    await app.register(adminPlugin);
     await app.register(openapiPlugin);
 
     const api = app.withTypeProvider<ZodTypeProvider>();

@@ -5,7 +5,6 @@ import { DatabaseLockedError } from './db/client.js';
 import { databaseConnectionAdvice, openDatabase } from './db/open.js';
 import { VERSION } from './lib/package.js';
 import { PLANS, type PlanId } from './limits.js';
-import { AdminService } from './modules/admin/service.js';
 import { SYSTEM_AUDIT_CONTEXT } from './modules/audit/context.js';
 import { rotateExecutionKeys } from './modules/executions/rotate.js';
 import { startServer, startWorker } from './server.js';
@@ -186,14 +185,7 @@ async function runAdmin(config: Config, command: AdminCommand, io: Io): Promise<
   const app = await buildApp(config, { logStream: { write() {} } });
   try {
     await app.ready();
-    const admin = new AdminService(
-      app.db,
-      app.clock,
-      app.audit,
-      app.sessions,
-      app.apiKeys,
-      app.invalidations,
-    );
+    const { admin } = app;
     const unknown = () => {
       io.stderr(
         `fleece-server: no account uses ${command.email}. Sign in once with that address (a magic link works), then run this again.`,

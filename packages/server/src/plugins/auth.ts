@@ -2,7 +2,6 @@ import type { ApiKeyScope } from '@fleece/sdk/contract';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type ProblemCode, ProblemError } from '../errors.js';
-import type { AuthFailure } from './authenticate.js';
 
 /**
  * Who is making a request. Authentication (sessions, access tokens, API keys) attaches one to the request;
@@ -122,6 +121,22 @@ const FAILURES: Record<string, { code: ProblemCode; detail: string }> = {
       'This API key is disabled: a plan change left more keys than the plan allows, and the newest were disabled (GET /api/v1/billing lists them). Upgrade the plan to enable it again, or use an older key.',
   },
 };
+
+/**
+ * Why a request that presented a credential got no principal (for the 401 problem and
+ * `WWW-Authenticate`): the credential was malformed, invalid, expired, revoked, for an inactive account,
+ * or an API key that is not valid (`invalid_api_key`: malformed, bad checksum, unknown or revoked) or has
+ * expired (`api_key_expired`), or was disabled by a plan downgrade (`api_key_disabled`).
+ */
+export type AuthFailure =
+  | 'malformed'
+  | 'invalid'
+  | 'expired'
+  | 'revoked'
+  | 'inactive'
+  | 'invalid_api_key'
+  | 'api_key_expired'
+  | 'api_key_disabled';
 
 /** The result of checking a presented credential: the principal it stands for, or why it is refused. */
 export type CredentialCheck = { ok: true; principal: Principal } | { ok: false; failure: AuthFailure };

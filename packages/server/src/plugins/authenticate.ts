@@ -2,12 +2,10 @@ import cookie from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../errors.js';
-import { ApiKeyService } from '../modules/api-keys/service.js';
 import { auditContext } from '../modules/audit/context.js';
-import { SessionService, type SessionState } from '../modules/identity/sessions.service.js';
-import { TokenService } from '../modules/identity/tokens.js';
+import type { SessionState } from '../modules/identity/sessions.service.js';
 import { LiveStreams } from '../streams/credentials.js';
-import type { CredentialCheck } from './auth.js';
+import type { AuthFailure, CredentialCheck } from './auth.js';
 
 /** Name of the browser session cookie. `__Host-`: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2). */
 export const SESSION_COOKIE = '__Host-fleece_session';
@@ -15,30 +13,8 @@ export const SESSION_COOKIE = '__Host-fleece_session';
 /** Methods that change state: a cookie-authenticated request with one of them must carry our `Origin`. */
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/**
- * Why a request that presented a credential got no principal (for the 401 problem and
- * `WWW-Authenticate`): the credential was malformed, invalid, expired, revoked, for an inactive account,
- * or an API key that is not valid (`invalid_api_key`: malformed, bad checksum, unknown or revoked) or has
- * expired (`api_key_expired`), or was disabled by a plan downgrade (`api_key_disabled`).
- */
-export type AuthFailure =
-  | 'malformed'
-  | 'invalid'
-  | 'expired'
-  | 'revoked'
-  | 'inactive'
-  | 'invalid_api_key'
-  | 'api_key_expired'
-  | 'api_key_disabled';
-
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Issues and verifies access tokens (JWT, HS256). */
-    tokens: TokenService;
-    /** Server-side sessions: validity cache, revocation, listing. */
-    sessions: SessionService;
-    /** API keys: verification (cached), creation, listing, revocation, last use. */
-    apiKeys: ApiKeyService;
     /** Sets the session cookie carrying a fresh browser access token for session `sid` of user `sub`. */
     setSessionCookie(reply: FastifyReply, sub: string, sid: string, absoluteExpiresAt: Date): Promise<void>;
     /** Clears the session cookie. */
@@ -88,22 +64,8 @@ export const authenticatePlugin = fp(
     await app.register(cookie, { hook: 'onRequest' });
     const secure = true;
     const publicOrigin = new URL(app.config.publicUrl).origin;
-    const tokens = new TokenService(app.config.secret, app.config.publicUrl, app.clock);
-    const sessions = new SessionService(app.database, app.clock, app.invalidations);
-    const apiKeys = new ApiKeyService(
-      app.db,
-      app.clock,
-      app.audit,
-      app.entitlements,
-      app.invalidations,
-      (error) => app.log.warn({ err: error }, 'could not record the last use of API keys'),
-    );
-    app.addHook('onClose', async () => {
-      await apiKeys.lastUsed.close();
-    });
-    app.decorate('tokens', tokens);
-    app.decorate('sessions', sessions);
-    app.decorate('apiKeys', apiKeys);
+    // The credentials' services come from their modules (src/modules/identity/, src/modules/api-keys/).
+    const { tokens, sessions, apiKeys } = app;
     const liveStreams = new LiveStreams(app.invalidations, app.log);
     app.decorate('liveStreams', liveStreams);
     app.addHook('onClose', async () => {
@@ -312,7 +274,8 @@ export const authenticatePlugin = fp(
       'fleece-invalidations',
       'fleece-auth',
       'fleece-audit',
-      'fleece-plans',
+      'fleece-identity',
+      'fleece-api-keys',
     ],
   },
 );

@@ -8,43 +8,12 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { PROBLEMS, type ProblemCode, ProblemError, problemType } from '../errors.js';
+import { PROBLEM_JSON, sendProblem } from '../http/problem.js';
 import { ROUTER_OPTIONS } from '../lib/router.js';
 import { NOT_FOUND_HTML, wantsHtmlNotFound } from './not-found-page.js';
 import { responseHeaders } from './security-headers.js';
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
-
-const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
-
-/** Writes a ProblemError as an RFC 9457 `application/problem+json` response. */
-export function sendProblem(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  problem: ProblemError,
-): FastifyReply {
-  for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-  // An error is about one request at one moment: never cached, whichever route (or none) it came from.
-  reply.header('cache-control', 'no-store');
-  // A 5xx that retrying cannot change (billing off on this server) tells clients so (the SDK honours it).
-  if ('permanent' in PROBLEMS[problem.code]) reply.header('x-should-retry', 'false');
-  return (
-    reply
-      .code(problem.status)
-      .type(PROBLEM_JSON)
-      // A problem is never shaped by the route's response schema for its status (an OAuth route's 400 is an
-      // RFC 6749 error object): serialising one through it failed, and the client got Fastify's bare 500.
-      .serializer(JSON.stringify)
-      .send({
-        type: problemType(problem.code),
-        title: problem.title,
-        status: problem.status,
-        detail: problem.detail,
-        code: problem.code,
-        requestId: request.id,
-        ...problem.extras,
-      })
-  );
-}
 
 /** Framework error codes that are the client's fault, and the problem each becomes. */
 const FRAMEWORK_PROBLEMS: Record<string, { code: ProblemCode; detail: (e: FastifyError) => string }> = {

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { ProblemError } from '../errors.js';
+import { rateLimitedProblem } from '../http/problem.js';
 import { type AttemptCounter, memoryAttemptCounter, redisAttemptCounter } from '../lib/attempt-counter.js';
 import { clientSubject } from '../lib/client-address.js';
 import {
@@ -75,17 +76,6 @@ export interface AttemptLimit {
 export interface ApiRequestUsage {
   minute: { used: number; limit: number | null };
   day: { used: number; limit: number | null };
-}
-
-/** The detail of a 429 problem, with how long to wait. */
-export function rateLimitedProblem(retryAfterSeconds: number): ProblemError {
-  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  return new ProblemError(
-    'rate_limited',
-    `Too many requests. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
-    {},
-    { 'retry-after': String(seconds) },
-  );
 }
 
 /** A path as limit keys see it: without query, lower case, no duplicate or trailing slashes. */

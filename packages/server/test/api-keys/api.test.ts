@@ -317,8 +317,12 @@ describe('API keys (claims C5, C9, C10, C27)', () => {
   it('writes last use once a minute across instances: the database guard stops a second writer', async () => {
     const user = await userOnPlan(t, 'guard@example.test');
     const { id } = await createKey(t, user);
-    const other = new LastUsedTracker(t.app.db, t.clock, (e) => {
-      throw e;
+    const other = new LastUsedTracker({
+      db: t.app.db,
+      clock: t.clock,
+      onError: (e) => {
+        throw e;
+      },
     });
     t.app.apiKeys.lastUsed.touch(id, user.userId, '192.0.2.1');
     await t.app.apiKeys.lastUsed.flush();

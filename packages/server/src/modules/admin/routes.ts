@@ -8,7 +8,7 @@ import {
 } from '@fleece/sdk/contract';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { auditContext } from '../audit/context.js';
-import { AdminService } from './service.js';
+import type { AdminService } from './service.js';
 
 const security: Record<string, string[]>[] = [{ session: [] }, { bearer: [] }];
 const problems = { 400: Problem, 401: Problem, 403: Problem };
@@ -19,7 +19,7 @@ const problems = { 400: Problem, 401: Problem, 403: Problem };
  * audited. The rules live in {@link AdminService}.
  */
 export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
-  const admin = new AdminService(app.db, app.clock, app.audit, app.sessions, app.apiKeys, app.invalidations);
+  const { admin } = app;
 
   app.get(
     '/api/v1/admin/users',

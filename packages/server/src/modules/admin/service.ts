@@ -1,18 +1,14 @@
 import type { AdminUser, AdminUserListQuery, AdminUserPage, AdminUserUpdate } from '@fleece/sdk/contract';
 import { and, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
 import type { z } from 'zod';
-import type { Db } from '../../db/client.js';
-import type { Invalidations } from '../../db/invalidation.js';
 import { decodeCursor, encodeCursor, newestFirst, olderThan, pageOf } from '../../db/pagination.js';
 import { users } from '../../db/schema/identity.js';
 import { accountLimits } from '../../db/schema/plans.js';
 import { enterScope, withAdmin } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
-import type { Clock } from '../../lib/clock.js';
 import { type Entitlements, type PlanId, planOf } from '../../limits.js';
-import type { ApiKeyService } from '../api-keys/service.js';
-import type { AuditContext, AuditService } from '../audit/service.js';
-import type { SessionService } from '../identity/sessions.service.js';
+import type { AuditContext } from '../audit/service.js';
+import type { AccountChangeOptions } from '../identity/account-change.js';
 import { normaliseEmail, toUser, type UserRow } from '../identity/users.service.js';
 import { effectiveEntitlements } from '../plans/entitlements.js';
 
@@ -28,6 +24,9 @@ function present({ user, limits }: Row): AdminUser {
   return { ...toUser(user), plan: user.plan, limits: (limits as AdminUser['limits']) ?? null };
 }
 
+/** What {@link AdminService} is built from: the services of an account change. */
+export type AdminServiceOptions = AccountChangeOptions;
+
 /**
  * Administration of accounts: listing and searching users, setting a plan or Enterprise limit overrides
  * (`admin.plan_overridden`), suspending and reinstating (`admin.user_suspended`), and the bootstrap of the
@@ -36,14 +35,7 @@ function present({ user, limits }: Row): AdminUser {
  * cached sessions, API keys and `/api/v1/me` view of the user when the change commits.
  */
 export class AdminService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly sessions: SessionService,
-    private readonly apiKeys: ApiKeyService,
-    private readonly invalidations: Invalidations,
-  ) {}
+  constructor(private readonly o: AdminServiceOptions) {}
 
   /**
    * One page of users, newest first, filtered by `q` (a case-insensitive substring of email or name, or an
@@ -60,7 +52,7 @@ export class AdminService {
     if (query.status) where.push(eq(users.status, query.status));
     if (query.role) where.push(eq(users.role, query.role));
     where.push(olderThan(users.createdAt, users.id, after));
-    const rows = await withAdmin(this.db, (tx) =>
+    const rows = await withAdmin(this.o.db, (tx) =>
       tx
         .select({ user: users, limits: accountLimits.limits })
         .from(users)
@@ -94,7 +86,7 @@ export class AdminService {
         },
       );
     }
-    const { row, payload } = await withAdmin(this.db, async (tx) => {
+    const { row, payload } = await withAdmin(this.o.db, async (tx) => {
       const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
       if (!current) throw new ProblemError('not_found', 'No such user.');
       await enterScope(tx, { userId: id });
@@ -106,7 +98,7 @@ export class AdminService {
           { errors: [{ path: 'body.limits', message: 'limit overrides apply only to the Enterprise plan' }] },
         );
       }
-      const now = this.clock.now();
+      const now = this.o.clock.now();
       const set: Partial<UserRow> = {};
       if (change.plan !== undefined && change.plan !== current.plan) set.plan = change.plan;
       if (change.status !== undefined && change.status !== current.status) set.status = change.status;
@@ -132,7 +124,7 @@ export class AdminService {
         let keysRevoked = 0;
         let keys: { disabled: string[]; enabled: string[] } = { disabled: [], enabled: [] };
         if (planOf(plan).entitlements.apiKeys === 0) {
-          keysRevoked = (await this.apiKeys.revokeAllOf(tx, ctx, id, 'plan_without_api_access')).length;
+          keysRevoked = (await this.o.apiKeys.revokeAllOf(tx, ctx, id, 'plan_without_api_access')).length;
         } else {
           // A lower limit disables the newest keys over it; a higher one enables disabled keys again (as a
           // Stripe plan change does; see ApiKeyService.enforceLimit).
@@ -144,9 +136,9 @@ export class AdminService {
             planOf(plan),
             (overrides?.limits as Partial<Entitlements> | undefined) ?? null,
           ).apiKeys;
-          keys = await this.apiKeys.enforceLimit(tx, id, limit);
+          keys = await this.o.apiKeys.enforceLimit(tx, id, limit);
         }
-        await this.audit.record(tx, ctx, {
+        await this.o.audit.record(tx, ctx, {
           action: 'admin.plan_overridden',
           resourceType: 'user',
           resourceId: id,
@@ -166,11 +158,11 @@ export class AdminService {
         let sessionsRevoked = 0;
         let keysRevoked = 0;
         if (set.status === 'suspended') {
-          sessionsRevoked = (await this.sessions.revokeAllExcept(tx, id, undefined, 'user_suspended')).ids
+          sessionsRevoked = (await this.o.sessions.revokeAllExcept(tx, id, undefined, 'user_suspended')).ids
             .length;
-          keysRevoked = (await this.apiKeys.revokeAllOf(tx, ctx, id, 'user_suspended')).length;
+          keysRevoked = (await this.o.apiKeys.revokeAllOf(tx, ctx, id, 'user_suspended')).length;
         }
-        await this.audit.record(tx, ctx, {
+        await this.o.audit.record(tx, ctx, {
           action: 'admin.user_suspended',
           resourceType: 'user',
           resourceId: id,
@@ -184,9 +176,9 @@ export class AdminService {
         .from(users)
         .leftJoin(accountLimits, eq(accountLimits.userId, users.id))
         .where(eq(users.id, id));
-      return { row: updated!, payload: await this.invalidations.announce(tx, `u:${id}`) };
+      return { row: updated!, payload: await this.o.invalidations.announce(tx, `u:${id}`) };
     });
-    this.invalidations.afterCommit(payload);
+    this.o.invalidations.afterCommit(payload);
     return present(row);
   }
 
@@ -195,23 +187,23 @@ export class AdminService {
    * @returns the user id, or `undefined` when no account has that address.
    */
   async grant(email: string): Promise<string | undefined> {
-    const result = await withAdmin(this.db, async (tx) => {
+    const result = await withAdmin(this.o.db, async (tx) => {
       const [row] = await tx
         .update(users)
-        .set({ role: 'admin', updatedAt: this.clock.now() })
+        .set({ role: 'admin', updatedAt: this.o.clock.now() })
         .where(sql`lower(${users.email}) = ${normaliseEmail(email)}`)
         .returning({ id: users.id });
       if (!row) return undefined;
-      return { id: row.id, payload: await this.invalidations.announce(tx, `u:${row.id}`) };
+      return { id: row.id, payload: await this.o.invalidations.announce(tx, `u:${row.id}`) };
     });
     if (!result) return undefined;
-    this.invalidations.afterCommit(result.payload);
+    this.o.invalidations.afterCommit(result.payload);
     return result.id;
   }
 
   /** The id of the account with `email`, if any. */
   async idByEmail(email: string): Promise<string | undefined> {
-    const [row] = await withAdmin(this.db, (tx) =>
+    const [row] = await withAdmin(this.o.db, (tx) =>
       tx
         .select({ id: users.id })
         .from(users)

@@ -39,7 +39,7 @@ export const aiPlugin = fp<AiPluginOptions>(
     });
     app.decorate('ai', {
       providers,
-      models: new ModelService(app.db, offeredModels(ai), ai.defaultModel),
+      models: new ModelService({ db: app.db, offered: offeredModels(ai), defaultModel: ai.defaultModel }),
     });
   },
   { name: 'fleece-ai', dependencies: ['fleece-config', 'fleece-database'] },

@@ -20,6 +20,14 @@ interface Use {
   due: boolean;
 }
 
+/** What {@link LastUsedTracker} is built from (its dependencies and settings). */
+export interface LastUsedTrackerOptions {
+  db: Db;
+  clock: Clock;
+  /** Told when a write of the noted uses fails (they are kept and written again). */
+  onError: (error: unknown) => void;
+}
+
 /**
  * Records when and from where each API key was last used without a database write per request
  * (claim C10). Every authenticated request calls {@link touch}, which only updates memory. A key becomes
@@ -40,15 +48,11 @@ export class LastUsedTracker {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+  constructor(private readonly o: LastUsedTrackerOptions) {}
 
   /** Notes a use of key `keyId` (of `userId`) from `ip` now. Memory only; never throws. */
   touch(keyId: string, userId: string, ip: string | null): void {
-    const at = this.clock.now().getTime();
+    const at = this.o.clock.now().getTime();
     let use = this.uses.get(keyId);
     if (!use) {
       if (this.uses.size >= PENDING_MAX) return;
@@ -98,7 +102,7 @@ export class LastUsedTracker {
     }
     for (const [userId, batch] of byUser) {
       try {
-        await withUser(this.db, userId, async (tx) => {
+        await withUser(this.o.db, userId, async (tx) => {
           for (const { keyId, at, ip } of batch) {
             const when = new Date(at);
             const cut = new Date(at - LAST_USED_WRITE_INTERVAL_MS);
@@ -117,11 +121,11 @@ export class LastUsedTracker {
         for (const { use, at } of batch) use.writtenAt = Math.max(use.writtenAt, at);
       } catch (error) {
         for (const { use } of batch) use.due = true;
-        this.onError(error);
+        this.o.onError(error);
       }
     }
     // Keys unused for a whole interval are forgotten, so the map only holds keys in use.
-    const now = this.clock.now().getTime();
+    const now = this.o.clock.now().getTime();
     for (const [keyId, use] of this.uses) {
       if (!use.due && now - use.at >= LAST_USED_WRITE_INTERVAL_MS) this.uses.delete(keyId);
     }

@@ -22,17 +22,17 @@ export const billingPlugin = fp(
     const config = app.config.billing;
     app.decorate(
       'billing',
-      new BillingService(
-        app.db,
-        app.clock,
-        app.audit,
-        app.invalidations,
-        app.apiKeys,
-        app.me,
-        app.log,
+      new BillingService({
+        db: app.db,
+        clock: app.clock,
+        audit: app.audit,
+        invalidations: app.invalidations,
+        apiKeys: app.apiKeys,
+        me: app.me,
+        log: app.log,
         config,
-        config ? createStripeClient(config) : undefined,
-      ),
+        stripe: config ? createStripeClient(config) : undefined,
+      }),
     );
   },
   {
@@ -43,7 +43,7 @@ export const billingPlugin = fp(
       'fleece-invalidations',
       'fleece-audit',
       'fleece-plans',
-      'fleece-authenticate',
+      'fleece-api-keys',
     ],
   },
 );

@@ -19,7 +19,7 @@ declare module 'fastify' {
 /** Decorates the app with `consents` and the `requireConsent(type)` guard ("no consent, no AI"). */
 export const consentsPlugin = fp(
   async (app) => {
-    const consents = new ConsentService(app.db, app.clock, app.audit);
+    const consents = new ConsentService({ db: app.db, clock: app.clock, audit: app.audit });
     app.decorate('consents', consents);
     app.decorate('requireConsent', (type: ConsentType) => async (request: FastifyRequest) => {
       const principal = request.principal;

@@ -60,6 +60,13 @@ export function consentRequired(publicUrl: string, type: ConsentType = 'ai_proce
   );
 }
 
+/** What {@link ConsentService} is built from (its dependencies and settings). */
+export interface ConsentServiceOptions {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+}
+
 /**
  * Consents (issue 7, claim C31): each user's latest decision per {@link CONSENT_TYPES} type, with the policy
  * version it was made against and when. A change records `consent.granted` or `consent.revoked` in the same
@@ -67,15 +74,11 @@ export function consentRequired(publicUrl: string, type: ConsentType = 'ai_proce
  * revoking what is not granted) records nothing. Decorated on the app as `app.consents`.
  */
 export class ConsentService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly o: ConsentServiceOptions) {}
 
   /** Every consent type of `userId`, in {@link CONSENT_TYPES} order (undecided ones read `granted: false`). */
   async list(userId: string): Promise<Consent[]> {
-    return presentConsents(await withUser(this.db, userId, (tx) => this.rows(tx, userId)));
+    return presentConsents(await withUser(this.o.db, userId, (tx) => this.rows(tx, userId)));
   }
 
   /** The consent rows of `userId` inside `tx` (in `userId`'s scope), as stored. */
@@ -85,7 +88,7 @@ export class ConsentService {
 
   /** Whether `userId` has granted `type` for its current policy version (one indexed read). */
   async has(userId: string, type: ConsentType): Promise<boolean> {
-    const [row] = await withUser(this.db, userId, (tx) =>
+    const [row] = await withUser(this.o.db, userId, (tx) =>
       tx
         .select()
         .from(consents)
@@ -101,20 +104,20 @@ export class ConsentService {
    */
   async set(ctx: AuditContext, userId: string, type: ConsentType, granted: boolean): Promise<Consent> {
     const policyVersion = CONSENT_POLICY_VERSIONS[type];
-    const row = await withUser(this.db, userId, async (tx) => {
+    const row = await withUser(this.o.db, userId, async (tx) => {
       const [before] = await tx
         .select()
         .from(consents)
         .where(and(eq(consents.userId, userId), eq(consents.type, type)))
         .for('update');
       if (present(type, before).granted === granted && (granted || before)) return before!;
-      const values = { granted, policyVersion, updatedAt: this.clock.now() };
+      const values = { granted, policyVersion, updatedAt: this.o.clock.now() };
       const [after] = await tx
         .insert(consents)
         .values({ userId, type, ...values })
         .onConflictDoUpdate({ target: [consents.userId, consents.type], set: values })
         .returning();
-      await this.audit.record(tx, ctx, {
+      await this.o.audit.record(tx, ctx, {
         action: granted ? 'consent.granted' : 'consent.revoked',
         resourceType: 'consent',
         resourceId: type,

@@ -1,8 +1,6 @@
 import type { AccountDeletion } from '@fleece/sdk/contract';
 import { and, eq, isNull, lte, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Db } from '../../db/client.js';
-import type { Invalidations } from '../../db/invalidation.js';
 import { accountDeletions } from '../../db/schema/account-deletions.js';
 import {
   authorizationCodes,
@@ -14,11 +12,9 @@ import {
 import { enterScope, withAdmin, withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import { JOB_SCHEMA } from '../../jobs/schema.js';
-import type { Clock } from '../../lib/clock.js';
+import { type AuditContext, SYSTEM_AUDIT_CONTEXT } from '../audit/service.js';
+import type { AccountChangeOptions } from '../identity/account-change.js';
 import { newId } from '../../lib/secrets.js';
-import type { ApiKeyService } from '../api-keys/service.js';
-import { type AuditContext, type AuditService, SYSTEM_AUDIT_CONTEXT } from '../audit/service.js';
-import type { SessionService } from '../identity/sessions.service.js';
 import { normaliseEmail } from '../identity/users.service.js';
 import { deleteHistory } from '../retention/service.js';
 
@@ -60,13 +56,7 @@ export type DeleteBillingCustomer = (userId: string) => Promise<void>;
 export type SchedulePurge = (deletionId: string, startAfter: Date) => Promise<void>;
 
 /** Construction options of {@link AccountDeletionService}. */
-export interface AccountDeletionOptions {
-  db: Db;
-  clock: Clock;
-  audit: AuditService;
-  sessions: SessionService;
-  apiKeys: ApiKeyService;
-  invalidations: Invalidations;
+export interface AccountDeletionOptions extends AccountChangeOptions {
   log: FastifyBaseLogger;
   /** The grace period in days (`FLEECE_DELETION_GRACE_DAYS`). */
   graceDays: number;

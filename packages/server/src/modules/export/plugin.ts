@@ -11,16 +11,16 @@ declare module 'fastify' {
 /** Decorates the app with `exports`; on close, running exports stop and are recorded as not completed. */
 export const exportPlugin = fp(
   async (app) => {
-    const exports = new ExportService(
-      app.config.exports,
-      app.database,
-      app.clock,
-      app.audit,
-      app.executions,
-      app.chat,
-      app.consents,
-      app.log,
-    );
+    const exports = new ExportService({
+      config: app.config.exports,
+      database: app.database,
+      clock: app.clock,
+      audit: app.audit,
+      executions: app.executions,
+      chat: app.chat,
+      consents: app.consents,
+      log: app.log,
+    });
     app.decorate('exports', exports);
     app.addHook('preClose', async () => {
       await exports.close();

@@ -35,17 +35,23 @@ declare module 'fastify' {
  */
 export const flowsPlugin = fp(
   async (app) => {
-    const service = new FlowService(
-      app.db,
-      app.clock,
-      app.config.encryption,
-      app.audit,
-      app.entitlements,
-      app.executions,
-      app.jobs,
-      app.config,
-    );
-    const runner = new FlowRunner(service, app.executions, app.consents, app.clock, app.log);
+    const service = new FlowService({
+      db: app.db,
+      clock: app.clock,
+      keyring: app.config.encryption,
+      audit: app.audit,
+      entitlements: app.entitlements,
+      executions: app.executions,
+      jobs: app.jobs,
+      config: app.config,
+    });
+    const runner = new FlowRunner({
+      flows: service,
+      executions: app.executions,
+      consents: app.consents,
+      clock: app.clock,
+      log: app.log,
+    });
     app.decorate('flows', service);
 
     app.jobs.register<FlowRunJob>(FLOW_RUN_JOB, (data, job) => runner.run(data, job.signal), {

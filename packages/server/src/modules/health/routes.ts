@@ -1,6 +1,5 @@
 import { HealthResponse } from '@fleece/sdk/contract';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { HealthService } from './service.js';
 
 /**
  * `GET /api/health`: 200 with status `ok` or `degraded`, 503 with status `down`. Public, cached for 1 s,
@@ -8,7 +7,7 @@ import { HealthService } from './service.js';
  * headers, never 429), since load balancers poll it.
  */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  const health = new HealthService(app.database, app.clock, app.rateLimitStore, app.jobs);
+  const { health } = app;
   app.get(
     '/api/health',
     {

@@ -9,7 +9,6 @@ import { migrationStatus } from '../../db/migrate.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import type { Clock } from '../../lib/clock.js';
 import { VERSION } from '../../lib/package.js';
-import type { RateLimitStore } from '../../plugins/rate-limit.js';
 
 /** How long one health result is reused, in ms: the endpoint stays cheap under load. */
 export const HEALTH_CACHE_MS = 1_000;
@@ -25,6 +24,22 @@ export interface HealthCheck {
 
 type JobsCheck = NonNullable<HealthResponse['checks']['jobs']>;
 
+/** What {@link HealthService} is built from (its dependencies and settings). */
+export interface HealthServiceOptions {
+  database: Database;
+  clock: Clock;
+  /** The rate-limit store (`app.rateLimitStore`), when limits are on: its kind and whether it answers. */
+  rateLimitStore?: ProbedStore | undefined;
+  /** The job queue (`app.jobs`), when there is one: its backlog and whether this instance runs workers. */
+  jobs?: Pick<JobQueue, 'backlog' | 'workersHere'> | undefined;
+}
+
+/** What health reads of a store it depends on: its kind, and `status()` (never throws). */
+export interface ProbedStore {
+  kind: 'memory' | 'redis';
+  status(): Promise<HealthStatus>;
+}
+
 /**
  * Computes the service's health: database reachability and latency, applied versus pending migrations,
  * (when given) the rate-limit store: Redis not answering makes the service `degraded`, not `down` (requests
@@ -36,18 +51,14 @@ export class HealthService {
   private cached: { at: number; result: Promise<HealthCheck> } | undefined;
   private readonly startedAt: number;
 
-  constructor(
-    private readonly database: Database,
-    private readonly clock: Clock,
-    private readonly rateLimitStore?: RateLimitStore,
-    private readonly jobs?: Pick<JobQueue, 'backlog' | 'workersHere'>,
-  ) {
+  constructor(private readonly o: HealthServiceOptions) {
+    const { clock } = o;
     this.startedAt = clock.now().getTime();
   }
 
   /** The current health, at most {@link HEALTH_CACHE_MS} old, with its JSON encoding. */
   check(): Promise<HealthCheck> {
-    const now = this.clock.now().getTime();
+    const now = this.o.clock.now().getTime();
     if (!this.cached || now - this.cached.at >= HEALTH_CACHE_MS || now < this.cached.at) {
       this.cached = {
         at: now,
@@ -64,9 +75,9 @@ export class HealthService {
     let database: HealthResponse['checks']['database'];
     let migrations: HealthResponse['checks']['migrations'] = { status: 'down', applied: null, pending: null };
     try {
-      database = { status: 'ok', latencyMs: await this.database.ping() };
+      database = { status: 'ok', latencyMs: await this.o.database.ping() };
       try {
-        const { applied, pending } = await migrationStatus(this.database.db);
+        const { applied, pending } = await migrationStatus(this.o.database.db);
         migrations = { status: pending === 0 ? 'ok' : 'degraded', applied, pending };
       } catch {
         migrations = { status: 'degraded', applied: null, pending: null };
@@ -74,10 +85,10 @@ export class HealthService {
     } catch {
       database = { status: 'down', latencyMs: null };
     }
-    const rateLimitStore = this.rateLimitStore
-      ? { status: await this.rateLimitStore.status(), store: this.rateLimitStore.kind }
+    const rateLimitStore = this.o.rateLimitStore
+      ? { status: await this.o.rateLimitStore.status(), store: this.o.rateLimitStore.kind }
       : undefined;
-    const jobs = this.jobs ? await this.jobsCheck(this.jobs, database.status === 'down') : undefined;
+    const jobs = this.o.jobs ? await this.jobsCheck(this.o.jobs, database.status === 'down') : undefined;
     return {
       service: FLEECE_SERVICE,
       status: worst(database.status, migrations.status, rateLimitStore?.status ?? 'ok', jobs?.status ?? 'ok'),

@@ -53,18 +53,21 @@ export function normaliseUserCode(input: string): string | undefined {
 
 type DeviceRow = typeof deviceAuthorizations.$inferSelect;
 
+/** What {@link DeviceService} is built from (its dependencies and settings). */
+export interface DeviceServiceOptions {
+  db: Db;
+  clock: Clock;
+  publicUrl: string;
+  grants: GrantService;
+  audit: Audit;
+}
+
 /**
  * The device authorization grant (RFC 8628): starting one, polling for tokens, and the user's decision
  * on the `/device` page.
  */
 export class DeviceService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly publicUrl: string,
-    private readonly grants: GrantService,
-    private readonly audit: Audit,
-  ) {}
+  constructor(private readonly o: DeviceServiceOptions) {}
 
   /**
    * Device authorization request (RFC 8628 §3.1–3.2): stores the request (device code hashed) and answers
@@ -88,12 +91,12 @@ export class DeviceService {
     }
     const deviceCode = randomSecret();
     const deviceCodeHash = hashSecret(deviceCode);
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     for (let attempt = 0; ; attempt++) {
       const userCode = newUserCode();
       try {
         // The request's own scope: its row is visible through its device code (hashed) or user code only.
-        await withScope(this.db, { credential: deviceCodeHash }, (tx) =>
+        await withScope(this.o.db, { credential: deviceCodeHash }, (tx) =>
           tx.insert(deviceAuthorizations).values({
             id: newId('dev'),
             deviceCodeHash,
@@ -111,8 +114,8 @@ export class DeviceService {
         return {
           device_code: deviceCode,
           user_code: shown,
-          verification_uri: `${this.publicUrl}/device`,
-          verification_uri_complete: `${this.publicUrl}/device?user_code=${shown}`,
+          verification_uri: `${this.o.publicUrl}/device`,
+          verification_uri_complete: `${this.o.publicUrl}/device?user_code=${shown}`,
           expires_in: DEVICE_CODE_TTL_S,
           interval: DEVICE_POLL_INTERVAL_DEFAULT,
         };
@@ -132,8 +135,8 @@ export class DeviceService {
    */
   async token(input: { deviceCode: string; clientId: string; ctx: AuditCtx }) {
     assertKnownClient(input.clientId);
-    return withScope(this.db, { credential: hashSecret(input.deviceCode) }, async (tx) => {
-      const now = this.clock.now();
+    return withScope(this.o.db, { credential: hashSecret(input.deviceCode) }, async (tx) => {
+      const now = this.o.clock.now();
       const [row] = await tx
         .select()
         .from(deviceAuthorizations)
@@ -175,7 +178,7 @@ export class DeviceService {
         .where(and(eq(deviceAuthorizations.id, row.id), eq(deviceAuthorizations.status, 'approved')))
         .returning();
       if (!claimed?.userId) throw new OAuthError('invalid_grant', 'The device code was already used.');
-      const issued = await this.grants.issueForNewSession(tx, {
+      const issued = await this.o.grants.issueForNewSession(tx, {
         userId: claimed.userId,
         clientId: claimed.clientId,
         method: 'device',
@@ -189,7 +192,7 @@ export class DeviceService {
   }
 
   private async live(code: string): Promise<DeviceRow | undefined> {
-    const [row] = await withScope(this.db, { credential: code }, (tx) =>
+    const [row] = await withScope(this.o.db, { credential: code }, (tx) =>
       tx
         .select()
         .from(deviceAuthorizations)
@@ -197,7 +200,7 @@ export class DeviceService {
           and(
             eq(deviceAuthorizations.userCode, code),
             eq(deviceAuthorizations.status, 'pending'),
-            gt(deviceAuthorizations.expiresAt, this.clock.now()),
+            gt(deviceAuthorizations.expiresAt, this.o.clock.now()),
           ),
         ),
     );
@@ -238,8 +241,8 @@ export class DeviceService {
     const code = normaliseUserCode(input.userCode);
     if (!code) return undefined;
     const status = input.approve ? 'approved' : 'denied';
-    return withScope(this.db, { credential: code, userId: input.userId }, async (tx) => {
-      const now = this.clock.now();
+    return withScope(this.o.db, { credential: code, userId: input.userId }, async (tx) => {
+      const now = this.o.clock.now();
       const [row] = await tx
         .update(deviceAuthorizations)
         .set({ status, userId: input.userId, decidedAt: now })
@@ -252,7 +255,7 @@ export class DeviceService {
         )
         .returning();
       if (!row) return undefined;
-      await this.audit.record(tx, input.ctx, {
+      await this.o.audit.record(tx, input.ctx, {
         action: input.approve ? 'auth.device.authorized' : 'auth.device.denied',
         resourceType: 'device_authorization',
         resourceId: row.id,

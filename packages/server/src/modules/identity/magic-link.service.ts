@@ -16,6 +16,18 @@ export const MAGIC_LINK_TTL_MS = 15 * 60_000;
 /** The path of the page a magic link opens; it asks for one click before the token is used. */
 export const MAGIC_LINK_PAGE = '/login/magic';
 
+/** What {@link MagicLinkService} is built from (its dependencies and settings). */
+export interface MagicLinkServiceOptions {
+  db: Db;
+  clock: Clock;
+  publicUrl: string;
+  users: UserService;
+  signIn: BrowserSignIn;
+  mailer: Mailer;
+  audit: Audit;
+  log: FastifyBaseLogger;
+}
+
 /**
  * Magic-link sign-in: a 256-bit token, stored hashed, mailed as `${FLEECE_PUBLIC_URL}/login/magic?token=…`,
  * valid for 15 minutes and consumed atomically (one `UPDATE … WHERE consumed_at IS NULL RETURNING`), so
@@ -23,16 +35,7 @@ export const MAGIC_LINK_PAGE = '/login/magic';
  * scanners that fetch links do not use the token up.
  */
 export class MagicLinkService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly publicUrl: string,
-    private readonly users: UserService,
-    private readonly signIn: BrowserSignIn,
-    private readonly mailer: Mailer,
-    private readonly audit: Audit,
-    private readonly log: FastifyBaseLogger,
-  ) {}
+  constructor(private readonly o: MagicLinkServiceOptions) {}
 
   /**
    * Creates a token for `email` and sends the link, whether or not an account exists (it is created on
@@ -42,11 +45,11 @@ export class MagicLinkService {
    */
   async request(email: string, returnTo: string, ctx: AuditCtx): Promise<void> {
     const token = randomSecret();
-    const now = this.clock.now();
-    const existing = await this.users.byEmail(email);
+    const now = this.o.clock.now();
+    const existing = await this.o.users.byEmail(email);
     const tokenHash = hashSecret(token);
     // The token's own scope: its row is visible (and insertable) through its hash only.
-    await withScope(this.db, { credential: tokenHash }, async (tx) => {
+    await withScope(this.o.db, { credential: tokenHash }, async (tx) => {
       const id = newId('mlt');
       await tx.insert(magicLinkTokens).values({
         id,
@@ -57,7 +60,7 @@ export class MagicLinkService {
         createdAt: now,
         expiresAt: new Date(now.getTime() + MAGIC_LINK_TTL_MS),
       });
-      await this.audit.record(tx, ctx, {
+      await this.o.audit.record(tx, ctx, {
         action: 'auth.magic_link.requested',
         resourceType: 'magic_link',
         resourceId: id,
@@ -65,11 +68,11 @@ export class MagicLinkService {
         ...(existing ? { subjectUserId: existing.id } : {}),
       });
     });
-    const link = `${this.publicUrl}${MAGIC_LINK_PAGE}?token=${token}`;
+    const link = `${this.o.publicUrl}${MAGIC_LINK_PAGE}?token=${token}`;
     try {
-      await this.mailer.sendMagicLink(email.trim(), link, MAGIC_LINK_TTL_MS / 60_000);
+      await this.o.mailer.sendMagicLink(email.trim(), link, MAGIC_LINK_TTL_MS / 60_000);
     } catch (error) {
-      this.log.error({ err: error }, 'magic-link email was not sent');
+      this.o.log.error({ err: error }, 'magic-link email was not sent');
     }
   }
 
@@ -80,10 +83,10 @@ export class MagicLinkService {
    *   token is unknown, used or expired, or the account cannot sign in.
    */
   async consume(token: string, ctx: AuditCtx) {
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     const tokenHash = hashSecret(token);
     try {
-      const result = await withScope(this.db, { credential: tokenHash }, async (tx) => {
+      const result = await withScope(this.o.db, { credential: tokenHash }, async (tx) => {
         const [row] = await tx
           .update(magicLinkTokens)
           .set({ consumedAt: now })
@@ -96,18 +99,18 @@ export class MagicLinkService {
           )
           .returning();
         if (!row) return undefined;
-        const { user } = await this.users.signInWithEmail(tx, row.email);
-        const session = await this.signIn.startBrowserSession(tx, user, 'magic_link', ctx);
+        const { user } = await this.o.users.signInWithEmail(tx, row.email);
+        const session = await this.o.signIn.startBrowserSession(tx, user, 'magic_link', ctx);
         return { user, session, returnTo: row.returnTo };
       });
       if (!result) {
-        await this.signIn.recordFailure(ctx, 'magic_link', 'invalid_or_used_token');
+        await this.o.signIn.recordFailure(ctx, 'magic_link', 'invalid_or_used_token');
         return undefined;
       }
       return result;
     } catch (error) {
       if (error instanceof SignInRefused) {
-        await this.signIn.recordFailure(ctx, 'magic_link', error.reason);
+        await this.o.signIn.recordFailure(ctx, 'magic_link', error.reason);
         return undefined;
       }
       throw error;

@@ -51,6 +51,12 @@ interface GitHubEmail {
   verified: boolean;
 }
 
+/** What {@link OAuthService} is built from (its dependencies and settings). */
+export interface OAuthServiceOptions {
+  config: OAuthConfig;
+  publicUrl: string;
+}
+
 /**
  * Sign-in through Google and Microsoft Entra ID (OpenID Connect, found by discovery) and GitHub (OAuth 2.0
  * plus its REST API), all through `openid-client`. Every provider uses the authorization code flow with
@@ -61,19 +67,16 @@ interface GitHubEmail {
 export class OAuthService {
   private readonly configs = new Map<ProviderId, Promise<client.Configuration>>();
 
-  constructor(
-    private readonly config: OAuthConfig,
-    private readonly publicUrl: string,
-  ) {}
+  constructor(private readonly o: OAuthServiceOptions) {}
 
   /** The configured providers, in display order. */
   enabled(): ProviderId[] {
-    return (['google', 'github', 'entra'] as const).filter((p) => this.config[p] !== undefined);
+    return (['google', 'github', 'entra'] as const).filter((p) => this.o.config[p] !== undefined);
   }
 
   /** The exact redirect URI registered at `provider`. */
   redirectUri(provider: ProviderId): string {
-    return `${this.publicUrl}/api/auth/oauth/${provider}/callback`;
+    return `${this.o.publicUrl}/api/auth/oauth/${provider}/callback`;
   }
 
   /** The provider's client configuration; discovery runs once and is retried after a failure. */
@@ -94,7 +97,7 @@ export class OAuthService {
 
   private async load(provider: ProviderId): Promise<client.Configuration> {
     if (provider === 'github') {
-      const gh = this.config.github!;
+      const gh = this.o.config.github!;
       const server = new URL(gh.oauthUrl);
       const configuration = new client.Configuration(
         {
@@ -108,7 +111,7 @@ export class OAuthService {
       if (isLoopbackHttp(server)) client.allowInsecureRequests(configuration);
       return configuration;
     }
-    const oidc = this.config[provider]!;
+    const oidc = this.o.config[provider]!;
     const issuer = new URL(oidc.issuer);
     return client.discovery(issuer, oidc.clientId, oidc.clientSecret, undefined, {
       ...(isLoopbackHttp(issuer) ? { execute: [client.allowInsecureRequests] } : {}),
@@ -212,7 +215,7 @@ export class OAuthService {
 
   /** GitHub's user and its verified primary email (REST API `GET /user`, `GET /user/emails`). */
   private async githubProfile(accessToken: string): Promise<ProviderProfile> {
-    const api = this.config.github!.apiUrl;
+    const api = this.o.config.github!.apiUrl;
     const get = async (path: string) => {
       const res = await fetch(`${api}${path}`, {
         headers: {

@@ -3,15 +3,14 @@ import { accountRoutes } from './account.routes.js';
 import { browserAuthRoutes } from './auth.routes.js';
 import { cliBrowserRoutes, oauthEndpoints, oauthMetadataRoute } from './cli.routes.js';
 import { pageRoutes } from './pages.routes.js';
-import { identityServices } from './service.js';
 
 /**
  * The identity module: sign-in (magic link, Google, GitHub, Entra ID), sessions, the CLI's device and
- * loopback flows with their token endpoints and metadata (RFC 8414), `GET /api/v1/me`, and the sign-in pages. Needs the
- * authenticate, rate-limit and audit plugins.
+ * loopback flows with their token endpoints and metadata (RFC 8414), `GET /api/v1/me`, and the sign-in pages. Its services come
+ * from src/modules/identity/plugin.ts (`app.identity`); it needs the authenticate, rate-limit and audit plugins.
  */
 export const identityRoutes: FastifyPluginAsyncZod = async (app) => {
-  const services = identityServices(app);
+  const services = app.identity;
   await app.register(oauthEndpoints, { services });
   await app.register(oauthMetadataRoute);
   await app.register(cliBrowserRoutes, { services });

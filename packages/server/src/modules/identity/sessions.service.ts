@@ -62,6 +62,13 @@ export interface NewSession {
 
 type SessionRow = typeof sessions.$inferSelect;
 
+/** What {@link SessionService} is built from (its dependencies and settings). */
+export interface SessionServiceOptions {
+  database: Database;
+  clock: Clock;
+  invalidations: Invalidations;
+}
+
 /**
  * Server-side sessions: creation, the validity check behind every authenticated request, listing and
  * revocation. Validity is cached per instance for {@link SESSION_CACHE_TTL_MS}; every revocation (and
@@ -72,11 +79,8 @@ type SessionRow = typeof sessions.$inferSelect;
 export class SessionService {
   private readonly cache: InvalidatingCache<SessionState>;
 
-  constructor(
-    private readonly database: Database,
-    private readonly clock: Clock,
-    private readonly invalidations: Invalidations,
-  ) {
+  constructor(private readonly o: SessionServiceOptions) {
+    const { clock, invalidations } = o;
     this.cache = new InvalidatingCache<SessionState>({
       ttlMs: SESSION_CACHE_TTL_MS,
       max: SESSION_CACHE_MAX,
@@ -92,7 +96,7 @@ export class SessionService {
   }
 
   private get db(): Db {
-    return this.database.db;
+    return this.o.database.db;
   }
 
   /** Drops every cached entry. */
@@ -106,17 +110,17 @@ export class SessionService {
    */
   async announce(tx: Db, target: { sessionId: string } | { userId: string }): Promise<string> {
     const payload = 'sessionId' in target ? `s:${target.sessionId}` : `u:${target.userId}`;
-    return this.invalidations.announce(tx, payload);
+    return this.o.invalidations.announce(tx, payload);
   }
 
   /** Drops the local cache entries of an announced change at once, before the notification comes back. */
   afterCommit(payload: string): void {
-    this.invalidations.afterCommit(payload);
+    this.o.invalidations.afterCommit(payload);
   }
 
   /** Creates a session row inside `tx`; timeouts come from the session's kind. */
   async create(tx: Db, input: NewSession): Promise<SessionRow> {
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     const [row] = await tx
       .insert(sessions)
       .values({
@@ -179,7 +183,7 @@ export class SessionService {
    * `allowPendingDeletion` route option).
    */
   verdict(state: SessionState): SessionVerdict {
-    const now = this.clock.now().getTime();
+    const now = this.o.clock.now().getTime();
     if (state.revoked) return 'revoked';
     if (state.userStatus === 'suspended') return 'user_inactive';
     if (now >= state.absoluteExpiresAt) return 'absolute_timeout';
@@ -189,7 +193,7 @@ export class SessionService {
 
   /** Records activity on session `sessionId` of `userId` (sliding the idle timeout) and its cached entry. */
   async touch(sessionId: string, userId: string): Promise<void> {
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     await withUser(this.db, userId, (tx) =>
       tx
         .update(sessions)
@@ -214,7 +218,7 @@ export class SessionService {
   ): Promise<{ session: SessionRow; payload: string } | undefined> {
     const [row] = await tx
       .update(sessions)
-      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .set({ revokedAt: this.o.clock.now(), revokedReason: reason })
       .where(
         and(
           eq(sessions.id, sessionId),
@@ -236,7 +240,7 @@ export class SessionService {
   ): Promise<{ ids: string[]; payload: string | undefined }> {
     const rows = await tx
       .update(sessions)
-      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .set({ revokedAt: this.o.clock.now(), revokedReason: reason })
       .where(
         and(
           eq(sessions.userId, userId),
@@ -282,7 +286,7 @@ export class SessionService {
         .where(
           and(
             eq(sessions.userId, userId),
-            this.liveCondition(this.clock.now()),
+            this.liveCondition(this.o.clock.now()),
             olderThan(sessions.createdAt, sessions.id, after),
           ),
         )

@@ -15,27 +15,30 @@ function subjectOf(ctx: AuditCtx): string {
   return ctx.ip ? clientAddressSubject(ctx.ip) : '-';
 }
 
+/** What {@link BrowserSignIn} is built from (its dependencies and settings). */
+export interface BrowserSignInOptions {
+  sessions: SessionService;
+  audit: Audit;
+}
+
 /**
  * The last step of every browser sign-in (magic link, OAuth providers): a new browser session and the
  * `auth.login.succeeded` event, in the caller's transaction; and the records of what went wrong
  * (`auth.login.failed`, `security.redirect_blocked`), which never throw and are throttled per client (IPv6 by /64).
  */
 export class BrowserSignIn {
-  constructor(
-    private readonly sessions: SessionService,
-    private readonly audit: Audit,
-  ) {}
+  constructor(private readonly o: BrowserSignInOptions) {}
 
   /** Creates a browser session for `user` inside `tx` and records `auth.login.succeeded`. */
   async startBrowserSession(tx: Db, user: UserRow, method: BrowserSignInMethod, ctx: AuditCtx) {
-    const session = await this.sessions.create(tx, {
+    const session = await this.o.sessions.create(tx, {
       userId: user.id,
       kind: 'browser',
       method,
       ip: ctx.ip ?? null,
       userAgent: ctx.userAgent ?? null,
     });
-    await this.audit.record(tx, asUser(ctx, user.id), {
+    await this.o.audit.record(tx, asUser(ctx, user.id), {
       action: 'auth.login.succeeded',
       resourceType: 'session',
       resourceId: session.id,
@@ -48,7 +51,7 @@ export class BrowserSignIn {
 
   /** Records `auth.login.failed` (outcome `failure`) with the method and a stable reason. */
   async recordFailure(ctx: AuditCtx, method: string, reason: string, subjectUserId?: string): Promise<void> {
-    await this.audit.recordDetached(
+    await this.o.audit.recordDetached(
       ctx,
       {
         action: 'auth.login.failed',
@@ -66,7 +69,7 @@ export class BrowserSignIn {
 
   /** Records `security.redirect_blocked` (outcome `denied`) for a refused redirect target. */
   async recordBlockedRedirect(ctx: AuditCtx, parameter: string, value: string): Promise<void> {
-    await this.audit.recordDetached(
+    await this.o.audit.recordDetached(
       ctx,
       {
         action: 'security.redirect_blocked',

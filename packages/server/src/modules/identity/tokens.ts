@@ -66,6 +66,15 @@ function claimsOf(payload: JWTPayload, kind: AccessTokenKind): AccessTokenClaims
   return { sub, sid, kind, exp, iat };
 }
 
+/** What {@link TokenService} is built from (its dependencies and settings). */
+export interface TokenServiceOptions {
+  /** The root secret (`FLEECE_SECRET`); the signing keys are derived from it. */
+  secret: string;
+  /** The `iss` of every token: `FLEECE_PUBLIC_URL`. */
+  issuer: string;
+  clock: Clock;
+}
+
 /**
  * Issues and verifies access tokens for one deployment (`issuer` = `FLEECE_PUBLIC_URL`), reading time from
  * the app clock.
@@ -74,11 +83,8 @@ export class TokenService {
   private readonly accessKey: Uint8Array;
   private readonly stateKey: Uint8Array;
 
-  constructor(
-    secret: string,
-    private readonly issuer: string,
-    private readonly clock: Clock,
-  ) {
+  constructor(private readonly o: TokenServiceOptions) {
+    const { secret } = o;
     this.accessKey = deriveKey(secret, 'access-token');
     this.stateKey = deriveKey(secret, 'oauth-state');
   }
@@ -97,10 +103,10 @@ export class TokenService {
     fixed?: { issuedAt: Date; jti: string },
   ): Promise<{ token: string; expiresIn: number }> {
     const expiresIn = kind === 'browser' ? BROWSER_ACCESS_TOKEN_TTL_S : CLI_ACCESS_TOKEN_TTL_S;
-    const now = seconds(fixed?.issuedAt ?? this.clock.now());
+    const now = seconds(fixed?.issuedAt ?? this.o.clock.now());
     const token = await new SignJWT({ sid })
       .setProtectedHeader({ alg: JWT_ALGORITHM, typ: ACCESS_TOKEN_TYPE })
-      .setIssuer(this.issuer)
+      .setIssuer(this.o.issuer)
       .setAudience(AUDIENCES[kind])
       .setSubject(sub)
       .setJti(fixed?.jti ?? randomBytes(12).toString('base64url'))
@@ -121,10 +127,10 @@ export class TokenService {
   async verifyAccessToken(token: string, kind: AccessTokenKind): Promise<VerifyResult> {
     const options = {
       algorithms: [JWT_ALGORITHM],
-      issuer: this.issuer,
+      issuer: this.o.issuer,
       audience: AUDIENCES[kind],
       typ: ACCESS_TOKEN_TYPE,
-      currentDate: this.clock.now(),
+      currentDate: this.o.clock.now(),
       clockTolerance: CLOCK_TOLERANCE_S,
       requiredClaims: ['sub', 'sid', 'exp', 'iat', 'nbf'],
     };
@@ -138,9 +144,9 @@ export class TokenService {
         // may stop at the first failing one.
         const p = error.payload;
         const aud = Array.isArray(p.aud) ? p.aud : [p.aud];
-        const nbfOk = typeof p.nbf === 'number' && p.nbf <= seconds(this.clock.now()) + CLOCK_TOLERANCE_S;
+        const nbfOk = typeof p.nbf === 'number' && p.nbf <= seconds(this.o.clock.now()) + CLOCK_TOLERANCE_S;
         const claims = claimsOf(p, kind);
-        if (p.iss === this.issuer && aud.length === 1 && aud[0] === AUDIENCES[kind] && nbfOk && claims) {
+        if (p.iss === this.o.issuer && aud.length === 1 && aud[0] === AUDIENCES[kind] && nbfOk && claims) {
           return { ok: false, reason: 'expired', claims };
         }
       }
@@ -150,10 +156,10 @@ export class TokenService {
 
   /** Signs the short-lived OAuth login state (`aud` `fleece:oauth-state`), valid for `ttlSeconds`. */
   async signState(state: Record<string, string>, ttlSeconds: number): Promise<string> {
-    const now = seconds(this.clock.now());
+    const now = seconds(this.o.clock.now());
     return new SignJWT(state)
       .setProtectedHeader({ alg: JWT_ALGORITHM, typ: 'JWT' })
-      .setIssuer(this.issuer)
+      .setIssuer(this.o.issuer)
       .setAudience(AUDIENCES.oauthState)
       .setIssuedAt(now)
       .setExpirationTime(now + ttlSeconds)
@@ -165,9 +171,9 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.stateKey, {
         algorithms: [JWT_ALGORITHM],
-        issuer: this.issuer,
+        issuer: this.o.issuer,
         audience: AUDIENCES.oauthState,
-        currentDate: this.clock.now(),
+        currentDate: this.o.clock.now(),
       });
       return payload;
     } catch {

@@ -50,6 +50,13 @@ export function toUser(row: UserRow): User {
   };
 }
 
+/** What {@link UserService} is built from (its dependencies and settings). */
+export interface UserServiceOptions {
+  db: Db;
+  clock: Clock;
+  adminEmails: readonly string[];
+}
+
 /**
  * Users and their linked identities: finding or creating the account behind a sign-in, and the admin
  * bootstrap (`FLEECE_ADMIN_EMAILS`). `GET /api/v1/me` is served by the plans module's `MeService`.
@@ -69,7 +76,7 @@ export class UserService {
         .select()
         .from(users)
         .where(sql`lower(${users.email}) = ${normaliseEmail(email)}`);
-    const [row] = tx ? await query(tx) : await withScope(this.db, { email: normaliseEmail(email) }, query);
+    const [row] = tx ? await query(tx) : await withScope(this.o.db, { email: normaliseEmail(email) }, query);
     return row;
   }
 
@@ -80,7 +87,7 @@ export class UserService {
   }
 
   private async insertUser(tx: Db, email: string, emailVerified: boolean, name: string | null) {
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     const [row] = await tx
       .insert(users)
       .values({ id: newId('usr'), email: email.trim(), emailVerified, name, createdAt: now, updatedAt: now })
@@ -101,11 +108,11 @@ export class UserService {
     if (
       user.role !== 'admin' &&
       user.emailVerified &&
-      this.adminEmails.includes(normaliseEmail(user.email))
+      this.o.adminEmails.includes(normaliseEmail(user.email))
     ) {
       const [promoted] = await tx
         .update(users)
-        .set({ role: 'admin', updatedAt: this.clock.now() })
+        .set({ role: 'admin', updatedAt: this.o.clock.now() })
         .where(eq(users.id, user.id))
         .returning();
       return promoted!;
@@ -127,7 +134,7 @@ export class UserService {
       if (!user.emailVerified) {
         [user] = (await tx
           .update(users)
-          .set({ emailVerified: true, updatedAt: this.clock.now() })
+          .set({ emailVerified: true, updatedAt: this.o.clock.now() })
           .where(eq(users.id, user.id))
           .returning()) as [UserRow];
       }
@@ -146,7 +153,7 @@ export class UserService {
    *   to an existing account.
    */
   async signInWithProvider(tx: Db, profile: ProviderProfile): Promise<{ user: UserRow; created: boolean }> {
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     await enterScope(tx, {
       identity: `${profile.provider}:${profile.subject}`,
       email: normaliseEmail(profile.email),
@@ -201,9 +208,5 @@ export class UserService {
     return { user: await this.admit(tx, user), created };
   }
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly adminEmails: readonly string[],
-  ) {}
+  constructor(private readonly o: UserServiceOptions) {}
 }

@@ -97,6 +97,11 @@ export function planLimitProblem(
   );
 }
 
+/** What {@link EntitlementsService} is built from (its dependencies and settings). */
+export interface EntitlementsServiceOptions {
+  clock: Clock;
+}
+
 /**
  * Plan entitlements, checked in services (never in routes): the limits of an account (with Enterprise
  * overrides), counted limits reserved under a per-account lock, the monthly execution quota counted
@@ -115,7 +120,7 @@ export function planLimitProblem(
 export class EntitlementsService {
   private readonly usageListeners = new Set<(userId: string) => void>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly o: EntitlementsServiceOptions) {}
 
   /**
    * Calls `listener(userId)` whenever this instance changes a user's metered usage (the `/api/v1/me` cache
@@ -194,7 +199,7 @@ export class EntitlementsService {
     const limits = await this.limits(tx, userId);
     assertAccountActive(limits);
     const max = limits.entitlements.executionsPerMonth;
-    const { period, resetsAt } = calendarMonth(this.clock.now());
+    const { period, resetsAt } = calendarMonth(this.o.clock.now());
     const refused = () =>
       planLimitProblem(
         'executionsPerMonth',
@@ -220,7 +225,7 @@ export class EntitlementsService {
   /** Executions of `userId` this calendar month (UTC) against the plan's quota. */
   async executions(tx: Db, userId: string, limits?: AccountLimits): Promise<MonthlyUsage> {
     const { entitlements } = limits ?? (await this.limits(tx, userId));
-    const { period, resetsAt } = calendarMonth(this.clock.now());
+    const { period, resetsAt } = calendarMonth(this.o.clock.now());
     const [row] = await tx
       .select({ count: usageCounters.count })
       .from(usageCounters)
@@ -255,6 +260,6 @@ export class EntitlementsService {
    */
   async retentionCutoff(tx: Db, userId: string): Promise<Date> {
     const { entitlements } = await this.limits(tx, userId);
-    return new Date(this.clock.now().getTime() - entitlements.historyRetentionDays * 86_400_000);
+    return new Date(this.o.clock.now().getTime() - entitlements.historyRetentionDays * 86_400_000);
   }
 }

@@ -23,6 +23,13 @@ const ME_CACHE_MAX = 50_000;
 /** A usage measure that lives in another module's tables (agents, from the AI platform). */
 export type UsageCounter = (tx: Db, userId: string) => Promise<number>;
 
+/** What {@link MeService} is built from (its dependencies and settings). */
+export interface MeServiceOptions {
+  db: Db;
+  clock: Clock;
+  invalidations: Invalidations;
+}
+
 /**
  * `GET /api/v1/me`: the account, its plan and entitlements, and its usage against each limit.
  *
@@ -38,11 +45,8 @@ export class MeService {
   private readonly cache: InvalidatingCache<MeResponse>;
   private readonly counters = new Map<'agents', UsageCounter>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    invalidations: Invalidations,
-  ) {
+  constructor(private readonly o: MeServiceOptions) {
+    const { invalidations, clock } = o;
     this.cache = new InvalidatingCache<MeResponse>({
       ttlMs: ME_CACHE_TTL_MS,
       max: ME_CACHE_MAX,
@@ -78,12 +82,12 @@ export class MeService {
   }
 
   private async read(userId: string): Promise<MeResponse | undefined> {
-    const now = this.clock.now();
+    const now = this.o.clock.now();
     const { period, resetsAt } = calendarMonth(now);
     const browserIdleCut = new Date(now.getTime() - SESSION_TIMEOUTS.browser.idleMs).toISOString();
     const cliIdleCut = new Date(now.getTime() - SESSION_TIMEOUTS.cli.idleMs).toISOString();
     const iso = now.toISOString();
-    return withUser(this.db, userId, async (tx) => {
+    return withUser(this.o.db, userId, async (tx) => {
       const [row] = await tx
         .select({
           user: users,

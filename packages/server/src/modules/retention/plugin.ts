@@ -32,7 +32,7 @@ export const PURGE_JOB = 'account.purge';
  */
 export const retentionPlugin = fp(
   async (app) => {
-    const retention = new RetentionService(app.db, app.entitlements);
+    const retention = new RetentionService({ db: app.db, entitlements: app.entitlements });
     app.decorate('retention', retention);
     const deletion = app.accountDeletion;
 

@@ -21,6 +21,12 @@ export interface RetentionReport {
   conversations: number;
 }
 
+/** What {@link RetentionService} is built from (its dependencies and settings). */
+export interface RetentionServiceOptions {
+  db: Db;
+  entitlements: EntitlementsService;
+}
+
 /**
  * History retention by plan (docs/operations.md "Data retention"): deletes each account's
  * executions (with their events) created before, and conversations (with their messages) last active
@@ -34,10 +40,7 @@ export interface RetentionReport {
  * their own; see docs/operations.md).
  */
 export class RetentionService {
-  constructor(
-    private readonly db: Db,
-    private readonly entitlements: EntitlementsService,
-  ) {}
+  constructor(private readonly o: RetentionServiceOptions) {}
 
   /** Applies the retention of every account once. */
   async run(options: { batchSize?: number } = {}): Promise<RetentionReport> {
@@ -45,7 +48,7 @@ export class RetentionService {
     const report: RetentionReport = { accounts: 0, executions: 0, conversations: 0 };
     let after = '';
     for (;;) {
-      const page = await withAdmin(this.db, (tx) =>
+      const page = await withAdmin(this.o.db, (tx) =>
         tx
           .select({ id: users.id })
           .from(users)
@@ -69,17 +72,17 @@ export class RetentionService {
     userId: string,
     batchSize = RETENTION_BATCH,
   ): Promise<{ executions: number; conversations: number }> {
-    const cutoff = await withUser(this.db, userId, async (tx) => {
+    const cutoff = await withUser(this.o.db, userId, async (tx) => {
       try {
-        return await this.entitlements.retentionCutoff(tx, userId);
+        return await this.o.entitlements.retentionCutoff(tx, userId);
       } catch {
         return undefined; // purged meanwhile
       }
     });
     if (!cutoff) return { executions: 0, conversations: 0 };
     return {
-      executions: await deleteHistory(this.db, 'executions', userId, cutoff, batchSize),
-      conversations: await deleteHistory(this.db, 'conversations', userId, cutoff, batchSize),
+      executions: await deleteHistory(this.o.db, 'executions', userId, cutoff, batchSize),
+      conversations: await deleteHistory(this.o.db, 'conversations', userId, cutoff, batchSize),
     };
   }
 }

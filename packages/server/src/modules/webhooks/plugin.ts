@@ -15,14 +15,14 @@ declare module 'fastify' {
  */
 export const webhooksPlugin = fp(
   async (app) => {
-    const webhooks = new WebhookService(
-      app.database,
-      app.clock,
-      app.config,
-      app.jobs,
-      app.executions,
-      app.log,
-    );
+    const webhooks = new WebhookService({
+      database: app.database,
+      clock: app.clock,
+      config: app.config,
+      jobs: app.jobs,
+      executions: app.executions,
+      log: app.log,
+    });
     app.decorate('webhooks', webhooks);
     app.jobs.register<WebhookJob>(
       WEBHOOK_DELIVER_JOB,

@@ -117,6 +117,18 @@ function present(row: DeliveryRow): WebhookDelivery {
   };
 }
 
+/** What {@link WebhookService} is built from (its dependencies and settings). */
+export interface WebhookServiceOptions {
+  database: Database;
+  clock: Clock;
+  config: Pick<Config, 'env' | 'webhooks'>;
+  jobs: JobQueue;
+  executions: ExecutionService;
+  log: FastifyBaseLogger;
+  /** Transport settings that replace the defaults (tests shorten timeouts); loopback follows `config`. */
+  transport?: Partial<WebhookTransportOptions>;
+}
+
 /**
  * Webhook callbacks of flow runs (issue 6): {@link enqueue} makes the event when a run with a callback URL
  * finishes (in the run's own transaction), the `webhook.deliver` job POSTs it signed
@@ -132,15 +144,8 @@ export class WebhookService {
   private secrets: SigningSecretSource | undefined;
   private readonly transport: WebhookTransport;
 
-  constructor(
-    private readonly database: Database,
-    private readonly clock: Clock,
-    private readonly config: Pick<Config, 'env' | 'webhooks'>,
-    private readonly jobs: JobQueue,
-    private readonly executions: ExecutionService,
-    private readonly log: FastifyBaseLogger,
-    transport: Partial<WebhookTransportOptions> = {},
-  ) {
+  constructor(private readonly o: WebhookServiceOptions) {
+    const { config, transport = {} } = o;
     this.transport = new WebhookTransport({
       ...transport,
       allowLoopback: config.env !== 'production' && config.webhooks.allowLoopback,
@@ -148,7 +153,7 @@ export class WebhookService {
   }
 
   private get db(): Db {
-    return this.database.db;
+    return this.o.database.db;
   }
 
   /** Sets where signing secrets come from (the flows module calls this once, while the app is built). */
@@ -171,9 +176,9 @@ export class WebhookService {
       eventId: newId('whe'),
       eventType,
       url: run.callbackUrl,
-      createdAt: this.clock.now().toISOString(),
+      createdAt: this.o.clock.now().toISOString(),
     };
-    await this.jobs.send(WEBHOOK_DELIVER_JOB, job, { tx });
+    await this.o.jobs.send(WEBHOOK_DELIVER_JOB, job, { tx });
     return job.eventId;
   }
 
@@ -208,9 +213,9 @@ export class WebhookService {
    * @throws whatever the database throws; pg-boss then retries the job itself.
    */
   async deliver(job: WebhookJob, signal?: AbortSignal): Promise<WebhookDelivery | undefined> {
-    const execution = await this.executions.get(job.userId, job.executionId);
+    const execution = await this.o.executions.get(job.userId, job.executionId);
     if (!execution) {
-      this.log.info(
+      this.o.log.info(
         { webhook: { eventId: job.eventId, executionId: job.executionId } },
         'webhook dropped: the execution no longer exists',
       );
@@ -229,11 +234,11 @@ export class WebhookService {
           )
         )[0]?.n ?? 0,
       ) + 1;
-    const attemptedAt = this.clock.now();
+    const attemptedAt = this.o.clock.now();
 
     let url: URL | undefined;
     try {
-      url = validateCallbackUrl(job.url, this.config);
+      url = validateCallbackUrl(job.url, this.o.config);
     } catch {
       url = undefined;
     }
@@ -266,7 +271,7 @@ export class WebhookService {
             'Idempotency-Key': job.eventId,
             'Fleece-Webhook-Attempt': String(attempt),
           },
-          this.config.webhooks.timeoutMs,
+          this.o.config.webhooks.timeoutMs,
           signal,
         );
       }
@@ -276,7 +281,7 @@ export class WebhookService {
       result.outcome === 'failed' && result.retryable && attempt < WEBHOOK_MAX_ATTEMPTS
         ? WEBHOOK_RETRY_SCHEDULE_SECONDS[attempt - 1]!
         : undefined;
-    const nextAttemptAt = delay === undefined ? null : new Date(this.clock.now().getTime() + delay * 1000);
+    const nextAttemptAt = delay === undefined ? null : new Date(this.o.clock.now().getTime() + delay * 1000);
     const row = await withUser(this.db, job.userId, async (tx) => {
       const [inserted] = await tx
         .insert(webhookDeliveries)
@@ -298,10 +303,10 @@ export class WebhookService {
           nextAttemptAt,
         })
         .returning();
-      if (delay !== undefined) await this.jobs.send(WEBHOOK_DELIVER_JOB, job, { tx, startAfter: delay });
+      if (delay !== undefined) await this.o.jobs.send(WEBHOOK_DELIVER_JOB, job, { tx, startAfter: delay });
       return inserted!;
     });
-    this.log.info(
+    this.o.log.info(
       {
         webhook: {
           eventId: job.eventId,
@@ -345,7 +350,7 @@ export class WebhookService {
     cursor: string | undefined,
   ): Promise<WebhookDeliveryPage | undefined> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor, isIntegerKey);
-    if (!(await this.executions.get(userId, executionId))) return undefined;
+    if (!(await this.o.executions.get(userId, executionId))) return undefined;
     const rows = await withUser(this.db, userId, (tx) =>
       tx
         .select()

@@ -16,6 +16,15 @@ export interface AccountPlan {
   entitlements: Entitlements;
 }
 
+/** What {@link ModelService} is built from. */
+export interface ModelServiceOptions {
+  db: Db;
+  /** The models this server offers, in listing order. */
+  offered: readonly ModelInfo[];
+  /** The model used when a request names none; one of `offered`. */
+  defaultModel: string;
+}
+
 /**
  * Which models a user may use (claim C11: premium models are gated by plan). A model is offered when its
  * provider is configured (see `offeredModels`); it is allowed when it is `standard`, or `premium` on a plan
@@ -24,13 +33,16 @@ export interface AccountPlan {
 export class ModelService {
   readonly #byId: ReadonlyMap<string, ModelInfo>;
 
-  constructor(
-    private readonly db: Db,
-    /** The models this server offers, in listing order. */
-    readonly offered: readonly ModelInfo[],
-    /** The model used when a request names none; one of `offered`. */
-    readonly defaultModel: string,
-  ) {
+  private readonly db: Db;
+  /** The models this server offers, in listing order. */
+  readonly offered: readonly ModelInfo[];
+  /** The model used when a request names none; one of `offered`. */
+  readonly defaultModel: string;
+
+  constructor({ db, offered, defaultModel }: ModelServiceOptions) {
+    this.db = db;
+    this.offered = offered;
+    this.defaultModel = defaultModel;
     this.#byId = new Map(offered.map((m) => [m.id, m]));
   }
 

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
-import { EntitlementsService } from '../modules/plans/entitlements.js';
-import { MeService } from '../modules/plans/me.service.js';
+import { EntitlementsService } from './entitlements.js';
+import { MeService } from './me.service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,8 +18,8 @@ declare module 'fastify' {
 /** Decorates the app with the entitlements service and the `/api/v1/me` view. */
 export const plansPlugin = fp(
   async (app) => {
-    const entitlements = new EntitlementsService(app.clock);
-    const me = new MeService(app.db, app.clock, app.invalidations);
+    const entitlements = new EntitlementsService({ clock: app.clock });
+    const me = new MeService({ db: app.db, clock: app.clock, invalidations: app.invalidations });
     entitlements.onUsageChange((userId) => me.forget(userId));
     app.decorate('entitlements', entitlements);
     app.decorate('me', me);

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
-import type { AuditStreamOptions } from '../modules/audit/notifier.js';
-import { AuditService } from '../modules/audit/service.js';
+import type { AuditStreamOptions } from './notifier.js';
+import { AuditService } from './service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
