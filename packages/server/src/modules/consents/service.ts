@@ -84,13 +84,19 @@ export class ConsentService {
   }
 
   /** Whether `userId` has granted `type` for its current policy version (one indexed read). */
-  async has(userId: string, type: ConsentType): Promise<boolean> {
-    const [row] = await withUser(this.db, userId, (tx) =>
-      tx
-        .select()
-        .from(consents)
-        .where(and(eq(consents.userId, userId), eq(consents.type, type))),
-    );
+  has(userId: string, type: ConsentType): Promise<boolean> {
+    return withUser(this.db, userId, (tx) => this.holds(tx, userId, type));
+  }
+
+  /**
+   * {@link has} inside `tx` (in `userId`'s scope), so a guarded change checks the consent in its own
+   * transaction (one statement, no transaction of its own).
+   */
+  async holds(tx: Db, userId: string, type: ConsentType): Promise<boolean> {
+    const [row] = await tx
+      .select()
+      .from(consents)
+      .where(and(eq(consents.userId, userId), eq(consents.type, type)));
     return present(type, row).granted;
   }
 

@@ -49,6 +49,8 @@ export class LiveRun {
   stopped = false;
   /** Why a batch could not be written, when that stopped the run. */
   failure: unknown;
+  /** The timer that writes the next batch, while one is due. */
+  due: NodeJS.Timeout | undefined;
 
   constructor(readonly userId: string) {}
 
@@ -70,6 +72,20 @@ export class LiveRun {
   }
 }
 
+/**
+ * How long an event produced by a run waits in memory before the batch it joins is written, in ms. Streams
+ * on this instance get it at once; the delay only decides how often a running execution writes (at most
+ * one transaction per delay; a run shorter than it writes all its events in its final transaction) and how
+ * soon streams on other instances, and a cancel there, see it.
+ */
+export const BATCH_DELAY_MS = 200;
+
+/**
+ * How long the events of a run that ended here stay in memory, in ms, so the streams still sending them
+ * (and a client reconnecting at once) read them without a database round trip.
+ */
+export const ENDED_RUN_RETENTION_MS = 5_000;
+
 /** What an {@link EventLog} needs. */
 export interface EventLogOptions {
   database: Database;
@@ -88,12 +104,27 @@ export interface EventLogOptions {
 export class EventLog {
   /** The runs of this instance by execution id. */
   readonly live = new Map<string, LiveRun>();
+  /** Runs that ended here less than {@link ENDED_RUN_RETENTION_MS} ago, with all their events. */
+  private readonly ended = new Map<string, { live: LiveRun; timer: NodeJS.Timeout }>();
 
   constructor(private readonly deps: EventLogOptions) {}
 
   /**
-   * Appends event `type` to execution `row` inside `tx` (which holds the row's lock): the next `seq` after
-   * the stored ones, `data` sealed, and a notification for the streams of other instances.
+   * The id the next event of execution `id` gets, from the stored ones (`max(seq) + 1`), inside `tx`
+   * (which holds the row's lock). A run on this instance knows its ids without asking
+   * ({@link LiveRun.nextSeq}); this is for ending an execution elsewhere (a cancel, a sweep).
+   */
+  async nextSeq(tx: Db, id: string): Promise<number> {
+    const [{ next } = { next: 1 }] = (await tx
+      .select({ next: sql<number>`coalesce(max(${executionEvents.seq}), 0) + 1` })
+      .from(executionEvents)
+      .where(eq(executionEvents.executionId, id))) as { next: number }[];
+    return Number(next);
+  }
+
+  /**
+   * Appends event `type` to execution `row` inside `tx` (which holds the row's lock), after the stored
+   * ones ({@link nextSeq}), and returns it.
    */
   async append(
     tx: Db,
@@ -101,11 +132,7 @@ export class EventLog {
     type: string,
     data: unknown,
   ): Promise<StoredEvent> {
-    const [{ next } = { next: 1 }] = (await tx
-      .select({ next: sql<number>`coalesce(max(${executionEvents.seq}), 0) + 1` })
-      .from(executionEvents)
-      .where(eq(executionEvents.executionId, row.id))) as { next: number }[];
-    const event: StoredEvent = { seq: Number(next), type, data };
+    const event: StoredEvent = { seq: await this.nextSeq(tx, row.id), type, data };
     await this.store(tx, row, [event]);
     return event;
   }
@@ -148,21 +175,50 @@ export class EventLog {
    * then dropped read the stored ones from there on.
    */
   close(id: string, live: LiveRun): void {
+    clearTimeout(live.due);
     this.live.delete(id);
     if (live.stopped) this.deps.hub.rewind(id, live.stored);
+    else if (live.pending.length === 0) {
+      const timer = setTimeout(() => this.ended.delete(id), ENDED_RUN_RETENTION_MS).unref();
+      clearTimeout(this.ended.get(id)?.timer);
+      this.ended.set(id, { live, timer });
+    }
     this.deps.hub.poke(id);
+  }
+
+  /** Forgets the runs that ended here (server shutdown). */
+  forget(): void {
+    for (const { timer } of this.ended.values()) clearTimeout(timer);
+    this.ended.clear();
   }
 
   /**
    * Adds event `type` of the execution `live` runs: served to this instance's streams at once, stored by
-   * {@link flush}.
+   * the next batch ({@link flush}), due {@link BATCH_DELAY_MS} after the first event it holds.
    */
   produce(id: string, live: LiveRun, type: string, data: unknown): void {
     const event: StoredEvent = { seq: live.nextSeq, type, data };
     live.events.push(event);
     live.pending.push(event);
     this.deps.hub.poke(id);
-    void this.flush(id, live);
+    if (!live.due && !live.stopped) {
+      live.due = setTimeout(() => {
+        live.due = undefined;
+        void this.flush(id, live);
+      }, BATCH_DELAY_MS).unref();
+    }
+  }
+
+  /**
+   * Resolves once no batch of `live` is being written and none is due: what is pending
+   * then is the caller's to store (the run's final transaction). Never rejects.
+   */
+  async drain(live: LiveRun): Promise<void> {
+    do {
+      clearTimeout(live.due);
+      live.due = undefined;
+      await live.writing;
+    } while (live.writing || live.due);
   }
 
   /**
@@ -195,14 +251,14 @@ export class EventLog {
     })();
     live.writing = writing.finally(() => {
       live.writing = undefined;
-      // Produced after the last batch was taken and before this write ended: the next batch.
-      if (live.pending.length > 0 && !live.stopped) void this.flush(id, live);
     });
     return live.writing;
   }
 
   /** Resolves when every event `live` (execution `id`) has produced so far is stored, or storing stopped. */
   async settle(id: string, live: LiveRun): Promise<void> {
+    clearTimeout(live.due);
+    live.due = undefined;
     const target = live.nextSeq - 1;
     while (live.stored < target && !live.stopped) await this.flush(id, live);
   }
@@ -221,7 +277,7 @@ export class EventLog {
    * while this instance runs it (stored or not yet), else the stored events, decrypted.
    */
   async events(userId: string, id: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const live = this.live.get(id);
+    const live = this.live.get(id) ?? this.ended.get(id)?.live;
     const held = live?.userId === userId ? live.after(afterSeq, limit) : undefined;
     if (held) return held;
     const rows = await withUser(this.deps.database.db, userId, (tx) =>

@@ -12,6 +12,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../errors.js';
 import { auditContext } from '../audit/context.js';
 import { replySink } from '../audit/stream.js';
+import { consentRequired } from '../consents/service.js';
 
 const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 
@@ -85,7 +86,8 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/agents/:id/execute',
     {
-      preParsing: [app.requireAuth, app.requireConsent('ai_processing')],
+      // The ai_processing consent is checked in the start transaction (one round trip fewer).
+      preParsing: app.requireAuth,
       config: { limit: 'agentExecute', scope: 'agents:execute' },
       schema: {
         tags: ['agents'],
@@ -101,7 +103,21 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
       const userId = request.principal!.userId;
       const ctx = auditContext(request);
       const key = idempotencyKey(request);
-      const started = await app.executions.start(ctx, userId, request.params.id, request.body.input, key);
+      const started = await app.executions.start(
+        ctx,
+        userId,
+        request.params.id,
+        request.body.input,
+        key,
+        undefined,
+        {
+          running: true,
+          guard: async (tx) => {
+            if (!(await app.consents.holds(tx, userId, 'ai_processing')))
+              throw consentRequired(app.config.publicUrl, 'ai_processing');
+          },
+        },
+      );
       const { execution } = started;
       const streaming = wantsStream(request, request.body.stream);
       if (streaming) {
@@ -119,12 +135,13 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
         if (!reply.raw.writableFinished) disconnect.abort();
       };
       reply.raw.on('close', onClose);
+      let ended: Execution | undefined;
       try {
-        await app.executions.run(ctx, execution, userId, started.plan!, disconnect.signal);
+        ended = await app.executions.run(ctx, execution, userId, started.plan!, disconnect.signal);
       } finally {
         reply.raw.off('close', onClose);
       }
-      return reply.code(201).send((await app.executions.get(userId, execution.id))!);
+      return reply.code(201).send(ended ?? (await app.executions.get(userId, execution.id))!);
     },
   );
 

@@ -7,6 +7,7 @@ import type { ChatMessage } from '../ai/providers/types.js';
 import type { AuditContext } from '../audit/service.js';
 import type { EventLog, LiveRun } from './event-log.js';
 import type { Leases } from './leases.js';
+import type { ExecutionService } from './service.js';
 
 /** What an execution runs: the agent's prompt and settings, captured when it was started. */
 export interface RunPlan {
@@ -85,23 +86,12 @@ export interface StepRecord {
   status: Outcome['status'];
 }
 
-/** The state changes of an execution the run loop asks its service for. */
-export interface RunTransitions {
-  /**
-   * Moves the execution from `queued` to `running` (its first event, `execution.started`, joins `live`);
-   * resolves `false` when it is not queued any more.
-   */
-  begin(userId: string, id: string, startedAt: Date, live: LiveRun): Promise<boolean>;
-  /** Ends the execution with `outcome` unless it ended already; see the service's `finish`. */
-  finish(
-    ctx: AuditContext,
-    userId: string,
-    id: string,
-    startedAt: Date,
-    outcome: Outcome,
-    cancelReason?: CancelReason,
-  ): Promise<boolean>;
-}
+/**
+ * The state changes of an execution the run loop asks its service for: `begin` moves a `queued` execution
+ * to `running` (its first event, `execution.started`, joins the run's events; an execution started
+ * `running` skips it), `complete` ends it and stores what the run holds unstored in one transaction.
+ */
+export type RunTransitions = Pick<ExecutionService, 'begin' | 'complete'>;
 
 /** What a {@link RunLoop} needs. */
 export interface RunLoopOptions {
@@ -121,7 +111,7 @@ export interface RunLoopOptions {
  */
 export class RunLoop {
   private readonly running = new Map<string, AbortController>();
-  private readonly runs = new Set<Promise<void>>();
+  private readonly runs = new Set<Promise<Execution | undefined>>();
   private readonly handlers: StepHandlers;
 
   constructor(private readonly deps: RunLoopOptions) {
@@ -137,7 +127,10 @@ export class RunLoop {
    * Runs a started execution to its end and never throws: `running` (event `execution.started`), its
    * steps, then `succeeded` / `failed` / `cancelled` with the matching event and `done`. `signal` (the
    * streaming client going away) or {@link abort} aborts the step running; the execution is then
-   * `cancelled`.
+   * `cancelled`. An execution started `running` (the service's `start`) writes nothing until its end unless
+   * it outlasts `BATCH_DELAY_MS` (event-log.ts): its events are held in memory and stored with its final
+   * state in one transaction. Resolves to the execution as this run ended it, or `undefined` when it
+   * ended otherwise.
    */
   run(
     ctx: AuditContext,
@@ -145,7 +138,7 @@ export class RunLoop {
     userId: string,
     plan: RunPlan,
     signal?: AbortSignal,
-  ): Promise<void> {
+  ): Promise<Execution | undefined> {
     const controller = new AbortController();
     const id = execution.id;
     this.running.set(id, controller);
@@ -158,15 +151,19 @@ export class RunLoop {
     else signal?.addEventListener('abort', onAbort, { once: true });
     const live = this.deps.events.open(id, userId);
     this.deps.leases.hold();
-    const done = (async () => {
-      const startedAt = this.deps.clock.now();
-      // The final event is stored after every event before it.
-      const end = async (outcome: Outcome, cancelReason?: CancelReason) => {
-        await this.deps.events.settle(id, live);
-        await this.deps.transitions.finish(ctx, userId, id, startedAt, outcome, cancelReason);
-      };
+    let started = execution;
+    const done = (async (): Promise<Execution | undefined> => {
+      // The final event is stored after every event before it, in the same transaction as the rest.
+      const end = (outcome: Outcome, cancelReason?: CancelReason) =>
+        this.deps.transitions.complete(ctx, started, userId, live, outcome, cancelReason);
       try {
-        if (!(await this.deps.transitions.begin(userId, id, startedAt, live))) return;
+        if (execution.status === 'running') {
+          this.deps.events.produce(id, live, 'execution.started', execution);
+        } else {
+          const startedAt = this.deps.clock.now();
+          if (!(await this.deps.transitions.begin(userId, id, startedAt, live))) return undefined;
+          started = { ...execution, status: 'running', startedAt: startedAt.toISOString() };
+        }
         const context: StepContext = {
           execution,
           signal: controller.signal,
@@ -182,18 +179,14 @@ export class RunLoop {
           },
         };
         const outcome = await this.steps(context, live, [{ kind: 'model_turn', ...plan }]);
-        await this.deps.events.settle(id, live);
         if (live.failure) throw live.failure;
-        await end(outcome);
+        return await end(outcome);
       } catch (error) {
-        if (controller.signal.aborted) {
-          await end({ status: 'cancelled' }, reason ?? 'cancel_route');
-        } else {
-          const code = error instanceof ProviderError ? error.code : 'internal_error';
-          if (!(error instanceof ProviderError))
-            this.deps.log.error({ err: error, executionId: id }, 'execution failed');
-          await end({ status: 'failed', errorCode: code });
-        }
+        if (controller.signal.aborted) return await end({ status: 'cancelled' }, reason ?? 'cancel_route');
+        const code = error instanceof ProviderError ? error.code : 'internal_error';
+        if (!(error instanceof ProviderError))
+          this.deps.log.error({ err: error, executionId: id }, 'execution failed');
+        return await end({ status: 'failed', errorCode: code });
       } finally {
         signal?.removeEventListener('abort', onAbort);
         this.running.delete(id);
@@ -202,6 +195,7 @@ export class RunLoop {
       }
     })().catch((error: unknown) => {
       this.deps.log.error({ err: error, executionId: id }, 'execution could not be finished');
+      return undefined;
     });
     this.runs.add(done);
     void done.finally(() => this.runs.delete(done));

@@ -21,7 +21,7 @@ import type { ChatMessage } from '../ai/providers/types.js';
 import { SYSTEM_AUDIT_CONTEXT } from '../audit/context.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
 import { newId } from '../identity/secrets.js';
-import type { EntitlementsService } from '../plans/entitlements.js';
+import type { AccountLimits, EntitlementsService } from '../plans/entitlements.js';
 import { EventLog, type ExecutionRow, eventAad, type LiveRun, lockExecution } from './event-log.js';
 import { Leases } from './leases.js';
 import { type CancelReason, type Outcome, RunLoop, type RunPlan } from './run-loop.js';
@@ -64,6 +64,18 @@ export function isUniqueViolation(error: unknown): boolean {
     if ((e as { code?: unknown }).code === '23505') return true;
   }
   return false;
+}
+
+/** Options of {@link ExecutionService.start}. */
+export interface StartOptions {
+  /** Runs first in the start transaction (in the user's scope) and refuses by throwing: the route's consent check. */
+  guard?: (tx: Db) => Promise<void>;
+  /**
+   * Inserts the execution `running` under this instance's lease, for a caller that runs it at once
+   * ({@link ExecutionService.run}), which then writes nothing before its end; otherwise it is `queued`
+   * and `run` moves it to `running` in a transaction of its own.
+   */
+  running?: boolean;
 }
 
 /** What an {@link ExecutionService} needs. */
@@ -129,11 +141,7 @@ export class ExecutionService {
       providers: deps.providers,
       events: this.eventLog,
       leases: this.leases,
-      transitions: {
-        begin: (userId, id, startedAt, live) => this.begin(userId, id, startedAt, live),
-        finish: (ctx, userId, id, startedAt, outcome, reason) =>
-          this.finish(ctx, userId, id, startedAt, outcome, reason),
-      },
+      transitions: this,
     });
   }
 
@@ -178,13 +186,20 @@ export class ExecutionService {
   }
 
   /**
-   * Starts an execution of agent `agentId` for `userId` with `input`: in one transaction, returns the
-   * execution an `idempotencyKey` already names (no charge), or checks the model against the plan, counts
-   * one unit of the monthly quota, inserts the execution (`queued`) and records `agent.executed`. Call
-   * {@link run} with the returned plan to run it. With `link`, the execution is a step of a flow run.
+   * Starts an execution of agent `agentId` for `userId` with `input`, in one transaction: `guard` (the
+   * route's consent check) first, then the agent and the plan (one read each; the model must be offered
+   * and allowed), the execution inserted (`queued`, or `running` under this instance's lease with
+   * {@link StartOptions.running}), one unit of the
+   * monthly quota counted, and `agent.executed` recorded. An `idempotencyKey` that already names an
+   * execution of `userId` returns that one instead (no charge, nothing recorded): the insert does nothing
+   * on the key's unique index (a concurrent request with the same key waits for the first to commit), and a
+   * refused start looks the key up before refusing, so a retry is answered whatever changed since. Call
+   * {@link run} with the returned plan (its first event, `execution.started`, is produced there).
+   * With `link`, the execution is a step of a flow run.
    *
    * @throws {ProblemError} 404 `not_found` (no such agent of `userId`), 403 `plan_limit_reached`
-   *   (`executionsPerMonth` or `premiumModels`), 400 `unknown_model`.
+   *   (`executionsPerMonth` or `premiumModels`), 400 `unknown_model`, 400 `validation_failed` (the key was
+   *   used for another agent or input), and whatever `guard` throws.
    */
   async start(
     ctx: AuditContext,
@@ -193,20 +208,36 @@ export class ExecutionService {
     input: string,
     idempotencyKey: string | undefined,
     link?: FlowStepLink,
+    options: StartOptions = {},
   ): Promise<Started> {
+    const { guard, running = false } = options;
+    const replay = async (tx: Db): Promise<Started | undefined> => {
+      if (idempotencyKey === undefined) return undefined;
+      const existing = await this.byIdempotencyKey(tx, userId, idempotencyKey);
+      return existing && { execution: this.checkReplay(existing, agentId, input), replayed: true };
+    };
     try {
       return await withUser(this.db, userId, async (tx) => {
-        if (idempotencyKey !== undefined) {
-          const existing = await this.byIdempotencyKey(tx, userId, idempotencyKey);
-          if (existing) return { execution: this.checkReplay(existing, agentId, input), replayed: true };
+        let agent: Awaited<ReturnType<AgentService['find']>>;
+        let limits: AccountLimits;
+        let model: ReturnType<ModelService['assertModelAllowed']>;
+        try {
+          await guard?.(tx);
+          agent = await this.deps.agents.find(tx, userId, agentId);
+          if (!agent) throw new ProblemError('not_found', 'No such agent.');
+          limits = await this.deps.entitlements.limits(tx, userId);
+          model = this.deps.models.assertModelAllowed(limits, agent.model ?? undefined);
+        } catch (error) {
+          // A retry of an execution that exists is answered even when the agent or plan changed since.
+          if (error instanceof ProblemError && error.code !== 'consent_required') {
+            const replayed = await replay(tx);
+            if (replayed) return replayed;
+          }
+          throw error;
         }
-        const agent = await this.deps.agents.find(tx, userId, agentId);
-        if (!agent) throw new ProblemError('not_found', 'No such agent.');
-        const limits = await this.deps.entitlements.limits(tx, userId);
-        const model = this.deps.models.assertModelAllowed(limits, agent.model ?? undefined);
-        await this.deps.entitlements.consumeExecution(tx, userId);
         const id = newId('exe');
         const key = this.deps.keyring.current;
+        const now = this.deps.clock.now();
         const [row] = await tx
           .insert(executions)
           .values({
@@ -214,15 +245,19 @@ export class ExecutionService {
             userId,
             agentId,
             ...(link ? { parentId: link.parentId, flowId: link.flowId, step: link.step } : {}),
-            status: 'queued',
+            status: running ? 'running' : 'queued',
             model: model.id,
             provider: model.provider,
             keyId: key.id,
             input: encrypt(key, input, executionAad(id, 'input')),
             idempotencyKey: idempotencyKey ?? null,
-            createdAt: this.deps.clock.now(),
+            createdAt: now,
+            ...(running ? { startedAt: now, leaseExpiresAt: this.leases.expiry() } : {}),
           })
+          .onConflictDoNothing({ target: [executions.userId, executions.idempotencyKey] })
           .returning();
+        if (!row) return (await replay(tx))!;
+        await this.deps.entitlements.consumeExecution(tx, userId, limits);
         await this.deps.audit.record(tx, ctx, {
           action: 'agent.executed',
           resourceType: 'execution',
@@ -235,18 +270,16 @@ export class ExecutionService {
         if (agent.instructions) messages.push({ role: 'system', content: agent.instructions });
         messages.push({ role: 'user', content: input });
         return {
-          execution: this.present(row!),
+          execution: this.present(row),
           replayed: false,
           plan: { messages, temperature: agent.temperature, maxOutputTokens: agent.maxOutputTokens },
         };
       });
     } catch (error) {
-      // Two requests with one key at once: the loser's insert waits for the winner and then conflicts.
+      // Defence in depth: a unique violation on the key (the insert above does nothing on it) is a replay.
       if (idempotencyKey !== undefined && isUniqueViolation(error)) {
-        const existing = await withUser(this.db, userId, (tx) =>
-          this.byIdempotencyKey(tx, userId, idempotencyKey),
-        );
-        if (existing) return { execution: this.checkReplay(existing, agentId, input), replayed: true };
+        const replayed = await withUser(this.db, userId, replay);
+        if (replayed) return replayed;
       }
       throw error;
     }
@@ -358,9 +391,10 @@ export class ExecutionService {
    * `execution.started`), one `output.delta` event per provider delta, then `succeeded` / `failed` /
    * `cancelled` with the matching event and `done`. `signal` (the streaming client going away) or
    * {@link cancel} aborts the provider call; the execution is then `cancelled` and `execution.cancelled` is
-   * audited.
+   * audited. Resolves to the execution as this run ended it, or `undefined` when it ended otherwise (a
+   * cancel won the race, or its end could not be stored); read it with {@link get} then.
    */
-  run(...args: Parameters<RunLoop['run']>): Promise<void> {
+  run(...args: Parameters<RunLoop['run']>): Promise<Execution | undefined> {
     return this.loop.run(...args);
   }
 
@@ -382,51 +416,126 @@ export class ExecutionService {
     const finished = await withUser(this.db, userId, async (tx) => {
       const row = await lockExecution(tx, userId, id);
       if (!row || TERMINAL_STATUSES.includes(row.status)) return false;
-      const finishedAt = this.deps.clock.now();
-      const key = this.deps.keyring.current;
+      const input = this.open(id, row.input, 'input');
       const [updated] = await tx
         .update(executions)
-        .set({
-          status: outcome.status,
-          // Re-sealed under the current key together with the output, so the row has one key id.
-          keyId: key.id,
-          input: encrypt(key, this.open(id, row.input, 'input'), executionAad(id, 'input')),
-          output:
-            outcome.output === undefined ? null : encrypt(key, outcome.output, executionAad(id, 'output')),
-          inputTokens: outcome.inputTokens ?? null,
-          outputTokens: outcome.outputTokens ?? null,
-          finishReason: outcome.finishReason ?? null,
-          errorCode: outcome.errorCode ?? null,
-          failedStep: outcome.failedStep ?? null,
-          startedAt: row.startedAt ?? startedAt,
-          finishedAt,
-          durationMs: finishedAt.getTime() - (row.startedAt ?? startedAt).getTime(),
-        })
+        .set(this.ending(id, input, row.startedAt ?? startedAt, outcome))
         .where(eq(executions.id, id))
         .returning();
-      const type =
-        outcome.status === 'succeeded'
-          ? 'execution.completed'
-          : outcome.status === 'failed'
-            ? 'execution.failed'
-            : 'execution.cancelled';
-      await this.eventLog.append(tx, updated!, type, this.present(updated!));
-      await this.eventLog.append(tx, updated!, DONE_EVENT, { status: outcome.status });
-      if (outcome.status === 'cancelled') {
-        await this.deps.audit.record(tx, ctx, {
-          action: 'execution.cancelled',
-          resourceType: 'execution',
-          resourceId: id,
-          outcome: 'success',
-          subjectUserId: userId,
-          metadata: { reason: cancelReason ?? 'cancel_route' },
-        });
-      }
-      await onFinished?.(tx, this.present(updated!));
+      const execution = this.present(updated!);
+      const events = this.terminalEvents(execution, outcome, await this.eventLog.nextSeq(tx, id));
+      await this.eventLog.store(tx, updated!, events);
+      await this.ended(tx, ctx, execution, userId, outcome, cancelReason, onFinished);
       return true;
     });
     this.hub.poke(id);
     return finished;
+  }
+
+  /**
+   * The end of an execution this instance ran ({@link RunLoop}), in one transaction: the row moves from
+   * `running` to its outcome (no lock read first: the `UPDATE` takes the row lock and checks the status),
+   * and every event of `live` not stored yet goes in with the final event and `done` in one insert (one
+   * notification). Resolves to the ended execution, or `undefined` when it had ended elsewhere (a cancel
+   * on another instance won the race; the unstored events are dropped). A run whose storing stopped ends
+   * through {@link finish}, which continues after the stored events.
+   */
+  async complete(
+    ctx: AuditContext,
+    execution: Execution,
+    userId: string,
+    live: LiveRun,
+    outcome: Outcome,
+    cancelReason?: CancelReason,
+  ): Promise<Execution | undefined> {
+    const id = execution.id;
+    const startedAt = execution.startedAt ? new Date(execution.startedAt) : this.deps.clock.now();
+    await this.eventLog.drain(live);
+    if (live.stopped) {
+      await this.finish(ctx, userId, id, startedAt, outcome, cancelReason);
+      return undefined;
+    }
+    const pending = live.pending;
+    live.pending = [];
+    const ended = await withUser(this.db, userId, async (tx) => {
+      const [updated] = await tx
+        .update(executions)
+        .set(this.ending(id, execution.input, startedAt, outcome))
+        .where(and(eq(executions.id, id), eq(executions.userId, userId), eq(executions.status, 'running')))
+        .returning();
+      if (!updated) return undefined;
+      const final = this.present(updated);
+      const terminal = this.terminalEvents(final, outcome, live.nextSeq);
+      await this.eventLog.store(tx, updated, [...pending, ...terminal]);
+      await this.ended(tx, ctx, final, userId, outcome, cancelReason, this.runFinished(final, userId));
+      return { final, terminal };
+    });
+    if (!ended) {
+      live.stopped = true;
+      return undefined;
+    }
+    live.events.push(...ended.terminal);
+    live.stored = ended.terminal.at(-1)!.seq;
+    this.hub.poke(id);
+    return ended.final;
+  }
+
+  /** The columns of an execution ending with `outcome` (input re-sealed with the output under one key). */
+  private ending(id: string, input: string, startedAt: Date, outcome: Outcome) {
+    const finishedAt = this.deps.clock.now();
+    const key = this.deps.keyring.current;
+    return {
+      status: outcome.status,
+      // Re-sealed under the current key together with the output, so the row has one key id.
+      keyId: key.id,
+      input: encrypt(key, input, executionAad(id, 'input')),
+      output: outcome.output === undefined ? null : encrypt(key, outcome.output, executionAad(id, 'output')),
+      inputTokens: outcome.inputTokens ?? null,
+      outputTokens: outcome.outputTokens ?? null,
+      finishReason: outcome.finishReason ?? null,
+      errorCode: outcome.errorCode ?? null,
+      failedStep: outcome.failedStep ?? null,
+      startedAt,
+      finishedAt,
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    };
+  }
+
+  /** The last two events of an ended execution from id `seq` on: its final event and `done`. */
+  private terminalEvents(execution: Execution, outcome: Outcome, seq: number): StoredEvent[] {
+    const type =
+      outcome.status === 'succeeded'
+        ? 'execution.completed'
+        : outcome.status === 'failed'
+          ? 'execution.failed'
+          : 'execution.cancelled';
+    return [
+      { seq, type, data: execution },
+      { seq: seq + 1, type: DONE_EVENT, data: { status: outcome.status } },
+    ];
+  }
+
+  /** Inside the final transaction: `execution.cancelled` audited for a cancel, then `onFinished`. */
+  private async ended(
+    tx: Db,
+    ctx: AuditContext,
+    execution: Execution,
+    userId: string,
+    outcome: Outcome,
+    cancelReason: CancelReason | undefined,
+    onFinished: ((tx: Db, execution: Execution) => Promise<void>) | undefined,
+  ): Promise<void> {
+    if (outcome.status === 'cancelled') {
+      await this.deps.audit.record(tx, ctx, {
+        action: 'execution.cancelled',
+        resourceType: 'execution',
+        resourceId: execution.id,
+        outcome: 'success',
+        subjectUserId: userId,
+        metadata: { reason: cancelReason ?? 'cancel_route' },
+      });
+    }
+    await onFinished?.(tx, execution);
   }
 
   /**
@@ -577,6 +686,7 @@ export class ExecutionService {
   /** Cancels every run of this instance and waits for them to settle (server shutdown). */
   async close(): Promise<void> {
     await this.loop.close();
+    this.eventLog.forget();
     await this.hub.close();
   }
 }

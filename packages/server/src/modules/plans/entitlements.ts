@@ -185,13 +185,15 @@ export class EntitlementsService {
    * An account that is not `active` starts nothing, whatever asks (a request, or a job such as a flow's
    * schedule): the HTTP layer refuses such accounts already, jobs reach this check.
    *
+   * `known`, the account's limits when the caller read them in `tx` already ({@link limits}), saves reading them again.
+   *
    * @returns the month's usage after this execution.
    * @throws {ProblemError} 403 `plan_limit_reached` (`limit: 'executionsPerMonth'`) when the month's quota
    *   is used up; 403 `account_pending_deletion` for an account scheduled for deletion, `forbidden` for a
    *   suspended one.
    */
-  async consumeExecution(tx: Db, userId: string): Promise<MonthlyUsage> {
-    const limits = await this.limits(tx, userId);
+  async consumeExecution(tx: Db, userId: string, known?: AccountLimits): Promise<MonthlyUsage> {
+    const limits = known ?? (await this.limits(tx, userId));
     assertAccountActive(limits);
     const max = limits.entitlements.executionsPerMonth;
     const { period, resetsAt } = calendarMonth(this.clock.now());
