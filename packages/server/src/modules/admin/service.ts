@@ -35,7 +35,7 @@ export type AdminServiceOptions = AccountChangeOptions;
  * cached sessions, API keys and `/api/v1/me` view of the user when the change commits.
  */
 export class AdminService {
-  constructor(private readonly o: AdminServiceOptions) {}
+  constructor(private readonly deps: AdminServiceOptions) {}
 
   /**
    * One page of users, newest first, filtered by `q` (a case-insensitive substring of email or name, or an
@@ -52,7 +52,7 @@ export class AdminService {
     if (query.status) where.push(eq(users.status, query.status));
     if (query.role) where.push(eq(users.role, query.role));
     where.push(olderThan(users.createdAt, users.id, after));
-    const rows = await withAdmin(this.o.db, (tx) =>
+    const rows = await withAdmin(this.deps.db, (tx) =>
       tx
         .select({ user: users, limits: accountLimits.limits })
         .from(users)
@@ -86,7 +86,7 @@ export class AdminService {
         },
       );
     }
-    const { row, payload } = await withAdmin(this.o.db, async (tx) => {
+    const { row, payload } = await withAdmin(this.deps.db, async (tx) => {
       const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
       if (!current) throw new ProblemError('not_found', 'No such user.');
       await enterScope(tx, { userId: id });
@@ -98,7 +98,7 @@ export class AdminService {
           { errors: [{ path: 'body.limits', message: 'limit overrides apply only to the Enterprise plan' }] },
         );
       }
-      const now = this.o.clock.now();
+      const now = this.deps.clock.now();
       const set: Partial<UserRow> = {};
       if (change.plan !== undefined && change.plan !== current.plan) set.plan = change.plan;
       if (change.status !== undefined && change.status !== current.status) set.status = change.status;
@@ -124,7 +124,7 @@ export class AdminService {
         let keysRevoked = 0;
         let keys: { disabled: string[]; enabled: string[] } = { disabled: [], enabled: [] };
         if (planOf(plan).entitlements.apiKeys === 0) {
-          keysRevoked = (await this.o.apiKeys.revokeAllOf(tx, ctx, id, 'plan_without_api_access')).length;
+          keysRevoked = (await this.deps.apiKeys.revokeAllOf(tx, ctx, id, 'plan_without_api_access')).length;
         } else {
           // A lower limit disables the newest keys over it; a higher one enables disabled keys again (as a
           // Stripe plan change does; see ApiKeyService.enforceLimit).
@@ -136,9 +136,9 @@ export class AdminService {
             planOf(plan),
             (overrides?.limits as Partial<Entitlements> | undefined) ?? null,
           ).apiKeys;
-          keys = await this.o.apiKeys.enforceLimit(tx, id, limit);
+          keys = await this.deps.apiKeys.enforceLimit(tx, id, limit);
         }
-        await this.o.audit.record(tx, ctx, {
+        await this.deps.audit.record(tx, ctx, {
           action: 'admin.plan_overridden',
           resourceType: 'user',
           resourceId: id,
@@ -158,11 +158,11 @@ export class AdminService {
         let sessionsRevoked = 0;
         let keysRevoked = 0;
         if (set.status === 'suspended') {
-          sessionsRevoked = (await this.o.sessions.revokeAllExcept(tx, id, undefined, 'user_suspended')).ids
-            .length;
-          keysRevoked = (await this.o.apiKeys.revokeAllOf(tx, ctx, id, 'user_suspended')).length;
+          sessionsRevoked = (await this.deps.sessions.revokeAllExcept(tx, id, undefined, 'user_suspended'))
+            .ids.length;
+          keysRevoked = (await this.deps.apiKeys.revokeAllOf(tx, ctx, id, 'user_suspended')).length;
         }
-        await this.o.audit.record(tx, ctx, {
+        await this.deps.audit.record(tx, ctx, {
           action: 'admin.user_suspended',
           resourceType: 'user',
           resourceId: id,
@@ -176,9 +176,9 @@ export class AdminService {
         .from(users)
         .leftJoin(accountLimits, eq(accountLimits.userId, users.id))
         .where(eq(users.id, id));
-      return { row: updated!, payload: await this.o.invalidations.announce(tx, `u:${id}`) };
+      return { row: updated!, payload: await this.deps.invalidations.announce(tx, `u:${id}`) };
     });
-    this.o.invalidations.afterCommit(payload);
+    this.deps.invalidations.afterCommit(payload);
     return present(row);
   }
 
@@ -187,23 +187,23 @@ export class AdminService {
    * @returns the user id, or `undefined` when no account has that address.
    */
   async grant(email: string): Promise<string | undefined> {
-    const result = await withAdmin(this.o.db, async (tx) => {
+    const result = await withAdmin(this.deps.db, async (tx) => {
       const [row] = await tx
         .update(users)
-        .set({ role: 'admin', updatedAt: this.o.clock.now() })
+        .set({ role: 'admin', updatedAt: this.deps.clock.now() })
         .where(sql`lower(${users.email}) = ${normaliseEmail(email)}`)
         .returning({ id: users.id });
       if (!row) return undefined;
-      return { id: row.id, payload: await this.o.invalidations.announce(tx, `u:${row.id}`) };
+      return { id: row.id, payload: await this.deps.invalidations.announce(tx, `u:${row.id}`) };
     });
     if (!result) return undefined;
-    this.o.invalidations.afterCommit(result.payload);
+    this.deps.invalidations.afterCommit(result.payload);
     return result.id;
   }
 
   /** The id of the account with `email`, if any. */
   async idByEmail(email: string): Promise<string | undefined> {
-    const [row] = await withAdmin(this.o.db, (tx) =>
+    const [row] = await withAdmin(this.deps.db, (tx) =>
       tx
         .select({ id: users.id })
         .from(users)

@@ -29,6 +29,15 @@ export function presentAgent(row: AgentRow): Agent {
   };
 }
 
+/** What an {@link AgentService} needs. */
+export interface AgentServiceOptions {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  entitlements: EntitlementsService;
+  models: ModelService;
+}
+
 /**
  * Agents: CRUD within the plan's agent count (Free 1, Pro 10, Business 50, Enterprise 500), each change
  * audited (`agent.created`, `agent.updated`, `agent.deleted`) in its own transaction, every query in the
@@ -36,13 +45,7 @@ export function presentAgent(row: AgentRow): Agent {
  * Another user's agent is indistinguishable from a missing one (`undefined` / `false`).
  */
 export class AgentService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly entitlements: EntitlementsService,
-    private readonly models: ModelService,
-  ) {}
+  constructor(private readonly deps: AgentServiceOptions) {}
 
   /** How many agents `userId` holds (for the plan limit and `/api/v1/me`). */
   count(tx: Db, userId: string): Promise<number> {
@@ -55,7 +58,7 @@ export class AgentService {
 
   private async checkModel(tx: Db, userId: string, model: string | null | undefined): Promise<void> {
     if (model === null || model === undefined) return;
-    this.models.assertModelAllowed(await this.entitlements.limits(tx, userId), model);
+    this.deps.models.assertModelAllowed(await this.deps.entitlements.limits(tx, userId), model);
   }
 
   /**
@@ -64,9 +67,9 @@ export class AgentService {
    *   `unknown_model`.
    */
   async create(ctx: AuditContext, userId: string, input: CreateAgentRequest): Promise<Agent> {
-    const now = this.clock.now();
-    const row = await withUser(this.db, userId, async (tx) => {
-      await this.entitlements.reserve(tx, userId, 'agents', (t) => this.count(t, userId));
+    const now = this.deps.clock.now();
+    const row = await withUser(this.deps.db, userId, async (tx) => {
+      await this.deps.entitlements.reserve(tx, userId, 'agents', (t) => this.count(t, userId));
       await this.checkModel(tx, userId, input.model);
       const [row] = await tx
         .insert(agents)
@@ -84,7 +87,7 @@ export class AgentService {
         })
         .returning();
       // Names and prompts are the user's free text: they stay out of the insert-only log.
-      await this.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'agent.created',
         resourceType: 'agent',
         resourceId: row!.id,
@@ -100,7 +103,7 @@ export class AgentService {
   /** One page of `userId`'s agents, newest first. */
   async list(userId: string, limit: number, cursor: string | undefined): Promise<AgentPage> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor, 'agt');
-    const rows = await withUser(this.db, userId, (tx) =>
+    const rows = await withUser(this.deps.db, userId, (tx) =>
       tx
         .select()
         .from(agents)
@@ -136,7 +139,7 @@ export class AgentService {
 
   /** Agent `id` of `userId`; `undefined` when `userId` has none (another user's included). */
   async get(userId: string, id: string): Promise<Agent | undefined> {
-    const row = await withUser(this.db, userId, (tx) => this.find(tx, userId, id));
+    const row = await withUser(this.deps.db, userId, (tx) => this.find(tx, userId, id));
     return row && presentAgent(row);
   }
 
@@ -151,7 +154,7 @@ export class AgentService {
     id: string,
     patch: UpdateAgentRequest,
   ): Promise<Agent | undefined> {
-    const row = await withUser(this.db, userId, async (tx) => {
+    const row = await withUser(this.deps.db, userId, async (tx) => {
       const [current] = await tx
         .select({ id: agents.id })
         .from(agents)
@@ -161,10 +164,10 @@ export class AgentService {
       await this.checkModel(tx, userId, patch.model);
       const [row] = await tx
         .update(agents)
-        .set({ ...patch, updatedAt: this.clock.now() })
+        .set({ ...patch, updatedAt: this.deps.clock.now() })
         .where(and(eq(agents.id, id), eq(agents.userId, userId)))
         .returning();
-      await this.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'agent.updated',
         resourceType: 'agent',
         resourceId: id,
@@ -186,7 +189,7 @@ export class AgentService {
    * whose steps use it; change or delete them first.
    */
   async delete(ctx: AuditContext, userId: string, id: string): Promise<boolean> {
-    return withUser(this.db, userId, async (tx) => {
+    return withUser(this.deps.db, userId, async (tx) => {
       const [locked] = await tx
         .select({ id: agents.id })
         .from(agents)
@@ -213,7 +216,7 @@ export class AgentService {
         .where(and(eq(agents.id, id), eq(agents.userId, userId)))
         .returning({ id: agents.id });
       if (deleted.length === 0) return false;
-      await this.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'agent.deleted',
         resourceType: 'agent',
         resourceId: id,

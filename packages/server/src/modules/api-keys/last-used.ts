@@ -48,11 +48,11 @@ export class LastUsedTracker {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
-  constructor(private readonly o: LastUsedTrackerOptions) {}
+  constructor(private readonly deps: LastUsedTrackerOptions) {}
 
   /** Notes a use of key `keyId` (of `userId`) from `ip` now. Memory only; never throws. */
   touch(keyId: string, userId: string, ip: string | null): void {
-    const at = this.o.clock.now().getTime();
+    const at = this.deps.clock.now().getTime();
     let use = this.uses.get(keyId);
     if (!use) {
       if (this.uses.size >= PENDING_MAX) return;
@@ -102,7 +102,7 @@ export class LastUsedTracker {
     }
     for (const [userId, batch] of byUser) {
       try {
-        await withUser(this.o.db, userId, async (tx) => {
+        await withUser(this.deps.db, userId, async (tx) => {
           for (const { keyId, at, ip } of batch) {
             const when = new Date(at);
             const cut = new Date(at - LAST_USED_WRITE_INTERVAL_MS);
@@ -121,11 +121,11 @@ export class LastUsedTracker {
         for (const { use, at } of batch) use.writtenAt = Math.max(use.writtenAt, at);
       } catch (error) {
         for (const { use } of batch) use.due = true;
-        this.o.onError(error);
+        this.deps.onError(error);
       }
     }
     // Keys unused for a whole interval are forgotten, so the map only holds keys in use.
-    const now = this.o.clock.now().getTime();
+    const now = this.deps.clock.now().getTime();
     for (const [keyId, use] of this.uses) {
       if (!use.due && now - use.at >= LAST_USED_WRITE_INTERVAL_MS) this.uses.delete(keyId);
     }

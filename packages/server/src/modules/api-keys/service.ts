@@ -86,8 +86,8 @@ export class ApiKeyService {
   readonly lastUsed: LastUsedTracker;
   private readonly cache: InvalidatingCache<ApiKeyState>;
 
-  constructor(private readonly o: ApiKeyServiceOptions) {
-    const { onError, db, clock, invalidations } = o;
+  constructor(private readonly deps: ApiKeyServiceOptions) {
+    const { onError, db, clock, invalidations } = deps;
     this.cache = new InvalidatingCache<ApiKeyState>({
       ttlMs: API_KEY_CACHE_TTL_MS,
       max: API_KEY_CACHE_MAX,
@@ -115,14 +115,14 @@ export class ApiKeyService {
     if (state.revoked) return { ok: false, reason: 'revoked' };
     if (state.userStatus !== 'active') return { ok: false, reason: 'inactive' };
     if (state.disabled) return { ok: false, reason: 'disabled' };
-    if (state.expiresAt !== null && this.o.clock.now().getTime() >= state.expiresAt) {
+    if (state.expiresAt !== null && this.deps.clock.now().getTime() >= state.expiresAt) {
       return { ok: false, reason: 'expired', state };
     }
     return { ok: true, state };
   }
 
   private read(hash: string): Promise<ApiKeyState | undefined> {
-    return withScope(this.o.db, { credential: hash }, async (tx) => {
+    return withScope(this.deps.db, { credential: hash }, async (tx) => {
       const [key] = await tx
         .select({
           id: apiKeys.id,
@@ -217,14 +217,14 @@ export class ApiKeyService {
    *   `validation_failed` for an expiry time that is not in the future.
    */
   async create(ctx: AuditContext, userId: string, input: NewApiKey): Promise<CreatedApiKey> {
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     const expiresAt = this.expiryOf(input.expiresIn, now);
     // Least privilege: a key that names no scopes may only read (the contract's one default).
     const scopes = input.scopes?.length ? [...input.scopes] : [...DEFAULT_API_KEY_SCOPES];
     const generated = generateApiKey();
     try {
-      const { row, payload } = await withUser(this.o.db, userId, async (tx) => {
-        await this.o.entitlements.reserve(tx, userId, 'apiKeys', (t) => this.countActive(t, userId));
+      const { row, payload } = await withUser(this.deps.db, userId, async (tx) => {
+        await this.deps.entitlements.reserve(tx, userId, 'apiKeys', (t) => this.countActive(t, userId));
         const [row] = await tx
           .insert(apiKeys)
           .values({
@@ -238,7 +238,7 @@ export class ApiKeyService {
             createdAt: now,
           })
           .returning();
-        await this.o.audit.record(tx, ctx, {
+        await this.deps.audit.record(tx, ctx, {
           action: 'api_key.created',
           resourceType: 'api_key',
           resourceId: row!.id,
@@ -247,13 +247,13 @@ export class ApiKeyService {
           // The name is the user's free text (it could hold an address): it stays out of the insert-only log.
           metadata: { scopes, expiresAt: expiresAt?.toISOString() ?? null },
         });
-        return { row: row!, payload: await this.o.invalidations.announce(tx, `m:${userId}`) };
+        return { row: row!, payload: await this.deps.invalidations.announce(tx, `m:${userId}`) };
       });
-      this.o.invalidations.afterCommit(payload);
+      this.deps.invalidations.afterCommit(payload);
       return { ...this.present(row, now), key: generated.key };
     } catch (error) {
       if (error instanceof ProblemError && error.code === 'plan_limit_reached') {
-        await this.o.audit.recordDetached(
+        await this.deps.audit.recordDetached(
           ctx,
           {
             action: 'api_key.created',
@@ -272,8 +272,8 @@ export class ApiKeyService {
   /** One page of `userId`'s keys that are not revoked, newest first. */
   async list(userId: string, limit: number, cursor: string | undefined): Promise<ApiKeyPage> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor, 'key');
-    const now = this.o.clock.now();
-    const rows = await withUser(this.o.db, userId, (tx) =>
+    const now = this.deps.clock.now();
+    const rows = await withUser(this.deps.db, userId, (tx) =>
       tx
         .select()
         .from(apiKeys)
@@ -297,7 +297,7 @@ export class ApiKeyService {
    * @returns `false` when `userId` has no key `id` (another user's key included: the caller answers 404).
    */
   async revoke(ctx: AuditContext, userId: string, id: string): Promise<boolean> {
-    const result = await withUser(this.o.db, userId, async (tx) => {
+    const result = await withUser(this.deps.db, userId, async (tx) => {
       const [row] = await tx
         .select({ id: apiKeys.id, revokedAt: apiKeys.revokedAt })
         .from(apiKeys)
@@ -307,9 +307,9 @@ export class ApiKeyService {
       if (row.revokedAt) return { found: true, payloads: [] };
       await tx
         .update(apiKeys)
-        .set({ revokedAt: this.o.clock.now() })
+        .set({ revokedAt: this.deps.clock.now() })
         .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, userId)));
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'api_key.revoked',
         resourceType: 'api_key',
         resourceId: id,
@@ -320,12 +320,12 @@ export class ApiKeyService {
       return {
         found: true,
         payloads: [
-          await this.o.invalidations.announce(tx, `k:${id}`),
-          await this.o.invalidations.announce(tx, `m:${userId}`),
+          await this.deps.invalidations.announce(tx, `k:${id}`),
+          await this.deps.invalidations.announce(tx, `m:${userId}`),
         ],
       };
     });
-    this.o.invalidations.afterCommit(...result.payloads);
+    this.deps.invalidations.afterCommit(...result.payloads);
     return result.found;
   }
 
@@ -338,11 +338,11 @@ export class ApiKeyService {
   async revokeAllOf(tx: Db, ctx: AuditContext, userId: string, reason: string): Promise<string[]> {
     const rows = await tx
       .update(apiKeys)
-      .set({ revokedAt: this.o.clock.now() })
+      .set({ revokedAt: this.deps.clock.now() })
       .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
       .returning({ id: apiKeys.id });
     for (const { id } of rows) {
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'api_key.revoked',
         resourceType: 'api_key',
         resourceId: id,
@@ -381,7 +381,7 @@ export class ApiKeyService {
     if (disabled.length > 0) {
       await tx
         .update(apiKeys)
-        .set({ disabledAt: this.o.clock.now() })
+        .set({ disabledAt: this.deps.clock.now() })
         .where(and(eq(apiKeys.userId, userId), inArray(apiKeys.id, disabled)));
     }
     if (enabled.length > 0) {

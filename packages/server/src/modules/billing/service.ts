@@ -93,27 +93,27 @@ export interface BillingServiceOptions {
  * 503 `billing_not_configured`; admins set plans instead.
  */
 export class BillingService {
-  constructor(private readonly o: BillingServiceOptions) {}
+  constructor(private readonly deps: BillingServiceOptions) {}
 
   /** Whether Stripe is configured. */
   get enabled(): boolean {
-    return this.o.stripe !== undefined;
+    return this.deps.stripe !== undefined;
   }
 
   /** @throws {ProblemError} 503 `billing_not_configured` when Stripe is not configured. */
   requireEnabled(): { stripe: Stripe; config: BillingConfig } {
-    if (!this.o.stripe || !this.o.config) {
+    if (!this.deps.stripe || !this.deps.config) {
       throw new ProblemError(
         'billing_not_configured',
         'Billing is not enabled on this server (no Stripe keys are configured). An administrator sets plans here instead.',
       );
     }
-    return { stripe: this.o.stripe, config: this.o.config };
+    return { stripe: this.deps.stripe, config: this.deps.config };
   }
 
   /** The plan a Stripe price buys on this server, or `undefined` for a price it does not sell. */
   planOfPrice(priceId: string | undefined): PaidPlanId | undefined {
-    const prices = this.o.config?.prices;
+    const prices = this.deps.config?.prices;
     if (!prices || !priceId) return undefined;
     if (priceId === prices.pro) return 'pro';
     if (priceId === prices.business) return 'business';
@@ -121,7 +121,7 @@ export class BillingService {
   }
 
   private providerError(error: unknown, what: string): ProblemError {
-    this.o.log.error({ err: error }, `Stripe: ${what} failed`);
+    this.deps.log.error({ err: error }, `Stripe: ${what} failed`);
     return new ProblemError(
       'billing_provider_error',
       `Stripe could not ${what} just now. Nothing was charged; try again in a minute.`,
@@ -142,11 +142,11 @@ export class BillingService {
    */
   async status(userId: string): Promise<BillingStatus> {
     this.requireEnabled();
-    const view = await this.o.me.get(userId);
+    const view = await this.deps.me.get(userId);
     if (!view) throw new ProblemError('not_found', 'This account no longer exists.');
-    const { row, disabled } = await withUser(this.o.db, userId, async (tx) => ({
+    const { row, disabled } = await withUser(this.deps.db, userId, async (tx) => ({
       row: await this.customerOf(tx, userId),
-      disabled: await this.o.apiKeys.disabledIds(tx, userId),
+      disabled: await this.deps.apiKeys.disabledIds(tx, userId),
     }));
     const notices: BillingNotice[] = [];
     if (disabled.length > 0) {
@@ -188,7 +188,7 @@ export class BillingService {
    */
   async checkout(ctx: AuditContext, userId: string, plan: PaidPlanId): Promise<BillingUrl> {
     const { stripe, config } = this.requireEnabled();
-    const { user, row } = await withUser(this.o.db, userId, async (tx) => {
+    const { user, row } = await withUser(this.deps.db, userId, async (tx) => {
       const [user] = await tx
         .select({ email: users.email, plan: users.plan })
         .from(users)
@@ -220,8 +220,8 @@ export class BillingService {
     }
     if (!session.url)
       throw this.providerError(new Error('Checkout Session without a url'), 'start a checkout');
-    await withUser(this.o.db, userId, (tx) =>
-      this.o.audit.record(tx, ctx, {
+    await withUser(this.deps.db, userId, (tx) =>
+      this.deps.audit.record(tx, ctx, {
         action: 'billing.checkout_started',
         resourceType: 'checkout_session',
         resourceId: session.id,
@@ -244,8 +244,8 @@ export class BillingService {
     } catch (error) {
       throw this.providerError(error, 'create the customer');
     }
-    const now = this.o.clock.now();
-    return withUser(this.o.db, userId, async (tx) => {
+    const now = this.deps.clock.now();
+    return withUser(this.deps.db, userId, async (tx) => {
       await tx
         .insert(billingCustomers)
         .values({ userId, stripeCustomerId: customer.id, createdAt: now, updatedAt: now })
@@ -264,7 +264,7 @@ export class BillingService {
    */
   async portal(userId: string): Promise<BillingUrl> {
     const { stripe, config } = this.requireEnabled();
-    const row = await withUser(this.o.db, userId, (tx) => this.customerOf(tx, userId));
+    const row = await withUser(this.deps.db, userId, (tx) => this.customerOf(tx, userId));
     if (!row) {
       throw new ProblemError(
         'no_billing_account',
@@ -293,9 +293,9 @@ export class BillingService {
    *   retry).
    */
   async cancelSubscription(userId: string): Promise<{ cancelled: boolean; subscriptionId?: string }> {
-    if (!this.o.stripe) return { cancelled: false };
-    const stripe = this.o.stripe;
-    const row = await withUser(this.o.db, userId, (tx) => this.customerOf(tx, userId));
+    if (!this.deps.stripe) return { cancelled: false };
+    const stripe = this.deps.stripe;
+    const row = await withUser(this.deps.db, userId, (tx) => this.customerOf(tx, userId));
     const id = row?.stripeSubscriptionId;
     if (!id || !row.subscriptionStatus || !CANCELLABLE.has(row.subscriptionStatus)) {
       return { cancelled: false };
@@ -307,10 +307,10 @@ export class BillingService {
       const code = (error as { code?: unknown }).code;
       if (code !== 'resource_missing') throw this.providerError(error, 'cancel the subscription');
     }
-    await withUser(this.o.db, userId, (tx) =>
+    await withUser(this.deps.db, userId, (tx) =>
       tx
         .update(billingCustomers)
-        .set({ subscriptionStatus: status, cancelAtPeriodEnd: false, updatedAt: this.o.clock.now() })
+        .set({ subscriptionStatus: status, cancelAtPeriodEnd: false, updatedAt: this.deps.clock.now() })
         .where(eq(billingCustomers.userId, userId)),
     );
     return { cancelled: true, subscriptionId: id };
@@ -328,12 +328,12 @@ export class BillingService {
    * @throws {ProblemError} 502 `billing_provider_error` when Stripe fails (retry: the purge does).
    */
   async deleteCustomer(userId: string): Promise<{ deleted: boolean; customerId?: string }> {
-    if (!this.o.stripe) return { deleted: false };
-    const row = await withUser(this.o.db, userId, (tx) => this.customerOf(tx, userId));
+    if (!this.deps.stripe) return { deleted: false };
+    const row = await withUser(this.deps.db, userId, (tx) => this.customerOf(tx, userId));
     const id = row?.stripeCustomerId;
     if (!id) return { deleted: false };
     try {
-      await this.o.stripe.customers.del(id);
+      await this.deps.stripe.customers.del(id);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code !== 'resource_missing') throw this.providerError(error, 'delete the customer');
@@ -373,10 +373,10 @@ export class BillingService {
         config.webhookSecret,
         WEBHOOK_TOLERANCE_S,
         undefined,
-        this.o.clock.now().getTime(),
+        this.deps.clock.now().getTime(),
       );
     } catch (error) {
-      this.o.log.warn({ reason: (error as Error).message.split('\n')[0] }, 'Stripe webhook refused');
+      this.deps.log.warn({ reason: (error as Error).message.split('\n')[0] }, 'Stripe webhook refused');
       throw new ProblemError(
         'invalid_webhook_signature',
         `The Stripe-Signature header does not match this body, or was made more than ${WEBHOOK_TOLERANCE_S} s ago. Check STRIPE_WEBHOOK_SECRET and send the body unchanged.`,
@@ -427,7 +427,7 @@ export class BillingService {
         const customerId = idOf(invoice.customer);
         if (!customerId) return this.ignore(event, 'no customer');
         return this.inCustomerScope(event, { customerId }, async (tx, userId) => {
-          await this.o.audit.record(tx, this.systemContext(event), {
+          await this.deps.audit.record(tx, this.systemContext(event), {
             action: 'billing.payment_failed',
             resourceType: 'invoice',
             resourceId: invoice.id ?? null,
@@ -456,7 +456,7 @@ export class BillingService {
   }
 
   private ignore(event: Stripe.Event, reason: string): WebhookResult {
-    this.o.log.warn({ eventId: event.id, type: event.type, reason }, 'Stripe webhook ignored');
+    this.deps.log.warn({ eventId: event.id, type: event.type, reason }, 'Stripe webhook ignored');
     return 'ignored';
   }
 
@@ -475,10 +475,10 @@ export class BillingService {
     ) => Promise<{ result: WebhookResult; payloads?: (string | undefined)[] }>,
   ): Promise<WebhookResult> {
     const scope = 'customerId' in who ? { credential: who.customerId } : { userId: who.userId };
-    const outcome = await withScope(this.o.db, scope, async (tx) => {
+    const outcome = await withScope(this.deps.db, scope, async (tx) => {
       await tx
         .insert(billingWebhookEvents)
-        .values({ id: event.id, type: event.type, processedAt: this.o.clock.now() });
+        .values({ id: event.id, type: event.type, processedAt: this.deps.clock.now() });
       let userId: string | undefined;
       if ('customerId' in who) {
         const [row] = await tx
@@ -495,7 +495,7 @@ export class BillingService {
       return { ...(await fn(tx, userId, user.plan)), unknown: false };
     });
     if (outcome.unknown) this.ignore(event, 'no Fleece account for this customer');
-    this.o.invalidations.afterCommit(...(outcome.payloads ?? []));
+    this.deps.invalidations.afterCommit(...(outcome.payloads ?? []));
     return outcome.result;
   }
 
@@ -508,7 +508,7 @@ export class BillingService {
   ): Promise<WebhookResult> {
     return this.inCustomerScope(event, who, async (tx, userId, current) => {
       const eventAt = new Date(event.created * 1000);
-      const now = this.o.clock.now();
+      const now = this.deps.clock.now();
       const [row] = await tx.select().from(billingCustomers).where(eq(billingCustomers.userId, userId));
       if (row && row.stripeCustomerId !== customerId) {
         this.ignore(event, 'the customer is not the one stored for this user');
@@ -521,7 +521,7 @@ export class BillingService {
       const priceId = sub.items?.data?.[0]?.price?.id;
       const paid = this.planOfPrice(priceId);
       if (!paid) {
-        this.o.log.warn(
+        this.deps.log.warn(
           { eventId: event.id, priceId },
           'Stripe webhook: a subscription price this server does not sell (set STRIPE_PRICE_PRO and STRIPE_PRICE_BUSINESS); plan unchanged',
         );
@@ -556,8 +556,8 @@ export class BillingService {
         return { result: 'applied' };
       }
       await tx.update(users).set({ plan: target, updatedAt: now }).where(eq(users.id, userId));
-      const keys = await this.o.apiKeys.enforceLimit(tx, userId, planOf(target).entitlements.apiKeys);
-      await this.o.audit.record(tx, this.systemContext(event), {
+      const keys = await this.deps.apiKeys.enforceLimit(tx, userId, planOf(target).entitlements.apiKeys);
+      await this.deps.audit.record(tx, this.systemContext(event), {
         action: 'billing.plan_changed',
         resourceType: 'user',
         resourceId: userId,
@@ -574,7 +574,7 @@ export class BillingService {
           apiKeysEnabled: keys.enabled,
         },
       });
-      return { result: 'applied', payloads: [await this.o.invalidations.announce(tx, `u:${userId}`)] };
+      return { result: 'applied', payloads: [await this.deps.invalidations.announce(tx, `u:${userId}`)] };
     });
   }
 }

@@ -37,6 +37,18 @@ export interface PreparedTurn {
   created: boolean;
 }
 
+/** What a {@link ChatService} needs. */
+export interface ChatServiceOptions {
+  db: Db;
+  clock: Clock;
+  /** Seals the messages (`FLEECE_ENCRYPTION_KEY`). */
+  keyring: Keyring;
+  audit: AuditService;
+  entitlements: EntitlementsService;
+  models: ModelService;
+  providers: ProviderRegistry;
+}
+
 /**
  * Chat: a turn appends the request's messages to a conversation (created when none is named), counts one
  * execution of the month's quota in the same transaction, then streams the reply from the provider and
@@ -44,22 +56,16 @@ export interface PreparedTurn {
  * user's conversation is indistinguishable from a missing one.
  */
 export class ChatService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditService,
-    private readonly entitlements: EntitlementsService,
-    private readonly models: ModelService,
-    private readonly providers: ProviderRegistry,
-  ) {}
+  constructor(private readonly deps: ChatServiceOptions) {}
 
   /** The wire form of a stored message (content decrypted); the data export uses it too. */
   present(row: MessageRow): ChatMessage {
     return {
       seq: row.seq,
       role: row.role,
-      content: decrypt(this.keyring, row.content, messageAad(row.conversationId, row.seq)).toString('utf8'),
+      content: decrypt(this.deps.keyring, row.content, messageAad(row.conversationId, row.seq)).toString(
+        'utf8',
+      ),
       model: row.model,
       createdAt: row.createdAt.toISOString(),
     };
@@ -73,7 +79,7 @@ export class ChatService {
     message: { role: 'system' | 'user' | 'assistant'; content: string },
     extra: { model?: string; inputTokens?: number; outputTokens?: number } = {},
   ): Promise<MessageRow> {
-    const key = this.keyring.current;
+    const key = this.deps.keyring.current;
     const [row] = await tx
       .insert(chatMessages)
       .values({
@@ -86,7 +92,7 @@ export class ChatService {
         model: extra.model ?? null,
         inputTokens: extra.inputTokens ?? null,
         outputTokens: extra.outputTokens ?? null,
-        createdAt: this.clock.now(),
+        createdAt: this.deps.clock.now(),
       })
       .returning();
     return row!;
@@ -98,8 +104,8 @@ export class ChatService {
    * @throws {ProblemError} 404 `not_found`, 403 `plan_limit_reached`, 400 `unknown_model`.
    */
   async prepare(userId: string, request: ChatRequest): Promise<PreparedTurn> {
-    return withUser(this.db, userId, async (tx) => {
-      const now = this.clock.now();
+    return withUser(this.deps.db, userId, async (tx) => {
+      const now = this.deps.clock.now();
       let conversationId = request.conversationId;
       let current: string | undefined;
       if (conversationId !== undefined) {
@@ -111,11 +117,11 @@ export class ChatService {
         if (!row) throw new ProblemError('not_found', 'No such conversation.');
         current = row.model;
       }
-      const model = this.models.assertModelAllowed(
-        await this.entitlements.limits(tx, userId),
+      const model = this.deps.models.assertModelAllowed(
+        await this.deps.entitlements.limits(tx, userId),
         request.model ?? current,
       );
-      await this.entitlements.consumeExecution(tx, userId);
+      await this.deps.entitlements.consumeExecution(tx, userId);
       let created = false;
       if (conversationId === undefined) {
         conversationId = newId('cnv');
@@ -158,12 +164,12 @@ export class ChatService {
     onDelta: (text: string) => void | Promise<void>,
     signal?: AbortSignal,
   ): Promise<ChatResponse> {
-    const provider = this.providers.get(turn.model.provider);
+    const provider = this.deps.providers.get(turn.model.provider);
     if (!provider) throw new ProviderError('provider_unavailable', turn.model.provider);
     const stream = provider.stream(turn.history, { model: turn.model.id, signal });
     for await (const text of stream) await onDelta(text);
     const result = await stream.result();
-    const row = await withUser(this.db, userId, async (tx) => {
+    const row = await withUser(this.deps.db, userId, async (tx) => {
       const [{ next } = { next: 1 }] = (await tx
         .select({ next: sql<number>`coalesce(max(${chatMessages.seq}), 0) + 1` })
         .from(chatMessages)
@@ -192,7 +198,7 @@ export class ChatService {
   /** One page of `userId`'s conversations, most recently active first. */
   async list(userId: string, limit: number, cursor: string | undefined): Promise<ConversationPage> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor, 'cnv');
-    const rows = await withUser(this.db, userId, (tx) =>
+    const rows = await withUser(this.deps.db, userId, (tx) =>
       tx
         .select()
         .from(conversations)
@@ -218,7 +224,7 @@ export class ChatService {
 
   /** Conversation `id` of `userId` with its messages; `undefined` when `userId` has none. */
   async get(userId: string, id: string): Promise<ConversationDetail | undefined> {
-    return withUser(this.db, userId, async (tx) => {
+    return withUser(this.deps.db, userId, async (tx) => {
       const [row] = await tx
         .select()
         .from(conversations)
@@ -241,13 +247,13 @@ export class ChatService {
 
   /** Deletes conversation `id` of `userId` and records `chat.conversation.deleted`. @returns `false` if none. */
   async delete(ctx: AuditContext, userId: string, id: string): Promise<boolean> {
-    return withUser(this.db, userId, async (tx) => {
+    return withUser(this.deps.db, userId, async (tx) => {
       const deleted = await tx
         .delete(conversations)
         .where(and(eq(conversations.id, id), eq(conversations.userId, userId)))
         .returning({ id: conversations.id });
       if (deleted.length === 0) return false;
-      await this.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'chat.conversation.deleted',
         resourceType: 'conversation',
         resourceId: id,

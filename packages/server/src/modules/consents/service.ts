@@ -74,11 +74,11 @@ export interface ConsentServiceOptions {
  * revoking what is not granted) records nothing. Decorated on the app as `app.consents`.
  */
 export class ConsentService {
-  constructor(private readonly o: ConsentServiceOptions) {}
+  constructor(private readonly deps: ConsentServiceOptions) {}
 
   /** Every consent type of `userId`, in {@link CONSENT_TYPES} order (undecided ones read `granted: false`). */
   async list(userId: string): Promise<Consent[]> {
-    return presentConsents(await withUser(this.o.db, userId, (tx) => this.rows(tx, userId)));
+    return presentConsents(await withUser(this.deps.db, userId, (tx) => this.rows(tx, userId)));
   }
 
   /** The consent rows of `userId` inside `tx` (in `userId`'s scope), as stored. */
@@ -87,13 +87,19 @@ export class ConsentService {
   }
 
   /** Whether `userId` has granted `type` for its current policy version (one indexed read). */
-  async has(userId: string, type: ConsentType): Promise<boolean> {
-    const [row] = await withUser(this.o.db, userId, (tx) =>
-      tx
-        .select()
-        .from(consents)
-        .where(and(eq(consents.userId, userId), eq(consents.type, type))),
-    );
+  has(userId: string, type: ConsentType): Promise<boolean> {
+    return withUser(this.deps.db, userId, (tx) => this.holds(tx, userId, type));
+  }
+
+  /**
+   * {@link has} inside `tx` (in `userId`'s scope), so a guarded change checks the consent in its own
+   * transaction (one statement, no transaction of its own).
+   */
+  async holds(tx: Db, userId: string, type: ConsentType): Promise<boolean> {
+    const [row] = await tx
+      .select()
+      .from(consents)
+      .where(and(eq(consents.userId, userId), eq(consents.type, type)));
     return present(type, row).granted;
   }
 
@@ -104,20 +110,20 @@ export class ConsentService {
    */
   async set(ctx: AuditContext, userId: string, type: ConsentType, granted: boolean): Promise<Consent> {
     const policyVersion = CONSENT_POLICY_VERSIONS[type];
-    const row = await withUser(this.o.db, userId, async (tx) => {
+    const row = await withUser(this.deps.db, userId, async (tx) => {
       const [before] = await tx
         .select()
         .from(consents)
         .where(and(eq(consents.userId, userId), eq(consents.type, type)))
         .for('update');
       if (present(type, before).granted === granted && (granted || before)) return before!;
-      const values = { granted, policyVersion, updatedAt: this.o.clock.now() };
+      const values = { granted, policyVersion, updatedAt: this.deps.clock.now() };
       const [after] = await tx
         .insert(consents)
         .values({ userId, type, ...values })
         .onConflictDoUpdate({ target: [consents.userId, consents.type], set: values })
         .returning();
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: granted ? 'consent.granted' : 'consent.revoked',
         resourceType: 'consent',
         resourceId: type,

@@ -12,9 +12,9 @@ import {
 import { enterScope, withAdmin, withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import { JOB_SCHEMA } from '../../jobs/schema.js';
+import { newId } from '../../lib/secrets.js';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT } from '../audit/service.js';
 import type { AccountChangeOptions } from '../identity/account-change.js';
-import { newId } from '../../lib/secrets.js';
 import { normaliseEmail } from '../identity/users.service.js';
 import { deleteHistory } from '../retention/service.js';
 
@@ -84,7 +84,7 @@ export interface DeletionCaller {
 export class AccountDeletionService {
   private schedulePurge: SchedulePurge | undefined;
 
-  constructor(private readonly o: AccountDeletionOptions) {}
+  constructor(private readonly deps: AccountDeletionOptions) {}
 
   /** Sets how purges are queued (the job queue wiring, src/modules/retention/plugin.ts). */
   setSchedulePurge(schedule: SchedulePurge): void {
@@ -93,7 +93,7 @@ export class AccountDeletionService {
 
   /** The purge date of deletion `deletionId`, or `undefined` when it no longer exists. */
   async purgeDate(deletionId: string): Promise<Date | undefined> {
-    const [row] = await withAdmin(this.o.db, (tx) =>
+    const [row] = await withAdmin(this.deps.db, (tx) =>
       tx
         .select({ purgeAfter: accountDeletions.purgeAfter })
         .from(accountDeletions)
@@ -106,20 +106,20 @@ export class AccountDeletionService {
     status: 'active' | 'suspended' | 'pending_deletion',
     row: typeof accountDeletions.$inferSelect | undefined,
   ): AccountDeletion {
-    const now = this.o.clock.now().getTime();
+    const now = this.deps.clock.now().getTime();
     const pending = status === 'pending_deletion' && row !== undefined;
     return {
       status: pending ? 'pending_deletion' : 'active',
       requestedAt: pending ? row.requestedAt.toISOString() : null,
       purgeAfter: pending ? row.purgeAfter.toISOString() : null,
       cancellable: pending && row.purgeStartedAt === null && now < row.purgeAfter.getTime(),
-      graceDays: this.o.graceDays,
+      graceDays: this.deps.graceDays,
     };
   }
 
   /** The deletion state of `userId`'s account. */
   async status(userId: string): Promise<AccountDeletion> {
-    return withUser(this.o.db, userId, async (tx) => {
+    return withUser(this.deps.db, userId, async (tx) => {
       const [row] = await tx
         .select({ status: users.status, deletion: accountDeletions })
         .from(users)
@@ -140,9 +140,9 @@ export class AccountDeletionService {
    *   within {@link FRESH_AUTH_MAX_AGE_MS}; 409 `deletion_in_progress` when a deletion is already pending.
    */
   async request(ctx: AuditContext, caller: DeletionCaller): Promise<AccountDeletion> {
-    const now = this.o.clock.now();
-    const purgeAfter = new Date(now.getTime() + this.o.graceDays * DAY_MS);
-    const result = await withUser(this.o.db, caller.userId, async (tx) => {
+    const now = this.deps.clock.now();
+    const purgeAfter = new Date(now.getTime() + this.deps.graceDays * DAY_MS);
+    const result = await withUser(this.deps.db, caller.userId, async (tx) => {
       const [session] = await tx
         .select({ createdAt: sessions.createdAt })
         .from(sessions)
@@ -167,8 +167,8 @@ export class AccountDeletionService {
         .values({ id: newId('del'), userId: user.id, requestedAt: now, purgeAfter })
         .returning();
       await tx.update(users).set({ status: 'pending_deletion', updatedAt: now }).where(eq(users.id, user.id));
-      const revoked = await this.o.sessions.revokeAllExcept(tx, user.id, undefined, 'account_deletion');
-      const keys = await this.o.apiKeys.revokeAllOf(tx, ctx, user.id, 'account_deletion');
+      const revoked = await this.deps.sessions.revokeAllExcept(tx, user.id, undefined, 'account_deletion');
+      const keys = await this.deps.apiKeys.revokeAllOf(tx, ctx, user.id, 'account_deletion');
       // Sign-ins already under way must not outlive the request either.
       await tx
         .update(deviceAuthorizations)
@@ -178,7 +178,7 @@ export class AccountDeletionService {
         .update(authorizationCodes)
         .set({ consumedAt: now })
         .where(and(eq(authorizationCodes.userId, user.id), isNull(authorizationCodes.consumedAt)));
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'account.deletion_requested',
         resourceType: 'user',
         resourceId: user.id,
@@ -186,15 +186,15 @@ export class AccountDeletionService {
         subjectUserId: user.id,
         metadata: {
           purgeAfter: purgeAfter.toISOString(),
-          graceDays: this.o.graceDays,
+          graceDays: this.deps.graceDays,
           sessionsRevoked: revoked.ids.length,
           keysRevoked: keys.length,
         },
       });
-      const payload = await this.o.invalidations.announce(tx, `u:${user.id}`);
+      const payload = await this.deps.invalidations.announce(tx, `u:${user.id}`);
       return { deletion: deletion!, payloads: [payload, revoked.payload] };
     });
-    this.o.invalidations.afterCommit(...result.payloads);
+    this.deps.invalidations.afterCommit(...result.payloads);
     await this.afterRequest(caller.userId, result.deletion.id, purgeAfter);
     return this.view('pending_deletion', result.deletion);
   }
@@ -206,14 +206,20 @@ export class AccountDeletionService {
    */
   private async afterRequest(userId: string, deletionId: string, purgeAfter: Date): Promise<void> {
     try {
-      await this.o.cancelSubscription?.()?.(userId);
+      await this.deps.cancelSubscription?.()?.(userId);
     } catch (error) {
-      this.o.log.warn({ err: error, deletionId }, 'could not cancel the subscription of a deleted account');
+      this.deps.log.warn(
+        { err: error, deletionId },
+        'could not cancel the subscription of a deleted account',
+      );
     }
     try {
       await this.schedulePurge?.(deletionId, purgeAfter);
     } catch (error) {
-      this.o.log.warn({ err: error, deletionId }, 'could not queue an account purge; the daily sweep will');
+      this.deps.log.warn(
+        { err: error, deletionId },
+        'could not queue an account purge; the daily sweep will',
+      );
     }
   }
 
@@ -225,8 +231,8 @@ export class AccountDeletionService {
    *   `deletion_in_progress` when the grace period is over (the purge may be running).
    */
   async cancel(ctx: AuditContext, userId: string): Promise<AccountDeletion> {
-    const now = this.o.clock.now();
-    const payload = await withUser(this.o.db, userId, async (tx) => {
+    const now = this.deps.clock.now();
+    const payload = await withUser(this.deps.db, userId, async (tx) => {
       const [user] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
       const [deletion] = await tx
         .select()
@@ -244,7 +250,7 @@ export class AccountDeletionService {
       }
       await tx.delete(accountDeletions).where(eq(accountDeletions.id, deletion.id));
       await tx.update(users).set({ status: 'active', updatedAt: now }).where(eq(users.id, userId));
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'account.deletion_cancelled',
         resourceType: 'user',
         resourceId: userId,
@@ -252,9 +258,9 @@ export class AccountDeletionService {
         subjectUserId: userId,
         metadata: { requestedAt: deletion.requestedAt.toISOString() },
       });
-      return this.o.invalidations.announce(tx, `u:${userId}`);
+      return this.deps.invalidations.announce(tx, `u:${userId}`);
     });
-    this.o.invalidations.afterCommit(payload);
+    this.deps.invalidations.afterCommit(payload);
     return this.view('active', undefined);
   }
 
@@ -271,8 +277,8 @@ export class AccountDeletionService {
     options: { afterStep?: (step: PurgeStep) => void | Promise<void> } = {},
   ): Promise<PurgeOutcome> {
     const done = async (step: PurgeStep) => options.afterStep?.(step);
-    const now = this.o.clock.now();
-    const target = await withAdmin(this.o.db, async (tx) => {
+    const now = this.deps.clock.now();
+    const target = await withAdmin(this.deps.db, async (tx) => {
       const [row] = await tx
         .select({ deletion: accountDeletions, email: users.email, status: users.status })
         .from(accountDeletions)
@@ -298,17 +304,17 @@ export class AccountDeletionService {
     const { userId, email } = target;
     await done('start');
 
-    await this.o.cancelSubscription?.()?.(userId);
-    await this.o.deleteBillingCustomer?.()?.(userId);
+    await this.deps.cancelSubscription?.()?.(userId);
+    await this.deps.deleteBillingCustomer?.()?.(userId);
     await done('billing');
 
-    await deleteHistory(this.o.db, 'executions', userId, undefined, PURGE_BATCH);
+    await deleteHistory(this.deps.db, 'executions', userId, undefined, PURGE_BATCH);
     await done('executions');
 
-    await deleteHistory(this.o.db, 'conversations', userId, undefined, PURGE_BATCH);
+    await deleteHistory(this.deps.db, 'conversations', userId, undefined, PURGE_BATCH);
     await done('conversations');
 
-    const payload = await withAdmin(this.o.db, async (tx) => {
+    const payload = await withAdmin(this.deps.db, async (tx) => {
       await enterScope(tx, { userId, email: normaliseEmail(email) });
       const [still] = await tx
         .select({ id: accountDeletions.id })
@@ -316,7 +322,7 @@ export class AccountDeletionService {
         .where(eq(accountDeletions.id, deletionId))
         .for('update');
       if (!still) return undefined;
-      await this.o.audit.record(tx, SYSTEM_AUDIT_CONTEXT, {
+      await this.deps.audit.record(tx, SYSTEM_AUDIT_CONTEXT, {
         action: 'account.deleted',
         resourceType: 'user',
         resourceId: userId,
@@ -324,7 +330,7 @@ export class AccountDeletionService {
         subjectUserId: userId,
         metadata: { deletion: deletionId },
       });
-      await this.o.audit.forgetSubject(tx, userId);
+      await this.deps.audit.forgetSubject(tx, userId);
       await tx.delete(magicLinkTokens).where(sql`lower(${magicLinkTokens.email}) = ${normaliseEmail(email)}`);
       // Queued and finished jobs of other features (webhook deliveries, flow runs) may name the user in
       // their data or result; pg-boss keeps finished ones for days. None may outlive the account.
@@ -337,9 +343,9 @@ export class AccountDeletionService {
            or strpos(lower(data::text), ${normaliseEmail(email)}) > 0`);
       // Every other table the user owns references users(id) ON DELETE CASCADE.
       await tx.delete(users).where(eq(users.id, userId));
-      return this.o.invalidations.announce(tx, `u:${userId}`);
+      return this.deps.invalidations.announce(tx, `u:${userId}`);
     });
-    if (payload) this.o.invalidations.afterCommit(payload);
+    if (payload) this.deps.invalidations.afterCommit(payload);
     await done('account');
     return 'purged';
   }
@@ -349,11 +355,11 @@ export class AccountDeletionService {
    * queues a purge for each; normally their own queued job already ran).
    */
   async due(limit = 1_000): Promise<string[]> {
-    const rows = await withAdmin(this.o.db, (tx) =>
+    const rows = await withAdmin(this.deps.db, (tx) =>
       tx
         .select({ id: accountDeletions.id })
         .from(accountDeletions)
-        .where(lte(accountDeletions.purgeAfter, this.o.clock.now()))
+        .where(lte(accountDeletions.purgeAfter, this.deps.clock.now()))
         .orderBy(accountDeletions.purgeAfter)
         .limit(limit),
     );

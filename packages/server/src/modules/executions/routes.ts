@@ -1,23 +1,18 @@
 import {
-  Agent,
-  AgentPage,
   AgentParams,
-  CreateAgentRequest,
   ExecuteAgentRequest,
   Execution,
   ExecutionListQuery,
   ExecutionPage,
   ExecutionParams,
-  PageQuery,
   Problem,
-  UpdateAgentRequest,
 } from '@fleece/sdk/contract';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { ProblemError } from '../../errors.js';
 import { lastEventSeq, serveStream } from '../../streams/serve.js';
 import { auditContext } from '../audit/context.js';
+import { consentRequired } from '../consents/service.js';
 
 const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 
@@ -47,14 +42,14 @@ function wantsStream(request: FastifyRequest, stream: boolean | undefined): bool
   return /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
 }
 
-const notFoundAgent = () => new ProblemError('not_found', 'No such agent.');
 const notFoundExecution = () => new ProblemError('not_found', 'No such execution.');
 
 /**
- * Agents and executions (issue 6): `/api/v1/agents` CRUD, `POST /api/v1/agents/:id/execute` (JSON or
- * Server-Sent Events; `Idempotency-Key`; limit `agentExecute`; monthly quota), `/api/v1/executions` list, get, events
- * (SSE replay with `Last-Event-ID`) and cancel. HTTP only: the rules live in `app.agents` and
- * `app.executions`. Another user's agent or execution answers 404 exactly as a missing one.
+ * Executions: `POST /api/v1/agents/:id/execute` (JSON or Server-Sent Events; `Idempotency-Key`; limit
+ * `agentExecute`;
+ * monthly quota), `/api/v1/executions` list, get, events (SSE replay with `Last-Event-ID`) and cancel. HTTP
+ * only: the rules live in `app.executions`. Another user's agent or execution answers 404 exactly as a
+ * missing one. The agents' own routes are in src/modules/agents/routes.ts.
  */
 export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   /**
@@ -77,114 +72,10 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
     );
 
   app.post(
-    '/api/v1/agents',
-    {
-      preParsing: app.requireAuth,
-      schema: {
-        tags: ['agents'],
-        summary: 'Create an agent',
-        security,
-        body: CreateAgentRequest,
-        response: { 201: Agent, 400: Problem, 401: Problem, 403: Problem },
-      },
-    },
-    async (request, reply) => {
-      const userId = request.principal!.userId;
-      const agent = await app.agents.create(auditContext(request), userId, request.body);
-      app.me.forget(userId);
-      return reply.code(201).send(agent);
-    },
-  );
-
-  app.get(
-    '/api/v1/agents',
-    {
-      preParsing: app.requireAuth,
-      schema: {
-        tags: ['agents'],
-        summary: 'Your agents, newest first',
-        security,
-        querystring: PageQuery,
-        response: { 200: AgentPage, 400: Problem, 401: Problem, 403: Problem },
-      },
-    },
-    async (request) => app.agents.list(request.principal!.userId, request.query.limit, request.query.cursor),
-  );
-
-  app.get(
-    '/api/v1/agents/:id',
-    {
-      preParsing: app.requireAuth,
-      schema: {
-        tags: ['agents'],
-        summary: 'One agent',
-        security,
-        params: AgentParams,
-        response: { 200: Agent, 401: Problem, 403: Problem, 404: Problem },
-      },
-    },
-    async (request) => {
-      const agent = await app.agents.get(request.principal!.userId, request.params.id);
-      if (!agent) throw notFoundAgent();
-      return agent;
-    },
-  );
-
-  app.patch(
-    '/api/v1/agents/:id',
-    {
-      preParsing: app.requireAuth,
-      schema: {
-        tags: ['agents'],
-        summary: 'Change an agent',
-        security,
-        params: AgentParams,
-        body: UpdateAgentRequest,
-        response: { 200: Agent, 400: Problem, 401: Problem, 403: Problem, 404: Problem },
-      },
-    },
-    async (request) => {
-      const agent = await app.agents.update(
-        auditContext(request),
-        request.principal!.userId,
-        request.params.id,
-        request.body,
-      );
-      if (!agent) throw notFoundAgent();
-      return agent;
-    },
-  );
-
-  app.delete(
-    '/api/v1/agents/:id',
-    {
-      preParsing: app.requireAuth,
-      schema: {
-        tags: ['agents'],
-        summary: 'Delete an agent (its executions stay)',
-        security,
-        params: AgentParams,
-        response: {
-          204: z.null().describe('Deleted'),
-          401: Problem,
-          403: Problem,
-          404: Problem,
-          409: Problem,
-        },
-      },
-    },
-    async (request, reply) => {
-      const userId = request.principal!.userId;
-      if (!(await app.agents.delete(auditContext(request), userId, request.params.id))) throw notFoundAgent();
-      app.me.forget(userId);
-      return reply.code(204).send(null);
-    },
-  );
-
-  app.post(
     '/api/v1/agents/:id/execute',
     {
-      preParsing: [app.requireAuth, app.requireConsent('ai_processing')],
+      // The ai_processing consent is checked in the start transaction (one round trip fewer).
+      preParsing: app.requireAuth,
       config: { limit: 'agentExecute', scope: 'agents:execute' },
       schema: {
         tags: ['agents'],
@@ -200,7 +91,21 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
       const userId = request.principal!.userId;
       const ctx = auditContext(request);
       const key = idempotencyKey(request);
-      const started = await app.executions.start(ctx, userId, request.params.id, request.body.input, key);
+      const started = await app.executions.start(
+        ctx,
+        userId,
+        request.params.id,
+        request.body.input,
+        key,
+        undefined,
+        {
+          running: true,
+          guard: async (tx) => {
+            if (!(await app.consents.holds(tx, userId, 'ai_processing')))
+              throw consentRequired(app.config.publicUrl, 'ai_processing');
+          },
+        },
+      );
       const { execution } = started;
       const streaming = wantsStream(request, request.body.stream);
       if (streaming) {
@@ -218,12 +123,13 @@ export const executionRoutes: FastifyPluginAsyncZod = async (app) => {
         if (!reply.raw.writableFinished) disconnect.abort();
       };
       reply.raw.on('close', onClose);
+      let ended: Execution | undefined;
       try {
-        await app.executions.run(ctx, execution, userId, started.plan!, disconnect.signal);
+        ended = await app.executions.run(ctx, execution, userId, started.plan!, disconnect.signal);
       } finally {
         reply.raw.off('close', onClose);
       }
-      return reply.code(201).send((await app.executions.get(userId, execution.id))!);
+      return reply.code(201).send(ended ?? (await app.executions.get(userId, execution.id))!);
     },
   );
 

@@ -5,12 +5,12 @@ import type {
   ExecutionStatus,
   ProviderId,
 } from '@fleece/sdk/contract';
-import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, isNull, lt, or } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Db } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { decodeCursor, encodeCursor } from '../../db/pagination.js';
-import { executionEvents, executions } from '../../db/schema/ai.js';
+import { executions } from '../../db/schema/ai.js';
 import { withUser } from '../../db/tenant.js';
 import { ProblemError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
@@ -18,23 +18,19 @@ import { decrypt, encrypt, type Keyring } from '../../lib/crypto.js';
 import { newId } from '../../lib/secrets.js';
 import type { AgentService } from '../agents/service.js';
 import type { ModelService } from '../ai/models/service.js';
-import { ProviderError } from '../ai/providers/errors.js';
 import type { ProviderRegistry } from '../ai/providers/registry.js';
 import type { ChatMessage } from '../ai/providers/types.js';
 import { SYSTEM_AUDIT_CONTEXT } from '../audit/context.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
-import type { EntitlementsService } from '../plans/entitlements.js';
-import { DONE_EVENT, EXECUTION_CHANNEL, ExecutionStreamHub, type StoredEvent } from './stream.js';
+import type { AccountLimits, EntitlementsService } from '../plans/entitlements.js';
+import { EventLog, type ExecutionRow, eventAad, type LiveRun, lockExecution } from './event-log.js';
+import { Leases } from './leases.js';
+import { type CancelReason, type Outcome, RunLoop, type RunPlan } from './run-loop.js';
+import { DONE_EVENT, ExecutionStreamHub, type StoredEvent } from './stream.js';
 
-type ExecutionRow = typeof executions.$inferSelect;
-
-/**
- * How long the instance running an execution holds it without renewing, in ms: it renews every third of
- * this while the execution runs, and {@link ExecutionService.sweepLost} fails an execution whose lease
- * expired (its instance died) as `instance_lost`. A queued agent execution that has not begun this long
- * after it was created is failed the same way.
- */
-export const EXECUTION_LEASE_MS = 60_000;
+export { EXECUTION_LEASE_MS } from './leases.js';
+export type { Outcome, RunPlan } from './run-loop.js';
+export { eventAad };
 
 /** The statuses an execution ends in. */
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -44,35 +40,11 @@ export function executionAad(id: string, field: 'input' | 'output'): string {
   return `execution:${id}:${field}`;
 }
 
-/** The additional authenticated data binding a stored stream event to its execution and position. */
-export function eventAad(executionId: string, seq: number): string {
-  return `execution_event:${executionId}:${seq}`;
-}
-
-/** What an execution runs: the agent's prompt and settings, captured when it was started. */
-export interface RunPlan {
-  messages: ChatMessage[];
-  temperature: number | null;
-  maxOutputTokens: number | null;
-}
-
 /** Where an agent execution sits in a flow run: the run (parent), its flow, and the step's name. */
 export interface FlowStepLink {
   parentId: string;
   flowId: string;
   step: string;
-}
-
-/** How an execution ended, for {@link ExecutionService.finish}. */
-export interface Outcome {
-  status: 'succeeded' | 'failed' | 'cancelled';
-  output?: string;
-  inputTokens?: number;
-  outputTokens?: number;
-  finishReason?: string;
-  errorCode?: string;
-  /** A flow run that failed in a step: that step's name. */
-  failedStep?: string;
 }
 
 /** Called inside the final transaction of a flow run: see {@link ExecutionService.onFlowRunFinished}. */
@@ -87,57 +59,39 @@ export interface Started {
   plan?: RunPlan;
 }
 
-/**
- * The events of an execution this instance is running, held in memory from `execution.started` on while it
- * runs. Ids are assigned here (continuing the stored ones: 1, 2, … per execution), streams on this instance
- * read the events at once, and the events are stored behind in batches ({@link ExecutionService} `flush`):
- * a stream that reconnects elsewhere with `Last-Event-ID` continues from the same ids.
- */
-class LiveRun {
-  /** Every event of the run from the first (`execution.started`) on, stored or not, in id order. */
-  readonly events: StoredEvent[] = [];
-  /** Events produced and not yet in a batch being written. */
-  pending: StoredEvent[] = [];
-  /** The highest id committed to the database. */
-  stored = 0;
-  /** The batch being written, when one is. */
-  writing: Promise<void> | undefined;
+/** Options of {@link ExecutionService.start}. */
+export interface StartOptions {
+  /** Runs first in the start transaction (in the user's scope) and refuses by throwing: the route's consent check. */
+  guard?: (tx: Db) => Promise<void>;
   /**
-   * Set when a batch found the execution ended elsewhere (a cancel on another instance) or could not be
-   * written: nothing more is stored, and unstored events are dropped.
+   * Inserts the execution `running` under this instance's lease, for a caller that runs it at once
+   * ({@link ExecutionService.run}), which then writes nothing before its end; otherwise it is `queued`
+   * and `run` moves it to `running` in a transaction of its own.
    */
-  stopped = false;
-  /** Why a batch could not be written, when that stopped the run. */
-  failure: unknown;
+  running?: boolean;
+}
 
-  constructor(readonly userId: string) {}
-
-  /** The id the next event gets. */
-  get nextSeq(): number {
-    return (this.events.at(-1)?.seq ?? this.stored) + 1;
-  }
-
-  /**
-   * Up to `limit` events with an id above `afterSeq`: none before the run began, `undefined` when they
-   * start before the memory does (the stored events come first).
-   */
-  after(afterSeq: number, limit: number): StoredEvent[] | undefined {
-    const first = this.events[0]?.seq;
-    if (first === undefined) return [];
-    if (afterSeq < first - 1) return undefined;
-    const from = afterSeq - first + 1;
-    return this.events.slice(from, from + limit);
-  }
+/** What an {@link ExecutionService} needs. */
+export interface ExecutionServiceOptions {
+  database: Database;
+  log: FastifyBaseLogger;
+  clock: Clock;
+  agents: AgentService;
+  models: ModelService;
+  providers: ProviderRegistry;
+  entitlements: EntitlementsService;
+  audit: AuditService;
+  /** Seals inputs, outputs and stored events (`FLEECE_ENCRYPTION_KEY`). */
+  keyring: Keyring;
 }
 
 /**
- * Executions of agents: started atomically with the monthly quota (one transaction: idempotency lookup,
- * model check, quota unit, insert, `agent.executed`), run in process against the model provider, every
- * stream event stored (encrypted) for replay and announced on {@link EXECUTION_CHANNEL}; while an execution
- * runs, its events are served to streams on this instance from memory as they are produced and stored
- * behind in batches (one transaction and one notification per batch, see {@link LiveRun}), and its final
- * event is stored only after all the others; cancelled by the
- * cancel route or by the client of a streaming execute going away (the provider call is aborted).
+ * Executions of agents, the rules: started atomically with the monthly quota (one transaction: idempotency
+ * lookup, model check, quota unit, insert, `agent.executed`), cancelled by the cancel route or by the client
+ * of a streaming execute going away, read and listed within the plan's history retention. The rest is in
+ * its parts: the run loop runs an execution as a sequence of steps ({@link RunLoop}), the event log
+ * persists, batches and replays its events ({@link EventLog}), and the leases recover the executions of an
+ * instance that died ({@link Leases}).
  *
  * Input, output and stored events are AES-256-GCM envelopes under the key from `FLEECE_ENCRYPTION_KEY`
  * (src/lib/crypto.ts), each bound to its row and field; `key_id` names the sealing key.
@@ -145,35 +99,51 @@ class LiveRun {
 export class ExecutionService {
   /** Live and replayed event streams served by this instance. */
   readonly hub: ExecutionStreamHub;
-  private readonly running = new Map<string, AbortController>();
-  private readonly live = new Map<string, LiveRun>();
-  private renewal: NodeJS.Timeout | undefined;
-  private readonly runs = new Set<Promise<void>>();
+  /** The event log: persisting, batching and replaying execution events. */
+  readonly eventLog: EventLog;
+  /** The leases of the executions this instance runs, and the sweep of lost ones. */
+  readonly leases: Leases;
+  private readonly loop: RunLoop;
 
-  constructor(
-    private readonly database: Database,
-    private readonly clock: Clock,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditService,
-    private readonly entitlements: EntitlementsService,
-    private readonly models: ModelService,
-    private readonly providers: ProviderRegistry,
-    private readonly agents: AgentService,
-    private readonly log: FastifyBaseLogger,
-  ) {
+  constructor(private readonly deps: ExecutionServiceOptions) {
     this.hub = new ExecutionStreamHub(
-      database,
+      deps.database,
       (userId, id, after, limit) => this.events(userId, id, after, limit),
-      log,
+      deps.log,
     );
+    this.eventLog = new EventLog({
+      database: deps.database,
+      keyring: deps.keyring,
+      clock: deps.clock,
+      hub: this.hub,
+    });
+    this.leases = new Leases({
+      database: deps.database,
+      clock: deps.clock,
+      log: deps.log,
+      running: () => [...this.eventLog.live].map(([id, live]) => [id, live.userId] as [string, string]),
+      fail: (lost) =>
+        this.finish(SYSTEM_AUDIT_CONTEXT, lost.userId, lost.id, lost.startedAt ?? this.deps.clock.now(), {
+          status: 'failed',
+          errorCode: 'instance_lost',
+        }),
+    });
+    this.loop = new RunLoop({
+      clock: deps.clock,
+      log: deps.log,
+      providers: deps.providers,
+      events: this.eventLog,
+      leases: this.leases,
+      transitions: this,
+    });
   }
 
   private get db(): Db {
-    return this.database.db;
+    return this.deps.database.db;
   }
 
   private open(id: string, envelope: Buffer, field: 'input' | 'output'): string {
-    return decrypt(this.keyring, envelope, executionAad(id, field)).toString('utf8');
+    return decrypt(this.deps.keyring, envelope, executionAad(id, field)).toString('utf8');
   }
 
   /** The wire form of an execution row (input and output decrypted). */
@@ -209,13 +179,20 @@ export class ExecutionService {
   }
 
   /**
-   * Starts an execution of agent `agentId` for `userId` with `input`: in one transaction, returns the
-   * execution an `idempotencyKey` already names (no charge), or checks the model against the plan, counts
-   * one unit of the monthly quota, inserts the execution (`queued`) and records `agent.executed`. Call
-   * {@link run} with the returned plan to run it. With `link`, the execution is a step of a flow run.
+   * Starts an execution of agent `agentId` for `userId` with `input`, in one transaction: `guard` (the
+   * route's consent check) first, then the agent and the plan (one read each; the model must be offered
+   * and allowed), the execution inserted (`queued`, or `running` under this instance's lease with
+   * {@link StartOptions.running}), one unit of the
+   * monthly quota counted, and `agent.executed` recorded. An `idempotencyKey` that already names an
+   * execution of `userId` returns that one instead (no charge, nothing recorded): the insert does nothing
+   * on the key's unique index (a concurrent request with the same key waits for the first to commit), and a
+   * refused start looks the key up before refusing, so a retry is answered whatever changed since. Call
+   * {@link run} with the returned plan (its first event, `execution.started`, is produced there).
+   * With `link`, the execution is a step of a flow run.
    *
    * @throws {ProblemError} 404 `not_found` (no such agent of `userId`), 403 `plan_limit_reached`
-   *   (`executionsPerMonth` or `premiumModels`), 400 `unknown_model`.
+   *   (`executionsPerMonth` or `premiumModels`), 400 `unknown_model`, 400 `validation_failed` (the key was
+   *   used for another agent or input), and whatever `guard` throws.
    */
   async start(
     ctx: AuditContext,
@@ -224,20 +201,36 @@ export class ExecutionService {
     input: string,
     idempotencyKey: string | undefined,
     link?: FlowStepLink,
+    options: StartOptions = {},
   ): Promise<Started> {
+    const { guard, running = false } = options;
+    const replay = async (tx: Db): Promise<Started | undefined> => {
+      if (idempotencyKey === undefined) return undefined;
+      const existing = await this.byIdempotencyKey(tx, userId, idempotencyKey);
+      return existing && { execution: this.checkReplay(existing, agentId, input), replayed: true };
+    };
     try {
       return await withUser(this.db, userId, async (tx) => {
-        if (idempotencyKey !== undefined) {
-          const existing = await this.byIdempotencyKey(tx, userId, idempotencyKey);
-          if (existing) return { execution: this.checkReplay(existing, agentId, input), replayed: true };
+        let agent: Awaited<ReturnType<AgentService['find']>>;
+        let limits: AccountLimits;
+        let model: ReturnType<ModelService['assertModelAllowed']>;
+        try {
+          await guard?.(tx);
+          agent = await this.deps.agents.find(tx, userId, agentId);
+          if (!agent) throw new ProblemError('not_found', 'No such agent.');
+          limits = await this.deps.entitlements.limits(tx, userId);
+          model = this.deps.models.assertModelAllowed(limits, agent.model ?? undefined);
+        } catch (error) {
+          // A retry of an execution that exists is answered even when the agent or plan changed since.
+          if (error instanceof ProblemError && error.code !== 'consent_required') {
+            const replayed = await replay(tx);
+            if (replayed) return replayed;
+          }
+          throw error;
         }
-        const agent = await this.agents.find(tx, userId, agentId);
-        if (!agent) throw new ProblemError('not_found', 'No such agent.');
-        const limits = await this.entitlements.limits(tx, userId);
-        const model = this.models.assertModelAllowed(limits, agent.model ?? undefined);
-        await this.entitlements.consumeExecution(tx, userId);
         const id = newId('exe');
-        const key = this.keyring.current;
+        const key = this.deps.keyring.current;
+        const now = this.deps.clock.now();
         const [row] = await tx
           .insert(executions)
           .values({
@@ -245,16 +238,20 @@ export class ExecutionService {
             userId,
             agentId,
             ...(link ? { parentId: link.parentId, flowId: link.flowId, step: link.step } : {}),
-            status: 'queued',
+            status: running ? 'running' : 'queued',
             model: model.id,
             provider: model.provider,
             keyId: key.id,
             input: encrypt(key, input, executionAad(id, 'input')),
             idempotencyKey: idempotencyKey ?? null,
-            createdAt: this.clock.now(),
+            createdAt: now,
+            ...(running ? { startedAt: now, leaseExpiresAt: this.leases.expiry() } : {}),
           })
+          .onConflictDoNothing({ target: [executions.userId, executions.idempotencyKey] })
           .returning();
-        await this.audit.record(tx, ctx, {
+        if (!row) return (await replay(tx))!;
+        await this.deps.entitlements.consumeExecution(tx, userId, limits);
+        await this.deps.audit.record(tx, ctx, {
           action: 'agent.executed',
           resourceType: 'execution',
           resourceId: id,
@@ -266,18 +263,16 @@ export class ExecutionService {
         if (agent.instructions) messages.push({ role: 'system', content: agent.instructions });
         messages.push({ role: 'user', content: input });
         return {
-          execution: this.present(row!),
+          execution: this.present(row),
           replayed: false,
           plan: { messages, temperature: agent.temperature, maxOutputTokens: agent.maxOutputTokens },
         };
       });
     } catch (error) {
-      // Two requests with one key at once: the loser's insert waits for the winner and then conflicts.
+      // Defence in depth: a unique violation on the key (the insert above does nothing on it) is a replay.
       if (idempotencyKey !== undefined && isUniqueViolation(error)) {
-        const existing = await withUser(this.db, userId, (tx) =>
-          this.byIdempotencyKey(tx, userId, idempotencyKey),
-        );
-        if (existing) return { execution: this.checkReplay(existing, agentId, input), replayed: true };
+        const replayed = await withUser(this.db, userId, replay);
+        if (replayed) return replayed;
       }
       throw error;
     }
@@ -298,7 +293,7 @@ export class ExecutionService {
     idempotencyKey?: string,
   ): Promise<Execution> {
     const id = newId('exe');
-    const key = this.keyring.current;
+    const key = this.deps.keyring.current;
     const [row] = await tx
       .insert(executions)
       .values({
@@ -309,7 +304,7 @@ export class ExecutionService {
         keyId: key.id,
         input: encrypt(key, input, executionAad(id, 'input')),
         idempotencyKey: idempotencyKey ?? null,
-        createdAt: this.clock.now(),
+        createdAt: this.deps.clock.now(),
       })
       .returning();
     return this.present(row!);
@@ -322,11 +317,11 @@ export class ExecutionService {
   async begin(
     userId: string,
     id: string,
-    startedAt: Date = this.clock.now(),
+    startedAt: Date = this.deps.clock.now(),
     live?: LiveRun,
   ): Promise<boolean> {
     const event = await withUser(this.db, userId, async (tx) => {
-      const row = await this.lock(tx, userId, id);
+      const row = await lockExecution(tx, userId, id);
       if (row?.status !== 'queued') return undefined;
       const [updated] = await tx
         .update(executions)
@@ -334,11 +329,11 @@ export class ExecutionService {
           status: 'running',
           startedAt,
           // Held by this instance while it runs it (a flow run is held by its pg-boss job instead).
-          ...(live ? { leaseExpiresAt: new Date(this.clock.now().getTime() + EXECUTION_LEASE_MS) } : {}),
+          ...(live ? { leaseExpiresAt: this.leases.expiry() } : {}),
         })
         .where(eq(executions.id, id))
         .returning();
-      return this.append(tx, updated!, 'execution.started', this.present(updated!));
+      return this.eventLog.append(tx, updated!, 'execution.started', this.present(updated!));
     });
     if (event && live) {
       live.events.push(event);
@@ -385,213 +380,23 @@ export class ExecutionService {
   }
 
   /**
-   * Appends event `type` to execution `row` inside `tx` (which holds the row's lock): the next `seq`,
-   * `data` sealed under the current key, and a notification for the streams of other instances.
-   */
-  private async append(
-    tx: Db,
-    row: Pick<ExecutionRow, 'id' | 'userId'>,
-    type: string,
-    data: unknown,
-  ): Promise<StoredEvent> {
-    const [{ next } = { next: 1 }] = (await tx
-      .select({ next: sql<number>`coalesce(max(${executionEvents.seq}), 0) + 1` })
-      .from(executionEvents)
-      .where(eq(executionEvents.executionId, row.id))) as { next: number }[];
-    const event: StoredEvent = { seq: Number(next), type, data };
-    await this.store(tx, row, [event]);
-    return event;
-  }
-
-  /**
-   * Inserts `events` of execution `row` inside `tx` (which holds the row's lock) in one statement, each
-   * `data` sealed under the current key and bound to its execution and id, then notifies the streams of
-   * other instances once.
-   */
-  private async store(
-    tx: Db,
-    row: Pick<ExecutionRow, 'id' | 'userId'>,
-    events: readonly StoredEvent[],
-  ): Promise<void> {
-    const key = this.keyring.current;
-    const createdAt = this.clock.now();
-    await tx.insert(executionEvents).values(
-      events.map((e) => ({
-        executionId: row.id,
-        seq: e.seq,
-        userId: row.userId,
-        type: e.type,
-        keyId: key.id,
-        data: encrypt(key, JSON.stringify(e.data), eventAad(row.id, e.seq)),
-        createdAt,
-      })),
-    );
-    await tx.execute(sql`select pg_notify(${EXECUTION_CHANNEL}, ${row.id})`);
-  }
-
-  /**
-   * Adds event `type` of the execution `live` runs: served to this instance's streams at once, stored by
-   * {@link flush}.
-   */
-  private produce(id: string, live: LiveRun, type: string, data: unknown): void {
-    const event: StoredEvent = { seq: live.nextSeq, type, data };
-    live.events.push(event);
-    live.pending.push(event);
-    this.hub.poke(id);
-    void this.flush(id, live);
-  }
-
-  /**
-   * Stores the pending events of `live` (execution `id`) behind the stream: one transaction per batch
-   * (row lock, status check, one insert, one notification); the next batch is whatever was produced while
-   * the previous one was written. A batch that finds the execution no longer `running` (ended by a cancel
-   * elsewhere) or cannot be written stops the run's storing ({@link LiveRun.stopped}). Never rejects.
-   */
-  private flush(id: string, live: LiveRun): Promise<void> {
-    if (live.writing) return live.writing;
-    const writing = (async () => {
-      while (live.pending.length > 0 && !live.stopped) {
-        const batch = live.pending;
-        live.pending = [];
-        try {
-          const stored = await withUser(this.db, live.userId, async (tx) => {
-            const row = await this.lock(tx, live.userId, id);
-            if (row?.status !== 'running') return false;
-            await this.store(tx, row, batch);
-            return true;
-          });
-          if (stored) live.stored = batch.at(-1)!.seq;
-          else live.stopped = true;
-        } catch (error) {
-          live.stopped = true;
-          live.failure = error;
-        }
-      }
-      if (live.stopped) live.pending = [];
-    })();
-    live.writing = writing.finally(() => {
-      live.writing = undefined;
-      // Produced after the last batch was taken and before this write ended: the next batch.
-      if (live.pending.length > 0 && !live.stopped) void this.flush(id, live);
-    });
-    return live.writing;
-  }
-
-  /**
    * Resolves when every event this instance's run of execution `id` has produced so far is stored (at
    * once when the execution is not running here), or its storing stopped. Never rejects.
    */
-  async flushed(id: string): Promise<void> {
-    const live = this.live.get(id);
-    if (live) await this.settle(id, live);
-  }
-
-  /** Resolves when every event `live` has produced so far is stored (or storing stopped). */
-  private async settle(id: string, live: LiveRun): Promise<void> {
-    const target = live.nextSeq - 1;
-    while (live.stored < target && !live.stopped) await this.flush(id, live);
-  }
-
-  private async lock(tx: Db, userId: string, id: string): Promise<ExecutionRow | undefined> {
-    const [row] = await tx
-      .select()
-      .from(executions)
-      .where(and(eq(executions.id, id), eq(executions.userId, userId)))
-      .for('update');
-    return row;
+  flushed(id: string): Promise<void> {
+    return this.eventLog.flushed(id);
   }
 
   /**
-   * Runs a started execution to its end and never throws: `running` (event `execution.started`), one
-   * `output.delta` event per provider delta, then `succeeded` / `failed` / `cancelled` with the matching
-   * event and `done`. `signal` (the streaming client going away) or {@link cancel} aborts the provider
-   * call; the execution is then `cancelled` and `execution.cancelled` is audited.
+   * Runs a started execution to its end and never throws ({@link RunLoop.run}): `running` (event
+   * `execution.started`), one `output.delta` event per provider delta, then `succeeded` / `failed` /
+   * `cancelled` with the matching event and `done`. `signal` (the streaming client going away) or
+   * {@link cancel} aborts the provider call; the execution is then `cancelled` and `execution.cancelled` is
+   * audited. Resolves to the execution as this run ended it, or `undefined` when it ended otherwise (a
+   * cancel won the race, or its end could not be stored); read it with {@link get} then.
    */
-  run(
-    ctx: AuditContext,
-    execution: Execution,
-    userId: string,
-    plan: RunPlan,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const controller = new AbortController();
-    this.running.set(execution.id, controller);
-    let reason: 'cancel_route' | 'client_disconnected' | undefined;
-    const onAbort = () => {
-      reason ??= 'client_disconnected';
-      controller.abort();
-    };
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-    const id = execution.id;
-    const live = new LiveRun(userId);
-    this.live.set(id, live);
-    this.renewal ??= setInterval(() => void this.renewLeases(), EXECUTION_LEASE_MS / 3).unref();
-    const done = (async () => {
-      const startedAt = this.clock.now();
-      // The final event is stored after every event before it.
-      const end = async (outcome: Outcome, cancelReason?: 'cancel_route' | 'client_disconnected') => {
-        await this.settle(id, live);
-        await this.finish(ctx, userId, id, startedAt, outcome, cancelReason);
-      };
-      try {
-        if (!(await this.begin(userId, id, startedAt, live))) return;
-        // Only a flow run has no model, and a flow run is never run here (src/modules/flows/runner.ts is).
-        if (!execution.provider || !execution.model) throw new Error('an execution without a model');
-        const provider = this.providers.get(execution.provider);
-        if (!provider) throw new ProviderError('provider_unavailable', execution.provider);
-        const stream = provider.stream(plan.messages, {
-          model: execution.model,
-          temperature: plan.temperature ?? undefined,
-          maxOutputTokens: plan.maxOutputTokens ?? undefined,
-          signal: controller.signal,
-        });
-        for await (const text of stream) {
-          if (live.stopped) {
-            if (live.failure) throw live.failure;
-            // A cancel (possibly on another instance) ended the row: stop the provider call here.
-            controller.abort();
-            break;
-          }
-          this.produce(id, live, 'output.delta', { text });
-        }
-        const result = await stream.result();
-        await this.settle(id, live);
-        if (live.failure) throw live.failure;
-        await end({
-          status: 'succeeded',
-          output: result.text,
-          inputTokens: result.usage.inputTokens,
-          outputTokens: result.usage.outputTokens,
-          finishReason: result.finishReason,
-        });
-      } catch (error) {
-        if (controller.signal.aborted) {
-          await end({ status: 'cancelled' }, reason ?? 'cancel_route');
-        } else {
-          const code = error instanceof ProviderError ? error.code : 'internal_error';
-          if (!(error instanceof ProviderError))
-            this.log.error({ err: error, executionId: id }, 'execution failed');
-          await end({ status: 'failed', errorCode: code });
-        }
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-        this.running.delete(id);
-        this.live.delete(id);
-        if (this.live.size === 0) {
-          clearInterval(this.renewal);
-          this.renewal = undefined;
-        }
-        // Streams here that were sent events which were then dropped read the stored ones from there on.
-        if (live.stopped) this.hub.rewind(id, live.stored);
-        this.hub.poke(id);
-      }
-    })().catch((error: unknown) => {
-      this.log.error({ err: error, executionId: id }, 'execution could not be finished');
-    });
-    this.runs.add(done);
-    void done.finally(() => this.runs.delete(done));
-    return done;
+  run(...args: Parameters<RunLoop['run']>): Promise<Execution | undefined> {
+    return this.loop.run(...args);
   }
 
   /**
@@ -606,57 +411,132 @@ export class ExecutionService {
     id: string,
     startedAt: Date,
     outcome: Outcome,
-    cancelReason?: 'cancel_route' | 'client_disconnected' | 'flow_run_cancelled',
+    cancelReason?: CancelReason,
     onFinished?: (tx: Db, execution: Execution) => Promise<void>,
   ): Promise<boolean> {
     const finished = await withUser(this.db, userId, async (tx) => {
-      const row = await this.lock(tx, userId, id);
+      const row = await lockExecution(tx, userId, id);
       if (!row || TERMINAL_STATUSES.includes(row.status)) return false;
-      const finishedAt = this.clock.now();
-      const key = this.keyring.current;
+      const input = this.open(id, row.input, 'input');
       const [updated] = await tx
         .update(executions)
-        .set({
-          status: outcome.status,
-          // Re-sealed under the current key together with the output, so the row has one key id.
-          keyId: key.id,
-          input: encrypt(key, this.open(id, row.input, 'input'), executionAad(id, 'input')),
-          output:
-            outcome.output === undefined ? null : encrypt(key, outcome.output, executionAad(id, 'output')),
-          inputTokens: outcome.inputTokens ?? null,
-          outputTokens: outcome.outputTokens ?? null,
-          finishReason: outcome.finishReason ?? null,
-          errorCode: outcome.errorCode ?? null,
-          failedStep: outcome.failedStep ?? null,
-          startedAt: row.startedAt ?? startedAt,
-          finishedAt,
-          durationMs: finishedAt.getTime() - (row.startedAt ?? startedAt).getTime(),
-        })
+        .set(this.ending(id, input, row.startedAt ?? startedAt, outcome))
         .where(eq(executions.id, id))
         .returning();
-      const type =
-        outcome.status === 'succeeded'
-          ? 'execution.completed'
-          : outcome.status === 'failed'
-            ? 'execution.failed'
-            : 'execution.cancelled';
-      await this.append(tx, updated!, type, this.present(updated!));
-      await this.append(tx, updated!, DONE_EVENT, { status: outcome.status });
-      if (outcome.status === 'cancelled') {
-        await this.audit.record(tx, ctx, {
-          action: 'execution.cancelled',
-          resourceType: 'execution',
-          resourceId: id,
-          outcome: 'success',
-          subjectUserId: userId,
-          metadata: { reason: cancelReason ?? 'cancel_route' },
-        });
-      }
-      await onFinished?.(tx, this.present(updated!));
+      const execution = this.present(updated!);
+      const events = this.terminalEvents(execution, outcome, await this.eventLog.nextSeq(tx, id));
+      await this.eventLog.store(tx, updated!, events);
+      await this.ended(tx, ctx, execution, userId, outcome, cancelReason, onFinished);
       return true;
     });
     this.hub.poke(id);
     return finished;
+  }
+
+  /**
+   * The end of an execution this instance ran ({@link RunLoop}), in one transaction: the row moves from
+   * `running` to its outcome (no lock read first: the `UPDATE` takes the row lock and checks the status),
+   * and every event of `live` not stored yet goes in with the final event and `done` in one insert (one
+   * notification). Resolves to the ended execution, or `undefined` when it had ended elsewhere (a cancel
+   * on another instance won the race; the unstored events are dropped). A run whose storing stopped ends
+   * through {@link finish}, which continues after the stored events.
+   */
+  async complete(
+    ctx: AuditContext,
+    execution: Execution,
+    userId: string,
+    live: LiveRun,
+    outcome: Outcome,
+    cancelReason?: CancelReason,
+  ): Promise<Execution | undefined> {
+    const id = execution.id;
+    const startedAt = execution.startedAt ? new Date(execution.startedAt) : this.deps.clock.now();
+    await this.eventLog.drain(live);
+    if (live.stopped) {
+      await this.finish(ctx, userId, id, startedAt, outcome, cancelReason);
+      return undefined;
+    }
+    const pending = live.pending;
+    live.pending = [];
+    const ended = await withUser(this.db, userId, async (tx) => {
+      const [updated] = await tx
+        .update(executions)
+        .set(this.ending(id, execution.input, startedAt, outcome))
+        .where(and(eq(executions.id, id), eq(executions.userId, userId), eq(executions.status, 'running')))
+        .returning();
+      if (!updated) return undefined;
+      const final = this.present(updated);
+      const terminal = this.terminalEvents(final, outcome, live.nextSeq);
+      await this.eventLog.store(tx, updated, [...pending, ...terminal]);
+      await this.ended(tx, ctx, final, userId, outcome, cancelReason, this.runFinished(final, userId));
+      return { final, terminal };
+    });
+    if (!ended) {
+      live.stopped = true;
+      return undefined;
+    }
+    live.events.push(...ended.terminal);
+    live.stored = ended.terminal.at(-1)!.seq;
+    this.hub.poke(id);
+    return ended.final;
+  }
+
+  /** The columns of an execution ending with `outcome` (input re-sealed with the output under one key). */
+  private ending(id: string, input: string, startedAt: Date, outcome: Outcome) {
+    const finishedAt = this.deps.clock.now();
+    const key = this.deps.keyring.current;
+    return {
+      status: outcome.status,
+      // Re-sealed under the current key together with the output, so the row has one key id.
+      keyId: key.id,
+      input: encrypt(key, input, executionAad(id, 'input')),
+      output: outcome.output === undefined ? null : encrypt(key, outcome.output, executionAad(id, 'output')),
+      inputTokens: outcome.inputTokens ?? null,
+      outputTokens: outcome.outputTokens ?? null,
+      finishReason: outcome.finishReason ?? null,
+      errorCode: outcome.errorCode ?? null,
+      failedStep: outcome.failedStep ?? null,
+      startedAt,
+      finishedAt,
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    };
+  }
+
+  /** The last two events of an ended execution from id `seq` on: its final event and `done`. */
+  private terminalEvents(execution: Execution, outcome: Outcome, seq: number): StoredEvent[] {
+    const type =
+      outcome.status === 'succeeded'
+        ? 'execution.completed'
+        : outcome.status === 'failed'
+          ? 'execution.failed'
+          : 'execution.cancelled';
+    return [
+      { seq, type, data: execution },
+      { seq: seq + 1, type: DONE_EVENT, data: { status: outcome.status } },
+    ];
+  }
+
+  /** Inside the final transaction: `execution.cancelled` audited for a cancel, then `onFinished`. */
+  private async ended(
+    tx: Db,
+    ctx: AuditContext,
+    execution: Execution,
+    userId: string,
+    outcome: Outcome,
+    cancelReason: CancelReason | undefined,
+    onFinished: ((tx: Db, execution: Execution) => Promise<void>) | undefined,
+  ): Promise<void> {
+    if (outcome.status === 'cancelled') {
+      await this.deps.audit.record(tx, ctx, {
+        action: 'execution.cancelled',
+        resourceType: 'execution',
+        resourceId: execution.id,
+        outcome: 'success',
+        subjectUserId: userId,
+        metadata: { reason: cancelReason ?? 'cancel_route' },
+      });
+    }
+    await onFinished?.(tx, execution);
   }
 
   /**
@@ -671,18 +551,17 @@ export class ExecutionService {
     if (!existing) return undefined;
     if (TERMINAL_STATUSES.includes(existing.status)) return existing;
     // Running here: what its streams were sent is stored first, so the cancel event follows it.
-    const live = this.live.get(id);
-    if (live) await this.settle(id, live);
+    await this.eventLog.flushed(id);
     await this.finish(
       ctx,
       userId,
       id,
-      this.clock.now(),
+      this.deps.clock.now(),
       { status: 'cancelled' },
       'cancel_route',
       this.runFinished(existing, userId),
     );
-    this.running.get(id)?.abort();
+    this.loop.abort(id);
     if (existing.flowId && !existing.parentId) {
       for (const child of await this.children(userId, id)) {
         if (TERMINAL_STATUSES.includes(child.status)) continue;
@@ -690,11 +569,11 @@ export class ExecutionService {
           ctx,
           userId,
           child.id,
-          this.clock.now(),
+          this.deps.clock.now(),
           { status: 'cancelled' },
           'flow_run_cancelled',
         );
-        this.running.get(child.id)?.abort();
+        this.loop.abort(child.id);
       }
     }
     return this.get(userId, id);
@@ -735,7 +614,7 @@ export class ExecutionService {
           and(
             eq(executions.id, id),
             eq(executions.userId, userId),
-            gte(executions.createdAt, await this.entitlements.retentionCutoff(tx, userId)),
+            gte(executions.createdAt, await this.deps.entitlements.retentionCutoff(tx, userId)),
           ),
         ),
     );
@@ -759,7 +638,7 @@ export class ExecutionService {
         .where(
           and(
             eq(executions.userId, userId),
-            gte(executions.createdAt, await this.entitlements.retentionCutoff(tx, userId)),
+            gte(executions.createdAt, await this.deps.entitlements.retentionCutoff(tx, userId)),
             query.agentId === undefined ? undefined : eq(executions.agentId, query.agentId),
             query.flowId === undefined ? undefined : eq(executions.flowId, query.flowId),
             query.parentId === undefined ? undefined : eq(executions.parentId, query.parentId),
@@ -784,115 +663,31 @@ export class ExecutionService {
   }
 
   /**
-   * Events of execution `id` of `userId` with `seq` above `afterSeq`, in order: from memory while this
-   * instance runs it (stored or not yet), else the stored events, decrypted.
+   * Events of execution `id` of `userId` with `seq` above `afterSeq`, in order ({@link EventLog.events}).
    */
-  async events(userId: string, id: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const live = this.live.get(id);
-    const held = live?.userId === userId ? live.after(afterSeq, limit) : undefined;
-    if (held) return held;
-    const rows = await withUser(this.db, userId, (tx) =>
-      tx
-        .select()
-        .from(executionEvents)
-        .where(
-          and(
-            eq(executionEvents.executionId, id),
-            eq(executionEvents.userId, userId),
-            gt(executionEvents.seq, afterSeq),
-          ),
-        )
-        .orderBy(asc(executionEvents.seq))
-        .limit(limit),
-    );
-    return rows.map((r) => ({
-      seq: r.seq,
-      type: r.type,
-      data: JSON.parse(decrypt(this.keyring, r.data, eventAad(id, r.seq)).toString('utf8')),
-    }));
+  events(userId: string, id: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    return this.eventLog.events(userId, id, afterSeq, limit);
+  }
+
+  /** Renews the leases of the executions this instance runs ({@link Leases.renew}). */
+  renewLeases(): Promise<number> {
+    return this.leases.renew();
   }
 
   /**
-   * Renews the lease of every execution this instance is running ({@link EXECUTION_LEASE_MS} from now);
-   * called every third of the lease while any runs. Resolves to how many leases were renewed; a failure is
-   * logged (the next renewal tries again).
+   * Fails every execution whose instance died (claim C32, {@link Leases.sweepLost}) as `failed` /
+   * `instance_lost`, with its final events (so streams following it end). No quota is charged (the unit
+   * was counted once, when it started). Run at start-up and every minute by the `executions.sweep` job.
+   * Resolves to the ids it failed.
    */
-  async renewLeases(): Promise<number> {
-    const byUser = new Map<string, string[]>();
-    for (const [id, live] of this.live) byUser.set(live.userId, [...(byUser.get(live.userId) ?? []), id]);
-    let renewed = 0;
-    const leaseExpiresAt = new Date(this.clock.now().getTime() + EXECUTION_LEASE_MS);
-    for (const [userId, ids] of byUser) {
-      try {
-        const rows = await withUser(this.db, userId, (tx) =>
-          tx
-            .update(executions)
-            .set({ leaseExpiresAt })
-            .where(
-              and(
-                eq(executions.userId, userId),
-                inArray(executions.id, ids),
-                eq(executions.status, 'running'),
-              ),
-            )
-            .returning({ id: executions.id }),
-        );
-        renewed += rows.length;
-      } catch (error) {
-        this.log.warn({ err: error }, 'execution leases could not be renewed; retrying at the next renewal');
-      }
-    }
-    return renewed;
-  }
-
-  /**
-   * Fails every execution whose instance died (claim C32): a running agent execution whose lease expired,
-   * or a queued agent execution that never began within {@link EXECUTION_LEASE_MS} of its creation, ends
-   * `failed` with error code `instance_lost` and its final events (so streams following it end). No quota
-   * is charged (the unit was counted once, when it started). Executions this instance runs are never
-   * touched; flow runs are left to their pg-boss job, which resumes them. Run at start-up and every minute
-   * by the `executions.sweep` job. Resolves to the ids it failed.
-   */
-  async sweepLost(): Promise<string[]> {
-    const now = this.clock.now();
-    const queuedBefore = new Date(now.getTime() - EXECUTION_LEASE_MS);
-    const lost = await this.db.transaction(async (t) => {
-      const tx = t as unknown as Db;
-      await tx.execute(sql`select set_config('app.lease_sweep', 'on', true)`);
-      return tx
-        .select({ id: executions.id, userId: executions.userId, startedAt: executions.startedAt })
-        .from(executions)
-        .where(
-          and(
-            isNotNull(executions.model),
-            or(
-              and(eq(executions.status, 'running'), lt(executions.leaseExpiresAt, now)),
-              and(eq(executions.status, 'queued'), lt(executions.createdAt, queuedBefore)),
-            ),
-          ),
-        )
-        .orderBy(asc(executions.createdAt))
-        .limit(1000);
-    });
-    const failed: string[] = [];
-    for (const row of lost) {
-      if (this.live.has(row.id)) continue;
-      const ended = await this.finish(SYSTEM_AUDIT_CONTEXT, row.userId, row.id, row.startedAt ?? now, {
-        status: 'failed',
-        errorCode: 'instance_lost',
-      });
-      if (ended) failed.push(row.id);
-    }
-    if (failed.length > 0) this.log.warn({ executionIds: failed }, 'executions of a lost instance failed');
-    return failed;
+  sweepLost(): Promise<string[]> {
+    return this.leases.sweepLost();
   }
 
   /** Cancels every run of this instance and waits for them to settle (server shutdown). */
   async close(): Promise<void> {
-    for (const controller of this.running.values()) controller.abort();
-    await Promise.allSettled([...this.runs]);
-    clearInterval(this.renewal);
-    this.renewal = undefined;
+    await this.loop.close();
+    this.eventLog.forget();
     await this.hub.close();
   }
 }

@@ -269,7 +269,7 @@ export class ExportService {
   /** Aborted when the server shuts down: running exports stop at their next write. */
   private readonly closing = new AbortController();
 
-  constructor(private readonly o: ExportServiceOptions) {}
+  constructor(private readonly deps: ExportServiceOptions) {}
 
   /**
    * Runs one export of `userId` into `out` (ending it, or destroying it on failure) and records it. Never
@@ -294,10 +294,10 @@ export class ExportService {
    * the same turn of the event loop, so two requests cannot both take the last slot.
    */
   reserve(): void {
-    if (this.running.size < this.o.config.concurrency) return;
+    if (this.running.size < this.deps.config.concurrency) return;
     throw new ProblemError(
       'export_busy',
-      `This server is already running its maximum of ${this.o.config.concurrency} data exports at once. Nothing was exported; try again in ${EXPORT_BUSY_RETRY_AFTER_SECONDS} seconds.`,
+      `This server is already running its maximum of ${this.deps.config.concurrency} data exports at once. Nothing was exported; try again in ${EXPORT_BUSY_RETRY_AFTER_SECONDS} seconds.`,
       { retryAfter: EXPORT_BUSY_RETRY_AFTER_SECONDS },
       { 'retry-after': String(EXPORT_BUSY_RETRY_AFTER_SECONDS) },
     );
@@ -316,7 +316,7 @@ export class ExportService {
 
   private async execute(ctx: AuditContext, userId: string, out: Writable, options: ExportRun): Promise<void> {
     const signal = AbortSignal.any([options.signal, this.closing.signal]);
-    const writer = new LineWriter(out, signal, this.o.config.stallTimeoutMs);
+    const writer = new LineWriter(out, signal, this.deps.config.stallTimeoutMs);
     let summary: ExportSummary | undefined;
     let failure: ExportFailure | undefined;
     try {
@@ -331,16 +331,16 @@ export class ExportService {
     } catch (error) {
       failure =
         error instanceof ExportAborted ? error.reason : signal.aborted ? 'client_closed' : 'server_error';
-      if (failure === 'server_error') this.o.log.error({ err: error }, 'data export failed');
+      if (failure === 'server_error') this.deps.log.error({ err: error }, 'data export failed');
       if (failure === 'client_stalled')
-        this.o.log.warn({ userId }, 'data export aborted: the client stopped reading');
+        this.deps.log.warn({ userId }, 'data export aborted: the client stopped reading');
       out.destroy(failure === 'server_error' ? (error as Error) : undefined);
       if (options.response && options.response !== out) options.response.destroy();
     }
     try {
       if (summary && !failure) {
-        await withUser(this.o.database.db, userId, (tx) =>
-          this.o.audit.record(tx, ctx, {
+        await withUser(this.deps.database.db, userId, (tx) =>
+          this.deps.audit.record(tx, ctx, {
             action: 'data.exported',
             resourceType: 'user',
             resourceId: userId,
@@ -357,7 +357,7 @@ export class ExportService {
           }),
         );
       } else {
-        await this.o.audit.recordDetached(ctx, {
+        await this.deps.audit.recordDetached(ctx, {
           action: 'data.exported',
           resourceType: 'user',
           resourceId: userId,
@@ -366,7 +366,7 @@ export class ExportService {
         });
       }
     } catch (error) {
-      this.o.log.error({ err: error }, 'recording a data export failed');
+      this.deps.log.error({ err: error }, 'recording a data export failed');
     }
   }
 
@@ -377,7 +377,7 @@ export class ExportService {
   private async deliveredWithin(delivered: Promise<boolean>): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const stalled = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.o.config.stallTimeoutMs);
+      timer = setTimeout(() => resolve(false), this.deps.config.stallTimeoutMs);
     });
     try {
       return await Promise.race([delivered, stalled]);
@@ -388,8 +388,8 @@ export class ExportService {
 
   /** Writes header, records and trailer; returns the trailer's figures. */
   private async write(userId: string, writer: LineWriter): Promise<ExportSummary> {
-    const exportedAt = this.o.clock.now();
-    const chain = await this.o.audit.findSubject(this.o.database.db, userId);
+    const exportedAt = this.deps.clock.now();
+    const chain = await this.deps.audit.findSubject(this.deps.database.db, userId);
     const header: ExportHeader = {
       type: 'header',
       formatVersion: EXPORT_FORMAT_VERSION,
@@ -411,13 +411,13 @@ export class ExportService {
     // Audit events last, up to the last one that existed once the snapshot was read: the log keeps growing
     // while the export streams (its own `data.exported` comes after it).
     if (chain) {
-      const [bound] = await this.o.database.db
+      const [bound] = await this.deps.database.db
         .select({ last: max(auditEvents.id) })
         .from(auditEvents)
         .where(eq(auditEvents.chain, chain));
       const last = bound?.last ?? 0;
       for (let afterId = 0; afterId < last; ) {
-        const batch = await this.o.audit.eventsAfter({ chain }, afterId, EXPORT_BATCH_ROWS.audit_event);
+        const batch = await this.deps.audit.eventsAfter({ chain }, afterId, EXPORT_BATCH_ROWS.audit_event);
         if (batch.length === 0) break;
         for (const { id, event } of batch) {
           if (id > last) break;
@@ -438,8 +438,8 @@ export class ExportService {
    * snapshot), a short transaction per read on PGlite. Either way in `userId`'s row-level security scope.
    */
   private async snapshot(userId: string, fn: (read: Reader) => Promise<void>): Promise<void> {
-    const db = this.o.database.db;
-    if (this.o.database.kind === 'pglite') {
+    const db = this.deps.database.db;
+    if (this.deps.database.kind === 'pglite') {
       await fn((query) =>
         withUser(db, userId, async (tx) => {
           await tx.execute(EXPORT_PLANNER_SETTINGS);
@@ -456,7 +456,7 @@ export class ExportService {
           // Database-side backstop: a snapshot left idle (its export waiting on a client) longer than twice
           // the stall timeout is ended by the server, which returns the connection; no statement may run
           // longer than that either.
-          const backstop = `${Math.max(2 * this.o.config.stallTimeoutMs, EXPORT_BACKSTOP_MIN_MS)}ms`;
+          const backstop = `${Math.max(2 * this.deps.config.stallTimeoutMs, EXPORT_BACKSTOP_MIN_MS)}ms`;
           // If the backstop ever ends the session while no query runs, node-postgres emits `error` on the
           // checked-out client, which has no listener of its own: absorb it (the next read fails instead).
           const client = (t as unknown as { session?: { client?: NodeJS.EventEmitter } }).session?.client;
@@ -600,7 +600,7 @@ export class ExportService {
         .orderBy(...order)
         .limit(executionLimit),
     )) {
-      for (const r of rows) await emit('execution', this.o.executions.present(r));
+      for (const r of rows) await emit('execution', this.deps.executions.present(r));
     }
 
     const conversationLimit = EXPORT_BATCH_ROWS.conversation;
@@ -634,12 +634,12 @@ export class ExportService {
           model: c.model,
           createdAt: iso(c.createdAt),
           updatedAt: iso(c.updatedAt),
-          messages: c.messages.map((m) => this.o.chat.present(m)),
+          messages: c.messages.map((m) => this.deps.chat.present(m)),
         });
       }
     }
 
-    const consentRows = await read((tx) => this.o.consents.rows(tx, userId));
+    const consentRows = await read((tx) => this.deps.consents.rows(tx, userId));
     for (const consent of presentConsents(consentRows)) await emit('consent', consent);
   }
 }

@@ -43,46 +43,46 @@ export interface FlowRunnerOptions {
  * runs again (counting quota again).
  */
 export class FlowRunner {
-  constructor(private readonly o: FlowRunnerOptions) {}
+  constructor(private readonly deps: FlowRunnerOptions) {}
 
   private async end(run: Execution, userId: string, startedAt: Date, outcome: Outcome): Promise<void> {
-    await this.o.executions.finish(
+    await this.deps.executions.finish(
       SYSTEM_AUDIT_CONTEXT,
       userId,
       run.id,
       startedAt,
       outcome,
       undefined,
-      this.o.executions.runFinished(run, userId),
+      this.deps.executions.runFinished(run, userId),
     );
   }
 
   /** Runs (or resumes) the flow run of `job`. Resolves when it has ended; throws only to be retried. */
   async run(job: FlowRunJob, signal?: AbortSignal): Promise<void> {
     const { userId, executionId } = job;
-    let run = await this.o.executions.get(userId, executionId);
+    let run = await this.deps.executions.get(userId, executionId);
     // A flow run is the execution without a parent and without a model of its own.
     if (!run || run.parentId || run.model !== null) return;
     if (run.status === 'queued') {
-      await this.o.executions.begin(userId, run.id);
-      run = (await this.o.executions.get(userId, executionId))!;
+      await this.deps.executions.begin(userId, run.id);
+      run = (await this.deps.executions.get(userId, executionId))!;
     }
     if (run.status !== 'running') return;
-    const startedAt = run.startedAt ? new Date(run.startedAt) : this.o.clock.now();
+    const startedAt = run.startedAt ? new Date(run.startedAt) : this.deps.clock.now();
     // A deleted flow clears flowId on its runs (the foreign key), so a run whose flow is gone ends here.
     const flowId = run.flowId;
-    const flow = flowId ? await this.o.flows.find(userId, flowId) : undefined;
+    const flow = flowId ? await this.deps.flows.find(userId, flowId) : undefined;
     if (!flowId || !flow) {
       await this.end(run, userId, startedAt, { status: 'failed', errorCode: 'flow_deleted' });
       return;
     }
-    const previous = await this.o.executions.children(userId, run.id);
+    const previous = await this.deps.executions.children(userId, run.id);
     const outputs = new Map<string, string>();
     let inputTokens = 0;
     let outputTokens = 0;
     let last: Execution | undefined;
     for (const step of flow.steps) {
-      const current = await this.o.executions.get(userId, run.id);
+      const current = await this.deps.executions.get(userId, run.id);
       if (current?.status !== 'running') return;
       const done = previous.find((c) => c.step === step.name && c.status === 'succeeded');
       let child: Execution;
@@ -92,15 +92,15 @@ export class FlowRunner {
         for (const orphan of previous.filter(
           (c) => c.step === step.name && !TERMINAL_STATUSES.includes(c.status),
         )) {
-          await this.o.executions.finish(SYSTEM_AUDIT_CONTEXT, userId, orphan.id, this.o.clock.now(), {
+          await this.deps.executions.finish(SYSTEM_AUDIT_CONTEXT, userId, orphan.id, this.deps.clock.now(), {
             status: 'failed',
             errorCode: 'worker_lost',
           });
         }
         const failStep = (errorCode: string) =>
           this.end(run, userId, startedAt, { status: 'failed', errorCode, failedStep: step.name });
-        if (!(await this.o.consents.has(userId, 'ai_processing'))) {
-          this.o.log.warn(
+        if (!(await this.deps.consents.has(userId, 'ai_processing'))) {
+          this.deps.log.warn(
             { executionId: run.id, step: step.name },
             'flow run stopped: no ai_processing consent',
           );
@@ -109,7 +109,7 @@ export class FlowRunner {
         }
         const rendered = renderTemplate(step.input, run.input, outputs, EXECUTION_INPUT_MAX_CHARS);
         if ('tooLarge' in rendered) {
-          this.o.log.warn(
+          this.deps.log.warn(
             {
               executionId: run.id,
               step: step.name,
@@ -124,7 +124,7 @@ export class FlowRunner {
         const input = rendered.text;
         let started: Awaited<ReturnType<ExecutionService['start']>>;
         try {
-          started = await this.o.executions.start(
+          started = await this.deps.executions.start(
             SYSTEM_AUDIT_CONTEXT,
             userId,
             step.agentId,
@@ -142,8 +142,14 @@ export class FlowRunner {
           await failStep(error.code === 'not_found' ? 'agent_not_found' : error.code);
           return;
         }
-        await this.o.executions.run(SYSTEM_AUDIT_CONTEXT, started.execution, userId, started.plan!, signal);
-        child = (await this.o.executions.get(userId, started.execution.id))!;
+        await this.deps.executions.run(
+          SYSTEM_AUDIT_CONTEXT,
+          started.execution,
+          userId,
+          started.plan!,
+          signal,
+        );
+        child = (await this.deps.executions.get(userId, started.execution.id))!;
       }
       if (child.status === 'failed') {
         await this.end(run, userId, startedAt, {
@@ -154,7 +160,7 @@ export class FlowRunner {
         return;
       }
       if (child.status !== 'succeeded') {
-        const now = await this.o.executions.get(userId, run.id);
+        const now = await this.deps.executions.get(userId, run.id);
         // The run was cancelled (and this step with it): nothing more to do.
         if (now?.status !== 'running') return;
         // Only this instance stopping cancels a step of a running run: let another attempt resume it.
@@ -171,7 +177,7 @@ export class FlowRunner {
       inputTokens,
       outputTokens,
     });
-    this.o.log.info(
+    this.deps.log.info(
       { executionId: run.id, flowId: run.flowId, steps: flow.steps.length },
       'flow run succeeded',
     );

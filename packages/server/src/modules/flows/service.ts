@@ -143,7 +143,7 @@ export interface FlowServiceOptions {
  * this month than the flow has steps.
  */
 export class FlowService {
-  constructor(private readonly o: FlowServiceOptions) {}
+  constructor(private readonly deps: FlowServiceOptions) {}
 
   /**
    * Checks steps (templates, unique names) and that every agent they name is `userId`'s, inside `tx`.
@@ -178,7 +178,7 @@ export class FlowService {
   /** A new signing secret for flow `id`: the plaintext (shown once) and its sealed form. */
   private newSecret(id: string): { plaintext: string; sealed: Buffer; keyId: string } {
     const plaintext = createSigningSecret();
-    const key = this.o.keyring.current;
+    const key = this.deps.keyring.current;
     return { plaintext, sealed: encrypt(key, plaintext, callbackSecretAad(id)), keyId: key.id };
   }
 
@@ -186,9 +186,9 @@ export class FlowService {
   private async syncSchedule(tx: Db, row: FlowRow): Promise<void> {
     if (row.schedule) {
       const data: FlowScheduleJob = { userId: row.userId, flowId: row.id };
-      await this.o.jobs.schedule(FLOW_SCHEDULE_JOB, row.schedule, data, { key: row.id, tx });
+      await this.deps.jobs.schedule(FLOW_SCHEDULE_JOB, row.schedule, data, { key: row.id, tx });
     } else {
-      await this.o.jobs.unschedule(FLOW_SCHEDULE_JOB, row.id, { tx });
+      await this.deps.jobs.unschedule(FLOW_SCHEDULE_JOB, row.id, { tx });
     }
   }
 
@@ -201,11 +201,11 @@ export class FlowService {
    */
   async create(ctx: AuditContext, userId: string, input: CreateFlowRequest): Promise<CreatedFlow> {
     const schedule = input.schedule ? checkSchedule(input.schedule) : null;
-    if (input.callbackUrl) validateCallbackUrl(input.callbackUrl, this.o.config);
-    const now = this.o.clock.now();
+    if (input.callbackUrl) validateCallbackUrl(input.callbackUrl, this.deps.config);
+    const now = this.deps.clock.now();
     const id = newId('flw');
     const secret = input.callbackUrl ? this.newSecret(id) : undefined;
-    const row = await withUser(this.o.db, userId, async (tx) => {
+    const row = await withUser(this.deps.db, userId, async (tx) => {
       await this.checkSteps(tx, userId, input.steps);
       const [row] = await tx
         .insert(flows)
@@ -226,7 +226,7 @@ export class FlowService {
         .returning();
       await this.syncSchedule(tx, row!);
       // Names, templates and URLs are the user's free text: they stay out of the insert-only log.
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'flow.created',
         resourceType: 'flow',
         resourceId: id,
@@ -242,7 +242,7 @@ export class FlowService {
   /** One page of `userId`'s flows, newest first. */
   async list(userId: string, limit: number, cursor: string | undefined): Promise<FlowPage> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor, 'flw');
-    const rows = await withUser(this.o.db, userId, (tx) =>
+    const rows = await withUser(this.deps.db, userId, (tx) =>
       tx
         .select()
         .from(flows)
@@ -265,7 +265,7 @@ export class FlowService {
 
   /** Flow `id` of `userId`; `undefined` when `userId` has none. */
   async get(userId: string, id: string): Promise<Flow | undefined> {
-    const row = await withUser(this.o.db, userId, (tx) => this.row(tx, userId, id));
+    const row = await withUser(this.deps.db, userId, (tx) => this.row(tx, userId, id));
     return row && presentFlow(row);
   }
 
@@ -289,13 +289,13 @@ export class FlowService {
         : input.schedule === null
           ? null
           : checkSchedule(input.schedule);
-    if (input.callbackUrl) validateCallbackUrl(input.callbackUrl, this.o.config);
+    if (input.callbackUrl) validateCallbackUrl(input.callbackUrl, this.deps.config);
     let plaintext: string | undefined;
-    const row = await withUser(this.o.db, userId, async (tx) => {
+    const row = await withUser(this.deps.db, userId, async (tx) => {
       const existing = await this.row(tx, userId, id, true);
       if (!existing) return undefined;
       if (input.steps) await this.checkSteps(tx, userId, input.steps);
-      const changes: Partial<typeof flows.$inferInsert> = { updatedAt: this.o.clock.now() };
+      const changes: Partial<typeof flows.$inferInsert> = { updatedAt: this.deps.clock.now() };
       if (input.name !== undefined) changes.name = input.name;
       if (input.description !== undefined) changes.description = input.description;
       if (input.steps !== undefined) changes.steps = input.steps;
@@ -310,7 +310,7 @@ export class FlowService {
       }
       const [row] = await tx.update(flows).set(changes).where(eq(flows.id, id)).returning();
       if (schedule !== undefined) await this.syncSchedule(tx, row!);
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'flow.updated',
         resourceType: 'flow',
         resourceId: id,
@@ -333,14 +333,14 @@ export class FlowService {
    * @returns `false` when `userId` has no flow `id`.
    */
   async delete(ctx: AuditContext, userId: string, id: string): Promise<boolean> {
-    return withUser(this.o.db, userId, async (tx) => {
+    return withUser(this.deps.db, userId, async (tx) => {
       const [row] = await tx
         .delete(flows)
         .where(and(eq(flows.id, id), eq(flows.userId, userId)))
         .returning({ id: flows.id });
       if (!row) return false;
-      await this.o.jobs.unschedule(FLOW_SCHEDULE_JOB, id, { tx });
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.jobs.unschedule(FLOW_SCHEDULE_JOB, id, { tx });
+      await this.deps.audit.record(tx, ctx, {
         action: 'flow.deleted',
         resourceType: 'flow',
         resourceId: id,
@@ -378,7 +378,7 @@ export class FlowService {
     idempotencyKey?: string,
   ): Promise<TriggeredRun> {
     try {
-      return await withUser(this.o.db, userId, async (tx) => {
+      return await withUser(this.deps.db, userId, async (tx) => {
         const flow = await this.row(tx, userId, id, true);
         if (!flow) throw notFound();
         if (idempotencyKey !== undefined) {
@@ -398,10 +398,10 @@ export class FlowService {
           )
           .limit(1);
         if (active) throw alreadyRunning(active.id);
-        const limits = await this.o.entitlements.limits(tx, userId);
+        const limits = await this.deps.entitlements.limits(tx, userId);
         // A schedule fires for an account scheduled for deletion too: it starts nothing (no run, no callback).
         assertAccountActive(limits);
-        const usage = await this.o.entitlements.executions(tx, userId, limits);
+        const usage = await this.deps.entitlements.executions(tx, userId, limits);
         if (usage.limit - usage.used < flow.steps.length) {
           throw planLimitProblem(
             'executionsPerMonth',
@@ -410,8 +410,8 @@ export class FlowService {
             `This flow runs ${flow.steps.length} agent execution${flow.steps.length === 1 ? '' : 's'} but only ${Math.max(0, usage.limit - usage.used)} of this month's ${usage.limit} on the ${limits.plan.name} plan are left; the count starts again on ${usage.resetsAt.toISOString().slice(0, 10)}. Upgrade to a higher plan for more.`,
           );
         }
-        const run = await this.o.executions.createRun(tx, userId, id, input, idempotencyKey);
-        await this.o.audit.record(tx, ctx, {
+        const run = await this.deps.executions.createRun(tx, userId, id, input, idempotencyKey);
+        await this.deps.audit.record(tx, ctx, {
           action: 'flow.triggered',
           resourceType: 'flow',
           resourceId: id,
@@ -420,7 +420,7 @@ export class FlowService {
           metadata: { executionId: run.id, trigger },
         });
         const job: FlowRunJob = { userId, executionId: run.id };
-        await this.o.jobs.send(FLOW_RUN_JOB, job, { tx });
+        await this.deps.jobs.send(FLOW_RUN_JOB, job, { tx });
         return { run, replayed: false };
       });
     } catch (error) {
@@ -428,7 +428,7 @@ export class FlowService {
       // (the key may have been taken meanwhile by an agent execution, which takes no flow lock).
       if (!isUniqueViolation(error)) throw error;
       if (idempotencyKey !== undefined) {
-        const replayed = await withUser(this.db, userId, (tx) =>
+        const replayed = await withUser(this.deps.db, userId, (tx) =>
           this.byIdempotencyKey(tx, userId, id, input, idempotencyKey),
         );
         if (replayed) return { run: replayed, replayed: true };
@@ -454,7 +454,7 @@ export class FlowService {
       .from(executions)
       .where(and(eq(executions.userId, userId), eq(executions.idempotencyKey, key)));
     if (!row) return undefined;
-    const run = this.executions.present(row);
+    const run = this.deps.executions.present(row);
     const same =
       run.flowId === flowId && run.parentId === null && run.agentId === null && run.input === input;
     if (!same) throw keyReused();
@@ -469,12 +469,12 @@ export class FlowService {
     cursor: string | undefined,
   ): Promise<FlowRunPage | undefined> {
     if (!(await this.get(userId, id))) return undefined;
-    return this.o.executions.list(userId, { limit, cursor, flowId: id }, { runsOnly: true });
+    return this.deps.executions.list(userId, { limit, cursor, flowId: id }, { runsOnly: true });
   }
 
   /** The stored row of flow `id` (for the runner), in `userId`'s scope. */
   find(userId: string, id: string): Promise<FlowRow | undefined> {
-    return withUser(this.o.db, userId, (tx) => this.row(tx, userId, id));
+    return withUser(this.deps.db, userId, (tx) => this.row(tx, userId, id));
   }
 
   /**
@@ -488,7 +488,7 @@ export class FlowService {
     if (!row) return undefined;
     if (row.callbackUrl !== url) return { refused: 'callback_changed' };
     if (!row.callbackSecret) return undefined;
-    return decrypt(this.o.keyring, row.callbackSecret, callbackSecretAad(flowId)).toString('utf8');
+    return decrypt(this.deps.keyring, row.callbackSecret, callbackSecretAad(flowId)).toString('utf8');
   }
 }
 

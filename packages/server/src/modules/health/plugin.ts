@@ -8,13 +8,21 @@ declare module 'fastify' {
   }
 }
 
-/** Decorates the app with `health`: the database, its migrations and the rate-limit store. */
+/** Decorates the app with `health`: the database, its migrations, the rate-limit store and the job queue. */
 export const healthPlugin = fp(
   async (app) => {
     app.decorate(
       'health',
-      new HealthService({ database: app.database, clock: app.clock, rateLimitStore: app.rateLimitStore }),
+      new HealthService({
+        database: app.database,
+        clock: app.clock,
+        rateLimitStore: app.rateLimitStore,
+        jobs: app.jobs,
+      }),
     );
   },
-  { name: 'fleece-health', dependencies: ['fleece-config', 'fleece-database', 'fleece-rate-limit'] },
+  {
+    name: 'fleece-health',
+    dependencies: ['fleece-config', 'fleece-database', 'fleece-jobs', 'fleece-rate-limit'],
+  },
 );

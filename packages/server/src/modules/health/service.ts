@@ -51,14 +51,14 @@ export class HealthService {
   private cached: { at: number; result: Promise<HealthCheck> } | undefined;
   private readonly startedAt: number;
 
-  constructor(private readonly o: HealthServiceOptions) {
-    const { clock } = o;
+  constructor(private readonly deps: HealthServiceOptions) {
+    const { clock } = deps;
     this.startedAt = clock.now().getTime();
   }
 
   /** The current health, at most {@link HEALTH_CACHE_MS} old, with its JSON encoding. */
   check(): Promise<HealthCheck> {
-    const now = this.o.clock.now().getTime();
+    const now = this.deps.clock.now().getTime();
     if (!this.cached || now - this.cached.at >= HEALTH_CACHE_MS || now < this.cached.at) {
       this.cached = {
         at: now,
@@ -75,9 +75,9 @@ export class HealthService {
     let database: HealthResponse['checks']['database'];
     let migrations: HealthResponse['checks']['migrations'] = { status: 'down', applied: null, pending: null };
     try {
-      database = { status: 'ok', latencyMs: await this.o.database.ping() };
+      database = { status: 'ok', latencyMs: await this.deps.database.ping() };
       try {
-        const { applied, pending } = await migrationStatus(this.o.database.db);
+        const { applied, pending } = await migrationStatus(this.deps.database.db);
         migrations = { status: pending === 0 ? 'ok' : 'degraded', applied, pending };
       } catch {
         migrations = { status: 'degraded', applied: null, pending: null };
@@ -85,10 +85,12 @@ export class HealthService {
     } catch {
       database = { status: 'down', latencyMs: null };
     }
-    const rateLimitStore = this.o.rateLimitStore
-      ? { status: await this.o.rateLimitStore.status(), store: this.o.rateLimitStore.kind }
+    const rateLimitStore = this.deps.rateLimitStore
+      ? { status: await this.deps.rateLimitStore.status(), store: this.deps.rateLimitStore.kind }
       : undefined;
-    const jobs = this.o.jobs ? await this.jobsCheck(this.o.jobs, database.status === 'down') : undefined;
+    const jobs = this.deps.jobs
+      ? await this.jobsCheck(this.deps.jobs, database.status === 'down')
+      : undefined;
     return {
       service: FLEECE_SERVICE,
       status: worst(database.status, migrations.status, rateLimitStore?.status ?? 'ok', jobs?.status ?? 'ok'),

@@ -67,7 +67,7 @@ export interface DeviceServiceOptions {
  * on the `/device` page.
  */
 export class DeviceService {
-  constructor(private readonly o: DeviceServiceOptions) {}
+  constructor(private readonly deps: DeviceServiceOptions) {}
 
   /**
    * Device authorization request (RFC 8628 §3.1–3.2): stores the request (device code hashed) and answers
@@ -91,12 +91,12 @@ export class DeviceService {
     }
     const deviceCode = randomSecret();
     const deviceCodeHash = hashSecret(deviceCode);
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     for (let attempt = 0; ; attempt++) {
       const userCode = newUserCode();
       try {
         // The request's own scope: its row is visible through its device code (hashed) or user code only.
-        await withScope(this.o.db, { credential: deviceCodeHash }, (tx) =>
+        await withScope(this.deps.db, { credential: deviceCodeHash }, (tx) =>
           tx.insert(deviceAuthorizations).values({
             id: newId('dev'),
             deviceCodeHash,
@@ -114,8 +114,8 @@ export class DeviceService {
         return {
           device_code: deviceCode,
           user_code: shown,
-          verification_uri: `${this.o.publicUrl}/device`,
-          verification_uri_complete: `${this.o.publicUrl}/device?user_code=${shown}`,
+          verification_uri: `${this.deps.publicUrl}/device`,
+          verification_uri_complete: `${this.deps.publicUrl}/device?user_code=${shown}`,
           expires_in: DEVICE_CODE_TTL_S,
           interval: DEVICE_POLL_INTERVAL_DEFAULT,
         };
@@ -135,8 +135,8 @@ export class DeviceService {
    */
   async token(input: { deviceCode: string; clientId: string; ctx: AuditCtx }) {
     assertKnownClient(input.clientId);
-    return withScope(this.o.db, { credential: hashSecret(input.deviceCode) }, async (tx) => {
-      const now = this.o.clock.now();
+    return withScope(this.deps.db, { credential: hashSecret(input.deviceCode) }, async (tx) => {
+      const now = this.deps.clock.now();
       const [row] = await tx
         .select()
         .from(deviceAuthorizations)
@@ -178,7 +178,7 @@ export class DeviceService {
         .where(and(eq(deviceAuthorizations.id, row.id), eq(deviceAuthorizations.status, 'approved')))
         .returning();
       if (!claimed?.userId) throw new OAuthError('invalid_grant', 'The device code was already used.');
-      const issued = await this.o.grants.issueForNewSession(tx, {
+      const issued = await this.deps.grants.issueForNewSession(tx, {
         userId: claimed.userId,
         clientId: claimed.clientId,
         method: 'device',
@@ -192,7 +192,7 @@ export class DeviceService {
   }
 
   private async live(code: string): Promise<DeviceRow | undefined> {
-    const [row] = await withScope(this.o.db, { credential: code }, (tx) =>
+    const [row] = await withScope(this.deps.db, { credential: code }, (tx) =>
       tx
         .select()
         .from(deviceAuthorizations)
@@ -200,7 +200,7 @@ export class DeviceService {
           and(
             eq(deviceAuthorizations.userCode, code),
             eq(deviceAuthorizations.status, 'pending'),
-            gt(deviceAuthorizations.expiresAt, this.o.clock.now()),
+            gt(deviceAuthorizations.expiresAt, this.deps.clock.now()),
           ),
         ),
     );
@@ -241,8 +241,8 @@ export class DeviceService {
     const code = normaliseUserCode(input.userCode);
     if (!code) return undefined;
     const status = input.approve ? 'approved' : 'denied';
-    return withScope(this.o.db, { credential: code, userId: input.userId }, async (tx) => {
-      const now = this.o.clock.now();
+    return withScope(this.deps.db, { credential: code, userId: input.userId }, async (tx) => {
+      const now = this.deps.clock.now();
       const [row] = await tx
         .update(deviceAuthorizations)
         .set({ status, userId: input.userId, decidedAt: now })
@@ -255,7 +255,7 @@ export class DeviceService {
         )
         .returning();
       if (!row) return undefined;
-      await this.o.audit.record(tx, input.ctx, {
+      await this.deps.audit.record(tx, input.ctx, {
         action: input.approve ? 'auth.device.authorized' : 'auth.device.denied',
         resourceType: 'device_authorization',
         resourceId: row.id,

@@ -60,8 +60,8 @@ export class GrantService {
   /** HMAC key of the answers of rotations with an `Idempotency-Key` ({@link rotationSecrets}). */
   private readonly retryKey: Uint8Array;
 
-  constructor(private readonly o: GrantServiceOptions) {
-    const { secret } = o;
+  constructor(private readonly deps: GrantServiceOptions) {
+    const { secret } = deps;
     this.retryKey = deriveKey(secret, 'refresh-retry');
   }
 
@@ -97,7 +97,7 @@ export class GrantService {
     session: { id: string; userId: string; absoluteExpiresAt: Date },
     token: string = randomSecret(),
   ) {
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     const id = newId('rtk');
     const absoluteExpiresAt = session.absoluteExpiresAt;
     await tx.insert(refreshTokens).values({
@@ -117,7 +117,7 @@ export class GrantService {
     refreshToken: string,
     fixed?: { issuedAt: Date; jti: string },
   ): Promise<TokenResponse> {
-    const { token, expiresIn } = await this.o.tokens.issueAccessToken('cli', userId, sessionId, fixed);
+    const { token, expiresIn } = await this.deps.tokens.issueAccessToken('cli', userId, sessionId, fixed);
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken };
   }
 
@@ -131,7 +131,7 @@ export class GrantService {
     input: { userId: string; clientId: string; method: 'device' | 'cli'; ctx: AuditCtx },
   ): Promise<Issued> {
     await enterScope(tx, { userId: input.userId });
-    const session = await this.o.sessions.create(tx, {
+    const session = await this.deps.sessions.create(tx, {
       userId: input.userId,
       kind: 'cli',
       method: input.method,
@@ -140,7 +140,7 @@ export class GrantService {
       userAgent: input.ctx.userAgent ?? null,
     });
     const { token } = await this.newRefreshToken(tx, session);
-    await this.o.audit.record(tx, asUser(input.ctx, input.userId), {
+    await this.deps.audit.record(tx, asUser(input.ctx, input.userId), {
       action: 'auth.login.succeeded',
       resourceType: 'session',
       resourceId: session.id,
@@ -162,8 +162,8 @@ export class GrantService {
     reason: string,
     ctx: AuditCtx,
   ): Promise<string | undefined> {
-    const revoked = await this.o.sessions.revoke(tx, sessionId, reason);
-    await this.o.audit.record(tx, ctx, {
+    const revoked = await this.deps.sessions.revoke(tx, sessionId, reason);
+    await this.deps.audit.record(tx, ctx, {
       action: 'session.refresh_reuse_detected',
       resourceType: 'session',
       resourceId: sessionId,
@@ -176,9 +176,9 @@ export class GrantService {
 
   /** Runs a grant in the scope of the presented credential (`credentialHash`), settling its outcome. */
   private async run(credentialHash: string, work: (tx: Db) => Promise<Outcome>): Promise<Issued> {
-    const outcome = await withScope(this.o.db, { credential: credentialHash }, work);
+    const outcome = await withScope(this.deps.db, { credential: credentialHash }, work);
     if (!outcome.ok) {
-      if (outcome.payload) this.o.sessions.afterCommit(outcome.payload);
+      if (outcome.payload) this.deps.sessions.afterCommit(outcome.payload);
       throw outcome.error;
     }
     return outcome.issued;
@@ -197,8 +197,8 @@ export class GrantService {
     ctx: AuditCtx;
   }): Promise<string> {
     const code = randomSecret();
-    const now = this.o.clock.now();
-    await withUser(this.o.db, input.userId, async (tx) => {
+    const now = this.deps.clock.now();
+    await withUser(this.deps.db, input.userId, async (tx) => {
       const id = newId('acd');
       await tx.insert(authorizationCodes).values({
         id,
@@ -210,7 +210,7 @@ export class GrantService {
         createdAt: now,
         expiresAt: new Date(now.getTime() + AUTHORIZATION_CODE_TTL_MS),
       });
-      await this.o.audit.record(tx, input.ctx, {
+      await this.deps.audit.record(tx, input.ctx, {
         action: 'auth.cli.authorized',
         resourceType: 'authorization_code',
         resourceId: id,
@@ -240,7 +240,7 @@ export class GrantService {
     const invalid = (why: string) => new OAuthError('invalid_grant', why);
     const hash = hashSecret(input.code);
     return this.run(hash, async (tx) => {
-      const now = this.o.clock.now();
+      const now = this.deps.clock.now();
       const [row] = await tx
         .update(authorizationCodes)
         .set({ consumedAt: now })
@@ -320,7 +320,7 @@ export class GrantService {
     const ended = () => invalid('The session of this refresh token has ended.');
     const keyHash = input.idempotencyKey ? hashSecret(input.idempotencyKey) : null;
     return this.run(hashSecret(input.refreshToken), async (tx) => {
-      const now = this.o.clock.now();
+      const now = this.deps.clock.now();
       const [token] = await tx
         .select()
         .from(refreshTokens)
@@ -347,7 +347,7 @@ export class GrantService {
           .select({ role: users.role, status: users.status })
           .from(users)
           .where(eq(users.id, session.userId));
-        const verdict = this.o.sessions.verdict({
+        const verdict = this.deps.sessions.verdict({
           sessionId: session.id,
           userId: session.userId,
           kind: session.kind,
@@ -420,7 +420,7 @@ export class GrantService {
       );
       return { ok: true, issued: { response, sessionId: session.id } };
     }).then((issued) => {
-      this.o.sessions.afterCommit(`s:${issued.sessionId}`);
+      this.deps.sessions.afterCommit(`s:${issued.sessionId}`);
       return issued;
     });
   }
@@ -434,7 +434,7 @@ export class GrantService {
     let target: { sessionId: string; userId: string } | undefined;
     let clientId: string | null = null;
     const hash = hashSecret(input.token);
-    const row = await withScope(this.o.db, { credential: hash }, async (tx) => {
+    const row = await withScope(this.deps.db, { credential: hash }, async (tx) => {
       const [token] = await tx
         .select({ sessionId: refreshTokens.sessionId, userId: refreshTokens.userId })
         .from(refreshTokens)
@@ -451,16 +451,16 @@ export class GrantService {
       target = { sessionId: row.sessionId, userId: row.userId };
       clientId = row.clientId;
     } else {
-      const verified = await this.o.tokens.verifyAccessToken(input.token, 'cli');
+      const verified = await this.deps.tokens.verifyAccessToken(input.token, 'cli');
       if (verified.ok) target = { sessionId: verified.claims.sid, userId: verified.claims.sub };
     }
     if (!target) return;
     if (input.clientId !== undefined && clientId !== null && clientId !== input.clientId) return;
     const { sessionId: id, userId } = target;
-    const payload = await withUser(this.o.db, userId, async (tx) => {
-      const revoked = await this.o.sessions.revoke(tx, id, 'token_revoked');
+    const payload = await withUser(this.deps.db, userId, async (tx) => {
+      const revoked = await this.deps.sessions.revoke(tx, id, 'token_revoked');
       if (!revoked) return undefined;
-      await this.o.audit.record(tx, asUser(input.ctx, revoked.session.userId), {
+      await this.deps.audit.record(tx, asUser(input.ctx, revoked.session.userId), {
         action: 'session.revoked',
         resourceType: 'session',
         resourceId: id,
@@ -470,7 +470,7 @@ export class GrantService {
       });
       return revoked.payload;
     });
-    if (payload) this.o.sessions.afterCommit(payload);
+    if (payload) this.deps.sessions.afterCommit(payload);
   }
 }
 

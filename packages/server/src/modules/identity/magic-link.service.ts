@@ -35,7 +35,7 @@ export interface MagicLinkServiceOptions {
  * scanners that fetch links do not use the token up.
  */
 export class MagicLinkService {
-  constructor(private readonly o: MagicLinkServiceOptions) {}
+  constructor(private readonly deps: MagicLinkServiceOptions) {}
 
   /**
    * Creates a token for `email` and sends the link, whether or not an account exists (it is created on
@@ -45,11 +45,11 @@ export class MagicLinkService {
    */
   async request(email: string, returnTo: string, ctx: AuditCtx): Promise<void> {
     const token = randomSecret();
-    const now = this.o.clock.now();
-    const existing = await this.o.users.byEmail(email);
+    const now = this.deps.clock.now();
+    const existing = await this.deps.users.byEmail(email);
     const tokenHash = hashSecret(token);
     // The token's own scope: its row is visible (and insertable) through its hash only.
-    await withScope(this.o.db, { credential: tokenHash }, async (tx) => {
+    await withScope(this.deps.db, { credential: tokenHash }, async (tx) => {
       const id = newId('mlt');
       await tx.insert(magicLinkTokens).values({
         id,
@@ -60,7 +60,7 @@ export class MagicLinkService {
         createdAt: now,
         expiresAt: new Date(now.getTime() + MAGIC_LINK_TTL_MS),
       });
-      await this.o.audit.record(tx, ctx, {
+      await this.deps.audit.record(tx, ctx, {
         action: 'auth.magic_link.requested',
         resourceType: 'magic_link',
         resourceId: id,
@@ -68,11 +68,11 @@ export class MagicLinkService {
         ...(existing ? { subjectUserId: existing.id } : {}),
       });
     });
-    const link = `${this.o.publicUrl}${MAGIC_LINK_PAGE}?token=${token}`;
+    const link = `${this.deps.publicUrl}${MAGIC_LINK_PAGE}?token=${token}`;
     try {
-      await this.o.mailer.sendMagicLink(email.trim(), link, MAGIC_LINK_TTL_MS / 60_000);
+      await this.deps.mailer.sendMagicLink(email.trim(), link, MAGIC_LINK_TTL_MS / 60_000);
     } catch (error) {
-      this.o.log.error({ err: error }, 'magic-link email was not sent');
+      this.deps.log.error({ err: error }, 'magic-link email was not sent');
     }
   }
 
@@ -83,10 +83,10 @@ export class MagicLinkService {
    *   token is unknown, used or expired, or the account cannot sign in.
    */
   async consume(token: string, ctx: AuditCtx) {
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     const tokenHash = hashSecret(token);
     try {
-      const result = await withScope(this.o.db, { credential: tokenHash }, async (tx) => {
+      const result = await withScope(this.deps.db, { credential: tokenHash }, async (tx) => {
         const [row] = await tx
           .update(magicLinkTokens)
           .set({ consumedAt: now })
@@ -99,18 +99,18 @@ export class MagicLinkService {
           )
           .returning();
         if (!row) return undefined;
-        const { user } = await this.o.users.signInWithEmail(tx, row.email);
-        const session = await this.o.signIn.startBrowserSession(tx, user, 'magic_link', ctx);
+        const { user } = await this.deps.users.signInWithEmail(tx, row.email);
+        const session = await this.deps.signIn.startBrowserSession(tx, user, 'magic_link', ctx);
         return { user, session, returnTo: row.returnTo };
       });
       if (!result) {
-        await this.o.signIn.recordFailure(ctx, 'magic_link', 'invalid_or_used_token');
+        await this.deps.signIn.recordFailure(ctx, 'magic_link', 'invalid_or_used_token');
         return undefined;
       }
       return result;
     } catch (error) {
       if (error instanceof SignInRefused) {
-        await this.o.signIn.recordFailure(ctx, 'magic_link', error.reason);
+        await this.deps.signIn.recordFailure(ctx, 'magic_link', error.reason);
         return undefined;
       }
       throw error;

@@ -67,16 +67,16 @@ export interface OAuthServiceOptions {
 export class OAuthService {
   private readonly configs = new Map<ProviderId, Promise<client.Configuration>>();
 
-  constructor(private readonly o: OAuthServiceOptions) {}
+  constructor(private readonly deps: OAuthServiceOptions) {}
 
   /** The configured providers, in display order. */
   enabled(): ProviderId[] {
-    return (['google', 'github', 'entra'] as const).filter((p) => this.o.config[p] !== undefined);
+    return (['google', 'github', 'entra'] as const).filter((p) => this.deps.config[p] !== undefined);
   }
 
   /** The exact redirect URI registered at `provider`. */
   redirectUri(provider: ProviderId): string {
-    return `${this.o.publicUrl}/api/auth/oauth/${provider}/callback`;
+    return `${this.deps.publicUrl}/api/auth/oauth/${provider}/callback`;
   }
 
   /** The provider's client configuration; discovery runs once and is retried after a failure. */
@@ -97,7 +97,7 @@ export class OAuthService {
 
   private async load(provider: ProviderId): Promise<client.Configuration> {
     if (provider === 'github') {
-      const gh = this.o.config.github!;
+      const gh = this.deps.config.github!;
       const server = new URL(gh.oauthUrl);
       const configuration = new client.Configuration(
         {
@@ -111,7 +111,7 @@ export class OAuthService {
       if (isLoopbackHttp(server)) client.allowInsecureRequests(configuration);
       return configuration;
     }
-    const oidc = this.o.config[provider]!;
+    const oidc = this.deps.config[provider]!;
     const issuer = new URL(oidc.issuer);
     return client.discovery(issuer, oidc.clientId, oidc.clientSecret, undefined, {
       ...(isLoopbackHttp(issuer) ? { execute: [client.allowInsecureRequests] } : {}),
@@ -215,7 +215,7 @@ export class OAuthService {
 
   /** GitHub's user and its verified primary email (REST API `GET /user`, `GET /user/emails`). */
   private async githubProfile(accessToken: string): Promise<ProviderProfile> {
-    const api = this.o.config.github!.apiUrl;
+    const api = this.deps.config.github!.apiUrl;
     const get = async (path: string) => {
       const res = await fetch(`${api}${path}`, {
         headers: {

@@ -79,8 +79,8 @@ export interface SessionServiceOptions {
 export class SessionService {
   private readonly cache: InvalidatingCache<SessionState>;
 
-  constructor(private readonly o: SessionServiceOptions) {
-    const { clock, invalidations } = o;
+  constructor(private readonly deps: SessionServiceOptions) {
+    const { clock, invalidations } = deps;
     this.cache = new InvalidatingCache<SessionState>({
       ttlMs: SESSION_CACHE_TTL_MS,
       max: SESSION_CACHE_MAX,
@@ -96,7 +96,7 @@ export class SessionService {
   }
 
   private get db(): Db {
-    return this.o.database.db;
+    return this.deps.database.db;
   }
 
   /** Drops every cached entry. */
@@ -110,17 +110,17 @@ export class SessionService {
    */
   async announce(tx: Db, target: { sessionId: string } | { userId: string }): Promise<string> {
     const payload = 'sessionId' in target ? `s:${target.sessionId}` : `u:${target.userId}`;
-    return this.o.invalidations.announce(tx, payload);
+    return this.deps.invalidations.announce(tx, payload);
   }
 
   /** Drops the local cache entries of an announced change at once, before the notification comes back. */
   afterCommit(payload: string): void {
-    this.o.invalidations.afterCommit(payload);
+    this.deps.invalidations.afterCommit(payload);
   }
 
   /** Creates a session row inside `tx`; timeouts come from the session's kind. */
   async create(tx: Db, input: NewSession): Promise<SessionRow> {
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     const [row] = await tx
       .insert(sessions)
       .values({
@@ -183,7 +183,7 @@ export class SessionService {
    * `allowPendingDeletion` route option).
    */
   verdict(state: SessionState): SessionVerdict {
-    const now = this.o.clock.now().getTime();
+    const now = this.deps.clock.now().getTime();
     if (state.revoked) return 'revoked';
     if (state.userStatus === 'suspended') return 'user_inactive';
     if (now >= state.absoluteExpiresAt) return 'absolute_timeout';
@@ -193,7 +193,7 @@ export class SessionService {
 
   /** Records activity on session `sessionId` of `userId` (sliding the idle timeout) and its cached entry. */
   async touch(sessionId: string, userId: string): Promise<void> {
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     await withUser(this.db, userId, (tx) =>
       tx
         .update(sessions)
@@ -218,7 +218,7 @@ export class SessionService {
   ): Promise<{ session: SessionRow; payload: string } | undefined> {
     const [row] = await tx
       .update(sessions)
-      .set({ revokedAt: this.o.clock.now(), revokedReason: reason })
+      .set({ revokedAt: this.deps.clock.now(), revokedReason: reason })
       .where(
         and(
           eq(sessions.id, sessionId),
@@ -240,7 +240,7 @@ export class SessionService {
   ): Promise<{ ids: string[]; payload: string | undefined }> {
     const rows = await tx
       .update(sessions)
-      .set({ revokedAt: this.o.clock.now(), revokedReason: reason })
+      .set({ revokedAt: this.deps.clock.now(), revokedReason: reason })
       .where(
         and(
           eq(sessions.userId, userId),
@@ -286,7 +286,7 @@ export class SessionService {
         .where(
           and(
             eq(sessions.userId, userId),
-            this.liveCondition(this.o.clock.now()),
+            this.liveCondition(this.deps.clock.now()),
             olderThan(sessions.createdAt, sessions.id, after),
           ),
         )

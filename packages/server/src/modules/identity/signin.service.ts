@@ -27,18 +27,18 @@ export interface BrowserSignInOptions {
  * (`auth.login.failed`, `security.redirect_blocked`), which never throw and are throttled per client (IPv6 by /64).
  */
 export class BrowserSignIn {
-  constructor(private readonly o: BrowserSignInOptions) {}
+  constructor(private readonly deps: BrowserSignInOptions) {}
 
   /** Creates a browser session for `user` inside `tx` and records `auth.login.succeeded`. */
   async startBrowserSession(tx: Db, user: UserRow, method: BrowserSignInMethod, ctx: AuditCtx) {
-    const session = await this.o.sessions.create(tx, {
+    const session = await this.deps.sessions.create(tx, {
       userId: user.id,
       kind: 'browser',
       method,
       ip: ctx.ip ?? null,
       userAgent: ctx.userAgent ?? null,
     });
-    await this.o.audit.record(tx, asUser(ctx, user.id), {
+    await this.deps.audit.record(tx, asUser(ctx, user.id), {
       action: 'auth.login.succeeded',
       resourceType: 'session',
       resourceId: session.id,
@@ -51,7 +51,7 @@ export class BrowserSignIn {
 
   /** Records `auth.login.failed` (outcome `failure`) with the method and a stable reason. */
   async recordFailure(ctx: AuditCtx, method: string, reason: string, subjectUserId?: string): Promise<void> {
-    await this.o.audit.recordDetached(
+    await this.deps.audit.recordDetached(
       ctx,
       {
         action: 'auth.login.failed',
@@ -69,7 +69,7 @@ export class BrowserSignIn {
 
   /** Records `security.redirect_blocked` (outcome `denied`) for a refused redirect target. */
   async recordBlockedRedirect(ctx: AuditCtx, parameter: string, value: string): Promise<void> {
-    await this.o.audit.recordDetached(
+    await this.deps.audit.recordDetached(
       ctx,
       {
         action: 'security.redirect_blocked',

@@ -83,8 +83,8 @@ export class TokenService {
   private readonly accessKey: Uint8Array;
   private readonly stateKey: Uint8Array;
 
-  constructor(private readonly o: TokenServiceOptions) {
-    const { secret } = o;
+  constructor(private readonly deps: TokenServiceOptions) {
+    const { secret } = deps;
     this.accessKey = deriveKey(secret, 'access-token');
     this.stateKey = deriveKey(secret, 'oauth-state');
   }
@@ -103,10 +103,10 @@ export class TokenService {
     fixed?: { issuedAt: Date; jti: string },
   ): Promise<{ token: string; expiresIn: number }> {
     const expiresIn = kind === 'browser' ? BROWSER_ACCESS_TOKEN_TTL_S : CLI_ACCESS_TOKEN_TTL_S;
-    const now = seconds(fixed?.issuedAt ?? this.o.clock.now());
+    const now = seconds(fixed?.issuedAt ?? this.deps.clock.now());
     const token = await new SignJWT({ sid })
       .setProtectedHeader({ alg: JWT_ALGORITHM, typ: ACCESS_TOKEN_TYPE })
-      .setIssuer(this.o.issuer)
+      .setIssuer(this.deps.issuer)
       .setAudience(AUDIENCES[kind])
       .setSubject(sub)
       .setJti(fixed?.jti ?? randomBytes(12).toString('base64url'))
@@ -127,10 +127,10 @@ export class TokenService {
   async verifyAccessToken(token: string, kind: AccessTokenKind): Promise<VerifyResult> {
     const options = {
       algorithms: [JWT_ALGORITHM],
-      issuer: this.o.issuer,
+      issuer: this.deps.issuer,
       audience: AUDIENCES[kind],
       typ: ACCESS_TOKEN_TYPE,
-      currentDate: this.o.clock.now(),
+      currentDate: this.deps.clock.now(),
       clockTolerance: CLOCK_TOLERANCE_S,
       requiredClaims: ['sub', 'sid', 'exp', 'iat', 'nbf'],
     };
@@ -144,9 +144,10 @@ export class TokenService {
         // may stop at the first failing one.
         const p = error.payload;
         const aud = Array.isArray(p.aud) ? p.aud : [p.aud];
-        const nbfOk = typeof p.nbf === 'number' && p.nbf <= seconds(this.o.clock.now()) + CLOCK_TOLERANCE_S;
+        const nbfOk =
+          typeof p.nbf === 'number' && p.nbf <= seconds(this.deps.clock.now()) + CLOCK_TOLERANCE_S;
         const claims = claimsOf(p, kind);
-        if (p.iss === this.o.issuer && aud.length === 1 && aud[0] === AUDIENCES[kind] && nbfOk && claims) {
+        if (p.iss === this.deps.issuer && aud.length === 1 && aud[0] === AUDIENCES[kind] && nbfOk && claims) {
           return { ok: false, reason: 'expired', claims };
         }
       }
@@ -156,10 +157,10 @@ export class TokenService {
 
   /** Signs the short-lived OAuth login state (`aud` `fleece:oauth-state`), valid for `ttlSeconds`. */
   async signState(state: Record<string, string>, ttlSeconds: number): Promise<string> {
-    const now = seconds(this.o.clock.now());
+    const now = seconds(this.deps.clock.now());
     return new SignJWT(state)
       .setProtectedHeader({ alg: JWT_ALGORITHM, typ: 'JWT' })
-      .setIssuer(this.o.issuer)
+      .setIssuer(this.deps.issuer)
       .setAudience(AUDIENCES.oauthState)
       .setIssuedAt(now)
       .setExpirationTime(now + ttlSeconds)
@@ -171,9 +172,9 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.stateKey, {
         algorithms: [JWT_ALGORITHM],
-        issuer: this.o.issuer,
+        issuer: this.deps.issuer,
         audience: AUDIENCES.oauthState,
-        currentDate: this.o.clock.now(),
+        currentDate: this.deps.clock.now(),
       });
       return payload;
     } catch {

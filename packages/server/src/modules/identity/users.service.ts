@@ -76,7 +76,9 @@ export class UserService {
         .select()
         .from(users)
         .where(sql`lower(${users.email}) = ${normaliseEmail(email)}`);
-    const [row] = tx ? await query(tx) : await withScope(this.o.db, { email: normaliseEmail(email) }, query);
+    const [row] = tx
+      ? await query(tx)
+      : await withScope(this.deps.db, { email: normaliseEmail(email) }, query);
     return row;
   }
 
@@ -87,7 +89,7 @@ export class UserService {
   }
 
   private async insertUser(tx: Db, email: string, emailVerified: boolean, name: string | null) {
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     const [row] = await tx
       .insert(users)
       .values({ id: newId('usr'), email: email.trim(), emailVerified, name, createdAt: now, updatedAt: now })
@@ -108,11 +110,11 @@ export class UserService {
     if (
       user.role !== 'admin' &&
       user.emailVerified &&
-      this.o.adminEmails.includes(normaliseEmail(user.email))
+      this.deps.adminEmails.includes(normaliseEmail(user.email))
     ) {
       const [promoted] = await tx
         .update(users)
-        .set({ role: 'admin', updatedAt: this.o.clock.now() })
+        .set({ role: 'admin', updatedAt: this.deps.clock.now() })
         .where(eq(users.id, user.id))
         .returning();
       return promoted!;
@@ -134,7 +136,7 @@ export class UserService {
       if (!user.emailVerified) {
         [user] = (await tx
           .update(users)
-          .set({ emailVerified: true, updatedAt: this.o.clock.now() })
+          .set({ emailVerified: true, updatedAt: this.deps.clock.now() })
           .where(eq(users.id, user.id))
           .returning()) as [UserRow];
       }
@@ -153,7 +155,7 @@ export class UserService {
    *   to an existing account.
    */
   async signInWithProvider(tx: Db, profile: ProviderProfile): Promise<{ user: UserRow; created: boolean }> {
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     await enterScope(tx, {
       identity: `${profile.provider}:${profile.subject}`,
       email: normaliseEmail(profile.email),
@@ -208,5 +210,5 @@ export class UserService {
     return { user: await this.admit(tx, user), created };
   }
 
-  constructor(private readonly o: UserServiceOptions) {}
+  constructor(private readonly deps: UserServiceOptions) {}
 }

@@ -120,7 +120,7 @@ export interface EntitlementsServiceOptions {
 export class EntitlementsService {
   private readonly usageListeners = new Set<(userId: string) => void>();
 
-  constructor(private readonly o: EntitlementsServiceOptions) {}
+  constructor(private readonly deps: EntitlementsServiceOptions) {}
 
   /**
    * Calls `listener(userId)` whenever this instance changes a user's metered usage (the `/api/v1/me` cache
@@ -190,16 +190,18 @@ export class EntitlementsService {
    * An account that is not `active` starts nothing, whatever asks (a request, or a job such as a flow's
    * schedule): the HTTP layer refuses such accounts already, jobs reach this check.
    *
+   * `known`, the account's limits when the caller read them in `tx` already ({@link limits}), saves reading them again.
+   *
    * @returns the month's usage after this execution.
    * @throws {ProblemError} 403 `plan_limit_reached` (`limit: 'executionsPerMonth'`) when the month's quota
    *   is used up; 403 `account_pending_deletion` for an account scheduled for deletion, `forbidden` for a
    *   suspended one.
    */
-  async consumeExecution(tx: Db, userId: string): Promise<MonthlyUsage> {
-    const limits = await this.limits(tx, userId);
+  async consumeExecution(tx: Db, userId: string, known?: AccountLimits): Promise<MonthlyUsage> {
+    const limits = known ?? (await this.limits(tx, userId));
     assertAccountActive(limits);
     const max = limits.entitlements.executionsPerMonth;
-    const { period, resetsAt } = calendarMonth(this.o.clock.now());
+    const { period, resetsAt } = calendarMonth(this.deps.clock.now());
     const refused = () =>
       planLimitProblem(
         'executionsPerMonth',
@@ -225,7 +227,7 @@ export class EntitlementsService {
   /** Executions of `userId` this calendar month (UTC) against the plan's quota. */
   async executions(tx: Db, userId: string, limits?: AccountLimits): Promise<MonthlyUsage> {
     const { entitlements } = limits ?? (await this.limits(tx, userId));
-    const { period, resetsAt } = calendarMonth(this.o.clock.now());
+    const { period, resetsAt } = calendarMonth(this.deps.clock.now());
     const [row] = await tx
       .select({ count: usageCounters.count })
       .from(usageCounters)
@@ -260,6 +262,6 @@ export class EntitlementsService {
    */
   async retentionCutoff(tx: Db, userId: string): Promise<Date> {
     const { entitlements } = await this.limits(tx, userId);
-    return new Date(this.o.clock.now().getTime() - entitlements.historyRetentionDays * 86_400_000);
+    return new Date(this.deps.clock.now().getTime() - entitlements.historyRetentionDays * 86_400_000);
   }
 }

@@ -45,8 +45,8 @@ export class MeService {
   private readonly cache: InvalidatingCache<MeResponse>;
   private readonly counters = new Map<'agents', UsageCounter>();
 
-  constructor(private readonly o: MeServiceOptions) {
-    const { invalidations, clock } = o;
+  constructor(private readonly deps: MeServiceOptions) {
+    const { invalidations, clock } = deps;
     this.cache = new InvalidatingCache<MeResponse>({
       ttlMs: ME_CACHE_TTL_MS,
       max: ME_CACHE_MAX,
@@ -82,12 +82,12 @@ export class MeService {
   }
 
   private async read(userId: string): Promise<MeResponse | undefined> {
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     const { period, resetsAt } = calendarMonth(now);
     const browserIdleCut = new Date(now.getTime() - SESSION_TIMEOUTS.browser.idleMs).toISOString();
     const cliIdleCut = new Date(now.getTime() - SESSION_TIMEOUTS.cli.idleMs).toISOString();
     const iso = now.toISOString();
-    return withUser(this.o.db, userId, async (tx) => {
+    return withUser(this.deps.db, userId, async (tx) => {
       const [row] = await tx
         .select({
           user: users,

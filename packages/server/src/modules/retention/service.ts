@@ -40,7 +40,7 @@ export interface RetentionServiceOptions {
  * their own; see docs/operations.md).
  */
 export class RetentionService {
-  constructor(private readonly o: RetentionServiceOptions) {}
+  constructor(private readonly deps: RetentionServiceOptions) {}
 
   /** Applies the retention of every account once. */
   async run(options: { batchSize?: number } = {}): Promise<RetentionReport> {
@@ -48,7 +48,7 @@ export class RetentionService {
     const report: RetentionReport = { accounts: 0, executions: 0, conversations: 0 };
     let after = '';
     for (;;) {
-      const page = await withAdmin(this.o.db, (tx) =>
+      const page = await withAdmin(this.deps.db, (tx) =>
         tx
           .select({ id: users.id })
           .from(users)
@@ -72,17 +72,17 @@ export class RetentionService {
     userId: string,
     batchSize = RETENTION_BATCH,
   ): Promise<{ executions: number; conversations: number }> {
-    const cutoff = await withUser(this.o.db, userId, async (tx) => {
+    const cutoff = await withUser(this.deps.db, userId, async (tx) => {
       try {
-        return await this.o.entitlements.retentionCutoff(tx, userId);
+        return await this.deps.entitlements.retentionCutoff(tx, userId);
       } catch {
         return undefined; // purged meanwhile
       }
     });
     if (!cutoff) return { executions: 0, conversations: 0 };
     return {
-      executions: await deleteHistory(this.o.db, 'executions', userId, cutoff, batchSize),
-      conversations: await deleteHistory(this.o.db, 'conversations', userId, cutoff, batchSize),
+      executions: await deleteHistory(this.deps.db, 'executions', userId, cutoff, batchSize),
+      conversations: await deleteHistory(this.deps.db, 'conversations', userId, cutoff, batchSize),
     };
   }
 }

@@ -144,8 +144,8 @@ export class WebhookService {
   private secrets: SigningSecretSource | undefined;
   private readonly transport: WebhookTransport;
 
-  constructor(private readonly o: WebhookServiceOptions) {
-    const { config, transport = {} } = o;
+  constructor(private readonly deps: WebhookServiceOptions) {
+    const { config, transport = {} } = deps;
     this.transport = new WebhookTransport({
       ...transport,
       allowLoopback: config.env !== 'production' && config.webhooks.allowLoopback,
@@ -153,7 +153,7 @@ export class WebhookService {
   }
 
   private get db(): Db {
-    return this.o.database.db;
+    return this.deps.database.db;
   }
 
   /** Sets where signing secrets come from (the flows module calls this once, while the app is built). */
@@ -176,9 +176,9 @@ export class WebhookService {
       eventId: newId('whe'),
       eventType,
       url: run.callbackUrl,
-      createdAt: this.o.clock.now().toISOString(),
+      createdAt: this.deps.clock.now().toISOString(),
     };
-    await this.o.jobs.send(WEBHOOK_DELIVER_JOB, job, { tx });
+    await this.deps.jobs.send(WEBHOOK_DELIVER_JOB, job, { tx });
     return job.eventId;
   }
 
@@ -213,9 +213,9 @@ export class WebhookService {
    * @throws whatever the database throws; pg-boss then retries the job itself.
    */
   async deliver(job: WebhookJob, signal?: AbortSignal): Promise<WebhookDelivery | undefined> {
-    const execution = await this.o.executions.get(job.userId, job.executionId);
+    const execution = await this.deps.executions.get(job.userId, job.executionId);
     if (!execution) {
-      this.o.log.info(
+      this.deps.log.info(
         { webhook: { eventId: job.eventId, executionId: job.executionId } },
         'webhook dropped: the execution no longer exists',
       );
@@ -234,11 +234,11 @@ export class WebhookService {
           )
         )[0]?.n ?? 0,
       ) + 1;
-    const attemptedAt = this.o.clock.now();
+    const attemptedAt = this.deps.clock.now();
 
     let url: URL | undefined;
     try {
-      url = validateCallbackUrl(job.url, this.o.config);
+      url = validateCallbackUrl(job.url, this.deps.config);
     } catch {
       url = undefined;
     }
@@ -271,7 +271,7 @@ export class WebhookService {
             'Idempotency-Key': job.eventId,
             'Fleece-Webhook-Attempt': String(attempt),
           },
-          this.o.config.webhooks.timeoutMs,
+          this.deps.config.webhooks.timeoutMs,
           signal,
         );
       }
@@ -281,7 +281,8 @@ export class WebhookService {
       result.outcome === 'failed' && result.retryable && attempt < WEBHOOK_MAX_ATTEMPTS
         ? WEBHOOK_RETRY_SCHEDULE_SECONDS[attempt - 1]!
         : undefined;
-    const nextAttemptAt = delay === undefined ? null : new Date(this.o.clock.now().getTime() + delay * 1000);
+    const nextAttemptAt =
+      delay === undefined ? null : new Date(this.deps.clock.now().getTime() + delay * 1000);
     const row = await withUser(this.db, job.userId, async (tx) => {
       const [inserted] = await tx
         .insert(webhookDeliveries)
@@ -303,10 +304,10 @@ export class WebhookService {
           nextAttemptAt,
         })
         .returning();
-      if (delay !== undefined) await this.o.jobs.send(WEBHOOK_DELIVER_JOB, job, { tx, startAfter: delay });
+      if (delay !== undefined) await this.deps.jobs.send(WEBHOOK_DELIVER_JOB, job, { tx, startAfter: delay });
       return inserted!;
     });
-    this.o.log.info(
+    this.deps.log.info(
       {
         webhook: {
           eventId: job.eventId,
@@ -350,7 +351,7 @@ export class WebhookService {
     cursor: string | undefined,
   ): Promise<WebhookDeliveryPage | undefined> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor, isIntegerKey);
-    if (!(await this.o.executions.get(userId, executionId))) return undefined;
+    if (!(await this.deps.executions.get(userId, executionId))) return undefined;
     const rows = await withUser(this.db, userId, (tx) =>
       tx
         .select()
