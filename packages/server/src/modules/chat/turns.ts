@@ -103,7 +103,10 @@ export class ChatTurns {
   open(turn: ChatTurn, after: number, sink: StreamSink): Promise<HubStream<ChatTurn, number>> {
     clearTimeout(turn.grace);
     turn.grace = undefined;
-    return this.hub.open(turn, after, sink);
+    // A Last-Event-ID past what the turn produced (no client saw such an id) reads from its end; past the
+    // end of a finished turn, `done` is sent again, so the stream ends instead of staying open for ever.
+    const end = turn.finished ? turn.events.length - 1 : turn.events.length;
+    return this.hub.open(turn, Math.min(after, end), sink);
   }
 
   /**
