@@ -177,6 +177,7 @@ export const chatRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!(await app.chat.delete(auditContext(request), request.principal!.userId, request.params.id))) {
         throw notFound();
       }
+      turns.drop(request.principal!.userId, request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -88,6 +88,17 @@ export class ChatTurns {
     return turn?.userId === userId ? turn : undefined;
   }
 
+  /**
+   * Forgets the turn of `conversationId` when `userId` owns it (the conversation was deleted): it is no
+   * longer resumable, and a reply still running is cancelled.
+   */
+  drop(userId: string, conversationId: string): void {
+    const turn = this.get(userId, conversationId);
+    if (!turn) return;
+    this.turns.delete(conversationId);
+    if (!turn.finished) turn.abort.abort();
+  }
+
   /** Appends `event` to `turn` and sends it to the turn's streams; `done` finishes the turn. */
   push(turn: ChatTurn, event: ChatStreamEvent): void {
     if (turn.finished) return;
