@@ -62,4 +62,35 @@ describe('review: Last-Event-ID after an execution is ended by another instance'
     expect(outcome).toBe('ended');
     expect(resumed.events.map((e) => e.event)).toEqual(['execution.failed', 'done']);
   });
+  it('a stream on the running instance never sends two events under one id when another instance cancels', async () => {
+    const provider = new GatedProvider('Hello ', 'world.');
+    a = await buildTestApp({ providers: { mock: provider } });
+    b = await buildTestApp({ db: a.db, clock: a.clock, providers: { mock: new GatedProvider() } });
+    const ada = await userOnPlan(a, 'ada@example.test', 'pro');
+    const agent = await createAgent(a, ada, { name: 'Helper' });
+    const urlA = await a.app.listen({ host: '127.0.0.1', port: 0 });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const live = await SseClient.open(
+      `${urlA}/api/v1/agents/${agent.id}/execute`,
+      { ...asSession(a, ada), 'content-type': 'application/json' },
+      { method: 'POST', body: JSON.stringify({ input: 'hi', stream: true }) },
+    );
+    await live.waitForEvents(2);
+    vi.useRealTimers();
+    const executionId = (live.events[0]!.json as { id: string }).id;
+    const cancelled = await b.app.inject({
+      method: 'POST',
+      url: `/api/v1/executions/${executionId}/cancel`,
+      headers: asSession(a, ada),
+    });
+    expect(cancelled.json()).toMatchObject({ status: 'cancelled' });
+    provider.release();
+    await live.ended;
+    const ids = live.events.map((e) => e.id);
+    // docs/api.md: "Every event has an id: (1, 2, … per execution)"; events/: "no gap, no duplicate".
+    expect(live.events.map((e) => [e.id, e.event])).toEqual(
+      live.events.map((e, i) => [String(i + 1), e.event]),
+    );
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 });
