@@ -458,6 +458,7 @@ export class ExecutionService {
     }
     const pending = live.pending;
     live.pending = [];
+    // Put back on failure: the run ends again (as failed) through here, and must store them then.
     const ended = await withUser(this.db, userId, async (tx) => {
       const [updated] = await tx
         .update(executions)
@@ -470,6 +471,9 @@ export class ExecutionService {
       await this.eventLog.store(tx, updated, [...pending, ...terminal]);
       await this.ended(tx, ctx, final, userId, outcome, cancelReason, this.runFinished(final, userId));
       return { final, terminal };
+    }).catch((error: unknown) => {
+      live.pending = [...pending, ...live.pending];
+      throw error;
     });
     if (!ended) {
       live.stopped = true;
