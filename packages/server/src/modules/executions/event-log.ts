@@ -68,9 +68,22 @@ export class LiveRun {
     if (first === undefined) return [];
     if (afterSeq < first - 1) return undefined;
     const from = afterSeq - first + 1;
-    return this.events.slice(from, from + limit);
+    // Never an id more than HANDOVER_SEQ_GAP past the stored ones: an instance that ends this execution
+    // (a cancel there, the sweep after this one died) numbers its events after that bound.
+    const bound = this.stored + HANDOVER_SEQ_GAP - first + 1;
+    return this.events.slice(from, Math.min(from + limit, bound));
   }
 }
+
+/**
+ * How far past its stored events the instance running an execution may send ids, and so where an instance
+ * that ends the execution without running it (a cancel there; the sweep after the running instance died)
+ * numbers the final events: after the stored ones plus this gap. A client that received events that were
+ * never stored (they die with their instance) resumes with the final event and `done`, under ids it has not
+ * seen: ids always increase and never repeat, and jump by up to this gap at such a handover. A run that
+ * produces faster than it stores holds its streams back at this bound until the next batch commits.
+ */
+export const HANDOVER_SEQ_GAP = 10_000;
 
 /**
  * How long an event produced by a run waits in memory before the batch it joins is written, in ms. Streams
@@ -197,6 +210,8 @@ export class EventLog {
    * the next batch ({@link flush}), due {@link BATCH_DELAY_MS} after the first event it holds.
    */
   produce(id: string, live: LiveRun, type: string, data: unknown): void {
+    // Ended (here or elsewhere) or no longer stored: nothing more is sent under ids the end may take.
+    if (live.stopped) return;
     const event: StoredEvent = { seq: live.nextSeq, type, data };
     live.events.push(event);
     live.pending.push(event);
@@ -240,8 +255,11 @@ export class EventLog {
             await this.store(tx, row, batch);
             return true;
           });
-          if (stored) live.stored = batch.at(-1)!.seq;
-          else live.stopped = true;
+          if (stored) {
+            live.stored = batch.at(-1)!.seq;
+            // Streams held back at the bound of LiveRun.after read on.
+            this.deps.hub.poke(id);
+          } else live.stopped = true;
         } catch (error) {
           live.stopped = true;
           live.failure = error;

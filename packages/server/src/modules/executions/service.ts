@@ -23,7 +23,14 @@ import type { ChatMessage } from '../ai/providers/types.js';
 import { SYSTEM_AUDIT_CONTEXT } from '../audit/context.js';
 import type { AuditContext, AuditService } from '../audit/service.js';
 import type { AccountLimits, EntitlementsService } from '../plans/entitlements.js';
-import { EventLog, type ExecutionRow, eventAad, type LiveRun, lockExecution } from './event-log.js';
+import {
+  EventLog,
+  type ExecutionRow,
+  eventAad,
+  HANDOVER_SEQ_GAP,
+  type LiveRun,
+  lockExecution,
+} from './event-log.js';
 import { Leases } from './leases.js';
 import { type CancelReason, type Outcome, RunLoop, type RunPlan } from './run-loop.js';
 import { DONE_EVENT, ExecutionStreamHub, type StoredEvent } from './stream.js';
@@ -424,7 +431,15 @@ export class ExecutionService {
         .where(eq(executions.id, id))
         .returning();
       const execution = this.present(updated!);
-      const events = this.terminalEvents(execution, outcome, await this.eventLog.nextSeq(tx, id));
+      // A running agent execution may have sent events that were never stored (its instance holds them
+      // for a batch, or died): its final events go past any id it can have sent (HANDOVER_SEQ_GAP).
+      // Running here, it ends here: nothing more it produces is sent, and the final events follow what was.
+      const stored = await this.eventLog.nextSeq(tx, id);
+      const live = this.eventLog.live.get(id);
+      if (live) live.stopped = true;
+      const handover = row.status === 'running' && row.agentId !== null;
+      const seq = live ? Math.max(stored, live.nextSeq) : handover ? stored + HANDOVER_SEQ_GAP : stored;
+      const events = this.terminalEvents(execution, outcome, seq);
       await this.eventLog.store(tx, updated!, events);
       await this.ended(tx, ctx, execution, userId, outcome, cancelReason, onFinished);
       return true;

@@ -11,7 +11,7 @@ import { createAgent } from '../helpers/flows.js';
  * every replay and every other instance serves) then starts at the final event: `execution.started` and
  * every delta the client was sent are missing, a gap the docs say cannot happen.
  */
-describe('review: a failed final transaction loses the unstored events', () => {
+describe('regression: a failed final transaction of an execution keeps its unstored events', () => {
   let t: TestApp;
   afterEach(() => t.close());
 

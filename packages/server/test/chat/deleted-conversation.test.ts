@@ -7,7 +7,7 @@ import { buildTestApp, type TestApp } from '../helpers/app.js';
  * `DELETE /api/v1/conversations/:id` does not drop them: the resume route keeps serving the deleted
  * conversation's reply (the assistant's text) after the API answered that the messages are gone.
  */
-describe('review: a deleted conversation is not resumable', () => {
+describe('regression: a deleted conversation is not resumable', () => {
   let t: TestApp;
   afterEach(() => t.close());
 

@@ -9,7 +9,7 @@ import { SseClient } from '../helpers/sse.js';
  * never sent: the response stays open for as long as the client likes (heartbeats every 15 s), on a turn
  * that finished long ago, and while the turn runs it keeps the reply from being cancelled.
  */
-describe('review: chat resume with a Last-Event-ID past the end', () => {
+describe('regression: chat resume with a Last-Event-ID past the end', () => {
   let t: TestApp;
   afterEach(() => t.close());
 
