@@ -15,7 +15,7 @@ import { createAgent } from '../helpers/flows.js';
  */
 const TRANSACTIONS = 2;
 /** At most this many statements per execution in those transactions. */
-const STATEMENTS = 11;
+const STATEMENTS = 10;
 /** At most this many audit notification statements per execution (each its own transaction). */
 const AUDIT_NOTIFICATIONS = 2;
 

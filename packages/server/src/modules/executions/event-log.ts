@@ -152,8 +152,8 @@ export class EventLog {
 
   /**
    * Inserts `events` of execution `row` inside `tx` (which holds the row's lock) in one statement, each
-   * `data` sealed under the current key and bound to its execution and id, then notifies the streams of
-   * other instances once.
+   * `data` sealed under the current key and bound to its execution and id, and notifies the streams of
+   * other instances once (the notification in the same statement).
    */
   async store(
     tx: Db,
@@ -162,7 +162,7 @@ export class EventLog {
   ): Promise<void> {
     const key = this.deps.keyring.current;
     const createdAt = this.deps.clock.now();
-    await tx.insert(executionEvents).values(
+    const insert = tx.insert(executionEvents).values(
       events.map((e) => ({
         executionId: row.id,
         seq: e.seq,
@@ -173,7 +173,11 @@ export class EventLog {
         createdAt,
       })),
     );
-    await tx.execute(sql`select pg_notify(${EXECUTION_CHANNEL}, ${row.id})`);
+    // One statement, one round trip: a data-modifying WITH runs to completion whether or not it is read,
+    // and the notification is delivered when the transaction commits, as a separate NOTIFY would be.
+    await tx.execute(
+      sql`with inserted as (${insert.getSQL()}) select pg_notify(${EXECUTION_CHANNEL}, ${row.id})`,
+    );
   }
 
   /** Starts holding the events of execution `id` of `userId` in memory ({@link LiveRun}). */
